@@ -1,0 +1,37 @@
+"""The association's own data (communes, categories, pickup points, rules), then its content."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from app.extensions import db
+from app.i18n import fold
+from app.models import Category, Commune, PickupPoint
+from app.services.settings import load_data
+
+
+def load_reference_data() -> None:
+    """Communes, categories and pickup points from `app/data/` (insert what is missing)."""
+    communes = {c.name: c for c in db.session.scalars(db.select(Commune))}
+    for row in load_data("communes"):
+        if row["name"] not in communes:
+            commune = Commune(
+                name=row["name"], slug=fold(row["name"]).replace(" ", "-"),
+                postcode=row.get("postcode", ""), aliases=row.get("aliases", []),
+            )
+            db.session.add(commune)
+            communes[row["name"]] = commune
+    existing = set(db.session.scalars(db.select(Category.slug)))
+    for position, row in enumerate(load_data("categories")):
+        if row["slug"] not in existing:
+            db.session.add(Category(position=position, **row))
+    db.session.flush()
+    points = set(db.session.scalars(db.select(PickupPoint.name)))
+    for position, row in enumerate(load_data("pickup_points")):
+        if row["name"] not in points:
+            db.session.add(PickupPoint(name=row["name"], commune=communes[row["commune"]], position=position))
+    db.session.flush()
+
+
+def seed() -> Iterator[str]:
+    load_reference_data()
+    yield "Association data: communes, categories, pickup points."

@@ -1,0 +1,130 @@
+"""Languages, formatting and the parsing of amounts typed by people.
+
+French is the default. `?lang=en` or `?lang=fr` switches and is remembered in a cookie; a first
+visit follows `Accept-Language`.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from urllib.parse import urlencode
+
+from flask import current_app, g, request
+from flask_babel import format_currency, format_date, format_datetime, format_time, get_locale
+from flask_babel import lazy_gettext as _l
+
+LANG_COOKIE = "lang"
+LANG_COOKIE_AGE = 365 * 24 * 3600
+MAX_AMOUNT_CENTS = 100_000_00  # 100,000 €: anything above is a typo, not a payment
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    asked = request.args.get("lang")
+    if asked in languages:
+        g.set_lang_cookie = asked
+        return asked
+    remembered = request.cookies.get(LANG_COOKIE)
+    if remembered in languages:
+        return remembered
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def remember_locale(response):
+    lang = g.pop("set_lang_cookie", None)
+    if lang:
+        response.set_cookie(
+            LANG_COOKIE, lang, max_age=LANG_COOKIE_AGE, httponly=True, samesite="Lax",
+            secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+        )
+    return response
+
+
+def current_language() -> str:
+    return str(get_locale() or "fr")
+
+
+def money(cents: int | None) -> str:
+    """12,50 € in French (with a no-break space), €12.50 in English."""
+    if cents is None:
+        return ""
+    return format_currency(Decimal(cents) / 100, "EUR")
+
+
+def date_long(value: date | datetime) -> str:
+    return format_date(value, "full") if not isinstance(value, datetime) else format_datetime(value, "full")
+
+
+def day(value: date | datetime, fmt: str = "long") -> str:
+    return format_date(value, fmt)
+
+
+def hour(value: datetime) -> str:
+    return format_time(value, "short")
+
+
+def datetime_short(value: datetime) -> str:
+    return format_datetime(value, "short")
+
+
+class AmountError(ValueError):
+    """An amount typed by a person that is not one; `message` is translated, for the form."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+_AMOUNT = re.compile(r"^(\d{1,9})(?:[.,](\d{1,2}))?$")
+
+
+def parse_amount(text: str | None, *, allow_zero: bool = False, max_cents: int = MAX_AMOUNT_CENTS) -> int:
+    """Euros typed by a person -> cents. `12,50`, `12.50`, `12,5` and `12` are all 1250.
+
+    Refuses (with a translated message) empty input, signs, letters, exponents, three decimals,
+    zero (unless allowed) and amounts above `max_cents`.
+    """
+    cleaned = (text or "").strip().replace("\u00a0", "").replace(" ", "").removesuffix("€")
+    if not cleaned:
+        raise AmountError(_l("Enter an amount."))
+    if cleaned.startswith("-"):
+        raise AmountError(_l("The amount cannot be negative."))
+    match = _AMOUNT.match(cleaned)
+    if not match:
+        if re.match(r"^\d+[.,]\d{3,}$", cleaned):
+            raise AmountError(_l("Use at most two decimals, for example 12,50."))
+        raise AmountError(_l("Enter an amount in euros, for example 12,50."))
+    euros, decimals = match.group(1), (match.group(2) or "").ljust(2, "0")
+    try:
+        cents = int(Decimal(euros) * 100 + Decimal(decimals))
+    except InvalidOperation as exc:  # pragma: no cover - the pattern already guarantees digits
+        raise AmountError(_l("Enter an amount in euros, for example 12,50.")) from exc
+    if cents == 0 and not allow_zero:
+        raise AmountError(_l("The amount must be more than zero."))
+    if cents > max_cents:
+        raise AmountError(_l("This amount is too large (at most %(max)s).", max=money(max_cents)))
+    return cents
+
+
+def fold(text: str) -> str:
+    """Lower case, no accents, no punctuation: for matching names typed by people."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    ascii_only = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+    return re.sub(r"[^a-z0-9]+", " ", ascii_only).strip()
+
+
+def url_with_lang(lang: str) -> str:
+    """The current page in another language (the other query arguments kept)."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
+    return f"{request.path}?{urlencode([*args, ('lang', lang)])}"
+
+
+def has_endpoint(name: str) -> bool:
+    return name in current_app.view_functions
+
+
+def register_template_helpers(app) -> None:
+    app.jinja_env.filters.update(money=money, day=day, hour=hour, datetime_short=datetime_short, date_long=date_long)
+    app.jinja_env.globals.update(current_language=current_language, url_with_lang=url_with_lang, has_endpoint=has_endpoint)

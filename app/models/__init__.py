@@ -1,0 +1,15 @@
+"""All models, imported so that Alembic and `db.create_all()` see every table."""
+from app.models.content import (  # noqa: F401
+    Category,
+    Commune,
+    FaqEntry,
+    FeedbackVote,
+    OutboxMessage,
+    Page,
+    PickupPoint,
+    RateLimitHit,
+    Setting,
+    Subscriber,
+)
+from app.models.merchants import MarketStall, Merchant, merchant_category  # noqa: F401
+from app.models.people import Application, User  # noqa: F401

@@ -1,0 +1,68 @@
+"""People: sign-in identities (users), applications to join, members."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import Timestamped, UTCDateTime
+
+
+class User(UserMixin, Timestamped, db.Model):
+    """Someone who signs in: a member, a merchant's cashier or an admin."""
+
+    __table_args__ = (CheckConstraint("role IN ('member', 'cashier', 'admin')", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(254), unique=True, nullable=True)
+    password_hash: Mapped[str] = mapped_column(String(256), default="")
+    role: Mapped[str] = mapped_column(String(10), default="member")
+    display_name: Mapped[str] = mapped_column(String(120), default="")
+    language: Mapped[str] = mapped_column(String(2), default="fr")
+    is_enabled: Mapped[bool] = mapped_column(default=True)
+    # Bumped to end every session of the user (logout everywhere, erasure, password change).
+    session_version: Mapped[int] = mapped_column(default=1)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    login_blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchant.id"), nullable=True, index=True)
+
+    merchant = relationship("Merchant", back_populates="cashiers")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: disabled users cannot sign in
+        return self.is_enabled
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+
+class Application(Timestamped, db.Model):
+    """A request to join, made on /adherer, waiting for a coordinator's decision."""
+
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),
+        CheckConstraint("contribution_cents >= 0", name="contribution_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_name: Mapped[str] = mapped_column(String(80))
+    last_name: Mapped[str] = mapped_column(String(80))
+    commune_id: Mapped[int] = mapped_column(ForeignKey("commune.id"))
+    address: Mapped[str] = mapped_column(String(300))
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    contribution_cents: Mapped[int] = mapped_column(default=0)
+    language: Mapped[str] = mapped_column(String(2), default="fr")
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    commune = relationship("Commune")
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"

@@ -1,0 +1,89 @@
+"""Who may use which route, and the headers every response carries.
+
+Every view declares its audience with `@access(...)`. A view without a declaration is refused
+(secure by default), and `tests/web/test_access.py` walks `app.url_map` to fail on any such route.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from flask import Flask, abort, current_app, redirect, request, url_for
+from flask_login import current_user
+
+PUBLIC = "public"  # anyone, signed in or not
+MEMBER = "member"
+CASHIER = "cashier"
+ADMIN = "admin"
+ROLES = (MEMBER, CASHIER, ADMIN)
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "media-src 'self' blob:",
+        "worker-src 'self' blob:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def access(*audience: str) -> Callable:
+    """Declare who may call a view: `PUBLIC`, or one or more of the roles."""
+    unknown = set(audience) - {PUBLIC, *ROLES}
+    if not audience or unknown:
+        raise ValueError(f"bad audience: {audience!r}")
+
+    def decorate(view: Callable) -> Callable:
+        view.access = frozenset(audience)
+        return view
+
+    return decorate
+
+
+def view_access(app: Flask, endpoint: str | None) -> frozenset[str] | None:
+    if endpoint is None:
+        return frozenset({PUBLIC})  # 404 and 405: let the router answer
+    if endpoint == "static":
+        return frozenset({PUBLIC})
+    view = app.view_functions.get(endpoint)
+    return getattr(view, "access", None)
+
+
+def enforce_access():
+    """`before_request`: refuse what the view's declaration does not allow."""
+    audience = view_access(current_app, request.endpoint)
+    if audience is None:
+        current_app.logger.error("route %s declares no access", request.endpoint)
+        abort(403)
+    if PUBLIC in audience:
+        return None
+    if not current_user.is_authenticated:
+        login = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
+        if request.headers.get("HX-Request"):
+            response = current_app.response_class(status=401)
+            response.headers["HX-Redirect"] = login
+            return response
+        return redirect(login)
+    if current_user.role not in audience:
+        abort(403)
+    return None
+
+
+def set_security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
+    if current_user and current_user.is_authenticated:
+        headers["Cache-Control"] = "no-store"
+    return response
+

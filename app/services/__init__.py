@@ -1,0 +1,1 @@
+"""Domain operations. Services take plain values and models, flush, never commit."""

@@ -1,0 +1,43 @@
+"""The association's rules, read from `app/data/association.json` and overridden by the
+`setting` table (editable by an admin). Code asks here instead of holding constants."""
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+from flask import g, has_app_context
+
+from app.extensions import db
+from app.models import Setting
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+@cache
+def load_data(name: str):
+    """A file of `app/data/` (communes, categories, ...), parsed once."""
+    with open(DATA / f"{name}.json", encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def association() -> dict:
+    """Defaults from the data file, overridden by the settings table; cached per request."""
+    if has_app_context() and "association" in g:
+        return g.association
+    values = dict(load_data("association"))
+    if has_app_context():
+        for row in db.session.scalars(db.select(Setting)):
+            values[row.key] = row.value
+        g.association = values
+    return values
+
+
+def set_setting(key: str, value) -> None:
+    row = db.session.get(Setting, key)
+    if row is None:
+        db.session.add(Setting(key=key, value=value))
+    else:
+        row.value = value
+    db.session.flush()
+    g.pop("association", None)
