@@ -12,4 +12,4 @@ from app.models.content import (  # noqa: F401
     Subscriber,
 )
 from app.models.merchants import MarketStall, Merchant, merchant_category  # noqa: F401
-from app.models.people import Application, User  # noqa: F401
+from app.models.people import Application, Member, User  # noqa: F401

@@ -66,3 +66,50 @@ class Application(Timestamped, db.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+
+class Member(Timestamped, db.Model):
+    """A member of the association: holds an allocation account, a card and a PIN.
+
+    The member number is 5 digits plus a Luhn check digit. The card's QR code carries
+    `card_token`, a random secret, never the number. `pin_hash` is an HMAC-SHA256 keyed with the
+    server's pepper. After erasure the personal fields are blanked and `pseudonym` remains, so
+    that the ledger keeps its amounts.
+    """
+
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'suspended', 'erased')", name="status"),
+        CheckConstraint("pledge_cents >= 0", name="pledge_not_negative"),
+        CheckConstraint("pin_failures >= 0", name="pin_failures_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(6), unique=True)
+    pseudonym: Mapped[str] = mapped_column(String(16), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), unique=True, nullable=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("application.id"), nullable=True)
+    first_name: Mapped[str] = mapped_column(String(80))
+    last_name: Mapped[str] = mapped_column(String(80))
+    commune_id: Mapped[int | None] = mapped_column(ForeignKey("commune.id"), nullable=True, index=True)
+    address: Mapped[str] = mapped_column(String(300), default="")
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    status: Mapped[str] = mapped_column(String(10), default="active", index=True)
+    pledge_cents: Mapped[int] = mapped_column(default=0)
+    card_token: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    pin_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    pin_failures: Mapped[int] = mapped_column(default=0)
+    joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    user = relationship("User", backref="member", uselist=False)
+    commune = relationship("Commune")
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def short_name(self) -> str:
+        """What a cashier may see: first name and last-name initial."""
+        initial = f" {self.last_name[:1]}." if self.last_name else ""
+        return f"{self.first_name}{initial}"
