@@ -4,7 +4,8 @@ from __future__ import annotations
 import hashlib
 import time
 
-from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.extensions import db
 from app.models import RateLimitHit
@@ -19,15 +20,11 @@ def hit(scope: str, key: str, limit: int, window_seconds: int, now: float | None
     now = time.time() if now is None else now
     window = int(now // window_seconds)
     digest = hashlib.sha256(key.encode()).hexdigest()[:40]
-    updated = db.session.execute(
-        update(RateLimitHit)
-        .where(RateLimitHit.scope == scope, RateLimitHit.key == digest, RateLimitHit.window == window)
-        .values(count=RateLimitHit.count + 1)
-        .returning(RateLimitHit.count)
-    ).scalar()
-    if updated is None:
-        db.session.add(RateLimitHit(scope=scope, key=digest, window=window, count=1))
-        db.session.flush()
-        updated = 1
-    if updated > limit:
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(RateLimitHit).values(scope=scope, key=digest, window=window, count=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=["scope", "key", "window"], set_={"count": RateLimitHit.count + 1}
+    ).returning(RateLimitHit.count)
+    count = db.session.execute(statement).scalar_one()
+    if count > limit:
         raise RateLimited(retry_after_seconds=int((window + 1) * window_seconds - now) + 1)
