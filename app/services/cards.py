@@ -1,0 +1,120 @@
+"""Member numbers, card tokens and PINs.
+
+A member number is 5 digits and a Luhn check digit, so that a typo on the keypad is caught
+before any lookup. A PIN is stored as HMAC-SHA256 keyed with the server's pepper: a slow hash
+cannot protect 10,000 possibilities, a secret key can. Three wrong PINs in a row lock the card;
+the counter lives in the member row, so every tablet and worker shares it.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+
+from flask import current_app
+from sqlalchemy import update
+
+from app.extensions import db
+from app.models import Member
+from app.services.errors import CardLocked, InvalidMemberNumber, InvalidPin, WrongPin
+
+MAX_PIN_FAILURES = 3
+_PIN = re.compile(r"^\d{4}$")
+_NUMBER = re.compile(r"^\d{6}$")
+
+
+def luhn_digit(digits: str) -> str:
+    """The Luhn check digit to append to `digits`."""
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2 == 0:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return str((10 - total % 10) % 10)
+
+
+def member_number(sequence: int) -> str:
+    """The 6-digit number of the n-th member: 00001 -> 000018."""
+    base = f"{sequence:05d}"
+    if len(base) != 5:
+        raise ValueError("member numbers have five digits")
+    return base + luhn_digit(base)
+
+
+def check_member_number(text: str | None) -> str:
+    """Normalise a typed number (spaces allowed) or raise `InvalidMemberNumber`."""
+    from flask_babel import lazy_gettext as _l
+
+    number = re.sub(r"\s+", "", text or "")
+    if not _NUMBER.match(number):
+        raise InvalidMemberNumber(_l("A member number has 6 digits."))
+    if luhn_digit(number[:5]) != number[5]:
+        raise InvalidMemberNumber(_l("This member number is not valid: check the digits."))
+    return number
+
+
+def new_card_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def hash_pin(pin: str) -> str:
+    pepper = current_app.config["PIN_PEPPER"].encode()
+    return hmac.new(pepper, pin.encode(), hashlib.sha256).hexdigest()
+
+
+def check_pin_format(pin: str | None) -> str:
+    from flask_babel import lazy_gettext as _l
+
+    if not _PIN.match(pin or ""):
+        raise InvalidPin(_l("The PIN has 4 digits."))
+    return pin
+
+
+def set_pin(member: Member, pin: str) -> None:
+    """Set a new PIN; this also unlocks a card locked by wrong PINs."""
+    member.pin_hash = hash_pin(check_pin_format(pin))
+    member.pin_failures = 0
+    db.session.flush()
+
+
+def unlock_card(member: Member) -> None:
+    member.pin_failures = 0
+    db.session.flush()
+
+
+def is_locked(member: Member) -> bool:
+    return member.pin_failures >= MAX_PIN_FAILURES
+
+
+def verify_pin(member: Member, pin: str | None) -> None:
+    """Check a PIN typed at the stall, or raise `WrongPin` / `CardLocked` / `InvalidPin`.
+
+    An attempt slot is claimed with a conditional update before the PIN is compared, so that
+    parallel guesses from several tablets evaluate at most three PINs in all. A right PIN gives
+    the slot back. The caller must commit even when this raises `WrongPin`: the failure counts.
+    """
+    from flask_babel import lazy_gettext as _l
+
+    check_pin_format(pin)
+    claimed = db.session.execute(
+        update(Member)
+        .where(Member.id == member.id, Member.pin_failures < MAX_PIN_FAILURES)
+        .values(pin_failures=Member.pin_failures + 1)
+        .returning(Member.pin_failures)
+    ).scalar()
+    if claimed is None:
+        db.session.refresh(member, ["pin_failures"])
+        raise CardLocked(_l("This card is locked after three wrong PINs. The member can set a new PIN in their account, or contact the association."))
+    if member.pin_hash and hmac.compare_digest(member.pin_hash, hash_pin(pin)):
+        db.session.execute(update(Member).where(Member.id == member.id).values(pin_failures=0))
+        db.session.refresh(member, ["pin_failures"])
+        return
+    db.session.refresh(member, ["pin_failures"])
+    left = MAX_PIN_FAILURES - claimed
+    if left <= 0:
+        raise CardLocked(_l("Wrong PIN. The card is now locked: the member can set a new PIN in their account, or contact the association."))
+    raise WrongPin(left, _l("Wrong PIN. Attempts left: %(left)d.", left=left))
