@@ -26,7 +26,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     if os.environ.get("DATABASE_URL"):
         app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
     app.config.update(overrides)
-    if config_class is ProductionConfig:
+    if issubclass(config_class, ProductionConfig):
         ProductionConfig.check(app.config)
 
     register_extensions(app)
@@ -41,6 +41,8 @@ def _config_class(config):
     if isinstance(config, type):
         return config
     name = config or os.environ.get("FLASK_CONFIG", "development")
+    if name not in CONFIGS:
+        raise ValueError(f"unknown configuration {name!r}: use one of {', '.join(CONFIGS)}")
     return CONFIGS[name]
 
 
