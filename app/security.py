@@ -83,7 +83,9 @@ def set_security_headers(response):
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
-    if current_user and current_user.is_authenticated:
+    # Signed-in pages are private; static files are not, and the cashier's tablet on 4G must
+    # keep them cached (checking the session for them would also cost a query per file).
+    if request.endpoint != "static" and current_user and current_user.is_authenticated:
         headers["Cache-Control"] = "no-store"
     return response
 

@@ -1,0 +1,219 @@
+"""Security headers on every response, and pages the CSP can serve as they are.
+
+The routes are not listed by hand: every GET route without arguments is walked, anonymous and
+signed in as each role, so a page added later is checked too.
+"""
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import pytest
+
+from app.extensions import db as _db
+from app.models import User
+from tests.factories import make_user
+
+# Pages that need a query string to show their interesting state, and an unknown URL.
+EXTRA_URLS = ("/?lang=en", "/communes?commune=boen", "/communes?commune=Paris", "/faq?lang=en", "/pas-une-page")
+DEMO_LOGINS = {"member": "membre1@patias.test", "cashier": "caisse1@patias.test", "admin": "admin@patias.test"}
+
+
+def get_routes(app) -> list[str]:
+    """Every GET URL of the app that takes no argument (static files aside)."""
+    urls = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static" or rule.arguments or "GET" not in rule.methods:
+            continue
+        urls.add(rule.rule)
+    return sorted(urls)
+
+
+def assert_security_headers(response, url: str) -> None:
+    headers = response.headers
+    csp = headers.get("Content-Security-Policy", "")
+    directives = {part.split()[0]: part.split()[1:] for part in csp.split(";") if part.strip()}
+    where = f"{url} ({response.status_code})"
+    assert directives.get("default-src") == ["'self'"], where
+    assert directives.get("script-src") == ["'self'"], where
+    assert directives.get("style-src") == ["'self'"], where
+    assert directives.get("object-src") == ["'none'"], where
+    assert directives.get("frame-ancestors") == ["'none'"], where
+    assert directives.get("base-uri") == ["'self'"], where
+    assert directives.get("form-action") == ["'self'"], where
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, where
+    assert headers.get("X-Content-Type-Options") == "nosniff", where
+    assert headers.get("Referrer-Policy") == "strict-origin-when-cross-origin", where
+    assert headers.get("X-Frame-Options") == "DENY", where
+
+
+class InlineCode(HTMLParser):
+    """Collects what a CSP without 'unsafe-inline' would block."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.problems: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        names = dict(attrs)
+        if tag == "script":
+            if "src" not in names:
+                self._in_script = True
+                if names.get("type") not in (None, "", "text/javascript", "module"):
+                    self._in_script = False  # data blocks (JSON) are not executed
+            elif not names["src"] or names["src"].startswith(("http:", "https:", "//")):
+                self.problems.append(f"script not from this site: {names['src']!r}")
+        if tag == "style":
+            self.problems.append("<style> element")
+        if tag == "link" and names.get("rel") == "stylesheet" and (names.get("href") or "").startswith(("http:", "https:", "//")):
+            self.problems.append(f"stylesheet not from this site: {names['href']!r}")
+        for name, value in attrs:
+            if name == "style":
+                self.problems.append(f"style attribute on <{tag}>: {value!r}")
+            elif name.startswith("on"):
+                self.problems.append(f"event handler attribute {name} on <{tag}>")
+            elif name.startswith(("hx-on", "data-hx-on")):
+                self.problems.append(f"{name} on <{tag}> (needs eval)")
+            elif name in ("href", "action", "src", "formaction") and (value or "").strip().lower().startswith("javascript:"):
+                self.problems.append(f"javascript: URL in {name} on <{tag}>")
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script and data.strip():
+            self.problems.append(f"inline <script>: {data.strip()[:80]!r}")
+
+
+def inline_code(html: str) -> list[str]:
+    parser = InlineCode()
+    parser.feed(html)
+    parser.close()
+    return parser.problems
+
+
+def sign_in_as(client, role: str) -> User:
+    """Put a demo user of that role in the session (a second factor, if any, is not the point here)."""
+    user = _db.session.scalar(_db.select(User).where(User.email == DEMO_LOGINS[role]))
+    if user is None:
+        user = make_user(role, email=DEMO_LOGINS[role])
+        _db.session.commit()
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+    return user
+
+
+@pytest.fixture
+def demo(app):
+    from app.demo import seed_demo
+
+    for _ in seed_demo():
+        pass
+    _db.session.commit()
+    return app
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def test_the_parser_finds_inline_code():
+    html = (
+        '<script>alert(1)</script><script src="/static/a.js"></script><p style="color:red" onclick="x()">'
+        '<a href="javascript:x()">x</a><button hx-on:click="x">b</button><style>p{}</style>'
+        '<script src="https://cdn.example/x.js"></script><script type="application/json">{"a": 1}</script>'
+    )
+    problems = inline_code(html)
+    assert len(problems) == 7, problems
+
+
+def test_routes_are_walked(app):
+    routes = get_routes(app)
+    assert {"/", "/connexion", "/adherer", "/confidentialite"} <= set(routes)
+
+
+def test_every_anonymous_response_has_the_headers_and_no_inline_code(client, app):
+    for url in [*get_routes(app), *EXTRA_URLS]:
+        response = client.get(url)
+        assert response.status_code < 500, f"{url} answered {response.status_code}"
+        assert_security_headers(response, url)
+        if response.mimetype == "text/html":
+            assert inline_code(response.get_data(as_text=True)) == [], url
+            assert "no-store" not in response.headers.get("Cache-Control", ""), f"{url}: anonymous pages may be cached"
+
+
+@pytest.mark.parametrize("role", ["member", "cashier", "admin"])
+def test_every_signed_in_response_has_the_headers_no_store_and_no_inline_code(demo, role):
+    client = demo.test_client()
+    sign_in_as(client, role)
+    for url in [*get_routes(demo), *EXTRA_URLS]:
+        response = client.get(url)
+        assert response.status_code < 500, f"{role} {url} answered {response.status_code}"
+        assert_security_headers(response, url)
+        assert "no-store" in response.headers.get("Cache-Control", ""), f"{role} {url}: no Cache-Control: no-store"
+        if response.mimetype == "text/html":
+            assert inline_code(response.get_data(as_text=True)) == [], f"{role} {url}"
+
+
+def test_static_files_have_the_headers_and_stay_cacheable_when_signed_in(client, app):
+    sign_in_as(client, "member")
+    for path in ("/static/css/main.css", "/static/js/app.js", "/static/vendor/htmx-2.0.11.min.js"):
+        with client.get(path) as response:
+            assert response.status_code == 200, path
+            assert_security_headers(response, path)
+            # The cashier's tablet is on 4G: its CSS and JS must not be fetched again on every page.
+            assert "no-store" not in response.headers.get("Cache-Control", ""), path
+
+
+def test_errors_and_redirects_have_the_headers(client, app):
+    for method, url in (("get", "/pas-une-page"), ("post", "/"), ("get", "/compte"), ("post", "/connexion")):
+        response = getattr(client, method)(url)
+        assert response.status_code in (302, 303, 400, 404, 405), f"{method} {url}: {response.status_code}"
+        assert_security_headers(response, url)
+
+
+def test_pages_that_differ_for_htmx_vary_on_hx_request(demo):
+    """A cache must not serve a fragment to a full page load, nor the reverse."""
+    for role in (None, "member", "cashier", "admin"):
+        client = demo.test_client()
+        if role:
+            sign_in_as(client, role)
+        for url in [*get_routes(demo), *EXTRA_URLS]:
+            full = client.get(url)
+            fragment = client.get(url, headers={"HX-Request": "true"})
+            if full.mimetype != "text/html" or full.status_code != 200:
+                continue
+            if fragment.get_data() != full.get_data() and fragment.status_code == 200:
+                for response in (full, fragment):
+                    vary = [v.strip() for v in response.headers.get("Vary", "").split(",")]
+                    assert "HX-Request" in vary, f"{role} {url} returns a fragment to htmx without Vary: HX-Request"
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({}, "page.html"),
+        ({"HX-Request": "true"}, "_partial.html"),
+        ({"HX-Request": "true", "HX-History-Restore-Request": "true"}, "page.html"),
+    ],
+)
+def test_htmx_render_chooses_page_or_partial_and_varies(app, monkeypatch, headers, expected):
+    from app import htmx
+
+    monkeypatch.setattr(htmx, "render_template", lambda name, **ctx: name)
+    with app.test_request_context("/", headers=headers):
+        response = htmx.render("page.html", "_partial.html")
+        assert response.get_data(as_text=True) == expected
+        assert response.headers["Vary"] == "HX-Request"
+
+
+def test_cookies_are_httponly_and_samesite(client, app):
+    response = client.get("/?lang=en")
+    cookies = response.headers.getlist("Set-Cookie")
+    lang = [c for c in cookies if c.startswith("lang=")]
+    assert lang, cookies
+    assert "HttpOnly" in lang[0] and "SameSite=Lax" in lang[0]
+    # Every page carries a CSRF token for htmx, kept in the session cookie.
+    session = [c for c in cookies if c.startswith("session=")]
+    assert session and "HttpOnly" in session[0] and "SameSite=Lax" in session[0]
