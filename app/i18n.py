@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
-from flask import current_app, g, request
+from flask import current_app, g, has_request_context, request
 from flask_babel import format_currency, format_date, format_datetime, format_time, get_locale
 from flask_babel import lazy_gettext as _l
 
@@ -22,6 +22,9 @@ MAX_AMOUNT_CENTS = 100_000_00  # 100,000 €: anything above is a typo, not a pa
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        # CLI commands and services run outside a request: the association's default language.
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     asked = request.args.get("lang")
     if asked in languages:
         g.set_lang_cookie = asked

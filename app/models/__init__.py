@@ -13,3 +13,4 @@ from app.models.content import (  # noqa: F401
 )
 from app.models.merchants import MarketStall, Merchant, merchant_category  # noqa: F401
 from app.models.people import Application, Member, User  # noqa: F401
+from app.models.ledger import Account, Transfer  # noqa: F401

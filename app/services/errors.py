@@ -1,6 +1,8 @@
 """Named domain errors. Views turn them into form errors or 4xx fragments."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 
 class DomainError(Exception):
     """Base class: `message` is shown to the user (a lazy translated string)."""
@@ -52,3 +54,60 @@ class CardLocked(DomainError):
 
 class InvalidPin(DomainError):
     """Not four digits."""
+
+
+# Ledger (app/services/ledger.py, allocation.py, contributions.py)
+
+
+class InsufficientBalance(DomainError):
+    """The conditional debit found less than the amount on the account."""
+
+    def __init__(self, available_cents: int, message=None):
+        super().__init__(message or _l("The balance is not sufficient for this amount."), available_cents=available_cents)
+        self.available_cents = available_cents
+
+
+class IdempotencyConflict(DomainError):
+    """A retry key was used again for a different request (answered with 422)."""
+
+    def __init__(self, message=None):
+        super().__init__(message or _l("This form was already submitted with other values. Reload the page and start again."))
+
+
+class AlreadyReversed(DomainError):
+    def __init__(self, message=None):
+        super().__init__(message or _l("This operation has already been cancelled."))
+
+
+class AlreadyAllocated(DomainError):
+    """The member already received the allocation of that month."""
+
+    def __init__(self, message=None):
+        super().__init__(message or _l("This member has already received this month’s allocation."))
+
+
+class InvalidContribution(DomainError):
+    """A contribution that cannot be recorded (date in the future, unknown method)."""
+
+
+# Cash register (app/services/register.py)
+
+
+class RegisterClosed(DomainError):
+    """The cashier's merchant may not sell: suspended, not (or no longer) conventioned, or none."""
+
+
+class CardNotActivated(DomainError):
+    """The member has no PIN yet (activation not finished): the card cannot pay."""
+
+
+class IdentificationExpired(DomainError):
+    """The signed member reference of a sale form is forged, from another cashier or too old."""
+
+
+class SaleNotFound(DomainError):
+    """No sale of this merchant has this id (another merchant's sale is "not found" too)."""
+
+
+class SaleTooOld(DomainError):
+    """Only today's sales are cancelled at the register; older ones go to the treasurer."""

@@ -1,0 +1,128 @@
+"""The ledger: accounts and append-only transfers between them, in integer cents.
+
+Only `app/services/ledger.py` and `app/services/allocation.py` write these tables. The cached
+`Account.balance_cents` always equals the sum of the account's incoming transfers minus its
+outgoing ones (`flask ssa verify-ledger` checks it).
+
+At most one allocation per member and month is a partial unique index on the transfer itself,
+`(destination_id, period) WHERE kind = 'allocation'`: a member owns exactly one account, so the
+pair names the member, and the guarantee sits on the money row that would be duplicated, with no
+second table to keep in step with it.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import UTCDateTime, utcnow
+
+ACCOUNT_KINDS = ("member", "merchant", "system")
+SYSTEM_ACCOUNTS = ("caisse", "contributions", "grants", "payouts")
+TRANSFER_KINDS = (
+    "allocation", "purchase", "refund", "expiry", "contribution", "grant", "settlement", "correction",
+)
+REVERSAL_KINDS = ("refund", "correction")
+CONTRIBUTION_METHODS = ("transfer", "cash", "cheque", "direct_debit")
+
+
+def _in(column: str, values) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Account(db.Model):
+    """A member's allocation account, a merchant's account, or one of the system accounts.
+
+    Member and merchant accounts never go below zero (a database check backs the conditional
+    debit). System accounts may: `contributions` and `grants` are where outside euros come
+    from (their negative balance is what was received), `payouts` is where merchants' euros
+    go, and the `caisse` is the counterpart of every allocation.
+    """
+
+    __table_args__ = (
+        CheckConstraint(_in("kind", ACCOUNT_KINDS), name="kind"),
+        CheckConstraint("kind = 'system' OR balance_cents >= 0", name="balance_not_negative"),
+        CheckConstraint(
+            "(kind = 'member' AND member_id IS NOT NULL AND merchant_id IS NULL AND code IS NULL)"
+            " OR (kind = 'merchant' AND merchant_id IS NOT NULL AND member_id IS NULL AND code IS NULL)"
+            " OR (kind = 'system' AND code IS NOT NULL AND member_id IS NULL AND merchant_id IS NULL)",
+            name="owner",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    code: Mapped[str | None] = mapped_column(String(40), unique=True, nullable=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), unique=True, nullable=True)
+    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchant.id"), unique=True, nullable=True)
+    balance_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    member = relationship("Member")
+    merchant = relationship("Merchant")
+
+    def __repr__(self) -> str:
+        owner = self.code or self.member_id or self.merchant_id
+        return f"<Account {self.id} {self.kind}:{owner} {self.balance_cents}>"
+
+
+class Transfer(db.Model):
+    """`amount_cents` moved from `source` to `destination`. Never updated, never deleted:
+    a mistake is undone by a reversing transfer (`reverses_id`, kinds refund and correction)."""
+
+    __table_args__ = (
+        CheckConstraint(_in("kind", TRANSFER_KINDS), name="kind"),
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        CheckConstraint("source_id <> destination_id", name="distinct_accounts"),
+        CheckConstraint(f"method IS NULL OR {_in('method', CONTRIBUTION_METHODS)}", name="method"),
+        Index("ix_transfer_kind_created_at", "kind", "created_at"),
+        # A transfer is reversed at most once.
+        Index(
+            "uq_transfer_reverses_id", "reverses_id", unique=True,
+            sqlite_where=text("kind IN ('refund', 'correction')"),
+            postgresql_where=text("kind IN ('refund', 'correction')"),
+        ),
+        # At most one allocation per member (= per member account) and month.
+        Index(
+            "uq_transfer_allocation_period", "destination_id", "period", unique=True,
+            sqlite_where=text("kind = 'allocation'"),
+            postgresql_where=text("kind = 'allocation'"),
+        ),
+    )
+
+    # Always given explicitly (services.ledger reserves it first): the reference derives from it.
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    source_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    destination_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    occurred_on: Mapped[date] = mapped_column()
+    # Short code printed on receipts, derived from the id (see services.ledger.reference_for).
+    reference: Mapped[str] = mapped_column(String(8), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True, nullable=True)
+    request_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("transfer.id"), nullable=True)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"), nullable=True)
+    # The month ('YYYY-MM') an allocation or expiry belongs to.
+    period: Mapped[str | None] = mapped_column(String(7), nullable=True)
+    memo: Mapped[str] = mapped_column(String(500), default="")
+    method: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # Who paid a contribution (contributions move between system accounts, so the payer is
+    # not one of the two accounts).
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), nullable=True, index=True)
+
+    source: Mapped[Account] = relationship(foreign_keys=[source_id])
+    destination: Mapped[Account] = relationship(foreign_keys=[destination_id])
+    reverses: Mapped["Transfer | None"] = relationship(remote_side=[id])
+    category = relationship("Category")
+    member = relationship("Member")
+
+    # Set by services.ledger.transfer: True when an idempotent retry returned this row.
+    replayed = False
+
+    def __repr__(self) -> str:
+        return f"<Transfer {self.reference} {self.kind} {self.source_id}->{self.destination_id} {self.amount_cents}>"

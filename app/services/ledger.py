@@ -1,0 +1,447 @@
+"""The money core: the only code that changes `Account.balance_cents`.
+
+A transfer debits with a conditional update (no row returned = not enough money), credits,
+then writes the transfer row, all inside a SAVEPOINT so that a refusal leaves nothing behind in
+the caller's transaction. Accounts are touched in ascending id order so that two transfers in
+opposite directions between the same accounts cannot deadlock on PostgreSQL. On SQLite every
+write transaction already began with `BEGIN IMMEDIATE` (app/database.py).
+
+Idempotency: a transfer carrying a key is stored with a hash of its request. The same key with
+the same hash returns the stored transfer (`replayed = True`) and moves nothing; the same key
+with another hash raises `IdempotencyConflict`. Two concurrent requests with one key race on the
+unique index: the loser's savepoint is rolled back and it returns the winner's transfer.
+
+Which accounts may go below zero: only system accounts (see `app.models.ledger.Account`).
+
+Receipt references are derived from the transfer id by a bijection (multiply by a constant
+modulo 31**7, written in a 31-letter alphabet without 0/O, 1/I/L): unique without retries,
+not guessable at a glance, and computable in SQL for bulk inserts (`reference_sql`).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app.extensions import db
+from app.models.ledger import (
+    CONTRIBUTION_METHODS,
+    REVERSAL_KINDS,
+    SYSTEM_ACCOUNTS,
+    TRANSFER_KINDS,
+    Account,
+    Transfer,
+)
+from app.services.errors import AlreadyAllocated, AlreadyReversed, IdempotencyConflict, InsufficientBalance
+
+PARIS = ZoneInfo("Europe/Paris")
+
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+REFERENCE_LENGTH = 7
+_BASE = len(REFERENCE_ALPHABET)
+_MODULUS = _BASE**REFERENCE_LENGTH  # 27,512,614,111 transfers before references would repeat
+_MULTIPLIER = 246_813_579  # coprime with 31, small enough that id * multiplier fits in 64 bits
+_OFFSET = 123_456_789
+
+
+# --- references and dates -------------------------------------------------------------------
+
+
+def reference_for(transfer_id: int) -> str:
+    """The receipt code of a transfer id (a bijection for ids below 31**7)."""
+    scrambled = (transfer_id * _MULTIPLIER + _OFFSET) % _MODULUS
+    return "".join(
+        REFERENCE_ALPHABET[(scrambled // _BASE**power) % _BASE] for power in range(REFERENCE_LENGTH - 1, -1, -1)
+    )
+
+
+def reference_sql(id_sql: str) -> str:
+    """`reference_for` as an SQL expression over the integer expression `id_sql` (both engines)."""
+    scrambled = f"(CAST({id_sql} AS BIGINT) * {_MULTIPLIER} + {_OFFSET}) % {_MODULUS}"
+    return " || ".join(
+        f"substr('{REFERENCE_ALPHABET}', CAST(({scrambled}) / {_BASE**power} % {_BASE} AS INTEGER) + 1, 1)"
+        for power in range(REFERENCE_LENGTH - 1, -1, -1)
+    )
+
+
+def today() -> date:
+    """The association's date (Europe/Paris)."""
+    return datetime.now(PARIS).date()
+
+
+def current_period() -> str:
+    return today().strftime("%Y-%m")
+
+
+def _is_postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def reserve_transfer_id() -> int:
+    """The id of the next transfer row, known before the insert so that its reference is too.
+
+    PostgreSQL: the column's sequence. SQLite: one above the largest id, safe because the
+    transaction holds the database's write lock (BEGIN IMMEDIATE).
+    """
+    if _is_postgresql():
+        return db.session.execute(text("SELECT nextval(pg_get_serial_sequence('transfer', 'id'))")).scalar_one()
+    return db.session.execute(text("SELECT coalesce(max(id), 0) + 1 FROM transfer")).scalar_one()
+
+
+# --- accounts -------------------------------------------------------------------------------
+
+
+def _get_or_create(criteria: dict, **fields) -> Account:
+    account = db.session.scalars(select(Account).filter_by(**criteria)).first()
+    if account is not None:
+        return account
+    try:
+        with db.session.begin_nested():
+            account = Account(balance_cents=0, **criteria, **fields)
+            db.session.add(account)
+    except IntegrityError:
+        # Created by a concurrent transaction meanwhile (now committed): use that one.
+        account = db.session.scalars(select(Account).filter_by(**criteria)).one()
+    return account
+
+
+def _ensure_system_accounts() -> None:
+    """System accounts get the lowest ids, so that in ascending lock order the caisse is always
+    locked before any member account (an allocation run holds it while crediting members)."""
+    existing = set(db.session.scalars(select(Account.code).where(Account.kind == "system")))
+    for code in SYSTEM_ACCOUNTS:
+        if code not in existing:
+            _get_or_create({"code": code}, kind="system")
+
+
+def system_account(code: str) -> Account:
+    """The system account `code` (caisse, contributions, grants, payouts), created if missing."""
+    if code not in SYSTEM_ACCOUNTS:
+        raise ValueError(f"unknown system account {code!r}")
+    account = db.session.scalars(select(Account).filter_by(code=code)).first()
+    if account is None:
+        _ensure_system_accounts()
+        account = db.session.scalars(select(Account).filter_by(code=code)).one()
+    return account
+
+
+def member_account(member) -> Account:
+    """The member's allocation account, created if missing."""
+    if member.id is None:
+        db.session.flush()
+    account = db.session.scalars(select(Account).filter_by(member_id=member.id)).first()
+    if account is None:
+        _ensure_system_accounts()
+        account = _get_or_create({"member_id": member.id}, kind="member")
+    return account
+
+
+def merchant_account(merchant) -> Account:
+    """The merchant's account (what the caisse owes them), created if missing."""
+    if merchant.id is None:
+        db.session.flush()
+    account = db.session.scalars(select(Account).filter_by(merchant_id=merchant.id)).first()
+    if account is None:
+        _ensure_system_accounts()
+        account = _get_or_create({"merchant_id": merchant.id}, kind="merchant")
+    return account
+
+
+def balance(account: Account) -> int:
+    """The account's balance as stored now (refreshes the object too)."""
+    value = db.session.execute(select(Account.balance_cents).where(Account.id == account.id)).scalar_one()
+    set_committed_value(account, "balance_cents", value)
+    return value
+
+
+# --- transfers ------------------------------------------------------------------------------
+
+
+def request_hash(**fields) -> str:
+    """A stable SHA-256 of a request's content (key order and value types do not matter)."""
+    payload = json.dumps(fields, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+_hash_request = request_hash
+
+
+def _by_key(idempotency_key: str) -> Transfer | None:
+    return db.session.scalars(select(Transfer).where(Transfer.idempotency_key == idempotency_key)).first()
+
+
+def _replay(existing: Transfer, wanted_hash: str | None) -> Transfer:
+    if existing.request_hash != wanted_hash:
+        raise IdempotencyConflict()
+    existing.replayed = True
+    return existing
+
+
+def _reversal_of(original: Transfer) -> Transfer | None:
+    return db.session.scalars(
+        select(Transfer).where(Transfer.reverses_id == original.id, Transfer.kind.in_(REVERSAL_KINDS))
+    ).first()
+
+
+def _apply(account_id: int, delta: int, conditional: bool) -> int | None:
+    """Add `delta` to a balance; a conditional debit returns None when the money is not there."""
+    statement = update(Account).where(Account.id == account_id)
+    if conditional:
+        statement = statement.where(or_(Account.balance_cents >= -delta, Account.kind == "system"))
+    statement = statement.values(balance_cents=Account.balance_cents + delta).returning(Account.balance_cents)
+    return db.session.execute(statement.execution_options(synchronize_session=False)).scalar()
+
+
+def _move(source: Account, destination: Account, amount_cents: int, **row) -> Transfer:
+    new_balances = {}
+    for account_id in sorted((source.id, destination.id)):
+        if account_id == source.id:
+            new_balance = _apply(source.id, -amount_cents, conditional=True)
+            if new_balance is None:
+                available = db.session.execute(
+                    select(Account.balance_cents).where(Account.id == source.id)
+                ).scalar_one()
+                raise InsufficientBalance(available_cents=available)
+        else:
+            new_balance = _apply(destination.id, amount_cents, conditional=False)
+        new_balances[account_id] = new_balance
+    transfer_id = reserve_transfer_id()
+    row = Transfer(
+        id=transfer_id, reference=reference_for(transfer_id), source_id=source.id,
+        destination_id=destination.id, amount_cents=amount_cents, **row,
+    )
+    db.session.add(row)
+    db.session.flush()
+    for account in (source, destination):
+        set_committed_value(account, "balance_cents", new_balances[account.id])
+    return row
+
+
+def transfer(
+    *,
+    source: Account,
+    destination: Account,
+    amount_cents: int,
+    kind: str,
+    actor_id: int | None = None,
+    idempotency_key: str | None = None,
+    request_hash: str | None = None,
+    reverses: Transfer | None = None,
+    category_id: int | None = None,
+    memo: str = "",
+    method: str | None = None,
+    occurred_on: date | None = None,
+    period: str | None = None,
+    member_id: int | None = None,
+) -> Transfer:
+    """Move `amount_cents` from `source` to `destination` (flushes, never commits).
+
+    Raises `InsufficientBalance` (nothing moved), `IdempotencyConflict`, `AlreadyReversed`,
+    `AlreadyAllocated`, or `ValueError` for an amount that is not a positive integer, an unknown
+    kind or method, or a transfer from an account to itself.
+    """
+    if isinstance(amount_cents, bool) or not isinstance(amount_cents, int) or amount_cents <= 0:
+        raise ValueError("amount_cents must be a positive integer")
+    if kind not in TRANSFER_KINDS:
+        raise ValueError(f"unknown transfer kind {kind!r}")
+    if method is not None and method not in CONTRIBUTION_METHODS:
+        raise ValueError(f"unknown payment method {method!r}")
+    if source.id is None or destination.id is None:
+        db.session.flush()
+    if source.id == destination.id:
+        raise ValueError("a transfer needs two different accounts")
+    if kind == "allocation" and period is None:
+        period = current_period()
+    if request_hash is None:
+        fields = dict(
+            source=source.id, destination=destination.id, amount=amount_cents, kind=kind,
+            reverses=reverses.id if reverses is not None else None, category=category_id,
+            memo=memo, method=method, period=period, member=member_id,
+        )
+        if occurred_on is not None:
+            fields["occurred_on"] = occurred_on.isoformat()
+        request_hash = _hash_request(**fields)
+
+    if idempotency_key is not None:
+        existing = _by_key(idempotency_key)
+        if existing is not None:
+            return _replay(existing, request_hash)
+    try:
+        with db.session.begin_nested():
+            row = _move(
+                source, destination, amount_cents, kind=kind, actor_id=actor_id,
+                idempotency_key=idempotency_key, request_hash=request_hash,
+                reverses_id=reverses.id if reverses is not None else None, category_id=category_id,
+                memo=memo or "", method=method, occurred_on=occurred_on or today(), period=period,
+                member_id=member_id,
+            )
+    except IntegrityError:
+        # A unique index refused the row: find out which guarantee a concurrent request won.
+        if idempotency_key is not None and (existing := _by_key(idempotency_key)) is not None:
+            return _replay(existing, request_hash)
+        if reverses is not None and kind in REVERSAL_KINDS and _reversal_of(reverses) is not None:
+            raise AlreadyReversed() from None
+        if kind == "allocation" and db.session.scalar(
+            select(Transfer.id).where(
+                Transfer.kind == "allocation", Transfer.destination_id == destination.id, Transfer.period == period
+            )
+        ):
+            raise AlreadyAllocated() from None
+        raise
+    row.replayed = False
+    return row
+
+
+def reverse(
+    original: Transfer, *, kind: str, actor_id: int | None, idempotency_key: str | None = None, memo: str = ""
+) -> Transfer:
+    """Move the original amount back (destination -> source), at most once per transfer.
+
+    `refund` cancels a purchase; `correction` undoes any other mistaken transfer.
+    """
+    if kind not in REVERSAL_KINDS:
+        raise ValueError("a reversal is a refund or a correction")
+    if kind == "refund" and original.kind != "purchase":
+        raise ValueError("only a purchase is refunded; use a correction")
+    if idempotency_key is not None and (existing := _by_key(idempotency_key)) is not None:
+        return _replay(existing, _reversal_hash(original, kind, memo))
+    if _reversal_of(original) is not None:
+        raise AlreadyReversed()
+    source = db.session.get(Account, original.destination_id)
+    destination = db.session.get(Account, original.source_id)
+    return transfer(
+        source=source, destination=destination, amount_cents=original.amount_cents, kind=kind,
+        actor_id=actor_id, idempotency_key=idempotency_key, request_hash=_reversal_hash(original, kind, memo),
+        reverses=original, category_id=original.category_id, memo=memo, period=original.period,
+        member_id=original.member_id,
+    )
+
+
+def _reversal_hash(original: Transfer, kind: str, memo: str) -> str:
+    return _hash_request(kind=kind, reverses=original.id, memo=memo)
+
+
+# --- verification ---------------------------------------------------------------------------
+
+
+class VerifyReport(list):
+    """The breaches found (empty when the ledger is sound), with `summary` (counts and totals)."""
+
+    def __init__(self, breaches, summary: dict):
+        super().__init__(breaches)
+        self.summary = summary
+
+
+_SAMPLE = 5
+
+
+def _rows(sql: str, **params) -> list:
+    return db.session.execute(text(sql), params).all()
+
+
+def verify() -> VerifyReport:
+    """Check the five invariants of DESIGN.md §5 and return the breaches, each named."""
+    breaches: list[str] = []
+
+    total = db.session.execute(text("SELECT coalesce(sum(balance_cents), 0) FROM account")).scalar_one()
+    if total != 0:
+        breaches.append(f"1. the sum of all balances is {total} cents, not 0")
+
+    drift = _rows(
+        """
+        SELECT a.id, a.balance_cents, coalesce(i.total, 0) - coalesce(o.total, 0) AS computed
+        FROM account a
+        LEFT JOIN (SELECT destination_id AS id, sum(amount_cents) AS total FROM transfer GROUP BY destination_id) i
+            ON i.id = a.id
+        LEFT JOIN (SELECT source_id AS id, sum(amount_cents) AS total FROM transfer GROUP BY source_id) o
+            ON o.id = a.id
+        WHERE a.balance_cents <> coalesce(i.total, 0) - coalesce(o.total, 0)
+        ORDER BY a.id
+        """
+    )
+    if drift:
+        sample = ", ".join(f"account {r[0]}: cached {r[1]}, transfers {r[2]}" for r in drift[:_SAMPLE])
+        breaches.append(f"2. {len(drift)} cached balance(s) differ from the sum of their transfers ({sample})")
+
+    negative = _rows(
+        "SELECT id, balance_cents FROM account WHERE kind <> 'system' AND balance_cents < 0 ORDER BY id"
+    )
+    if negative:
+        sample = ", ".join(f"account {r[0]}: {r[1]}" for r in negative[:_SAMPLE])
+        breaches.append(f"3. {len(negative)} member or merchant account(s) below 0 ({sample})")
+    # "Ever below 0": the running balance in transfer order (ids follow the account's lock order).
+    dipped = _rows(
+        """
+        SELECT r.account_id, min(r.running) FROM (
+            SELECT d.account_id, sum(d.delta) OVER (
+                PARTITION BY d.account_id ORDER BY d.transfer_id ROWS UNBOUNDED PRECEDING) AS running
+            FROM (SELECT destination_id AS account_id, id AS transfer_id, amount_cents AS delta FROM transfer
+                  UNION ALL
+                  SELECT source_id, id, -amount_cents FROM transfer) d
+        ) r JOIN account a ON a.id = r.account_id
+        WHERE a.kind <> 'system' AND r.running < 0
+        GROUP BY r.account_id ORDER BY r.account_id
+        """
+    )
+    if dipped:
+        sample = ", ".join(f"account {r[0]}: {r[1]}" for r in dipped[:_SAMPLE])
+        breaches.append(f"3. {len(dipped)} member or merchant account(s) went below 0 in their history ({sample})")
+
+    keys = _rows(
+        "SELECT idempotency_key, count(*) FROM transfer WHERE idempotency_key IS NOT NULL"
+        " GROUP BY idempotency_key HAVING count(*) > 1 ORDER BY idempotency_key"
+    )
+    if keys:
+        sample = ", ".join(f"{r[0]!r} x{r[1]}" for r in keys[:_SAMPLE])
+        breaches.append(f"4. {len(keys)} idempotency key(s) used by more than one transfer ({sample})")
+
+    doubles = _rows(
+        "SELECT destination_id, period, count(*) FROM transfer WHERE kind = 'allocation'"
+        " GROUP BY destination_id, period HAVING count(*) > 1 ORDER BY destination_id, period"
+    )
+    if doubles:
+        sample = ", ".join(f"account {r[0]} in {r[1]} x{r[2]}" for r in doubles[:_SAMPLE])
+        breaches.append(f"5. {len(doubles)} member(s) allocated more than once in a month ({sample})")
+    misdirected = db.session.execute(
+        text(
+            "SELECT count(*) FROM transfer t JOIN account a ON a.id = t.destination_id"
+            " WHERE t.kind = 'allocation' AND (a.kind <> 'member' OR t.period IS NULL)"
+        )
+    ).scalar_one()
+    if misdirected:
+        breaches.append(f"5. {misdirected} allocation(s) without a month or not to a member account")
+
+    return VerifyReport(breaches, summary())
+
+
+def summary() -> dict:
+    """Counts and totals for reports and `flask ssa verify-ledger`."""
+    accounts = dict(
+        db.session.execute(select(Account.kind, func.count()).group_by(Account.kind)).all()
+    )
+    transfers = {
+        kind: {"count": count, "total_cents": int(total or 0)}
+        for kind, count, total in db.session.execute(
+            select(Transfer.kind, func.count(), func.sum(Transfer.amount_cents)).group_by(Transfer.kind)
+        ).all()
+    }
+    systems = dict(
+        db.session.execute(select(Account.code, Account.balance_cents).where(Account.kind == "system")).all()
+    )
+    held = db.session.execute(
+        select(Account.kind, func.sum(Account.balance_cents)).where(Account.kind != "system").group_by(Account.kind)
+    ).all()
+    return {
+        "accounts": accounts,
+        "transfers": transfers,
+        "system_balances_cents": systems,
+        "held_cents": {kind: int(total or 0) for kind, total in held},
+        "sum_of_balances_cents": int(
+            db.session.execute(select(func.coalesce(func.sum(Account.balance_cents), 0))).scalar_one()
+        ),
+    }
