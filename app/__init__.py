@@ -84,11 +84,11 @@ def register_blueprints(app: Flask) -> None:
     for name, module, prefix in BLUEPRINTS:
         try:
             package = importlib.import_module(module)
+            importlib.import_module(f"{module}.routes")
         except ModuleNotFoundError as exc:
-            if exc.name == module:
-                continue  # a blueprint not written yet
+            if exc.name in (module, f"{module}.routes"):
+                continue  # a blueprint not written yet (or still without its routes)
             raise
-        importlib.import_module(f"{module}.routes")
         app.register_blueprint(package.bp, url_prefix=prefix)
 
 
@@ -116,8 +116,22 @@ def register_errors(app: Flask) -> None:
 
         return handler
 
-    for code in (400, 403, 404, 405, 413, 429, 500):
+    for code in (400, 403, 404, 405, 413, 429):
         app.register_error_handler(code, error_page(code))
+
+    @app.errorhandler(500)
+    def server_error(error):
+        from app.extensions import db
+
+        # A failed statement leaves the transaction unusable (PostgreSQL): the layout reads the
+        # association's settings, so roll back first; if the database is down, draw a page without it.
+        try:
+            db.session.rollback()
+            return render_template("errors/500.html", error=error), 500
+        except Exception:  # noqa: BLE001 - the visitor must get an error page whatever happened
+            app.logger.exception("the full error page could not be drawn")
+            # Straight from the Jinja environment: the context processors read the database.
+            return app.jinja_env.get_template("errors/500_minimal.html").render(), 500
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

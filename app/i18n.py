@@ -32,7 +32,13 @@ def select_locale() -> str:
     remembered = request.cookies.get(LANG_COOKIE)
     if remembered in languages:
         return remembered
-    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    # By quality, on the primary tag: werkzeug's best_match would prefer an exact "en;q=0.8" to
+    # "fr-CA", sending a Canadian or Belgian French speaker to the English site.
+    for tag, _quality in request.accept_languages:
+        primary = tag.split("-")[0].split("_")[0].lower()
+        if primary in languages:
+            return primary
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def remember_locale(response):

@@ -65,10 +65,22 @@ def _session_app(database_url):
     app = make_app(database_url)
     with app.app_context():
         _db.create_all()
+    # Tests hold an app context, and Flask reuses it for the test client's requests, so `g` would
+    # carry one request's locale (Flask-Babel), signed-in user (Flask-Login) and cached settings
+    # into the next. In production every request has a `g` of its own: give each one here too.
+    app.before_request_funcs.setdefault(None, []).insert(0, _fresh_g)
+    app.teardown_request(lambda _exc: _fresh_g())
     yield app
     with app.app_context():
         _db.session.remove()
         _db.engine.dispose()
+
+
+def _fresh_g() -> None:
+    from flask import g
+
+    for name in list(vars(g)):
+        delattr(g, name)
 
 
 def truncate_all() -> None:
