@@ -1,0 +1,72 @@
+"""Members' contributions, paid in euros outside the app and recorded into the ledger.
+
+A contribution moves money from the `contributions` system account (where outside money enters;
+its balance is minus the total received) to the `caisse`. The member who paid is kept on the
+transfer (`Transfer.member_id`): neither account is theirs.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+
+from app.extensions import db
+from app.models.ledger import CONTRIBUTION_METHODS, Transfer
+from app.services import ledger
+from app.services.errors import InvalidContribution
+
+METHODS = CONTRIBUTION_METHODS
+
+
+def record_contribution(
+    member,
+    amount_cents: int,
+    paid_on: date,
+    method: str,
+    actor_id: int | None = None,
+    idempotency_key: str | None = None,
+    reference: str | None = None,
+) -> Transfer:
+    """Record a contribution paid by `member` on `paid_on` (flushes, never commits).
+
+    `reference` is the payment's own reference (cheque number, bank label), kept as the memo.
+    Raises `InvalidContribution` for an unknown method or a date in the future, `ValueError` for
+    an amount that is not a positive number of cents.
+    """
+    if method not in METHODS:
+        raise InvalidContribution(_l("Choose how the contribution was paid."))
+    if not isinstance(paid_on, date):
+        raise InvalidContribution(_l("Enter the date of the payment."))
+    if paid_on > ledger.today():
+        raise InvalidContribution(_l("The payment date cannot be in the future."))
+    if member.id is None:
+        db.session.flush()
+    memo = (reference or "").strip()[:500]
+    return ledger.transfer(
+        source=ledger.system_account("contributions"),
+        destination=ledger.system_account("caisse"),
+        amount_cents=amount_cents,
+        kind="contribution",
+        actor_id=actor_id,
+        idempotency_key=idempotency_key,
+        memo=memo,
+        method=method,
+        occurred_on=paid_on,
+        member_id=member.id,
+    )
+
+
+def contributions_of(member, limit: int | None = None) -> list[Transfer]:
+    """The contributions recorded for a member and not cancelled, latest payment first."""
+    reversal = aliased(Transfer)
+    cancelled = select(reversal.id).where(reversal.reverses_id == Transfer.id).exists()
+    query = (
+        select(Transfer)
+        .where(Transfer.kind == "contribution", Transfer.member_id == member.id, ~cancelled)
+        .order_by(Transfer.occurred_on.desc(), Transfer.id.desc())
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return list(db.session.scalars(query))
