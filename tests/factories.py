@@ -32,3 +32,34 @@ def make_user(role: str = "member", email: str | None = None, password: str = PA
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def make_member(
+    email: str | None = None, password: str | None = PASSWORD, pin: str | None = "1234", **fields
+):
+    """An active member with its sign-in account (activated unless `password` is None).
+
+    `email=""` makes a member without e-mail (signs in with the member number).
+    """
+    from app.models import Member
+    from app.services.cards import hash_pin, member_number, new_card_token
+
+    n = next(_seq)
+    highest = db.session.scalar(db.select(db.func.max(Member.number)))
+    number = member_number(int(highest[:5]) + 1 if highest else 1)
+    address = None if email == "" else (email or f"member{n}@example.test")
+    user = User(
+        email=address, password_hash=password_hash(password) if password else "", role="member",
+        display_name=fields.get("first_name", f"Prénom{n}"),
+    )
+    db.session.add(user)
+    db.session.flush()
+    member = Member(
+        number=number, pseudonym=f"m-test{n:08d}", user_id=user.id,
+        first_name=fields.pop("first_name", f"Prénom{n}"), last_name=fields.pop("last_name", f"Nom{n}"),
+        email=address, status=fields.pop("status", "active"), card_token=new_card_token(),
+        pin_hash=hash_pin(pin) if pin else None, **fields,
+    )
+    db.session.add(member)
+    db.session.flush()
+    return member
