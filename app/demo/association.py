@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 from app.extensions import db
 from app.i18n import fold
-from app.models import Category, Commune, PickupPoint
+from app.models import Category, Commune, FaqEntry, Page, PickupPoint
 from app.services.settings import load_data
 
 
@@ -32,6 +32,30 @@ def load_reference_data() -> None:
     db.session.flush()
 
 
+def load_content() -> tuple[int, int]:
+    """The FAQ and the static pages from `app/data/` (insert what is missing, by slug).
+
+    Entries already in the database are left alone: an admin may have edited them.
+    Returns how many FAQ entries and pages were added.
+    """
+    known = set(db.session.scalars(db.select(FaqEntry.slug)))
+    added_faq = 0
+    for position, row in enumerate(load_data("faq")):
+        if row["slug"] not in known:
+            db.session.add(FaqEntry(position=position, **row))
+            added_faq += 1
+    known_pages = set(db.session.scalars(db.select(Page.slug)))
+    added_pages = 0
+    for row in load_data("pages"):
+        if row["slug"] not in known_pages:
+            db.session.add(Page(**row))
+            added_pages += 1
+    db.session.flush()
+    return added_faq, added_pages
+
+
 def seed() -> Iterator[str]:
     load_reference_data()
     yield "Association data: communes, categories, pickup points."
+    added_faq, added_pages = load_content()
+    yield f"Content: {added_faq} FAQ entries and {added_pages} pages added."

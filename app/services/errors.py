@@ -56,6 +56,14 @@ class InvalidPin(DomainError):
     """Not four digits."""
 
 
+class ContributionTooLow(DomainError):
+    """Below the minimum monthly contribution set in the association's data."""
+
+
+class MissingContact(DomainError):
+    """An application needs an e-mail address or a phone number."""
+
+
 # Ledger (app/services/ledger.py, allocation.py, contributions.py)
 
 
