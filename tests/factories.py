@@ -63,3 +63,39 @@ def make_member(
     db.session.add(member)
     db.session.flush()
     return member
+
+
+def make_event(days_ahead: int = 10, at: tuple[int, int] = (9, 30), hours: int = 3, **fields):
+    """A published event `days_ahead` days from today, starting at `at` (Europe/Paris), in Boën."""
+    from datetime import date, datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from app.models import Commune, Event
+
+    n = next(_seq)
+    day = date.today() + timedelta(days=days_ahead)
+    starts = fields.pop("starts_at", datetime.combine(day, time(*at), ZoneInfo("Europe/Paris")))
+    commune = fields.pop("commune", None) or db.session.scalar(
+        db.select(Commune).where(Commune.name == "Boën-sur-Lignon")
+    )
+    values = {
+        "slug": f"event-{n}", "kind": "meeting", "title_fr": f"Réunion {n}", "title_en": f"Meeting {n}",
+        "description_fr": "Ordre du jour.\n\nCafé offert.", "description_en": "Agenda.\n\nCoffee provided.",
+        "place_name": "Salle des fêtes", "address": "Rue de la Mairie", "status": "published",
+        "starts_at": starts, "ends_at": starts + timedelta(hours=hours), "commune": commune,
+    }
+    values.update(fields)
+    event = Event(**values)
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def make_registration(event, **fields):
+    """A registration made through the service (so capacity and waiting list apply)."""
+    from app.services import events as event_service
+
+    n = next(_seq)
+    values = {"name": f"Personne {n}", "email": f"person{n}@example.test", "people": 1}
+    values.update(fields)
+    return event_service.register(event, **values).registration

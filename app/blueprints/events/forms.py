@@ -1,0 +1,196 @@
+"""Forms of the events pages: registering, changing a registration, offering, booking and
+requesting a ride. Every message is shown next to its field, in the reader's language."""
+from __future__ import annotations
+
+import re
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField, TelField, TextAreaField, TimeField
+from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from app.models.events import MAX_PEOPLE, MAX_SEATS
+from app.services.events import normalise_phone
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def clean_line(value):
+    """One line of text: control characters dropped, runs of spaces collapsed."""
+    if value is None:
+        return value
+    return " ".join(_CONTROL.sub(" ", value).split())
+
+
+def clean_text(value):
+    """Several lines: control characters other than the line break dropped."""
+    if value is None:
+        return value
+    return _CONTROL.sub("", value.replace("\r\n", "\n")).strip()
+
+
+class WholeNumberField(IntegerField):
+    """An integer field whose "not a number" message is ours (translated, next to the field)."""
+
+    def __init__(self, label=None, validators=None, not_a_number=None, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.not_a_number = not_a_number or _l("Enter a whole number.")
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        text = (valuelist[0] or "").strip()
+        if not text:
+            self.data = None
+            return
+        if not re.fullmatch(r"\d{1,3}", text):
+            self.data = None
+            raise ValueError(str(self.not_a_number))
+        self.data = int(text)
+
+
+class ClockField(TimeField):
+    """A time of day (HH:MM) with our own message for what is not one."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(str(_l("Give a time such as 08:45."))) from exc
+
+
+class ChoiceField(SelectField):
+    """A select whose messages for a value not in the list are ours."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            self.data = None
+            raise ValueError(str(_l("Choose an option from the list."))) from exc
+
+    def pre_validate(self, form):
+        if self.data not in {value for value, _label in self.choices}:
+            raise ValidationError(_l("Choose an option from the list."))
+
+
+def people_field(label=None):
+    message = _l("Between 1 and %(max)d people.", max=MAX_PEOPLE)
+    return WholeNumberField(
+        label or _l("Number of people"), default=1, not_a_number=message,
+        validators=[InputRequired(message), NumberRange(min=1, max=MAX_PEOPLE, message=message)],
+        render_kw={"min": 1, "max": MAX_PEOPLE, "inputmode": "numeric"},
+    )
+
+
+class RegistrationForm(FlaskForm):
+    name = StringField(
+        _l("Name"), filters=[clean_line],
+        validators=[InputRequired(_l("Enter your name.")), Length(max=120, message=_l("At most 120 characters."))],
+    )
+    email = EmailField(
+        _l("E-mail"), filters=[clean_line],
+        validators=[
+            Optional(), Length(max=254, message=_l("This e-mail address is too long.")),
+            Email(message=_l("Enter a valid e-mail address, for example name@example.fr.")),
+        ],
+    )
+    phone = TelField(_l("Phone"), filters=[clean_line], validators=[Optional(), Length(max=40)])
+    commune = ChoiceField(_l("Commune"), coerce=int, default=0)
+    people = people_field()
+    needs_ride = BooleanField(_l("I need a ride"))
+    offers_ride = BooleanField(_l("I can offer a ride"))
+
+    def __init__(self, *args, communes=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.commune.choices = [(0, _l("Another commune"))] + [(c.id, c.name) for c in communes]
+
+    def validate_phone(self, field):
+        try:
+            field.normalised = normalise_phone(field.data)
+        except ValueError as exc:
+            raise ValidationError(_l("Enter a phone number, for example 06 12 34 56 78.")) from exc
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if not self.email.errors and not self.phone.errors and not self.email.data and not self.phone.data:
+            self.email.errors = [*self.email.errors, _l("Give an e-mail address or a phone number, so that we can reach you.")]
+            return False
+        return valid
+
+
+class ChangeForm(FlaskForm):
+    people = people_field()
+    needs_ride = BooleanField(_l("I need a ride"))
+    offers_ride = BooleanField(_l("I can offer a ride"))
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something (cancel): only the CSRF token."""
+
+
+def _pickup_choices(points, other_label):
+    return [(0, other_label)] + [(p.id, p.name) for p in points]
+
+
+class RideOfferForm(FlaskForm):
+    pickup_point = ChoiceField(_l("Departure point"), coerce=int)
+    pickup_text = StringField(
+        _l("Other departure place"), filters=[clean_line],
+        validators=[Optional(), Length(max=160, message=_l("At most 160 characters."))],
+    )
+    departure = ClockField(
+        _l("Departure time"), format="%H:%M",
+        validators=[InputRequired(_l("Give the departure time, for example 08:45."))],
+    )
+    seats = WholeNumberField(
+        _l("Seats offered"), default=3, not_a_number=_l("Between 1 and %(max)d seats.", max=MAX_SEATS),
+        validators=[
+            InputRequired(_l("Between 1 and %(max)d seats.", max=MAX_SEATS)),
+            NumberRange(min=1, max=MAX_SEATS, message=_l("Between 1 and %(max)d seats.", max=MAX_SEATS)),
+        ],
+        render_kw={"min": 1, "max": MAX_SEATS, "inputmode": "numeric"},
+    )
+    note = TextAreaField(
+        _l("Note for passengers"), filters=[clean_text],
+        validators=[Optional(), Length(max=300, message=_l("At most 300 characters."))],
+    )
+
+    def __init__(self, *args, points=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pickup_point.choices = _pickup_choices(points, _l("Another place (describe it below)"))
+
+    def validate_pickup_text(self, field):
+        if not self.pickup_point.data and not field.data:
+            raise ValidationError(_l("Choose a departure point or describe the place."))
+
+
+class BookingForm(FlaskForm):
+    seats = WholeNumberField(
+        _l("Seats"), default=1, not_a_number=_l("Enter a number of seats."),
+        validators=[InputRequired(_l("Enter a number of seats.")), NumberRange(min=1, max=MAX_PEOPLE,
+                                                                              message=_l("Enter a number of seats."))],
+        render_kw={"min": 1, "max": MAX_PEOPLE, "inputmode": "numeric"},
+    )
+
+
+class RideRequestForm(FlaskForm):
+    pickup_point = ChoiceField(_l("I would leave from"), coerce=int)
+    pickup_text = StringField(
+        _l("Other place"), filters=[clean_line],
+        validators=[Optional(), Length(max=160, message=_l("At most 160 characters."))],
+    )
+    seats = WholeNumberField(
+        _l("Seats needed"), default=1, not_a_number=_l("Enter a number of seats."),
+        validators=[InputRequired(_l("Enter a number of seats.")), NumberRange(min=1, max=MAX_PEOPLE,
+                                                                              message=_l("Enter a number of seats."))],
+        render_kw={"min": 1, "max": MAX_PEOPLE, "inputmode": "numeric"},
+    )
+
+    def __init__(self, *args, points=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pickup_point.choices = _pickup_choices(points, _l("Another place (describe it below)"))
+
+    def validate_pickup_text(self, field):
+        if not self.pickup_point.data and not field.data:
+            raise ValidationError(_l("Choose a departure point or describe the place."))
