@@ -12,6 +12,6 @@ from app.models.content import (  # noqa: F401
     Subscriber,
 )
 from app.models.merchants import MarketStall, Merchant, merchant_category  # noqa: F401
-from app.models.people import Application, Member, User  # noqa: F401
+from app.models.people import ActivationCode, Application, Member, RetiredCardToken, User  # noqa: F401
 from app.models.ledger import Account, Transfer  # noqa: F401
 from app.models.events import Booking, Event, Registration, Ride, RideRequest  # noqa: F401

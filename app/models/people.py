@@ -113,3 +113,26 @@ class Member(Timestamped, db.Model):
         """What a cashier may see: first name and last-name initial."""
         initial = f" {self.last_name[:1]}." if self.last_name else ""
         return f"{self.first_name}{initial}"
+
+
+class ActivationCode(Timestamped, db.Model):
+    """A one-time code printed on the activation letter of a member without e-mail.
+
+    Only a keyed hash of the code is stored (HMAC with the secret key): the letter is the one
+    place the code exists in clear. A code serves once and expires.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class RetiredCardToken(Timestamped, db.Model):
+    """The token of a card declared lost: kept so that the register can say "lost card"
+    rather than "unknown card" when the old QR code is shown."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)

@@ -168,3 +168,50 @@ class SaleNotFound(DomainError):
 
 class SaleTooOld(DomainError):
     """Only today's sales are cancelled at the register; older ones go to the treasurer."""
+
+
+# Membership and sign-in
+
+
+class ApplicationNotPending(DomainError):
+    """The application was already approved or rejected."""
+
+
+class EmailTaken(DomainError):
+    """Another account already signs in with this e-mail."""
+
+
+class LoginFailed(DomainError):
+    """Unknown account or wrong password: one message for both, so accounts cannot be enumerated."""
+
+
+class LoginBlocked(DomainError):
+    """Too many wrong passwords for this account: wait `minutes`."""
+
+    def __init__(self, minutes: int, message=None):
+        super().__init__(message, minutes=minutes)
+        self.minutes = minutes
+
+
+class WrongPassword(DomainError):
+    """The password asked again before a sensitive change (PIN, erasure) is wrong."""
+
+
+class WeakPassword(DomainError):
+    pass
+
+
+class InvalidToken(DomainError):
+    """A link (activation, password reset) that is forged, expired or already used."""
+
+
+class InvalidActivationCode(DomainError):
+    """Wrong member number or code, expired or already used: one message for all."""
+
+
+class PledgeTooLow(DomainError):
+    pass
+
+
+class MemberErased(DomainError):
+    pass

@@ -1,9 +1,98 @@
+"""Sign-in, password reset and activation forms. Formats are checked here; the services check
+again (password length, PIN format, member number check digit)."""
+from __future__ import annotations
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
+
+from app.services import cards
+from app.services.auth import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from app.services.errors import InvalidMemberNumber
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _member_number(form, field):
+    """A typo in the number is caught here, before any lookup."""
+    try:
+        field.data = cards.check_member_number(field.data)
+    except InvalidMemberNumber as exc:
+        raise ValidationError(str(exc.message)) from exc
 
 
 class LoginForm(FlaskForm):
-    login = StringField(_l("E-mail or member number"), validators=[DataRequired(), Length(max=254)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    # Keep the field names: tests and password managers post `login` and `password`.
+    login = StringField(
+        _l("E-mail or member number"), filters=[_strip],
+        validators=[DataRequired(_l("Enter your e-mail or your member number.")),
+                    Length(max=254, message=_l("This is too long for an e-mail or a member number."))],
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(_l("Enter your password.")),
+                    Length(max=MAX_PASSWORD_LENGTH, message=_l("This password is too long."))],
+    )
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = StringField(
+        _l("Your e-mail address"), filters=[_strip],
+        validators=[DataRequired(_l("Enter your e-mail address.")),
+                    Length(max=254, message=_l("This e-mail address is too long."))],
+    )
+
+
+def _new_password_fields():
+    password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(_l("Choose a password.")),
+                    Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH,
+                           message=_l("The password needs %(min)d to %(max)d characters.",
+                                      min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH))],
+    )
+    confirm = PasswordField(
+        _l("The same password again"),
+        validators=[DataRequired(_l("Type the password a second time.")),
+                    EqualTo("password", message=_l("The two passwords are not the same."))],
+    )
+    return password, confirm
+
+
+def _pin_fields():
+    pin = PasswordField(
+        _l("Card PIN (4 digits)"),
+        validators=[DataRequired(_l("Choose a PIN of 4 digits.")), Regexp(r"^\d{4}$", message=_l("The PIN has 4 digits."))],
+    )
+    pin_confirm = PasswordField(
+        _l("The same PIN again"),
+        validators=[DataRequired(_l("Type the PIN a second time.")),
+                    EqualTo("pin", message=_l("The two PINs are not the same."))],
+    )
+    return pin, pin_confirm
+
+
+class ResetPasswordForm(FlaskForm):
+    password, confirm = _new_password_fields()
+
+
+class ActivationForm(FlaskForm):
+    password, confirm = _new_password_fields()
+    pin, pin_confirm = _pin_fields()
+
+
+class CodeActivationForm(FlaskForm):
+    number = StringField(
+        _l("Member number"), filters=[_strip],
+        validators=[DataRequired(_l("Enter your member number (6 digits).")), Length(max=20), _member_number],
+    )
+    code = StringField(
+        _l("Activation code"), filters=[_strip],
+        validators=[DataRequired(_l("Enter the code printed on your letter.")),
+                    Length(max=20, message=_l("The code has 8 letters and digits."))],
+    )
+    password, confirm = _new_password_fields()
+    pin, pin_confirm = _pin_fields()

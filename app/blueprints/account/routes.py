@@ -1,0 +1,170 @@
+"""The member's pages. Each works on `current_user`'s member: there is no id to change in a URL."""
+from __future__ import annotations
+
+import json
+
+import segno
+from flask import Response, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, logout_user
+
+from app.blueprints.account import bp
+from app.blueprints.account.forms import ErasureForm, LostCardForm, PinForm, PledgeForm
+from app.extensions import db
+from app.htmx import render
+from app.i18n import money
+from app.models import Member
+from app.security import MEMBER, access
+from app.services import cards, membership
+from app.services.errors import InvalidPin, LoginBlocked, MemberErased, PledgeTooLow, WrongPassword
+
+HISTORY_PER_PAGE = 50
+
+
+def _member() -> Member:
+    """The signed-in user's member record: the only one these pages ever show."""
+    member = db.session.scalar(db.select(Member).where(Member.user_id == current_user.id))
+    if member is None or member.status == "erased":
+        abort(404)
+    return member
+
+
+def _download(body: str, filename: str, mimetype: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@bp.get("")
+@access(MEMBER)
+def index():
+    member = _member()
+    return render_template("account/index.html", member=member, **membership.summary(member))
+
+
+@bp.get("/historique")
+@access(MEMBER)
+def history():
+    member = _member()
+    history = membership.movements(member, page=request.args.get("page", 1, type=int), per_page=HISTORY_PER_PAGE)
+    return render("account/history.html", "account/_movements.html", member=member, history=history,
+                  balance_cents=membership.current_balance(member))
+
+
+@bp.get("/historique.csv")
+@access(MEMBER)
+def history_csv():
+    member = _member()
+    return _download(membership.movements_csv(member), f"patias-historique-{member.number}.csv", "text/csv; charset=utf-8")
+
+
+@bp.route("/cotisation", methods=["GET", "POST"])
+@access(MEMBER)
+def pledge():
+    member = _member()
+    form = PledgeForm()
+    if request.method == "GET":
+        form.amount.data = f"{member.pledge_cents // 100},{member.pledge_cents % 100:02d}"
+    if form.validate_on_submit():
+        try:
+            membership.change_pledge(member, form.amount_cents)
+        except PledgeTooLow as exc:
+            form.amount.errors.append(exc.message)
+        else:
+            db.session.commit()
+            flash(_("Your monthly contribution is now %(amount)s.", amount=money(member.pledge_cents)), "success")
+            return redirect(url_for("account.pledge"))
+    return render_template("account/pledge.html", member=member, form=form,
+                           contributions=membership.contributions(member))
+
+
+@bp.get("/carte")
+@access(MEMBER)
+def card():
+    member = _member()
+    qr = segno.make(member.card_token, error="m").svg_data_uri(scale=1, border=4) if member.card_token else None
+    return render_template("account/card.html", member=member, qr=qr, locked=cards.is_locked(member))
+
+
+@bp.route("/carte/perdue", methods=["GET", "POST"])
+@access(MEMBER)
+def lost_card():
+    member = _member()
+    form = LostCardForm()
+    if form.validate_on_submit():
+        try:
+            membership.report_lost_card(member)
+        except MemberErased:
+            abort(404)
+        db.session.commit()
+        flash(_("Your old card no longer works. Here is your new card: print it, or show this page at the stall."), "success")
+        return redirect(url_for("account.card"))
+    return render_template("account/lost_card.html", member=member, form=form)
+
+
+@bp.route("/pin", methods=["GET", "POST"])
+@access(MEMBER)
+def pin():
+    member = _member()
+    form = PinForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            membership.change_pin(member, form.password.data, form.pin.data)
+        except WrongPassword as exc:
+            form.password.errors.append(exc.message)
+        except LoginBlocked as exc:
+            error = exc.message
+        except InvalidPin as exc:
+            form.pin.errors.append(exc.message)
+        else:
+            db.session.commit()
+            flash(_("Your new PIN is saved. Your card works again if it was locked."), "success")
+            return redirect(url_for("account.index"))
+        db.session.commit()  # a wrong password counts against the account's limit
+    return render_template("account/pin.html", member=member, form=form, error=error, locked=cards.is_locked(member))
+
+
+@bp.get("/donnees")
+@access(MEMBER)
+def data():
+    member = _member()
+    return render_template("account/data.html", member=member, form=ErasureForm())
+
+
+@bp.get("/donnees.json")
+@access(MEMBER)
+def data_json():
+    member = _member()
+    body = json.dumps(membership.export_data(member), ensure_ascii=False, indent=2)
+    return _download(body, f"patias-donnees-{member.number}.json", "application/json")
+
+
+@bp.get("/donnees.csv")
+@access(MEMBER)
+def data_csv():
+    member = _member()
+    return _download(membership.export_csv(member), f"patias-donnees-{member.number}.csv", "text/csv; charset=utf-8")
+
+
+@bp.post("/donnees/effacement")
+@access(MEMBER)
+def erase():
+    member = _member()
+    form = ErasureForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            membership.erase_own_account(member, form.password.data)
+        except WrongPassword as exc:
+            form.password.errors.append(exc.message)
+        except LoginBlocked as exc:
+            error = exc.message
+        else:
+            db.session.commit()
+            logout_user()
+            session.clear()
+            flash(_("Your account is closed and your personal data erased. Thank you for taking part."), "success")
+            return redirect(url_for("public.index"))
+        db.session.commit()
+    return render_template("account/data.html", member=member, form=form, error=error)
