@@ -280,12 +280,15 @@ def transfer(
                 memo=memo or "", method=method, occurred_on=occurred_on or today(), period=period,
                 member_id=member_id,
             )
-    except IntegrityError:
-        # A unique index refused the row: find out which guarantee a concurrent request won.
+    except (IntegrityError, InsufficientBalance) as refusal:
+        # A concurrent request may have won meanwhile (PostgreSQL: the unique index, or the debit
+        # re-checked after its commit); its committed row is the true answer.
         if idempotency_key is not None and (existing := _by_key(idempotency_key)) is not None:
             return _replay(existing, request_hash)
         if reverses is not None and kind in REVERSAL_KINDS and _reversal_of(reverses) is not None:
             raise AlreadyReversed() from None
+        if isinstance(refusal, InsufficientBalance):
+            raise
         if kind == "allocation" and db.session.scalar(
             select(Transfer.id).where(
                 Transfer.kind == "allocation", Transfer.destination_id == destination.id, Transfer.period == period

@@ -35,6 +35,16 @@ def make_application(email: str | None = "claire@example.test", **fields) -> App
     return application
 
 
+def make_shop(name: str = "Ferme du Lignon"):
+    from app.models import Merchant
+
+    commune = db.session.scalar(db.select(Commune).where(Commune.name == "Boën-sur-Lignon"))
+    shop = Merchant(name=name, commune_id=commune.id, status="active")
+    db.session.add(shop)
+    db.session.flush()
+    return shop
+
+
 def _outbox(recipient: str) -> list[OutboxMessage]:
     return list(db.session.scalars(db.select(OutboxMessage).where(OutboxMessage.recipient == recipient)))
 
@@ -187,12 +197,10 @@ def _ledger_snapshot():
 
 
 def test_erasure_blanks_personal_data_and_leaves_the_ledger_untouched(app):
-    from tests.factories import make_merchant
-
     application = make_application(email="erase.me@example.test", phone="0611223344")
     member = membership.approve(application).member
     auth.activate(member.user, "a long password", "4321")
-    merchant_account = ledger.merchant_account(make_merchant())
+    merchant_account = ledger.merchant_account(make_shop())
     ledger.transfer(source=ledger.member_account(member), destination=merchant_account, amount_cents=2350, kind="purchase")
     old_token = member.card_token
     membership.report_lost_card(member)
@@ -230,9 +238,7 @@ def test_erasure_blanks_personal_data_and_leaves_the_ledger_untouched(app):
 
 
 def test_export_holds_every_own_row_and_none_of_anothers(app):
-    from tests.factories import make_merchant
-
-    shop = ledger.merchant_account(make_merchant(name="Ferme des Bruyères"))
+    shop = ledger.merchant_account(make_shop(name="Ferme des Bruyères"))
     me, them = make_member(first_name="Moi"), make_member(first_name="Autre", email="autre@example.test")
     caisse = ledger.system_account("caisse")
     mine, theirs = [], []
