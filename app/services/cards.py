@@ -20,8 +20,9 @@ from app.models import Member
 from app.services.errors import CardLocked, InvalidMemberNumber, InvalidPin, WrongPin
 
 MAX_PIN_FAILURES = 3
-_PIN = re.compile(r"^\d{4}$")
-_NUMBER = re.compile(r"^\d{6}$")
+# ASCII digits only: `\d` would also accept other scripts' digits (١٢٣٤), a different PIN.
+_PIN = re.compile(r"^[0-9]{4}$")
+_NUMBER = re.compile(r"^[0-9]{6}$")
 
 
 def luhn_digit(digits: str) -> str:

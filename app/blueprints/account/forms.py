@@ -35,7 +35,7 @@ class PinForm(FlaskForm):
     password = _password_field()
     pin = PasswordField(
         _l("New PIN (4 digits)"),
-        validators=[DataRequired(_l("Choose a PIN of 4 digits.")), Regexp(r"^\d{4}$", message=_l("The PIN has 4 digits."))],
+        validators=[DataRequired(_l("Choose a PIN of 4 digits.")), Regexp(r"^[0-9]{4}$", message=_l("The PIN has 4 digits."))],
     )
     pin_confirm = PasswordField(
         _l("The same PIN again"),

@@ -65,7 +65,7 @@ def _new_password_fields():
 def _pin_fields():
     pin = PasswordField(
         _l("Card PIN (4 digits)"),
-        validators=[DataRequired(_l("Choose a PIN of 4 digits.")), Regexp(r"^\d{4}$", message=_l("The PIN has 4 digits."))],
+        validators=[DataRequired(_l("Choose a PIN of 4 digits.")), Regexp(r"^[0-9]{4}$", message=_l("The PIN has 4 digits."))],
     )
     pin_confirm = PasswordField(
         _l("The same PIN again"),
