@@ -107,7 +107,7 @@ class RegistrationForm(FlaskForm):
 
     def validate_phone(self, field):
         try:
-            field.normalised = normalise_phone(field.data)
+            normalise_phone(field.data)
         except ValueError as exc:
             raise ValidationError(_l("Enter a phone number, for example 06 12 34 56 78.")) from exc
 
@@ -127,6 +127,14 @@ class ChangeForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button that changes something (cancel): only the CSRF token."""
+
+
+def _has_pickup(form) -> bool:
+    """A point from the list or a place in words (the text field is optional on its own)."""
+    if form.pickup_point.errors or form.pickup_point.data or form.pickup_text.data:
+        return True
+    form.pickup_text.errors = [*form.pickup_text.errors, _l("Choose a departure point or describe the place.")]
+    return False
 
 
 def _pickup_choices(points, other_label):
@@ -160,9 +168,8 @@ class RideOfferForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.pickup_point.choices = _pickup_choices(points, _l("Another place (describe it below)"))
 
-    def validate_pickup_text(self, field):
-        if not self.pickup_point.data and not field.data:
-            raise ValidationError(_l("Choose a departure point or describe the place."))
+    def validate(self, extra_validators=None) -> bool:
+        return super().validate(extra_validators) & _has_pickup(self)
 
 
 class BookingForm(FlaskForm):
@@ -191,6 +198,5 @@ class RideRequestForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.pickup_point.choices = _pickup_choices(points, _l("Another place (describe it below)"))
 
-    def validate_pickup_text(self, field):
-        if not self.pickup_point.data and not field.data:
-            raise ValidationError(_l("Choose a departure point or describe the place."))
+    def validate(self, extra_validators=None) -> bool:
+        return super().validate(extra_validators) & _has_pickup(self)

@@ -123,7 +123,7 @@ def detail(slug: str):
         elif form.validate():
             try:
                 outcome = event_service.register(
-                    event, name=form.name.data, email=form.email.data, phone=form.phone.normalised,
+                    event, name=form.name.data, email=form.email.data, phone=form.phone.data,
                     commune_id=form.commune.data or None, people=form.people.data,
                     needs_ride=form.needs_ride.data, offers_ride=form.offers_ride.data,
                     language=current_language(), member_id=member.id if member else None,
