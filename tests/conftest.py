@@ -139,6 +139,27 @@ def csrf_from(html: str) -> str:
     return match.group(1) or match.group(2)
 
 
+def unused_totp_code(email: str, secret: str) -> str:
+    """A code of `secret` valid now and for a later time step than the admin's last accepted one."""
+    import time
+
+    import pyotp
+
+    from app.models import User
+    from app.models.twofactor import TotpCredential
+
+    last = _db.session.scalar(
+        _db.select(TotpCredential.last_step).join(User, User.id == TotpCredential.user_id).where(User.email == email)
+    )
+    totp = pyotp.TOTP(secret)
+    while True:
+        now = totp.timecode(time.time())
+        step = now if last is None or last < now else last + 1
+        if step <= now + 1:  # the server accepts one step either side of its clock
+            return totp.generate_otp(step)
+        time.sleep(1)
+
+
 class Auth:
     """Sign a user in through the real login form."""
 
@@ -151,6 +172,19 @@ class Auth:
             "/connexion",
             data={"login": login, "password": password, "csrf_token": csrf_from(page.get_data(as_text=True))},
             follow_redirects=follow,
+        )
+
+    def login_admin(self, email: str, secret: str | None = None, password: str = "patias-demo"):
+        """Sign an admin in: password, then the TOTP code of `secret` (default: the test secret)
+        for a time step not used yet (a code is accepted once). Returns the 2FA step's response."""
+        from tests.factories import TEST_TOTP_SECRET
+
+        self.login(email, password)
+        page = self.client.get("/admin/securite/verification")
+        return self.client.post(
+            "/admin/securite/verification",
+            data={"code": unused_totp_code(email, secret or TEST_TOTP_SECRET),
+                  "csrf_token": csrf_from(page.get_data(as_text=True))},
         )
 
     def logout(self):

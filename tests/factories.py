@@ -99,3 +99,19 @@ def make_registration(event, **fields):
     values = {"name": f"Personne {n}", "email": f"person{n}@example.test", "people": 1}
     values.update(fields)
     return event_service.register(event, **values).registration
+
+
+# A known TOTP secret for test admins (base32): tests compute codes with pyotp.
+TEST_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def make_admin(email: str | None = None, totp_secret: str | None = TEST_TOTP_SECRET, **fields) -> User:
+    """An admin with a confirmed second factor (`TEST_TOTP_SECRET`), or none with `totp_secret=None`."""
+    from app.models.base import utcnow
+    from app.models.twofactor import TotpCredential
+
+    user = make_user("admin", email=email, **fields)
+    if totp_secret:
+        db.session.add(TotpCredential(user_id=user.id, secret=totp_secret, confirmed_at=utcnow()))
+        db.session.flush()
+    return user

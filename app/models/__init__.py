@@ -15,3 +15,5 @@ from app.models.merchants import MarketStall, Merchant, merchant_category  # noq
 from app.models.people import ActivationCode, Application, Member, RetiredCardToken, User  # noqa: F401
 from app.models.ledger import Account, Transfer  # noqa: F401
 from app.models.events import Booking, Event, Registration, Ride, RideRequest  # noqa: F401
+from app.models.audit import AuditEntry  # noqa: F401
+from app.models.twofactor import TotpCredential  # noqa: F401

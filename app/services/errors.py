@@ -215,3 +215,34 @@ class PledgeTooLow(DomainError):
 
 class MemberErased(DomainError):
     pass
+
+
+# Back office (app/services/twofactor.py, bank_import.py, backoffice.py)
+
+
+class InvalidTotpCode(DomainError):
+    """The 6-digit code of the authenticator app is wrong (or not 6 digits)."""
+
+
+class TotpCodeReused(DomainError):
+    """A code already accepted once: wait for the next one (30 seconds)."""
+
+
+class TotpBlocked(DomainError):
+    """Too many wrong codes: the second factor is refused for `minutes`."""
+
+    def __init__(self, minutes: int, message=None):
+        super().__init__(message, minutes=minutes)
+        self.minutes = minutes
+
+
+class AlreadyEnrolled(DomainError):
+    """The admin already has a confirmed second factor."""
+
+
+class StatementUnreadable(DomainError):
+    """A bank statement file that is not a CSV we can read (encoding, separator, columns)."""
+
+
+class NothingToCorrect(DomainError):
+    """Only sales (purchases) are corrected from the back office."""

@@ -1,0 +1,154 @@
+"""The back office's audit log: append an entry for every action that matters; read them back.
+
+Services call `record(...)` in the transaction of the action itself, so an entry exists exactly
+when the action was committed. Entries are never edited (see `app.models.audit`).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import User
+from app.models.audit import AuditEntry
+
+PARIS = ZoneInfo("Europe/Paris")
+
+# Every action written to the log, with its label for the journal's filter.
+ACTIONS = {
+    "application.approved": _l("Application approved"),
+    "application.rejected": _l("Application rejected"),
+    "member.suspended": _l("Member suspended"),
+    "member.reactivated": _l("Member reactivated"),
+    "member.card_unlocked": _l("Card unlocked"),
+    "member.card_replaced": _l("Card replaced"),
+    "member.activation_letter": _l("Activation letter issued"),
+    "contribution.recorded": _l("Contribution recorded"),
+    "contribution.imported": _l("Bank statement imported"),
+    "allocation.run": _l("Monthly allocation run"),
+    "transfer.corrected": _l("Sale corrected"),
+    "settlement.paid": _l("Settlement paid"),
+    "merchant.created": _l("Merchant created"),
+    "merchant.updated": _l("Merchant updated"),
+    "merchant.suspended": _l("Merchant suspended"),
+    "merchant.cashier_invited": _l("Cashier invited"),
+    "user.role_changed": _l("Role changed"),
+    "admin.totp_enrolled": _l("Second factor enrolled"),
+    "admin.totp_reset": _l("Second factor reset"),
+    "content.changed": _l("Content changed"),
+}
+
+# Words that must never name a key of the log, whatever a caller passes by mistake
+# (`iban_last4` is fine: only the word `iban` alone is refused).
+_FORBIDDEN_WORDS = {"password", "pin", "token", "secret", "code", "iban", "otp", "totp"}
+
+
+def _plain(value):
+    """JSON-safe copy of `value` (dates as ISO text)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def _check_keys(details: dict) -> None:
+    for key in details:
+        words = set(str(key).lower().replace("-", "_").split("_"))
+        if words & _FORBIDDEN_WORDS and "last4" not in words:
+            raise ValueError(f"the audit log never stores {key!r}")
+
+
+def record(actor_id: int | None, action: str, target_type: str = "", target_id: int | None = None,
+           details: dict | None = None) -> AuditEntry:
+    """Append one entry (flushes, never commits). `action` is one of `ACTIONS`."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}: add it to app.services.audit.ACTIONS")
+    details = dict(details or {})
+    _check_keys(details)
+    plain = _plain(details)
+    json.dumps(plain)  # fails here, not at flush time, if something is not serialisable
+    entry = AuditEntry(actor_id=actor_id, action=action, target_type=target_type or "", target_id=target_id,
+                       details=plain)
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def action_label(action: str) -> str:
+    return str(ACTIONS.get(action, action))
+
+
+# Reading the journal
+
+
+@dataclass(frozen=True)
+class JournalPage:
+    items: list[AuditEntry]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def _paris_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), PARIS)
+
+
+def journal(action: str | None = None, actor_id: int | None = None, since: date | None = None,
+            until: date | None = None, target_type: str | None = None, target_id: int | None = None,
+            page: int = 1, per_page: int = 50) -> JournalPage:
+    """Entries newest first, filtered; `since` and `until` are days in Europe/Paris, inclusive."""
+    query = select(AuditEntry)
+    if action:
+        query = query.where(AuditEntry.action == action)
+    if actor_id:
+        query = query.where(AuditEntry.actor_id == actor_id)
+    if since:
+        query = query.where(AuditEntry.created_at >= _paris_midnight(since))
+    if until:
+        query = query.where(AuditEntry.created_at < _paris_midnight(until + timedelta(days=1)))
+    if target_type:
+        query = query.where(AuditEntry.target_type == target_type)
+    if target_id is not None:
+        query = query.where(AuditEntry.target_id == target_id)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    page = max(1, min(page, max(1, -(-total // per_page))))
+    items = list(db.session.scalars(
+        query.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()).limit(per_page).offset((page - 1) * per_page)
+    ))
+    return JournalPage(items, page, per_page, total)
+
+
+def actors() -> list[User]:
+    """Users who appear in the log (for the journal's filter)."""
+    ids = select(AuditEntry.actor_id).where(AuditEntry.actor_id.is_not(None)).distinct()
+    return list(db.session.scalars(select(User).where(User.id.in_(ids)).order_by(User.display_name, User.id)))
