@@ -105,6 +105,53 @@ class AlreadyBooked(DomainError):
     message = _l("You already have a seat in another car: cancel it first.")
 
 
+# Membership and sign-in
+
+
+class ApplicationNotPending(DomainError):
+    """The application was already approved or rejected."""
+
+
+class EmailTaken(DomainError):
+    """Another account already signs in with this e-mail."""
+
+
+class LoginFailed(DomainError):
+    """Unknown account or wrong password: one message for both, so accounts cannot be enumerated."""
+
+
+class LoginBlocked(DomainError):
+    """Too many wrong passwords for this account: wait `minutes`."""
+
+    def __init__(self, minutes: int, message=None):
+        super().__init__(message, minutes=minutes)
+        self.minutes = minutes
+
+
+class WrongPassword(DomainError):
+    """The password asked again before a sensitive change (PIN, erasure) is wrong."""
+
+
+class WeakPassword(DomainError):
+    pass
+
+
+class InvalidToken(DomainError):
+    """A link (activation, password reset) that is forged, expired or already used."""
+
+
+class InvalidActivationCode(DomainError):
+    """Wrong member number or code, expired or already used: one message for all."""
+
+
+class PledgeTooLow(DomainError):
+    pass
+
+
+class MemberErased(DomainError):
+    pass
+
+
 class ContributionTooLow(DomainError):
     """Below the minimum monthly contribution set in the association's data."""
 
@@ -170,53 +217,6 @@ class SaleTooOld(DomainError):
     """Only today's sales are cancelled at the register; older ones go to the treasurer."""
 
 
-# Membership and sign-in
-
-
-class ApplicationNotPending(DomainError):
-    """The application was already approved or rejected."""
-
-
-class EmailTaken(DomainError):
-    """Another account already signs in with this e-mail."""
-
-
-class LoginFailed(DomainError):
-    """Unknown account or wrong password: one message for both, so accounts cannot be enumerated."""
-
-
-class LoginBlocked(DomainError):
-    """Too many wrong passwords for this account: wait `minutes`."""
-
-    def __init__(self, minutes: int, message=None):
-        super().__init__(message, minutes=minutes)
-        self.minutes = minutes
-
-
-class WrongPassword(DomainError):
-    """The password asked again before a sensitive change (PIN, erasure) is wrong."""
-
-
-class WeakPassword(DomainError):
-    pass
-
-
-class InvalidToken(DomainError):
-    """A link (activation, password reset) that is forged, expired or already used."""
-
-
-class InvalidActivationCode(DomainError):
-    """Wrong member number or code, expired or already used: one message for all."""
-
-
-class PledgeTooLow(DomainError):
-    pass
-
-
-class MemberErased(DomainError):
-    pass
-
-
 # Back office (app/services/twofactor.py, bank_import.py, backoffice.py)
 
 
@@ -246,3 +246,34 @@ class StatementUnreadable(DomainError):
 
 class NothingToCorrect(DomainError):
     """Only sales (purchases) are corrected from the back office."""
+
+
+# Merchants admin, settlements and SEPA (app/services/merchants_admin.py, settlement.py, sepa.py)
+
+
+class InvalidPeriod(DomainError):
+    """A month that is not `YYYY-MM` (or outside a sensible range)."""
+
+
+class PeriodNotClosed(DomainError):
+    """Only months that are over are settled: later sales would otherwise escape the payment."""
+
+
+class NothingToPay(DomainError):
+    """The merchant (or nobody) has an amount due for the month."""
+
+
+class SettlementChanged(DomainError):
+    """The amount due is no longer the one the treasurer saw and confirmed."""
+
+
+class InvalidIban(DomainError):
+    """An IBAN that fails the checksum, the country's length or format."""
+
+
+class BankDetailsMissing(DomainError):
+    """The association's own IBAN or BIC (the payer of the transfer file) is missing or invalid."""
+
+
+class InvalidContent(DomainError):
+    """FAQ entries, pages and events the back office refuses (both languages, dates in order)."""

@@ -1,0 +1,83 @@
+"""Two treasurers (or two tabs) marking the same month paid at the same moment pay it once:
+on a file SQLite and on PostgreSQL, each thread with its own app context, session and connection."""
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Merchant, Transfer
+from app.services import ledger, settlement
+from tests.factories import make_member, make_merchant
+
+
+def _run_together(app, count: int, work) -> list:
+    db.session.commit()  # outside a request, an open SQLite transaction holds the write lock
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def worker(index: int) -> None:
+        with app.app_context():
+            try:
+                barrier.wait(timeout=60)
+                results[index] = work(index)
+                db.session.commit()
+            except Exception as exc:  # noqa: BLE001 - handed to the test, which asserts on it
+                db.session.rollback()
+                results[index] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a worker hung"
+    return results
+
+
+def _merchant_owed(cents: int, later_cents: int = 0) -> int:
+    member = ledger.member_account(make_member())
+    ledger.transfer(source=ledger.system_account("caisse"), destination=member, amount_cents=10_000_00, kind="grant")
+    shop = make_merchant()
+    last = settlement.last_closed_period()
+    ledger.transfer(source=member, destination=ledger.merchant_account(shop), amount_cents=cents, kind="purchase",
+                    occurred_on=settlement.month_start(last) + timedelta(days=2))
+    if later_cents:
+        ledger.transfer(source=member, destination=ledger.merchant_account(shop), amount_cents=later_cents,
+                        kind="purchase")
+    return shop.id
+
+
+def _settle_in_thread(merchant_id: int):
+    def work(_index: int):
+        row = settlement.settle(db.session.get(Merchant, merchant_id), settlement.last_closed_period(), actor_id=None)
+        return row.id, row.amount_cents
+
+    return work
+
+
+def test_two_concurrent_settlements_of_a_month_pay_once(app):
+    merchant_id = _merchant_owed(45_00)
+    results = _run_together(app, 2, _settle_in_thread(merchant_id))
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert results[0] == results[1] and results[0][1] == 45_00
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Transfer).where(Transfer.kind == "settlement")) == 1
+    assert ledger.balance(ledger.merchant_account(db.session.get(Merchant, merchant_id))) == 0
+    assert list(ledger.verify()) == []
+
+
+def test_concurrent_settlements_pay_once_even_when_the_account_could_pay_twice(app):
+    """This month's sales keep money on the account: only the idempotency key stops a second debit."""
+    merchant_id = _merchant_owed(30_00, later_cents=70_00)
+    results = _run_together(app, 4, _settle_in_thread(merchant_id))
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert len(set(results)) == 1 and results[0][1] == 30_00
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Transfer).where(Transfer.kind == "settlement")) == 1
+    assert ledger.balance(ledger.merchant_account(db.session.get(Merchant, merchant_id))) == 70_00
+    assert list(ledger.verify()) == []
