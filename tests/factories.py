@@ -115,3 +115,30 @@ def make_admin(email: str | None = None, totp_secret: str | None = TEST_TOTP_SEC
         db.session.add(TotpCredential(user_id=user.id, secret=totp_secret, confirmed_at=utcnow()))
         db.session.flush()
     return user
+
+
+def make_merchant(status: str = "active", categories: tuple[str, ...] = ("fruits-legumes", "oeufs"), **fields):
+    """A conventioned merchant (unless `status` or `conventioned_since=None` say otherwise) in Boën."""
+    from datetime import date
+
+    from app.models import Category, Commune, Merchant
+
+    n = next(_seq)
+    commune = fields.pop("commune", None) or db.session.scalar(
+        db.select(Commune).where(Commune.name == "Boën-sur-Lignon")
+    )
+    merchant = Merchant(
+        name=fields.pop("name", f"Ferme {n}"), kind=fields.pop("kind", "producer"), commune_id=commune.id,
+        status=status, conventioned_since=fields.pop("conventioned_since", date(2025, 1, 1)),
+        categories=list(db.session.scalars(db.select(Category).where(Category.slug.in_(categories)))),
+        **fields,
+    )
+    db.session.add(merchant)
+    db.session.flush()
+    return merchant
+
+
+def make_cashier(merchant=None, email: str | None = None, **fields):
+    """A cashier account bound to `merchant` (a new conventioned one by default)."""
+    merchant = merchant or make_merchant()
+    return make_user("cashier", email=email, merchant_id=merchant.id, **fields)

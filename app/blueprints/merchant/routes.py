@@ -1,0 +1,299 @@
+"""`/caisse`: the register for a tablet at a market stall, the day's sales and the day report.
+
+Each step is a plain form that also works without JavaScript; with htmx the register swaps
+only its `#register` region. Refusals are 4xx fragments (422 for what the cashier or member
+can correct, 403 for a closed register, 429 for too many lookups) that register.js swaps in.
+"""
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+from flask import abort, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user, logout_user
+
+from app.blueprints.merchant import bp
+from app.blueprints.merchant.forms import CancelForm, IdentifyForm, SaleForm
+from app.extensions import db
+from app.htmx import render
+from app.security import CASHIER, access
+from app.services import register
+from app.services.errors import (
+    AlreadyReversed,
+    CardLocked,
+    CardNotActivated,
+    DomainError,
+    IdempotencyConflict,
+    IdentificationExpired,
+    InsufficientBalance,
+    InvalidMemberNumber,
+    InvalidPin,
+    LostCard,
+    MemberSuspended,
+    RateLimited,
+    RegisterClosed,
+    SaleNotFound,
+    SaleTooOld,
+    UnknownMember,
+    WrongPin,
+)
+
+PAGE = "merchant/register.html"
+
+
+@bp.before_request
+def keep_cashier_session_for_the_day():
+    """The tablet stays signed in for a market day (PERMANENT_SESSION_LIFETIME, 14 h)."""
+    if current_user.is_authenticated and current_user.role == CASHIER and not session.permanent:
+        session.permanent = True
+
+
+def _merchant():
+    return register.merchant_of(current_user)
+
+
+def _closed_reason() -> str | None:
+    try:
+        register.open_merchant(current_user)
+    except RegisterClosed as exc:
+        return str(exc.message)
+    return None
+
+
+def _screen(step: str, status: int = 200, **context):
+    """The register page, or only its `#register` region for htmx."""
+    return render(
+        PAGE, f"merchant/_{step}.html", status=status, step=step, merchant=_merchant(), **context
+    )
+
+
+def _sale_form(**kwargs) -> SaleForm:
+    """The sale form with the merchant's category chips; `data=` makes a fresh one."""
+    merchant = _merchant()
+    categories = register.categories_for(merchant) if merchant else []
+    if "data" in kwargs:
+        kwargs["formdata"] = None
+    return SaleForm(max_cents=register.max_sale_cents(), categories=categories, **kwargs)
+
+
+def _notice(message, status: int, **context):
+    return _screen("notice", status=status, message=message, closed=status == 403, **context)
+
+
+@bp.get("", endpoint="register")
+@access(CASHIER)
+def register_screen():
+    closed = _closed_reason()
+    if closed:
+        return _notice(closed, 403)
+    return _screen("identify", form=IdentifyForm(formdata=None))
+
+
+@bp.post("/membre")
+@access(CASHIER)
+def identify():
+    form = IdentifyForm()
+    if not form.validate_on_submit():
+        return _screen("identify", status=422, form=_without_card(form))
+    try:
+        member = register.identify(current_user, number=form.number.data, card=form.card.data)
+    except RegisterClosed as exc:
+        return _notice(exc.message, 403)
+    except RateLimited as exc:
+        db.session.commit()
+        minutes = max(1, -(-exc.retry_after // 60))
+        return _notice(ngettext(
+            "Too many member look-ups from this register. Try again in %(num)d minute.",
+            "Too many member look-ups from this register. Try again in %(num)d minutes.", minutes,
+        ), 429)
+    except (InvalidMemberNumber, UnknownMember, LostCard) as exc:
+        db.session.commit()  # the look-up counts against the limit
+        form.number.errors.append(exc.message)
+        return _screen("identify", status=422, form=_without_card(form))
+    except (MemberSuspended, CardLocked, CardNotActivated) as exc:
+        db.session.commit()
+        return _notice(exc.message, 422, card_refused=True)
+    db.session.commit()
+    form = _sale_form(data={"member": register.member_ref(current_user, member), "key": register.new_key()})
+    return _screen("sale", form=form, member_name=member.short_name)
+
+
+@bp.post("/debit")
+@access(CASHIER)
+def debit():
+    form = _sale_form()
+    try:
+        member_id = register.read_member_ref(current_user, form.member.data)
+    except IdentificationExpired as exc:
+        return _notice(exc.message, 422)
+    member_name = _member_name(member_id)
+    if not form.validate_on_submit():
+        return _screen("sale", status=422, form=_without_pin(form), member_name=member_name)
+    try:
+        receipt = register.charge(
+            current_user, member_id=member_id, amount_cents=form.amount_cents, category_id=form.category_id,
+            key=form.key.data, pin=form.pin.data, approval=form.approval.data,
+        )
+    except IdempotencyConflict as exc:
+        return _notice(exc.message, 422)
+    except RegisterClosed as exc:
+        return _notice(exc.message, 403)
+    except InsufficientBalance as exc:
+        db.session.commit()  # the right PIN reset the attempt counter
+        return _screen(
+            "sale", status=422, form=_without_pin(form), member_name=member_name,
+            short=_offer(form, member_id, exc.available_cents),
+        )
+    except (WrongPin, InvalidPin) as exc:
+        db.session.commit()  # a wrong PIN counts even though no money moved
+        form = _without_pin(form)
+        form.pin.errors.append(exc.message)
+        return _screen("sale", status=422, form=form, member_name=member_name)
+    except (CardLocked, MemberSuspended, CardNotActivated, UnknownMember) as exc:
+        db.session.commit()
+        return _notice(exc.message, 422, card_refused=True)
+    db.session.commit()
+    return _screen("receipt", receipt=receipt)
+
+
+def _without_card(form: IdentifyForm) -> IdentifyForm:
+    """A scanned token is not kept: the next try is a typed number or a new scan."""
+    form.card.data = ""
+    return form
+
+
+def _member_name(member_id: int) -> str:
+    from app.models import Member
+
+    member = db.session.get(Member, member_id)
+    return member.short_name if member else ""
+
+
+def _without_pin(form: SaleForm) -> SaleForm:
+    """Re-rendered forms never send the PIN back to the browser."""
+    form.pin.data = ""
+    form.approval.data = ""
+    return form
+
+
+def _offer(form: SaleForm, member_id: int, available_cents: int) -> dict:
+    """The one-tap offer to debit exactly what is left (a new key for the new amount)."""
+    if available_cents <= 0:
+        return {"available_cents": 0}
+    key = register.new_key()
+    offer = _sale_form(data={
+        "member": form.member.data, "key": key, "category": form.category.data or "",
+        "amount": _euros(available_cents),
+        "approval": register.approval_for(current_user, member_id, available_cents, key),
+    })
+    return {"available_cents": available_cents, "form": offer}
+
+
+def _euros(cents: int) -> str:
+    """An amount as the sale form expects it back (`12,50`), whatever the interface language."""
+    return f"{cents // 100},{cents % 100:02d}"
+
+
+# --- the day's sales and cancellation ----------------------------------------------------------
+
+
+@bp.get("/ventes")
+@access(CASHIER)
+def sales():
+    merchant = _merchant()
+    if merchant is None:
+        return _notice(_closed_reason(), 403)
+    report = register.day_report(merchant, register.today())
+    return render("merchant/sales.html", merchant=merchant, report=report)
+
+
+@bp.route("/ventes/<int:sale_id>/annuler", methods=["GET", "POST"])
+@access(CASHIER)
+def cancel(sale_id: int):
+    merchant = _merchant()
+    try:
+        sale = register.find_sale(merchant, sale_id)
+    except SaleNotFound:
+        abort(404)
+    line = _line(merchant, sale)
+    form = CancelForm() if request.method == "POST" else CancelForm(formdata=None, data={"key": register.new_key()})
+    status, error = 200, None
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                refund = register.cancel(current_user, sale.id, pin=form.pin.data, key=form.key.data)
+            except (WrongPin, InvalidPin) as exc:
+                db.session.commit()
+                form.pin.errors.append(exc.message)
+                status = 422
+            except (AlreadyReversed, SaleTooOld, CardLocked, UnknownMember) as exc:
+                db.session.commit()
+                error, status = exc.message, 409 if isinstance(exc, AlreadyReversed) else 422
+            except DomainError as exc:
+                db.session.rollback()
+                error, status = exc.message, 422
+            else:
+                db.session.commit()
+                return render("merchant/cancelled.html", merchant=merchant, line=line, refund=refund)
+        else:
+            status = 422
+        form.pin.data = ""
+    elif line.cancelled:
+        error, status = _("This sale has already been cancelled."), 409
+    elif sale.occurred_on != register.today():
+        error, status = _("Only today’s sales can be cancelled here. For an older sale, please contact the association’s treasurer."), 422
+    return render("merchant/cancel.html", status=status, merchant=merchant, line=line, form=form, error=error)
+
+
+def _line(merchant, sale) -> register.SaleLine:
+    report = register.day_report(merchant, sale.occurred_on)
+    return next(line for line in report.lines if line.sale.id == sale.id)
+
+
+# --- the day report --------------------------------------------------------------------------
+
+
+@bp.get("/rapport")
+@access(CASHIER)
+def report():
+    merchant = _merchant()
+    if merchant is None:
+        return _notice(_closed_reason(), 403)
+    today = register.today()
+    error, day = None, today
+    asked = request.args.get("jour", "").strip()
+    if asked:
+        day = _parse_day(asked, today)
+        if day is None:
+            error, day = _("This date is not valid: use the format YYYY-MM-DD."), today
+    report_ = register.day_report(merchant, day)
+    return render(
+        "merchant/report.html", status=400 if error else 200, merchant=merchant, report=report_, error=error,
+        previous_day=day - timedelta(days=1), next_day=day + timedelta(days=1) if day < today else None,
+        today=today, now=datetime.now(UTC),
+    )
+
+
+def _parse_day(text: str, today: date) -> date | None:
+    """`YYYY-MM-DD` within a sensible range (a year 1 would overflow the previous-day link)."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return None
+    return day if 2000 <= day.year <= today.year + 1 else None
+
+
+# --- lock ------------------------------------------------------------------------------------
+
+
+@bp.post("/verrouiller")
+@access(CASHIER)
+def lock():
+    """End the cashier's session: the next person needs the password."""
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login", next=url_for("merchant.register")))

@@ -1,0 +1,181 @@
+"""The register service (app/services/register.py) without HTTP."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db as _db
+from app.models import RateLimitHit
+from app.models.ledger import Transfer
+from app.services import ledger, register
+from app.services.errors import (
+    AlreadyReversed,
+    IdempotencyConflict,
+    IdentificationExpired,
+    InsufficientBalance,
+    InvalidMemberNumber,
+    RateLimited,
+    RegisterClosed,
+    SaleNotFound,
+    WrongPin,
+)
+from tests.factories import make_cashier, make_member, make_merchant, make_user
+
+PIN = "8642"
+
+
+@pytest.fixture
+def cashier(app):
+    return make_cashier(make_merchant())
+
+
+@pytest.fixture
+def member(app):
+    person = make_member(first_name="Ana", last_name="Lopez", pin=PIN)
+    ledger.transfer(source=ledger.system_account("caisse"), destination=ledger.member_account(person),
+                    amount_cents=10000, kind="allocation", period="2099-01")
+    return person
+
+
+def sale(cashier, member, cents, key=None, category_id=None, pin=PIN):
+    return register.charge(cashier, member_id=member.id, amount_cents=cents, category_id=category_id,
+                           key=key or register.new_key(), pin=pin)
+
+
+@pytest.mark.parametrize(("scanned", "token"), [
+    ("abc_DEF-123", "abc_DEF-123"),
+    ("https://patias.test/carte/abc_DEF-123", "abc_DEF-123"),
+    ("https://patias.test/carte/abc_DEF-123/", "abc_DEF-123"),
+    ("PATIAS:abc_DEF-123", "abc_DEF-123"),
+    ("  abc  ", "abc"),
+])
+def test_card_token_from_the_qr_code(scanned, token):
+    assert register.card_token_from_qr(scanned) == token
+
+
+def test_a_receipt_shows_the_balance_right_after_its_own_sale(cashier, member):
+    key = register.new_key()
+    first = sale(cashier, member, 1000, key=key)
+    sale(cashier, member, 2500)
+    refund_of = sale(cashier, member, 100)
+    ledger.reverse(_db.session.get(Transfer, refund_of.sale_id), kind="refund", actor_id=None)
+    replay = sale(cashier, member, 1000, key=key, pin="0000")
+    assert first.balance_after_cents == 9000
+    assert replay == register.Receipt(**{**first.__dict__, "replayed": True})
+    assert ledger.balance(ledger.member_account(member)) == 6500
+
+
+def test_a_key_is_bound_to_the_sale_it_was_made_for(cashier, member):
+    key = register.new_key()
+    sale(cashier, member, 1000, key=key)
+    with pytest.raises(IdempotencyConflict):
+        sale(cashier, member, 1000, key=key, category_id=1)
+    other = make_member(pin=PIN)
+    with pytest.raises(IdempotencyConflict):
+        sale(cashier, other, 1000, key=key)
+
+
+def test_an_insufficient_balance_names_what_is_available(cashier, member):
+    sale(cashier, member, 9000)
+    with pytest.raises(InsufficientBalance) as caught:
+        sale(cashier, member, 1001)
+    assert caught.value.available_cents == 1000
+    assert _db.session.scalar(select(func.count()).select_from(Transfer).where(Transfer.kind == "purchase")) == 1
+
+
+def test_an_approval_replaces_the_pin_once_for_its_amount_and_key(app, cashier, member, monkeypatch):
+    key = register.new_key()
+    approval = register.approval_for(cashier, member.id, 700, key)
+    receipt = register.charge(cashier, member_id=member.id, amount_cents=700, category_id=None, key=key, approval=approval)
+    assert receipt.amount_cents == 700
+    other_key = register.new_key()
+    with pytest.raises(Exception) as refused:  # noqa: PT011 - the PIN is asked: InvalidPin
+        register.charge(cashier, member_id=member.id, amount_cents=700, category_id=None, key=other_key, approval=approval)
+    assert type(refused.value).__name__ == "InvalidPin"
+    # An approval older than its validity asks the PIN again.
+    late_key = register.new_key()
+    late = register.approval_for(cashier, member.id, 700, late_key)
+    import itsdangerous.timed
+
+    future = datetime.now(UTC).timestamp() + register.APPROVAL_MAX_AGE + 60
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: future)
+    with pytest.raises(WrongPin):
+        register.charge(cashier, member_id=member.id, amount_cents=700, category_id=None, key=late_key,
+                        approval=late, pin="0000")
+
+
+def test_member_references_belong_to_their_cashier(cashier, member):
+    token = register.member_ref(cashier, member)
+    assert register.read_member_ref(cashier, token) == member.id
+    other = make_cashier(cashier.merchant)
+    for bad in (token + "x", "", None, "W10.x.y"):
+        with pytest.raises(IdentificationExpired):
+            register.read_member_ref(cashier, bad)
+    with pytest.raises(IdentificationExpired):
+        register.read_member_ref(other, token)
+
+
+def test_a_typo_is_refused_before_any_lookup_and_not_counted(cashier, member):
+    with pytest.raises(InvalidMemberNumber):
+        register.identify(cashier, number=member.number[:5] + str((int(member.number[5]) + 1) % 10))
+    assert _db.session.scalar(select(func.count()).select_from(RateLimitHit)) == 0
+    assert register.identify(cashier, number=member.number).id == member.id
+    assert _db.session.scalar(select(RateLimitHit.count)) == 1
+
+
+def test_lookups_past_the_limit_are_refused(cashier, member):
+    for _ in range(3):
+        register.identify(cashier, number=member.number, limit=3, window_seconds=600)
+    with pytest.raises(RateLimited):
+        register.identify(cashier, number=member.number, limit=3, window_seconds=600)
+
+
+@pytest.mark.parametrize(("status", "since"), [("suspended", date(2025, 1, 1)), ("pending", None), ("active", None)])
+def test_a_merchant_that_may_not_sell(cashier, member, status, since):
+    cashier.merchant.status = status
+    cashier.merchant.conventioned_since = since
+    with pytest.raises(RegisterClosed):
+        sale(cashier, member, 100)
+    with pytest.raises(RegisterClosed):
+        register.identify(cashier, number=member.number)
+
+
+def test_only_cashiers_with_a_merchant_sell(app, member):
+    for user in (make_user("cashier"), make_user("admin")):
+        with pytest.raises(RegisterClosed):
+            register.open_merchant(user)
+
+
+def test_the_register_day_is_the_paris_calendar_day(cashier, member, monkeypatch):
+    """23:30 UTC on 10 March is already 11 March in Paris: the sale belongs to the 11th."""
+
+    class LateEvening(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            moment = datetime(2025, 3, 10, 23, 30, tzinfo=UTC)
+            return moment.astimezone(tz) if tz else moment
+
+    monkeypatch.setattr(ledger, "datetime", LateEvening)
+    receipt = sale(cashier, member, 1200)
+    assert register.today() == date(2025, 3, 11)
+    assert _db.session.get(Transfer, receipt.sale_id).occurred_on == date(2025, 3, 11)
+    report = register.day_report(cashier.merchant, date(2025, 3, 11))
+    assert [line.sale.id for line in report.lines] == [receipt.sale_id] and report.total_cents == 1200
+    assert register.day_report(cashier.merchant, date(2025, 3, 10)).lines == []
+
+
+def test_cancel_replays_with_its_key_and_refuses_a_second_cancellation(cashier, member):
+    receipt = sale(cashier, member, 1500)
+    key = register.new_key()
+    refund = register.cancel(cashier, receipt.sale_id, pin=PIN, key=key)
+    again = register.cancel(cashier, receipt.sale_id, pin=PIN, key=key)
+    assert again.id == refund.id
+    with pytest.raises(AlreadyReversed):
+        register.cancel(cashier, receipt.sale_id, pin=PIN, key=register.new_key())
+    other = make_cashier(make_merchant())
+    with pytest.raises(SaleNotFound):
+        register.cancel(other, receipt.sale_id, pin=PIN, key=register.new_key())
+    assert ledger.balance(ledger.member_account(member)) == 10000
+    assert list(ledger.verify()) == []

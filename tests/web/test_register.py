@@ -1,0 +1,534 @@
+"""The register at /caisse through the test client: identify, debit, every refusal, bad input,
+idempotency, the merchant's status, the lookup limit, the session of a market day, the logs."""
+from __future__ import annotations
+
+import logging
+import re
+import time as time_module
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db as _db
+from app.models import Member
+from app.models.ledger import Transfer
+from app.services import ledger
+from tests.conftest import csrf_from
+from tests.factories import make_cashier, make_member, make_merchant, make_user
+
+PIN = "8642"  # unusual digits, so that a search of the logs cannot match by chance
+HX = {"HX-Request": "true"}
+
+
+def fund(member, cents: int, period: str = "2099-01") -> None:
+    """Give a member an allocation (through the ledger, like the monthly run)."""
+    ledger.transfer(
+        source=ledger.system_account("caisse"), destination=ledger.member_account(member),
+        amount_cents=cents, kind="allocation", period=period,
+    )
+
+
+def balance_of(member) -> int:
+    return ledger.balance(ledger.member_account(member))
+
+
+def purchases() -> int:
+    return _db.session.scalar(select(func.count()).select_from(Transfer).where(Transfer.kind == "purchase"))
+
+
+@pytest.fixture
+def shop(app):
+    merchant = make_merchant(name="Ferme du Test")
+    cashier = make_cashier(merchant, email="caisse@example.test")
+    _db.session.commit()
+    return merchant, cashier
+
+
+@pytest.fixture
+def member(app):
+    person = make_member(first_name="Camille", last_name="Rivière", pin=PIN)
+    fund(person, 10000)
+    _db.session.commit()
+    return person
+
+
+@pytest.fixture
+def till(client, auth, shop):
+    """The test client signed in as the shop's cashier."""
+    response = auth.login("caisse@example.test")
+    assert response.status_code == 302
+    return client
+
+
+def identify(client, number: str, headers=None):
+    page = client.get("/caisse")
+    return client.post(
+        "/caisse/membre", data={"number": number, "csrf_token": csrf_from(page.get_data(as_text=True))},
+        headers=headers or {},
+    )
+
+
+def hidden(html: str, name: str) -> str:
+    match = re.search(rf'name="{name}" type="hidden" value="([^"]*)"', html) or re.search(
+        rf'type="hidden" name="{name}" value="([^"]*)"', html
+    )
+    assert match, f"no hidden field {name}"
+    return match.group(1)
+
+
+def sale_form(client, member_number: str) -> dict:
+    """Identify the member and return the sale form's fields (CSRF, member reference, key)."""
+    response = identify(client, member_number)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    return {"csrf_token": csrf_from(html), "member": hidden(html, "member"), "key": hidden(html, "key")}
+
+
+def charge(client, fields: dict, amount="12,50", pin=PIN, category="", headers=None):
+    data = {**fields, "amount": amount, "pin": pin, "category": category}
+    return client.post("/caisse/debit", data=data, headers=headers or {})
+
+
+# --- access ------------------------------------------------------------------------------------
+
+
+def test_the_register_is_for_cashiers_only(app, client, auth, shop):
+    assert client.get("/caisse").status_code == 302
+    assert "/connexion" in client.get("/caisse").headers["Location"]
+    make_member(email="m@example.test")
+    make_user("admin", email="admin@example.test")
+    _db.session.commit()
+    for email in ("m@example.test", "admin@example.test"):
+        auth.login(email)
+        assert client.get("/caisse").status_code == 403
+        assert client.get("/caisse/ventes").status_code == 403
+        assert client.get("/caisse/rapport").status_code == 403
+        auth.logout()
+    assert auth.login("caisse@example.test").headers["Location"].endswith("/caisse")
+    assert client.get("/caisse").status_code == 200
+
+
+def test_the_register_page_has_the_fields_and_lock_button(till):
+    html = till.get("/caisse").get_data(as_text=True)
+    assert "Numéro d’adhérent" in html
+    assert "Scanner la carte" in html
+    assert "Verrouiller / se déconnecter" in html
+    assert 'href="/static/css/register.css"' in html and "/static/js/register.js" in html
+    assert "qr-scanner.min.js\"" not in html.split("data-scanner=")[0]  # only named, never loaded upfront
+    assert '<script src="/static/vendor/qr-scanner' not in html
+
+
+def test_english_names_of_the_fields(till, member):
+    html = till.get("/caisse?lang=en").get_data(as_text=True)
+    assert ">Member number</label>" in html
+    form = identify(till, member.number).get_data(as_text=True)
+    assert ">Amount</label>" in form and ">PIN</label>" in form and ">Charge</button>" in form
+
+
+# --- a full sale -------------------------------------------------------------------------------
+
+
+def test_a_full_sale_without_javascript(app, till, member, shop):
+    merchant, cashier = shop
+    response = identify(till, member.number)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<html" in html  # a whole page: this works with plain forms
+    assert "Camille R." in html and "Rivière" not in html
+    assert "100,00" not in html  # never the balance before the sale
+    assert 'name="pin"' in html and 'type="password"' in html and 'inputmode="numeric"' in html
+    assert ">Débiter</button>" in html and ">Montant</label>" in html and ">Code PIN</label>" in html
+    fields = {"csrf_token": csrf_from(html), "member": hidden(html, "member"), "key": hidden(html, "key")}
+    fruit = next(c for c in merchant.categories if c.slug == "fruits-legumes")
+    receipt = charge(till, fields, amount="12,50", category=str(fruit.id))
+    body = receipt.get_data(as_text=True)
+    assert receipt.status_code == 200
+    assert "12,50\u00a0€ payés, reste 87,50\u00a0€" in body
+    assert "Vente suivante" in body
+    sale = _db.session.scalars(select(Transfer).where(Transfer.kind == "purchase")).one()
+    assert sale.reference in body
+    assert sale.amount_cents == 1250 and sale.category_id == fruit.id and sale.actor_id == cashier.id
+    assert balance_of(member) == 8750
+    assert ledger.balance(ledger.merchant_account(merchant)) == 1250
+    assert list(ledger.verify()) == []
+
+
+def test_htmx_gets_fragments(till, member):
+    step = identify(till, member.number, headers=HX)
+    html = step.get_data(as_text=True)
+    assert step.status_code == 200 and "<html" not in html and 'hx-post="/caisse/debit"' in html
+    assert 'hx-request=\'{"timeout": 8000}\'' in html and 'hx-disabled-elt="find button"' in html
+    assert step.headers["Vary"].find("HX-Request") >= 0
+    fields = {"csrf_token": csrf_from(till.get("/caisse").get_data(as_text=True)),
+              "member": hidden(html, "member"), "key": hidden(html, "key")}
+    receipt = charge(till, fields, headers=HX)
+    assert receipt.status_code == 200
+    assert "<html" not in receipt.get_data(as_text=True) and "data-sale-done" in receipt.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("typed", "cents"), [("12,50", 1250), ("12.50", 1250), ("12,5", 1250), ("12", 1200), (" 7,05 € ", 705)])
+def test_amounts_typed_as_people_do(till, member, typed, cents):
+    fields = sale_form(till, member.number)
+    assert charge(till, fields, amount=typed).status_code == 200
+    assert balance_of(member) == 10000 - cents
+
+
+# --- idempotency -----------------------------------------------------------------------------
+
+
+def test_the_same_key_twice_moves_money_once_and_shows_the_same_receipt(till, member):
+    fields = sale_form(till, member.number)
+    first = charge(till, fields, amount="20")
+    # Another sale in between: the replayed receipt still shows the balance left after the first.
+    other = sale_form(till, member.number)
+    assert charge(till, other, amount="5").status_code == 200
+    again = charge(till, fields, amount="20")
+    assert first.status_code == again.status_code == 200
+    assert first.get_data() == again.get_data()
+    assert "reste 80,00" in first.get_data(as_text=True)
+    assert purchases() == 2
+    assert balance_of(member) == 7500
+
+
+def test_the_same_key_with_another_amount_is_refused(till, member):
+    fields = sale_form(till, member.number)
+    assert charge(till, fields, amount="20").status_code == 200
+    conflict = charge(till, fields, amount="21")
+    assert conflict.status_code == 422
+    assert purchases() == 1 and balance_of(member) == 8000
+
+
+def test_a_retry_with_a_wrong_pin_after_the_sale_still_shows_the_receipt(till, member):
+    """The replay does not ask the PIN again: the sale was made, the screen must say so."""
+    fields = sale_form(till, member.number)
+    first = charge(till, fields, amount="20")
+    again = charge(till, fields, amount="20", pin="0000")
+    assert again.status_code == 200 and again.get_data() == first.get_data()
+    assert _db.session.get(Member, member.id).pin_failures == 0
+
+
+def test_another_cashiers_key_never_replays_this_cashiers_sale(app, client, auth, till, member, shop):
+    fields = sale_form(till, member.number)
+    assert charge(till, fields, amount="20").status_code == 200
+    make_cashier(shop[0], email="caisse-bis@example.test")
+    _db.session.commit()
+    auth.logout()
+    auth.login("caisse-bis@example.test")
+    mine = sale_form(client, member.number)
+    # The other cashier reuses the first cashier's key with their own member reference.
+    response = charge(client, {**mine, "key": fields["key"]}, amount="20")
+    assert response.status_code == 200
+    assert purchases() == 2 and balance_of(member) == 6000
+
+
+# --- bad input -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("0", "supérieur à zéro"),
+        ("-5", "négatif"),
+        ("12,345", "deux décimales"),
+        ("abc", "en euros"),
+        ("1e3", "en euros"),
+        ("", "Saisissez un montant"),
+        ("99999", "trop élevé"),
+        ("1" * 10_000, "40 caractères"),
+        ("12\x00,50", "en euros"),
+    ],
+)
+def test_bad_amounts_are_refused_and_nothing_is_debited(till, member, typed, message):
+    fields = sale_form(till, member.number)
+    response = charge(till, fields, amount=typed)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'class="error" id="amount-error"' in html
+    error = re.search(r'id="amount-error">([^<]*)<', html).group(1)
+    assert message.lower() in error.lower(), error
+    assert purchases() == 0 and balance_of(member) == 10000
+    assert _db.session.get(Member, member.id).pin_failures == 0
+    # What was typed is kept, the PIN is not sent back.
+    assert 'name="pin" type="password" value=""' in html or 'name="pin" type="password"' in html
+    assert PIN not in html
+
+
+def test_the_largest_single_sale_is_association_data(app, till, member):
+    from app.services.settings import set_setting
+
+    set_setting("max_sale_cents", 2000)
+    _db.session.commit()
+    fields = sale_form(till, member.number)
+    assert charge(till, fields, amount="20,01").status_code == 422
+    assert charge(till, fields, amount="20").status_code == 200
+
+
+@pytest.mark.parametrize("pin", ["123", "12345", "", "abcd", "12 4"])
+def test_a_pin_that_is_not_four_digits_is_refused_without_counting(till, member, pin):
+    fields = sale_form(till, member.number)
+    response = charge(till, fields, pin=pin)
+    assert response.status_code == 422
+    assert "Le code PIN a 4 chiffres." in response.get_data(as_text=True)
+    assert _db.session.get(Member, member.id).pin_failures == 0 and purchases() == 0
+
+
+@pytest.mark.parametrize(
+    ("number", "message"),
+    [
+        ("12345", "6 chiffres"),
+        ("abcdef", "6 chiffres"),
+        ("000019", "n’est pas valide"),
+        ("999995", "Aucun adhérent n’a ce numéro."),
+        ("<b>1</b>" * 2000, "6 chiffres"),
+    ],
+)
+def test_unknown_or_mistyped_member_numbers(till, member, number, message):
+    response = identify(till, number)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert message in html
+    assert "<b>1</b>" not in html  # what was typed comes back escaped
+
+
+def test_a_typo_is_not_counted_against_the_lookup_limit(app, till, member):
+    app.config["REGISTER_LOOKUP_LIMIT"] = 2
+    try:
+        for _ in range(5):
+            assert identify(till, "000019").status_code == 422
+        assert identify(till, member.number).status_code == 200
+    finally:
+        app.config.pop("REGISTER_LOOKUP_LIMIT")
+
+
+def test_member_lookups_are_rate_limited_per_cashier(app, client, auth, till, member, shop):
+    app.config["REGISTER_LOOKUP_LIMIT"] = 3
+    try:
+        for _ in range(3):
+            assert identify(till, member.number).status_code == 200
+        refused = identify(till, member.number)
+        assert refused.status_code == 429
+        assert "Trop de recherches d’adhérents depuis cette caisse" in refused.get_data(as_text=True)
+        # Another cashier has a limit of their own.
+        make_cashier(shop[0], email="caisse-ter@example.test")
+        _db.session.commit()
+        auth.logout()
+        auth.login("caisse-ter@example.test")
+        assert identify(client, member.number).status_code == 200
+    finally:
+        app.config.pop("REGISTER_LOOKUP_LIMIT")
+
+
+# --- the card ----------------------------------------------------------------------------------
+
+
+def test_the_cards_qr_token_identifies_the_member(till, member):
+    page = till.get("/caisse")
+    response = till.post("/caisse/membre", data={
+        "card": f"https://patias.test/carte/{member.card_token}", "csrf_token": csrf_from(page.get_data(as_text=True)),
+    })
+    assert response.status_code == 200 and "Camille R." in response.get_data(as_text=True)
+
+
+def test_a_lost_cards_old_qr_no_longer_pays(till, member):
+    from app.services import membership
+
+    old = member.card_token
+    membership.report_lost_card(member)
+    _db.session.commit()
+    page = till.get("/caisse")
+    response = till.post("/caisse/membre", data={"card": old, "csrf_token": csrf_from(page.get_data(as_text=True))})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "déclarée perdue" in html
+    assert 'name="card" type="hidden" value=""' in html  # the old token is not kept for the next try
+
+
+def test_a_suspended_member_cannot_pay(till, member):
+    member.status = "suspended"
+    _db.session.commit()
+    response = identify(till, member.number)
+    assert response.status_code == 422
+    assert "adhésion est suspendue" in response.get_data(as_text=True)
+
+
+def test_a_member_without_pin_cannot_pay(till):
+    person = make_member(pin=None)
+    _db.session.commit()
+    response = identify(till, person.number)
+    assert response.status_code == 422 and "pas encore activée" in response.get_data(as_text=True)
+
+
+def test_wrong_pins_give_the_attempts_left_then_lock_the_card(till, member):
+    fields = sale_form(till, member.number)
+    first = charge(till, fields, pin="0000")
+    assert first.status_code == 422
+    assert "Essais restants\u00a0: 2." in first.get_data(as_text=True)
+    assert _db.session.get(Member, member.id).pin_failures == 1
+    assert "Essais restants\u00a0: 1." in charge(till, fields, pin="0001").get_data(as_text=True)
+    locked = charge(till, fields, pin="0002")
+    assert locked.status_code == 422
+    assert "bloquée" in locked.get_data(as_text=True) and "contact@patias.test" in locked.get_data(as_text=True)
+    # Even the right PIN does not pay now, and the lock shows at identification.
+    assert charge(till, fields, pin=PIN).status_code == 422
+    assert purchases() == 0 and balance_of(member) == 10000
+    refused = identify(till, member.number)
+    assert refused.status_code == 422 and "bloquée" in refused.get_data(as_text=True)
+
+
+def test_a_right_pin_resets_the_attempts(till, member):
+    fields = sale_form(till, member.number)
+    charge(till, fields, pin="0000")
+    assert charge(till, fields).status_code == 200
+    assert _db.session.get(Member, member.id).pin_failures == 0
+
+
+# --- balance too low -------------------------------------------------------------------------
+
+
+def test_balance_too_low_offers_to_debit_exactly_what_is_left(till, member):
+    fields = sale_form(till, member.number)
+    assert charge(till, fields, amount="92,60").status_code == 200  # 7,40 € left
+    fields = sale_form(till, member.number)
+    short = charge(till, fields, amount="12,50")
+    html = short.get_data(as_text=True)
+    assert short.status_code == 422
+    assert "Solde insuffisant\u00a0: 7,40\u00a0€ disponibles." in html
+    assert "Débiter 7,40\u00a0€" in html
+    assert PIN not in html
+    offer = html[html.index('<div class="reg-short"'):html.index('<form class="reg-step reg-sale"')]
+    data = {name: hidden(offer, name) for name in ("csrf_token", "member", "key", "approval", "amount", "category")}
+    assert data["key"] != fields["key"] and data["amount"] == "7,40"
+    paid = till.post("/caisse/debit", data=data)
+    assert paid.status_code == 200
+    assert "7,40\u00a0€ payés, reste 0,00\u00a0€" in paid.get_data(as_text=True)
+    assert balance_of(member) == 0 and purchases() == 2
+    # The one-tap offer serves once: posting it again replays, moving nothing.
+    assert till.post("/caisse/debit", data=data).get_data() == paid.get_data()
+    assert purchases() == 2
+
+
+def test_the_offer_only_debits_the_amount_it_was_made_for(till, member):
+    fields = sale_form(till, member.number)
+    charge(till, fields, amount="92,60")
+    fields = sale_form(till, member.number)
+    html = charge(till, fields, amount="12,50").get_data(as_text=True)
+    offer = html[html.index('<div class="reg-short"'):html.index('<form class="reg-step reg-sale"')]
+    data = {name: hidden(offer, name) for name in ("csrf_token", "member", "key", "approval", "category")}
+    tampered = till.post("/caisse/debit", data={**data, "amount": "7,39"})
+    assert tampered.status_code == 422  # without a valid approval the PIN is asked
+    assert purchases() == 1 and balance_of(member) == 740
+
+
+def test_nothing_left_says_so_without_an_offer(till, member):
+    fields = sale_form(till, member.number)
+    charge(till, fields, amount="100")
+    fields = sale_form(till, member.number)
+    html = charge(till, fields, amount="1").get_data(as_text=True)
+    assert "Solde insuffisant\u00a0: 0,00\u00a0€ disponibles." in html and "Débiter 0" not in html
+
+
+# --- the merchant ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("status", "since", "message"), [
+    ("suspended", "2025-01-01", "a suspendu le conventionnement"),
+    ("pending", None, "pas encore conventionné"),
+    ("active", None, "pas encore conventionné"),
+])
+def test_only_a_conventioned_active_merchant_can_debit(till, member, shop, status, since, message):
+    from datetime import date
+
+    fields = sale_form(till, member.number)
+    merchant = shop[0]
+    merchant.status = status
+    merchant.conventioned_since = date.fromisoformat(since) if since else None
+    _db.session.commit()
+    page = till.get("/caisse")
+    assert page.status_code == 403 and message in page.get_data(as_text=True)
+    assert identify(till, member.number).status_code == 403
+    refused = charge(till, fields)
+    assert refused.status_code == 403 and message in refused.get_data(as_text=True)
+    assert purchases() == 0 and balance_of(member) == 10000
+
+
+def test_a_cashier_without_merchant_cannot_debit(client, auth, member):
+    make_user("cashier", email="lost@example.test")
+    _db.session.commit()
+    auth.login("lost@example.test")
+    response = client.get("/caisse")
+    assert response.status_code == 403 and "Ce compte n’est la caisse d’aucun commerce" in response.get_data(as_text=True)
+
+
+def test_a_member_reference_is_bound_to_its_cashier(client, auth, till, member, shop):
+    fields = sale_form(till, member.number)
+    make_cashier(shop[0], email="caisse-4@example.test")
+    _db.session.commit()
+    auth.logout()
+    auth.login("caisse-4@example.test")
+    csrf = csrf_from(client.get("/caisse").get_data(as_text=True))
+    stolen = charge(client, {**fields, "csrf_token": csrf})
+    assert stolen.status_code == 422 and "Identifiez de nouveau" in stolen.get_data(as_text=True)
+    forged = charge(client, {**fields, "csrf_token": csrf, "member": "WzEsMl0.forged.sig"})
+    assert forged.status_code == 422
+    assert purchases() == 0
+
+
+def test_the_sale_step_needs_csrf(till, member):
+    fields = sale_form(till, member.number)
+    response = charge(till, {**fields, "csrf_token": "nope"})
+    assert response.status_code == 400 and purchases() == 0
+
+
+def test_names_are_escaped(till):
+    person = make_member(first_name="<script>x</script>", last_name="<b>", pin=PIN)
+    fund(person, 1000)
+    _db.session.commit()
+    html = identify(till, person.number).get_data(as_text=True)
+    assert "<script>x</script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
+
+
+# --- session, lock, logs -----------------------------------------------------------------------
+
+
+def test_the_cashier_session_and_csrf_token_last_a_market_day(app, till, member, monkeypatch):
+    import itsdangerous.timed
+
+    fields = sale_form(till, member.number)
+    # 13 hours later, the same page's token and session still work.
+    later = time_module.time() + 13 * 3600
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: later)
+    response = charge(till, fields)
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    assert app.permanent_session_lifetime.total_seconds() >= 12 * 3600
+    assert app.config["WTF_CSRF_TIME_LIMIT"] >= 12 * 3600
+
+
+def test_the_session_cookie_is_permanent_for_a_market_day(till):
+    response = till.get("/caisse")
+    cookie = till.get_cookie("session")
+    assert cookie is not None and cookie.expires is not None
+    assert cookie.expires.timestamp() - time_module.time() >= 12 * 3600
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_lock_signs_the_cashier_out(till):
+    page = till.get("/caisse").get_data(as_text=True)
+    lock = re.search(r'action="/caisse/verrouiller"[^>]*>\s*<input type="hidden" name="csrf_token" value="([^"]+)"', page)
+    response = till.post("/caisse/verrouiller", data={"csrf_token": lock.group(1)})
+    assert response.status_code == 302 and "/connexion" in response.headers["Location"]
+    assert till.get("/caisse").status_code == 302
+    assert till.get("/caisse/verrouiller").status_code == 405
+
+
+def test_no_pin_in_the_logs(app, till, member, caplog):
+    caplog.set_level(logging.DEBUG)
+    fields = sale_form(till, member.number)
+    charge(till, fields, pin="0000")
+    charge(till, fields)
+    sale = _db.session.scalars(select(Transfer).where(Transfer.kind == "purchase")).one()
+    page = till.get(f"/caisse/ventes/{sale.id}/annuler").get_data(as_text=True)
+    till.post(f"/caisse/ventes/{sale.id}/annuler", data={"csrf_token": csrf_from(page), "key": hidden(page, "key"), "pin": PIN})
+    assert any("sale" in record.getMessage() for record in caplog.records)  # the register does log
+    for record in caplog.records:
+        text = record.getMessage() + repr(record.args) + str(getattr(record, "__dict__", ""))
+        assert PIN not in text and "0000" not in text, record.getMessage()
