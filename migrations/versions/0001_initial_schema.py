@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 17:09:43.954269
+Create Date: 2026-11-29 17:33:21.228155
 
 """
 from alembic import op
@@ -135,6 +135,41 @@ def upgrade():
     with op.batch_alter_table('application', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_application_status'), ['status'], unique=False)
 
+    op.create_table('event',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('slug', sa.String(length=120), nullable=False),
+    sa.Column('kind', sa.String(length=12), nullable=False),
+    sa.Column('title_fr', sa.String(length=200), nullable=False),
+    sa.Column('title_en', sa.String(length=200), nullable=False),
+    sa.Column('description_fr', sa.Text(), nullable=False),
+    sa.Column('description_en', sa.Text(), nullable=False),
+    sa.Column('starts_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('place_name', sa.String(length=160), nullable=False),
+    sa.Column('address', sa.String(length=300), nullable=False),
+    sa.Column('commune_id', sa.Integer(), nullable=True),
+    sa.Column('town', sa.String(length=120), nullable=False),
+    sa.Column('capacity', sa.Integer(), nullable=True),
+    sa.Column('registration_opens_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('registration_closes_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('registration_enabled', sa.Boolean(), nullable=False),
+    sa.Column('carpool', sa.Boolean(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('sequence', sa.Integer(), nullable=False),
+    sa.Column('updated_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("kind IN ('meeting', 'workshop', 'screening', 'party', 'visit', 'other')", name=op.f('ck_event_kind')),
+    sa.CheckConstraint("status IN ('draft', 'published', 'cancelled')", name=op.f('ck_event_status')),
+    sa.CheckConstraint('capacity IS NULL OR capacity > 0', name=op.f('ck_event_capacity_positive')),
+    sa.CheckConstraint('ends_at > starts_at', name=op.f('ck_event_ends_after_start')),
+    sa.ForeignKeyConstraint(['commune_id'], ['commune.id'], name=op.f('fk_event_commune_id_commune')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_event')),
+    sa.UniqueConstraint('slug', name=op.f('uq_event_slug'))
+    )
+    with op.batch_alter_table('event', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_event_starts_at'), ['starts_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_event_status'), ['status'], unique=False)
+
     op.create_table('merchant',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=120), nullable=False),
@@ -207,6 +242,36 @@ def upgrade():
     with op.batch_alter_table('user', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_user_merchant_id'), ['merchant_id'], unique=False)
 
+    op.create_table('activation_code',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('code_hash', sa.String(length=64), nullable=False),
+    sa.Column('expires_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_activation_code_user_id_user'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_activation_code')),
+    sa.UniqueConstraint('code_hash', name=op.f('uq_activation_code_code_hash'))
+    )
+    with op.batch_alter_table('activation_code', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_activation_code_user_id'), ['user_id'], unique=False)
+
+    op.create_table('audit_entry',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('action', sa.String(length=40), nullable=False),
+    sa.Column('target_type', sa.String(length=40), nullable=False),
+    sa.Column('target_id', sa.Integer(), nullable=True),
+    sa.Column('details', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['user.id'], name=op.f('fk_audit_entry_actor_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_entry'))
+    )
+    with op.batch_alter_table('audit_entry', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_entry_action_created_at', ['action', 'created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_entry_actor_id'), ['actor_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_entry_created_at'), ['created_at'], unique=False)
+
     op.create_table('member',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('number', sa.String(length=6), nullable=False),
@@ -242,16 +307,243 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_member_commune_id'), ['commune_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_member_status'), ['status'], unique=False)
 
+    op.create_table('totp_credential',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('secret', sa.String(length=64), nullable=False),
+    sa.Column('confirmed_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_step', sa.Integer(), nullable=True),
+    sa.Column('failures', sa.Integer(), nullable=False),
+    sa.Column('blocked_until', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_totp_credential_user_id_user'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_totp_credential')),
+    sa.UniqueConstraint('user_id', name=op.f('uq_totp_credential_user_id'))
+    )
+    op.create_table('account',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('code', sa.String(length=40), nullable=True),
+    sa.Column('member_id', sa.Integer(), nullable=True),
+    sa.Column('merchant_id', sa.Integer(), nullable=True),
+    sa.Column('balance_cents', sa.BigInteger(), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("(kind = 'member' AND member_id IS NOT NULL AND merchant_id IS NULL AND code IS NULL) OR (kind = 'merchant' AND merchant_id IS NOT NULL AND member_id IS NULL AND code IS NULL) OR (kind = 'system' AND code IS NOT NULL AND member_id IS NULL AND merchant_id IS NULL)", name=op.f('ck_account_owner')),
+    sa.CheckConstraint("kind = 'system' OR balance_cents >= 0", name=op.f('ck_account_balance_not_negative')),
+    sa.CheckConstraint("kind IN ('member', 'merchant', 'system')", name=op.f('ck_account_kind')),
+    sa.ForeignKeyConstraint(['member_id'], ['member.id'], name=op.f('fk_account_member_id_member')),
+    sa.ForeignKeyConstraint(['merchant_id'], ['merchant.id'], name=op.f('fk_account_merchant_id_merchant')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_account')),
+    sa.UniqueConstraint('code', name=op.f('uq_account_code')),
+    sa.UniqueConstraint('member_id', name=op.f('uq_account_member_id')),
+    sa.UniqueConstraint('merchant_id', name=op.f('uq_account_merchant_id'))
+    )
+    op.create_table('event_registration',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=True),
+    sa.Column('phone', sa.String(length=20), nullable=True),
+    sa.Column('commune_id', sa.Integer(), nullable=True),
+    sa.Column('people', sa.Integer(), nullable=False),
+    sa.Column('needs_ride', sa.Boolean(), nullable=False),
+    sa.Column('offers_ride', sa.Boolean(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=True),
+    sa.Column('token', sa.String(length=64), nullable=False),
+    sa.Column('language', sa.String(length=2), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('cancelled_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reminded_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("(status = 'waiting') = (position IS NOT NULL)", name=op.f('ck_event_registration_position_iff_waiting')),
+    sa.CheckConstraint("status IN ('confirmed', 'waiting', 'cancelled')", name=op.f('ck_event_registration_status')),
+    sa.CheckConstraint('email IS NOT NULL OR phone IS NOT NULL', name=op.f('ck_event_registration_reachable')),
+    sa.CheckConstraint('people BETWEEN 1 AND 6', name=op.f('ck_event_registration_people_range')),
+    sa.ForeignKeyConstraint(['commune_id'], ['commune.id'], name=op.f('fk_event_registration_commune_id_commune')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_event_registration_created_by_id_user')),
+    sa.ForeignKeyConstraint(['event_id'], ['event.id'], name=op.f('fk_event_registration_event_id_event'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['member_id'], ['member.id'], name=op.f('fk_event_registration_member_id_member')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_event_registration')),
+    sa.UniqueConstraint('event_id', 'email', name='uq_event_registration_event_id_email'),
+    sa.UniqueConstraint('token', name=op.f('uq_event_registration_token'))
+    )
+    with op.batch_alter_table('event_registration', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_event_registration_event_id'), ['event_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_event_registration_member_id'), ['member_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_event_registration_status'), ['status'], unique=False)
+
+    op.create_table('retired_card_token',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('token', sa.String(length=64), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['member_id'], ['member.id'], name=op.f('fk_retired_card_token_member_id_member'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_retired_card_token')),
+    sa.UniqueConstraint('token', name=op.f('uq_retired_card_token_token'))
+    )
+    with op.batch_alter_table('retired_card_token', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_retired_card_token_member_id'), ['member_id'], unique=False)
+
+    op.create_table('ride',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('driver_id', sa.Integer(), nullable=False),
+    sa.Column('pickup_point_id', sa.Integer(), nullable=True),
+    sa.Column('pickup_text', sa.String(length=160), nullable=False),
+    sa.Column('departs_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('seats', sa.Integer(), nullable=False),
+    sa.Column('note', sa.String(length=300), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("pickup_point_id IS NOT NULL OR pickup_text <> ''", name=op.f('ck_ride_has_pickup')),
+    sa.CheckConstraint("status IN ('open', 'cancelled')", name=op.f('ck_ride_status')),
+    sa.CheckConstraint('seats BETWEEN 1 AND 8', name=op.f('ck_ride_seats_range')),
+    sa.ForeignKeyConstraint(['driver_id'], ['event_registration.id'], name=op.f('fk_ride_driver_id_event_registration'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['event_id'], ['event.id'], name=op.f('fk_ride_event_id_event'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['pickup_point_id'], ['pickup_point.id'], name=op.f('fk_ride_pickup_point_id_pickup_point')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ride'))
+    )
+    with op.batch_alter_table('ride', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ride_driver_id'), ['driver_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ride_event_id'), ['event_id'], unique=False)
+
+    op.create_table('ride_request',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('registration_id', sa.Integer(), nullable=False),
+    sa.Column('pickup_point_id', sa.Integer(), nullable=True),
+    sa.Column('pickup_text', sa.String(length=160), nullable=False),
+    sa.Column('seats', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("pickup_point_id IS NOT NULL OR pickup_text <> ''", name=op.f('ck_ride_request_has_pickup')),
+    sa.CheckConstraint("status IN ('open', 'matched', 'cancelled')", name=op.f('ck_ride_request_status')),
+    sa.CheckConstraint('seats BETWEEN 1 AND 6', name=op.f('ck_ride_request_seats_range')),
+    sa.ForeignKeyConstraint(['event_id'], ['event.id'], name=op.f('fk_ride_request_event_id_event'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['pickup_point_id'], ['pickup_point.id'], name=op.f('fk_ride_request_pickup_point_id_pickup_point')),
+    sa.ForeignKeyConstraint(['registration_id'], ['event_registration.id'], name=op.f('fk_ride_request_registration_id_event_registration'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ride_request')),
+    sa.UniqueConstraint('registration_id', name=op.f('uq_ride_request_registration_id'))
+    )
+    with op.batch_alter_table('ride_request', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ride_request_event_id'), ['event_id'], unique=False)
+
+    op.create_table('transfer',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=12), nullable=False),
+    sa.Column('source_id', sa.Integer(), nullable=False),
+    sa.Column('destination_id', sa.Integer(), nullable=False),
+    sa.Column('amount_cents', sa.BigInteger(), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('occurred_on', sa.Date(), nullable=False),
+    sa.Column('reference', sa.String(length=8), nullable=False),
+    sa.Column('idempotency_key', sa.String(length=120), nullable=True),
+    sa.Column('request_hash', sa.String(length=64), nullable=True),
+    sa.Column('reverses_id', sa.Integer(), nullable=True),
+    sa.Column('category_id', sa.Integer(), nullable=True),
+    sa.Column('period', sa.String(length=7), nullable=True),
+    sa.Column('memo', sa.String(length=500), nullable=False),
+    sa.Column('method', sa.String(length=20), nullable=True),
+    sa.Column('member_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint("kind IN ('allocation', 'purchase', 'refund', 'expiry', 'contribution', 'grant', 'settlement', 'correction')", name=op.f('ck_transfer_kind')),
+    sa.CheckConstraint("method IS NULL OR method IN ('transfer', 'cash', 'cheque', 'direct_debit')", name=op.f('ck_transfer_method')),
+    sa.CheckConstraint('amount_cents > 0', name=op.f('ck_transfer_amount_positive')),
+    sa.CheckConstraint('source_id <> destination_id', name=op.f('ck_transfer_distinct_accounts')),
+    sa.ForeignKeyConstraint(['actor_id'], ['user.id'], name=op.f('fk_transfer_actor_id_user')),
+    sa.ForeignKeyConstraint(['category_id'], ['category.id'], name=op.f('fk_transfer_category_id_category')),
+    sa.ForeignKeyConstraint(['destination_id'], ['account.id'], name=op.f('fk_transfer_destination_id_account')),
+    sa.ForeignKeyConstraint(['member_id'], ['member.id'], name=op.f('fk_transfer_member_id_member')),
+    sa.ForeignKeyConstraint(['reverses_id'], ['transfer.id'], name=op.f('fk_transfer_reverses_id_transfer')),
+    sa.ForeignKeyConstraint(['source_id'], ['account.id'], name=op.f('fk_transfer_source_id_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_transfer')),
+    sa.UniqueConstraint('idempotency_key', name=op.f('uq_transfer_idempotency_key')),
+    sa.UniqueConstraint('reference', name=op.f('uq_transfer_reference'))
+    )
+    with op.batch_alter_table('transfer', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_transfer_destination_id'), ['destination_id'], unique=False)
+        batch_op.create_index('ix_transfer_kind_created_at', ['kind', 'created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_transfer_member_id'), ['member_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_transfer_source_id'), ['source_id'], unique=False)
+        batch_op.create_index('uq_transfer_allocation_period', ['destination_id', 'period'], unique=True, sqlite_where=sa.text("kind = 'allocation'"), postgresql_where=sa.text("kind = 'allocation'"))
+        batch_op.create_index('uq_transfer_reverses_id', ['reverses_id'], unique=True, sqlite_where=sa.text("kind IN ('refund', 'correction')"), postgresql_where=sa.text("kind IN ('refund', 'correction')"))
+
+    op.create_table('ride_booking',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('ride_id', sa.Integer(), nullable=False),
+    sa.Column('registration_id', sa.Integer(), nullable=False),
+    sa.Column('seats', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status IN ('booked', 'cancelled')", name=op.f('ck_ride_booking_status')),
+    sa.CheckConstraint('seats BETWEEN 1 AND 8', name=op.f('ck_ride_booking_seats_range')),
+    sa.ForeignKeyConstraint(['registration_id'], ['event_registration.id'], name=op.f('fk_ride_booking_registration_id_event_registration'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['ride_id'], ['ride.id'], name=op.f('fk_ride_booking_ride_id_ride'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ride_booking')),
+    sa.UniqueConstraint('ride_id', 'registration_id', name='uq_ride_booking_ride_id_registration_id')
+    )
+    with op.batch_alter_table('ride_booking', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ride_booking_registration_id'), ['registration_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ride_booking_ride_id'), ['ride_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('ride_booking', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ride_booking_ride_id'))
+        batch_op.drop_index(batch_op.f('ix_ride_booking_registration_id'))
+
+    op.drop_table('ride_booking')
+    with op.batch_alter_table('transfer', schema=None) as batch_op:
+        batch_op.drop_index('uq_transfer_reverses_id', sqlite_where=sa.text("kind IN ('refund', 'correction')"), postgresql_where=sa.text("kind IN ('refund', 'correction')"))
+        batch_op.drop_index('uq_transfer_allocation_period', sqlite_where=sa.text("kind = 'allocation'"), postgresql_where=sa.text("kind = 'allocation'"))
+        batch_op.drop_index(batch_op.f('ix_transfer_source_id'))
+        batch_op.drop_index(batch_op.f('ix_transfer_member_id'))
+        batch_op.drop_index('ix_transfer_kind_created_at')
+        batch_op.drop_index(batch_op.f('ix_transfer_destination_id'))
+
+    op.drop_table('transfer')
+    with op.batch_alter_table('ride_request', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ride_request_event_id'))
+
+    op.drop_table('ride_request')
+    with op.batch_alter_table('ride', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ride_event_id'))
+        batch_op.drop_index(batch_op.f('ix_ride_driver_id'))
+
+    op.drop_table('ride')
+    with op.batch_alter_table('retired_card_token', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_retired_card_token_member_id'))
+
+    op.drop_table('retired_card_token')
+    with op.batch_alter_table('event_registration', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_event_registration_status'))
+        batch_op.drop_index(batch_op.f('ix_event_registration_member_id'))
+        batch_op.drop_index(batch_op.f('ix_event_registration_event_id'))
+
+    op.drop_table('event_registration')
+    op.drop_table('account')
+    op.drop_table('totp_credential')
     with op.batch_alter_table('member', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_member_status'))
         batch_op.drop_index(batch_op.f('ix_member_commune_id'))
 
     op.drop_table('member')
+    with op.batch_alter_table('audit_entry', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_audit_entry_created_at'))
+        batch_op.drop_index(batch_op.f('ix_audit_entry_actor_id'))
+        batch_op.drop_index('ix_audit_entry_action_created_at')
+
+    op.drop_table('audit_entry')
+    with op.batch_alter_table('activation_code', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_activation_code_user_id'))
+
+    op.drop_table('activation_code')
     with op.batch_alter_table('user', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_user_merchant_id'))
 
@@ -266,6 +558,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_merchant_status'))
 
     op.drop_table('merchant')
+    with op.batch_alter_table('event', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_event_status'))
+        batch_op.drop_index(batch_op.f('ix_event_starts_at'))
+
+    op.drop_table('event')
     with op.batch_alter_table('application', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_application_status'))
 
