@@ -71,7 +71,7 @@ def placeholders() -> dict[str, str]:
         "{rollover}": rollover_text(rules),
         "{contribution_rule}": contribution_rule(rules),
         "{contact_email}": rules.get("contact_email", ""),
-        "{contact_phone}": rules.get("contact_phone", ""),
+        "{contact_phone}": rules.get("contact_phone", "").replace(" ", "\u00a0"),
         "{association}": rules.get("name", ""),
         "{communes_count}": str(len(eligible_communes())),
     }

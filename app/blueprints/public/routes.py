@@ -203,6 +203,12 @@ def feedback_vote():
     return response
 
 
+@bp.app_template_filter("nobreak")
+def nobreak(text: str) -> str:
+    """Phone numbers and short names kept on one line: spaces become no-break spaces."""
+    return (text or "").replace(" ", "\u00a0")
+
+
 @bp.app_context_processor
 def feedback_helpers():
     """`feedback_voted(page)` for `public/_feedback.html`, which other areas include too."""
