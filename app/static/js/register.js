@@ -49,6 +49,8 @@
       else if (digits.length + key.length <= max) { digits += key; }
       input.value = digits;
     }
+    // The caret follows, so that a keyboard continues where the keypad stopped.
+    try { input.setSelectionRange(input.value.length, input.value.length); } catch (e) { /* not a text field */ }
     input.dispatchEvent(new Event("input", { bubbles: true }));
   }
 
@@ -116,6 +118,8 @@
       slot.appendChild(template.content.cloneNode(true));
       // The keypad replaces the system keyboard, which would cover it on a tablet.
       input.setAttribute("inputmode", "none");
+      // A tap on a key leaves the focus (and the keyboard's input) in the field.
+      slot.addEventListener("mousedown", function (event) { event.preventDefault(); });
       slot.addEventListener("click", function (event) {
         var key = event.target.closest("[data-key]");
         if (key && !key.disabled) { press(input, key.getAttribute("data-key")); }

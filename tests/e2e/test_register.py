@@ -1,0 +1,329 @@
+"""The register in Chromium, on a 10-inch tablet in both orientations: a full sale with the typed
+member number, a double click, the balance too low, a lost answer retried with the same key, the
+connection banner, keyboards and keypads, no JavaScript, axe (AA, and 7:1 text contrast)."""
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+from urllib.parse import parse_qs
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models.ledger import Transfer
+from app.services import ledger
+from tests.e2e.conftest import TABLET, assert_no_axe_violations, assert_no_console_errors, screenshot
+from tests.factories import make_member
+
+PIN = "2468"
+TABLETS = [
+    pytest.param({"viewport": (1280, 800)}, id="1280x800"),
+    pytest.param({"viewport": TABLET}, id="800x1280"),
+]
+KEY_MIN_PX = 57  # 15 mm on a 10-inch 1280x800 tablet
+
+
+@pytest.fixture
+def new_member(live_app):
+    """A member of our own with `cents` on the account, so that no other test's balance moves."""
+    created = []
+
+    def make(cents: int = 10000):
+        with live_app.app_context():
+            member = make_member(first_name="Sacha", last_name=f"Test{len(created)}", pin=PIN)
+            ledger.transfer(source=ledger.system_account("caisse"), destination=ledger.member_account(member),
+                            amount_cents=cents, kind="allocation", period="2099-01")
+            db.session.commit()
+            person = SimpleNamespace(id=member.id, number=member.number, short_name=member.short_name)
+        created.append(person)
+        return person
+
+    return make
+
+
+def purchases(live_app, member) -> list[int]:
+    """Amounts of the member's purchases, as the ledger holds them."""
+    with live_app.app_context():
+        account = ledger.member_account(member)
+        amounts = list(db.session.scalars(
+            select(Transfer.amount_cents).where(Transfer.source_id == account.id, Transfer.kind == "purchase")
+        ))
+        db.session.rollback()
+        return amounts
+
+
+def open_register(page, login, live_server, cashier="caisse2@patias.test"):
+    login(page, cashier)
+    page.goto(live_server + "/caisse")
+    expect(page.get_by_role("heading", name="Qui paie ?")).to_be_visible()
+
+
+def number_field(page):
+    return page.get_by_role("textbox", name="Numéro d’adhérent")
+
+
+def amount_field(page):
+    return page.get_by_role("textbox", name="Montant")
+
+
+def pin_field(page):
+    return page.get_by_label("Code PIN")
+
+
+NAMED_KEYS = {"<": "back", "C": "clear"}
+
+
+def pad(page, field_id: str, keys):
+    """Tap keys of the keypad beside a field: digits, "00", "<" (back) and "C" (clear)."""
+    for key in ([keys] if keys == "00" else keys):
+        page.locator(f"[data-pad-slot={field_id}] [data-key='{NAMED_KEYS.get(key, key)}']").click()
+
+
+def identify(page, member):
+    # Half on the keypad, half on a keyboard: both type into the same field.
+    pad(page, "number", member.number[:3])
+    number_field(page).press_sequentially(member.number[3:])
+    expect(number_field(page)).to_have_value(member.number)
+    page.get_by_role("button", name="Continuer").click()
+    expect(page.get_by_text(member.short_name)).to_be_visible()
+
+
+def type_sale(page, amount_keys: str, pin: str = PIN):
+    pad(page, "amount", amount_keys)
+    pad(page, "pin", pin)
+
+
+def charge_button(page):
+    return page.get_by_role("button", name="Débiter", exact=True)
+
+
+def assert_keys_are_large(page):
+    sizes = page.locator(".pad-key").evaluate_all("keys => keys.map(k => [k.offsetWidth, k.offsetHeight])")
+    assert sizes, "no keypad on the screen"
+    small = [size for size in sizes if min(size) < KEY_MIN_PX]
+    assert not small, f"keys smaller than {KEY_MIN_PX} CSS px: {small}"
+
+
+def contrast_below_7(page) -> list[dict]:
+    """axe's AAA text-contrast rule (7:1), which the register promises for reading in the sun."""
+    assert_no_axe_violations(page)  # also loads axe into the page
+    return page.evaluate(
+        "() => axe.run(document, {runOnly: {type: 'rule', values: ['color-contrast-enhanced']}, resultTypes: ['violations']})"
+        ".then(r => r.violations)"
+    )
+
+
+@pytest.mark.parametrize("page", TABLETS, indirect=True)
+def test_a_full_sale_with_the_typed_member_number(page, login, live_server, live_app, new_member, request):
+    member = new_member(10000)
+    open_register(page, login, live_server)
+    assert_no_axe_violations(page)
+    assert contrast_below_7(page) == []
+    identify(page, member)
+    assert "100,00" not in page.content()  # never the balance before the sale
+    type_sale(page, "1250")
+    expect(amount_field(page)).to_have_value("12,50")
+    chip = page.locator(".reg-chip").nth(1)
+    chip.click()
+    expect(chip.locator("input")).to_be_checked()
+    expect(pin_field(page)).to_have_value(PIN)
+    expect(pin_field(page)).to_have_attribute("type", "password")
+    assert_keys_are_large(page)
+    assert_no_axe_violations(page)
+    assert contrast_below_7(page) == []
+    charge_button(page).click()
+    receipt = page.get_by_role("heading", level=1)
+    expect(receipt).to_have_text(re.compile(r"12,50\s€ payés, reste 87,50\s€"))
+    expect(page.locator(".reg-ok-icon")).to_be_visible()  # not colour alone
+    shot = screenshot(page, f"register-receipt-{request.node.callspec.id.split('-')[0]}")
+    assert shot.exists() and shot.stat().st_size > 1000
+    assert_no_axe_violations(page)
+    assert contrast_below_7(page) == []
+    assert purchases(live_app, member) == [1250]
+    # "Next sale": the member's data leave the screen, the number field waits, empty.
+    page.get_by_role("link", name="Vente suivante").click()
+    expect(number_field(page)).to_have_value("")
+    expect(number_field(page)).to_be_focused()
+    assert member.short_name not in page.locator("main").inner_text()
+    assert_no_console_errors(page)
+
+
+def test_a_double_click_on_charge_makes_one_sale(page, login, live_server, live_app, new_member):
+    member = new_member(10000)
+    open_register(page, login, live_server)
+    posts = []
+    page.on("request", lambda r: posts.append(r) if r.method == "POST" and r.url.endswith("/caisse/debit") else None)
+    identify(page, member)
+    type_sale(page, "500")
+    charge_button(page).dblclick()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"5,00\s€ payés"))
+    page.wait_for_timeout(300)
+    assert purchases(live_app, member) == [500]
+    assert len(posts) == 1  # the second click hit a disabled button
+    assert_no_console_errors(page)
+
+
+@pytest.mark.parametrize("page", TABLETS, indirect=True)
+def test_balance_too_low_debits_what_is_left_in_one_tap(page, login, live_server, live_app, new_member):
+    member = new_member(740)
+    open_register(page, login, live_server, "caisse3@patias.test")
+    identify(page, member)
+    type_sale(page, "1250")
+    charge_button(page).click()
+    expect(page.get_by_text(re.compile(r"Solde insuffisant\s: 7,40\s€ disponibles\."))).to_be_visible()
+    assert_no_axe_violations(page)
+    assert contrast_below_7(page) == []
+    page.get_by_role("button", name=re.compile(r"Débiter 7,40\s€")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"7,40\s€ payés, reste 0,00\s€"))
+    assert purchases(live_app, member) == [740]
+    assert_no_console_errors(page, ignore=(r"status of 422",))
+
+
+def test_a_lost_answer_is_retried_with_the_same_key(page, login, live_server, live_app, new_member):
+    """The sale reaches the server but the answer is lost: the screen says the outcome is being
+    checked, sends the same form again, and shows the receipt of the one sale made."""
+    member = new_member(10000)
+    open_register(page, login, live_server)
+    bodies = []
+
+    def lose_first_answer(route):
+        bodies.append(parse_qs(route.request.post_data))
+        if len(bodies) == 1:
+            route.fetch()  # the server makes the sale...
+            route.abort("connectionreset")  # ...and the tablet never hears back
+        else:
+            route.continue_()
+
+    page.route("**/caisse/debit", lose_first_answer)
+    identify(page, member)
+    type_sale(page, "730")
+    charge_button(page).click()
+    expect(page.locator("[data-checking]").first).to_contain_text("vérification du résultat de la vente")
+    expect(page.locator("#net-status")).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"7,30\s€ payés, reste 92,70\s€"), timeout=15_000)
+    assert len(bodies) == 2 and bodies[0]["key"] == bodies[1]["key"]
+    assert purchases(live_app, member) == [730]
+    expect(page.locator("#net-status")).to_be_hidden()
+    assert_no_console_errors(page, ignore=(r"ERR_CONNECTION_RESET", r"Failed to load resource", r"htmx:(afterRequest|sendError)"))
+
+
+def test_a_lost_connection_is_visible(page, login, live_server):
+    open_register(page, login, live_server)
+    banner = page.locator("#net-status")
+    expect(banner).to_be_hidden()
+    page.context.set_offline(True)
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("Pas de connexion")
+    page.context.set_offline(False)
+    expect(banner).to_be_hidden()
+
+
+def test_typos_wrong_pins_and_the_hardware_keyboard(page, login, live_server, live_app, new_member):
+    member = new_member(10000)
+    open_register(page, login, live_server)
+    requests = []
+    page.on("request", lambda r: requests.append(r.url) if r.method == "POST" else None)
+    wrong = member.number[:5] + str((int(member.number[5]) + 1) % 10)
+    number_field(page).press_sequentially(wrong)
+    expect(page.get_by_text("Ce numéro d’adhérent n’est pas valide")).to_be_visible()
+    assert requests == []  # caught at once, in the page
+    pad(page, "number", "C")
+    identify(page, member)
+    # A hardware keyboard fills the amount from the right too, and Backspace takes a digit back.
+    amount_field(page).focus()
+    page.keyboard.type("1250")
+    expect(amount_field(page)).to_have_value("12,50")
+    page.keyboard.press("Backspace")
+    expect(amount_field(page)).to_have_value("1,25")
+    pad(page, "amount", "00")
+    expect(amount_field(page)).to_have_value("125,00")
+    pad(page, "amount", "<<<<<")  # five times back: empty
+    pad(page, "amount", "5")
+    expect(amount_field(page)).to_have_value("0,05")
+    pad(page, "amount", "0")
+    expect(amount_field(page)).to_have_value("0,50")
+    pad(page, "pin", "1111")
+    charge_button(page).click()
+    expect(page.get_by_text(re.compile(r"Code PIN erroné\. Essais restants\s: 2\."))).to_be_visible()
+    expect(pin_field(page)).to_have_value("")
+    expect(pin_field(page)).to_be_focused()
+    assert purchases(live_app, member) == []
+    assert_no_console_errors(page, ignore=(r"status of 422",))
+
+
+def test_the_register_works_without_javascript(make_page, live_server, live_app, new_member):
+    from tests.e2e.conftest import login
+
+    member = new_member(10000)
+    page = make_page(java_script_enabled=False)
+    login(page, live_server, "caisse2@patias.test")
+    page.goto(live_server + "/caisse")
+    expect(page.get_by_role("button", name="Scanner la carte")).to_be_hidden()
+    number_field(page).fill(member.number)
+    page.get_by_role("button", name="Continuer").click()
+    amount_field(page).fill("3,20")
+    pin_field(page).fill(PIN)
+    charge_button(page).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"3,20\s€ payés, reste 96,80\s€"))
+    assert purchases(live_app, member) == [320]
+    # Reloading the receipt page posts the same form again: a replay, not a second sale.
+    page.reload()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"3,20\s€ payés, reste 96,80\s€"))
+    assert purchases(live_app, member) == [320]
+
+
+def test_the_scanner_is_loaded_only_when_asked_for(page, login, live_server):
+    loaded = []
+    page.on("request", lambda r: loaded.append(r.url) if "qr-scanner" in r.url else None)
+    open_register(page, login, live_server)
+    page.wait_for_load_state("networkidle")
+    assert loaded == []
+    page.get_by_role("button", name="Scanner la carte").click()
+    page.wait_for_timeout(1500)
+    assert any(url.endswith("/static/vendor/qr-scanner/qr-scanner.min.js") for url in loaded)
+    # Headless Chromium has no camera: the cashier is told to type the number instead.
+    expect(page.get_by_text("La caméra n’est pas disponible")).to_be_visible()
+    expect(number_field(page)).to_be_focused()
+
+
+def test_the_sound_is_off_until_turned_on_and_remembered(page, login, live_server):
+    open_register(page, login, live_server)
+    sound = page.get_by_role("button", name="Son")
+    expect(sound).to_have_attribute("aria-pressed", "false")
+    sound.click()
+    expect(sound).to_have_attribute("aria-pressed", "true")
+    page.reload()
+    expect(page.get_by_role("button", name="Son")).to_have_attribute("aria-pressed", "true")
+    assert_no_console_errors(page)
+
+
+@pytest.mark.parametrize("page", TABLETS, indirect=True)
+def test_sales_cancellation_and_report_pages(page, login, live_server, live_app, new_member):
+    member = new_member(10000)
+    open_register(page, login, live_server, "caisse3@patias.test")
+    identify(page, member)
+    type_sale(page, "990")
+    charge_button(page).click()
+    reference = page.locator(".reg-ref").inner_text()
+    page.get_by_role("link", name="Ventes du jour").click()
+    expect(page.get_by_role("cell", name=reference, exact=True)).to_be_visible()
+    assert_no_axe_violations(page)
+    assert contrast_below_7(page) == []
+    page.get_by_role("link", name=f"Annuler la vente {reference}").click()
+    assert_no_axe_violations(page)
+    pad(page, "pin", PIN)
+    page.get_by_role("button", name="Annuler la vente et rembourser").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(f"Vente {reference} annulée")
+    assert purchases(live_app, member) == [990]
+    with live_app.app_context():
+        assert ledger.balance(ledger.member_account(member)) == 10000
+        db.session.rollback()
+    page.get_by_role("link", name="Rapport du jour").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Rapport du jour")
+    assert_no_axe_violations(page)
+    assert contrast_below_7(page) == []
+    page.emulate_media(media="print")
+    expect(page.locator(".reg-header")).to_be_hidden()
+    assert_no_console_errors(page, ignore=(r"status of 422",))
