@@ -7,6 +7,7 @@ import re
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField, TelField, TextAreaField, TimeField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from app.models.events import MAX_PEOPLE, MAX_SEATS
@@ -70,7 +71,7 @@ class ChoiceField(SelectField):
             raise ValueError(str(_l("Choose an option from the list."))) from exc
 
     def pre_validate(self, form):
-        if self.data not in {value for value, _label in self.choices}:
+        if self.data not in {choice.value for choice in self.choices}:
             raise ValidationError(_l("Choose an option from the list."))
 
 
@@ -103,7 +104,7 @@ class RegistrationForm(FlaskForm):
 
     def __init__(self, *args, communes=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.commune.choices = [(0, _l("Another commune"))] + [(c.id, c.name) for c in communes]
+        self.commune.choices = [SelectChoice(0, _l("Another commune"))] + [SelectChoice(c.id, c.name) for c in communes]
 
     def validate_phone(self, field):
         try:
@@ -138,7 +139,7 @@ def _has_pickup(form) -> bool:
 
 
 def _pickup_choices(points, other_label):
-    return [(0, other_label)] + [(p.id, p.name) for p in points]
+    return [SelectChoice(0, other_label)] + [SelectChoice(p.id, p.name) for p in points]
 
 
 class RideOfferForm(FlaskForm):

@@ -137,7 +137,8 @@ def detail(slug: str):
             else:
                 db.session.commit()
                 flash(_registered_message(outcome), "success")
-                return redirect(url_for("events.manage", token=outcome.registration.token), 303)
+                # An anchor of its own, or the browser would keep the form's #inscription.
+                return redirect(url_for("events.manage", token=outcome.registration.token, _anchor="main"), 303)
         else:
             status = 422
     return render("events/detail.html", status=status, **_detail_context(event, form, member, problem))
