@@ -227,3 +227,14 @@ def test_cookies_are_httponly_and_samesite(client, app):
     # Every page carries a CSRF token for htmx, kept in the session cookie.
     session = [c for c in cookies if c.startswith("session=")]
     assert session and "HttpOnly" in session[0] and "SameSite=Lax" in session[0]
+
+
+def test_no_web_fonts():
+    """The site uses the system's fonts: nothing to download before the text shows."""
+    from pathlib import Path
+
+    static = Path(__file__).resolve().parents[2] / "app" / "static"
+    fonts = [p.name for p in static.rglob("*") if p.suffix.lower() in {".woff", ".woff2", ".ttf", ".otf", ".eot"}]
+    assert fonts == []
+    faces = [p.name for p in static.rglob("*.css") if "@font-face" in p.read_text(encoding="utf-8")]
+    assert faces == []
