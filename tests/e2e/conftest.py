@@ -95,7 +95,8 @@ def live_app(tmp_path_factory):
     from app.extensions import db
 
     path = tmp_path_factory.mktemp("live") / "live.sqlite3"
-    app = make_app(f"sqlite:///{path}")
+    # As in production, an exception gives the site's 500 page (and the log), not a bare error.
+    app = make_app(f"sqlite:///{path}", PROPAGATE_EXCEPTIONS=False)
     with app.app_context():
         # create_all, not the migration: the lead regenerates the migration from time to time,
         # and tests/unit/test_migrations.py checks that it matches the models.
