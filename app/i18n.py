@@ -14,6 +14,8 @@ from urllib.parse import urlencode
 from flask import current_app, g, has_request_context, request
 from flask_babel import format_currency, format_date, format_datetime, format_time, get_locale
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
+from markupsafe import Markup, escape
 
 LANG_COOKIE = "lang"
 LANG_COOKIE_AGE = 365 * 24 * 3600
@@ -134,6 +136,14 @@ def has_endpoint(name: str) -> bool:
     return name in current_app.view_functions
 
 
+def _escaped_html(self) -> Markup:
+    """Flask-Babel's lazy strings declare themselves safe HTML (`__html__` returns the text as
+    is), so a lazy message that quotes what a person typed would reach the page unescaped.
+    Our messages hold no markup: escape them like any other string."""
+    return escape(str(self))
+
+
 def register_template_helpers(app) -> None:
+    LazyString.__html__ = _escaped_html
     app.jinja_env.filters.update(money=money, day=day, hour=hour, datetime_short=datetime_short, date_long=date_long)
     app.jinja_env.globals.update(current_language=current_language, url_with_lang=url_with_lang, has_endpoint=has_endpoint)
