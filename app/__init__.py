@@ -29,6 +29,12 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     if issubclass(config_class, ProductionConfig):
         ProductionConfig.check(app.config)
 
+    if app.config.get("PROXY_COUNT"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
     register_extensions(app)
     register_blueprints(app)
     register_request_hooks(app)

@@ -56,6 +56,9 @@ class Config:
     # Public forms: how many submissions one address may make in ten minutes.
     PUBLIC_FORM_LIMIT = int(os.environ.get("PUBLIC_FORM_LIMIT", "20"))
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    # Number of reverse proxies in front of the app (their X-Forwarded-* headers are trusted):
+    # rate limits key on the client address, which is the proxy's unless this is set.
+    PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
 
 
 class DevelopmentConfig(Config):

@@ -149,3 +149,24 @@ def test_settings_are_read_from_the_environment(tmp_path):
 def test_unknown_config_name_is_refused():
     with pytest.raises(ValueError, match="development, testing, production"):
         create_app("staging")
+
+
+def test_proxy_count_trusts_forwarded_addresses_only_when_set(tmp_path):
+    from flask import request
+
+    from app import create_app
+    from app.security import PUBLIC, access
+
+    def address_app(**overrides):
+        app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'p.sqlite3'}", **overrides)
+
+        @app.get("/_address")
+        @access(PUBLIC)
+        def _address():
+            return request.remote_addr or ""
+
+        return app
+
+    forwarded = {"X-Forwarded-For": "203.0.113.7"}
+    assert address_app().test_client().get("/_address", headers=forwarded).text == "127.0.0.1"
+    assert address_app(PROXY_COUNT=1).test_client().get("/_address", headers=forwarded).text == "203.0.113.7"
