@@ -328,3 +328,18 @@ def test_a_ride_of_another_event_is_404(client, db, post_form, event):
     response = post_form(f"/inscription/{registration.token}", {f"ride{ride.id}-seats": "1"},
                          action=f"/inscription/{registration.token}/trajets/{ride.id}/reserver")
     assert response.status_code == 404
+
+
+def test_no_more_seats_than_the_party(client, db, post_form, event):
+    driver = make_registration(event, offers_ride=True)
+    ride = carpool.offer_ride(driver, departure=time(9, 0), seats=4, pickup_text="Place")
+    alone = make_registration(event, people=1)
+    db.session.commit()
+    response = post_form(f"/inscription/{alone.token}", {f"ride{ride.id}-seats": "2"},
+                         action=f"/inscription/{alone.token}/trajets/{ride.id}/reserver")
+    assert response.status_code == 422
+    assert "1 place au maximum" in text(response)
+    request = post_form(f"/inscription/{alone.token}", {"request-pickup_point": "0", "request-pickup_text": "Ici",
+                                                        "request-seats": "3"}, action=f"/inscription/{alone.token}/demande")
+    assert request.status_code == 422
+    assert db.session.scalar(db.select(db.func.count()).select_from(Booking)) == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField, TelField, TextAreaField, TimeField
 from wtforms.fields.choices import SelectChoice
@@ -173,7 +174,23 @@ class RideOfferForm(FlaskForm):
         return super().validate(extra_validators) & _has_pickup(self)
 
 
-class BookingForm(FlaskForm):
+class PartySeats:
+    """Seats for a passenger's party: at most as many as the people registered (`party`)."""
+
+    def __init__(self, *args, party: int = MAX_PEOPLE, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.party = party
+        self.seats.render_kw = {**(self.seats.render_kw or {}), "max": party}
+
+    def validate_seats(self, field):
+        if field.data is not None and field.data > self.party:
+            raise ValidationError(ngettext(
+                "At most %(num)d seat: the size of your party.", "At most %(num)d seats: the size of your party.",
+                self.party,
+            ))
+
+
+class BookingForm(PartySeats, FlaskForm):
     seats = WholeNumberField(
         _l("Seats"), default=1, not_a_number=_l("Enter a number of seats."),
         validators=[InputRequired(_l("Enter a number of seats.")), NumberRange(min=1, max=MAX_PEOPLE,
@@ -182,7 +199,7 @@ class BookingForm(FlaskForm):
     )
 
 
-class RideRequestForm(FlaskForm):
+class RideRequestForm(PartySeats, FlaskForm):
     pickup_point = ChoiceField(_l("I would leave from"), coerce=int)
     pickup_text = StringField(
         _l("Other place"), filters=[clean_line],

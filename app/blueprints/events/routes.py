@@ -230,7 +230,7 @@ def book(token: str, ride_id: int):
     ride = db.session.get(Ride, ride_id)
     if ride is None or ride.event_id != registration.event_id:
         abort(404)
-    form = BookingForm(prefix=f"ride{ride.id}")
+    form = BookingForm(prefix=f"ride{ride.id}", party=registration.people)
     return _carpool_action(
         registration, form, "booking_form", lambda: carpool.book(ride, registration, form.seats.data),
         _l("Your seat is booked. The driver's details are below."), error_field="seats",
@@ -253,7 +253,7 @@ def cancel_booking(token: str):
 @access(PUBLIC)
 def request_ride(token: str):
     registration = _registration(token)
-    form = RideRequestForm(prefix="request", points=carpool.pickup_points())
+    form = RideRequestForm(prefix="request", points=carpool.pickup_points(), party=registration.people)
     return _carpool_action(
         registration, form, "request_form",
         lambda: carpool.request_ride(
@@ -419,7 +419,7 @@ def _manage_context(registration: Registration, **overrides) -> dict:
     booking_forms = {}
     if board is not None:
         for offer in board.rides:
-            booking_forms[offer.id] = BookingForm(prefix=f"ride{offer.id}", formdata=None,
+            booking_forms[offer.id] = BookingForm(prefix=f"ride{offer.id}", formdata=None, party=registration.people,
                                                   data={"seats": min(registration.people, max(offer.seats_left, 1))})
     if overrides.get("booking_ride_id") and overrides.get("booking_form") is not None:
         booking_forms[overrides["booking_ride_id"]] = overrides["booking_form"]
@@ -441,7 +441,8 @@ def _manage_context(registration: Registration, **overrides) -> dict:
         "cancel_form": ConfirmForm(formdata=None),
         "offer_form": RideOfferForm(prefix="offer", formdata=None, points=points,
                                     data={"pickup_point": _default_point_id(registration, points)}),
-        "request_form": RideRequestForm(prefix="request", formdata=None, points=points, data=request_defaults),
+        "request_form": RideRequestForm(prefix="request", formdata=None, points=points, data=request_defaults,
+                                        party=registration.people),
         "booking_forms": booking_forms,
         "ride": ride,
         "passengers": ride.active_bookings if ride else [],
