@@ -43,6 +43,39 @@ ACTIONS = {
     "content.changed": _l("Content changed"),
 }
 
+# How the journal names the keys and a few values of `details` (others are shown as they are).
+DETAIL_LABELS = {
+    "number": _l("Member number"),
+    "application_id": _l("Application"),
+    "activation": _l("Activation"),
+    "by": _l("By"),
+    "wrong_pins": _l("Wrong PINs"),
+    "amount_cents": _l("Amount"),
+    "paid_on": _l("Paid on"),
+    "method": _l("Paid by"),
+    "transfer": _l("Receipt"),
+    "reason": _l("Reason"),
+    "period": _l("Month"),
+    "members_credited": _l("Members credited"),
+    "total_cents": _l("Total"),
+    "expired_members": _l("Balances capped"),
+    "expired_cents": _l("Returned to the caisse"),
+    "sale": _l("Sale"),
+    "correction": _l("Correction"),
+    "file": _l("File"),
+    "recorded": _l("Recorded"),
+    "already_recorded": _l("Already recorded"),
+    "skipped": _l("Skipped"),
+}
+VALUE_LABELS = {
+    "letter": _l("letter"),
+    "email": _l("e-mail"),
+    "transfer": _l("Bank transfer"),
+    "cash": _l("Cash"),
+    "cheque": _l("Cheque"),
+    "direct_debit": _l("Direct debit"),
+}
+
 # Words that must never name a key of the log, whatever a caller passes by mistake
 # (`iban_last4` is fine: only the word `iban` alone is refused).
 _FORBIDDEN_WORDS = {"password", "pin", "token", "secret", "code", "iban", "otp", "totp"}
@@ -86,6 +119,14 @@ def record(actor_id: int | None, action: str, target_type: str = "", target_id: 
 
 def action_label(action: str) -> str:
     return str(ACTIONS.get(action, action))
+
+
+def detail_label(key: str) -> str:
+    return str(DETAIL_LABELS.get(key, key))
+
+
+def value_label(value) -> str:
+    return str(VALUE_LABELS[value]) if isinstance(value, str) and value in VALUE_LABELS else str(value)
 
 
 # Reading the journal

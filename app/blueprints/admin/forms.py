@@ -11,7 +11,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
 from app.i18n import AmountError, parse_amount
 from app.services import cards
@@ -23,6 +24,11 @@ REASON_MAX = 500
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
 BAD_DATE = _l("Enter a date like 2026-03-05 or 05/03/2026.")
 OLDEST_PAYMENT_YEARS = 5
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def new_key() -> str:
@@ -84,8 +90,8 @@ class MemberSearchForm(FlaskForm):
     q = StringField(_l("Name, number or commune"), filters=[_line], validators=[Optional(), Length(max=80)])
     status = SelectField(
         _l("Status"),
-        choices=[("", _l("All")), ("active", _l("Active")), ("suspended", _l("Suspended")),
-                 ("locked", _l("Card locked")), ("erased", _l("Erased"))],
+        choices=choices([("", _l("All")), ("active", _l("Active")), ("suspended", _l("Suspended")),
+                         ("locked", _l("Card locked")), ("erased", _l("Erased"))]),
         validate_choice=True, default="",
     )
 
@@ -105,10 +111,10 @@ class AmountField(StringField):
             raise ValidationError(str(exc.message)) from exc
 
 
-METHOD_CHOICES = [
+METHOD_CHOICES = choices([
     ("transfer", _l("Bank transfer")), ("cash", _l("Cash")), ("cheque", _l("Cheque")),
     ("direct_debit", _l("Direct debit")),
-]
+])
 
 
 class ContributionForm(_KeyedForm):
@@ -119,7 +125,8 @@ class ContributionForm(_KeyedForm):
     amount = AmountField(_l("Amount (€)"), filters=[_strip],
                          validators=[DataRequired(_l("Enter an amount.")), Length(max=30)])
     paid_on = DateField(_l("Date of the payment"), format=DATE_FORMATS, invalid_value_message=BAD_DATE,
-                        validators=[DataRequired(_l("Enter the date of the payment, for example 2026-03-05."))])
+                        # InputRequired, not DataRequired: an unreadable date keeps its own message.
+                        validators=[InputRequired(_l("Enter the date of the payment, for example 2026-03-05."))])
     method = SelectField(_l("Paid by"), choices=METHOD_CHOICES, default="transfer")
     reference = StringField(_l("Reference (cheque number, bank label)"), filters=[_line],
                             validators=[Optional(), Length(max=200, message=_l("At most %(max)d characters.", max=200))])
@@ -147,7 +154,9 @@ class StatementUploadForm(FlaskForm):
                           validators=[FileRequired(_l("Choose the CSV file exported from the bank."))])
 
 
-class StatementConfirmForm(_KeyedForm):
+class StatementConfirmForm(FlaskForm):
+    """The previewed rows, signed; each row carries its own idempotency key."""
+
     batch = HiddenField(validators=[DataRequired(_l("This preview has expired: import the file again."))])
 
 

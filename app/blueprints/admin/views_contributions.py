@@ -1,0 +1,131 @@
+"""Contributions: record a payment, pledged against paid per month, bank statement import."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+
+from app.blueprints.admin import bp
+from app.blueprints.admin.forms import ContributionForm, MonthForm, StatementConfirmForm, StatementUploadForm
+from app.extensions import db
+from app.models import Member
+from app.security import ADMIN, access
+from app.services import backoffice, bank_import, ledger
+from app.services.errors import (
+    IdempotencyConflict,
+    InvalidContribution,
+    StatementUnreadable,
+    UnknownMember,
+)
+
+
+def _page_arg() -> int:
+    value = request.args.get("page", "1")
+    return int(value) if value.isdigit() and len(value) < 7 else 1
+
+
+def _contributions_page(form: ContributionForm, status: int = 200, error=None):
+    month_form = MonthForm(request.args)
+    period = month_form.month.data if month_form.validate() and month_form.month.data else ledger.current_period()
+    behind = request.args.get("behind") == "1"
+    table = backoffice.pledges_against_payments(period, only_behind=behind, page=_page_arg())
+    return render_template(
+        "admin/contributions/index.html", form=form, month_form=month_form, table=table, behind=behind,
+        recent=backoffice.recent_contributions(), error=error,
+    ), (400 if month_form.errors and status == 200 else status)
+
+
+@bp.get("/cotisations")
+@access(ADMIN)
+def contributions():
+    form = ContributionForm(formdata=None, number=request.args.get("number", "")[:20], paid_on=ledger.today(),
+                            amount=request.args.get("amount", "")[:30], reference=request.args.get("reference", "")[:200])
+    day = request.args.get("paid_on", "")
+    if day:
+        parsed = bank_import.parse_day(day[:20])
+        if parsed:
+            form.paid_on.data = parsed
+    return _contributions_page(form)
+
+
+@bp.post("/cotisations")
+@access(ADMIN)
+def contribution_record():
+    form = ContributionForm()
+    if not form.validate_on_submit():
+        return _contributions_page(form, 400)
+    member = db.session.scalar(db.select(Member).where(Member.number == form.number.data))
+    if member is None or member.status == "erased":
+        form.number.errors.append(_("No member has this number."))
+        return _contributions_page(form, 400)
+    try:
+        row = backoffice.record_contribution(
+            member, form.amount.cents, form.paid_on.data, form.method.data, current_user.id,
+            idempotency_key=f"admin-contribution:{form.key.data}", reference=form.reference.data or "",
+        )
+    except InvalidContribution as exc:
+        form.paid_on.errors.append(exc.message)
+        return _contributions_page(form, 400)
+    except IdempotencyConflict as exc:
+        return _contributions_page(form, 422, error=exc.message)
+    except UnknownMember as exc:  # pragma: no cover - checked above
+        form.number.errors.append(exc.message)
+        return _contributions_page(form, 400)
+    db.session.commit()
+    flash(_("Contribution of %(amount)s recorded for %(name)s (no. %(number)s), receipt %(reference)s.",
+            amount=_money(row.amount_cents), name=member.full_name, number=member.number, reference=row.reference),
+          "success")
+    return redirect(url_for("admin.contributions"))
+
+
+def _money(cents: int) -> str:
+    from app.i18n import money
+
+    return money(cents)
+
+
+@bp.get("/cotisations/import")
+@access(ADMIN)
+def contributions_import():
+    return render_template("admin/contributions/import.html", form=StatementUploadForm(),
+                           prefix=bank_import.REFERENCE_PREFIX)
+
+
+@bp.post("/cotisations/import")
+@access(ADMIN)
+def contributions_preview():
+    form = StatementUploadForm()
+    if not form.validate_on_submit():
+        return render_template("admin/contributions/import.html", form=form, prefix=bank_import.REFERENCE_PREFIX), 400
+    upload = form.statement.data
+    data = upload.stream.read(bank_import.MAX_BYTES + 1)
+    try:
+        statement = bank_import.read_statement(data, upload.filename or "")
+    except StatementUnreadable as exc:
+        form.statement.errors.append(exc.message)
+        return render_template("admin/contributions/import.html", form=form, prefix=bank_import.REFERENCE_PREFIX), 400
+    confirm = StatementConfirmForm(formdata=None, batch=bank_import.batch_token(statement) if statement.matched else "")
+    return render_template("admin/contributions/preview.html", statement=statement, confirm=confirm)
+
+
+@bp.post("/cotisations/import/enregistrer")
+@access(ADMIN)
+def contributions_import_confirm():
+    form = StatementConfirmForm()
+    if not form.validate_on_submit():
+        flash(_("This preview has expired: import the file again."), "error")
+        return redirect(url_for("admin.contributions_import"))
+    try:
+        result = bank_import.record_batch(form.batch.data, current_user.id)
+    except StatementUnreadable as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("admin.contributions_import"))
+    db.session.commit()
+    message = ngettext("%(num)d contribution recorded (%(amount)s).", "%(num)d contributions recorded (%(amount)s).",
+                       result.recorded, amount=_money(result.recorded_cents))
+    if result.already:
+        message += " " + ngettext("%(num)d row was already recorded: nothing was recorded twice.",
+                                  "%(num)d rows were already recorded: nothing was recorded twice.", result.already)
+    flash(message, "success")
+    return redirect(url_for("admin.contributions"))

@@ -1,0 +1,93 @@
+"""Corrections: give a sale back to the member with a reason (a correction transfer)."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.blueprints.admin import bp
+from app.blueprints.admin.forms import CorrectionForm, SaleSearchForm
+from app.extensions import db
+from app.models.ledger import Transfer
+from app.security import ADMIN, access
+from app.services import backoffice, cards, membership
+from app.services.errors import (
+    AlreadyReversed,
+    IdempotencyConflict,
+    InsufficientBalance,
+    InvalidMemberNumber,
+    NothingToCorrect,
+    UnknownMember,
+)
+
+
+def _search(form: SaleSearchForm):
+    """Sales matching the search: one receipt reference, or a member's latest sales."""
+    text = (form.q.data or "").strip()
+    if not text:
+        return [], None
+    digits = "".join(text.split())
+    if digits.isdigit():
+        try:
+            member = membership.find_by_number(cards.check_member_number(digits))
+        except (InvalidMemberNumber, UnknownMember) as exc:
+            return [], exc.message
+        return backoffice.sale_lines(backoffice.sales_of_member(member)), None
+    sale = backoffice.find_sale(text)
+    if sale is None:
+        return [], _("No sale has this receipt reference.")
+    return backoffice.sale_lines([sale]), None
+
+
+@bp.get("/corrections")
+@access(ADMIN)
+def corrections():
+    form = SaleSearchForm(request.args)
+    lines, problem = _search(form) if form.validate() else ([], None)
+    return render_template(
+        "admin/corrections/index.html", form=form, lines=lines, problem=problem,
+        recent=backoffice.recent_corrections(),
+    ), 400 if form.errors else 200
+
+
+def _sale(sale_id: int) -> Transfer:
+    sale = db.session.get(Transfer, sale_id)
+    if sale is None or sale.kind != "purchase":
+        abort(404)
+    return sale
+
+
+@bp.route("/corrections/<int:sale_id>", methods=["GET", "POST"])
+@access(ADMIN)
+def correction(sale_id: int):
+    sale = _sale(sale_id)
+    line = backoffice.sale_lines([sale])[0]
+    form = CorrectionForm()
+    error, status = None, 200
+    if form.validate_on_submit():
+        try:
+            row = backoffice.correct_sale(sale, form.reason.data, current_user.id,
+                                          idempotency_key=f"admin-correction:{form.key.data}")
+        except (AlreadyReversed, NothingToCorrect, InsufficientBalance) as exc:
+            error, status = _insufficient() if isinstance(exc, InsufficientBalance) else exc.message, 409
+            db.session.rollback()
+        except IdempotencyConflict as exc:
+            error, status = exc.message, 422
+        else:
+            db.session.commit()
+            flash(_("Sale %(sale)s corrected: %(amount)s given back to the member (correction %(reference)s).",
+                    sale=sale.reference, amount=_money(sale.amount_cents), reference=row.reference), "success")
+            return redirect(url_for("admin.corrections", q=sale.reference))
+    elif form.is_submitted():
+        status = 400
+    return render_template("admin/corrections/sale.html", line=line, form=form, error=error), status
+
+
+def _insufficient() -> str:
+    return _("The merchant’s account no longer holds this amount (it was paid out): the correction cannot be made from here. Deduct it from the merchant’s next settlement.")
+
+
+def _money(cents: int) -> str:
+    from app.i18n import money
+
+    return money(cents)

@@ -1,0 +1,38 @@
+"""The audit log `/admin/journal`: who did what and when, filtered; read only (no edit route)."""
+from __future__ import annotations
+
+from flask import render_template, request
+
+from app.blueprints.admin import bp
+from app.blueprints.admin.forms import JournalFilterForm, choices
+from app.security import ADMIN, access
+from app.services import audit
+
+
+@bp.context_processor
+def audit_labels():
+    return {"action_label": audit.action_label, "detail_label": audit.detail_label, "value_label": audit.value_label}
+
+
+@bp.get("/journal")
+@access(ADMIN)
+def journal():
+    form = JournalFilterForm(request.args)
+    form.action.choices = choices([("", _all()), *((key, str(label)) for key, label in audit.ACTIONS.items())])
+    form.actor.choices = choices([("", _all()), *((str(u.id), u.display_name or u.email or f"#{u.id}") for u in audit.actors())])
+    valid = form.validate()
+    page = request.args.get("page", "1")
+    entries = audit.journal(
+        action=form.action.data or None if valid else None,
+        actor_id=int(form.actor.data) if valid and form.actor.data else None,
+        since=form.since.data if valid else None,
+        until=form.until.data if valid else None,
+        page=int(page) if page.isdigit() and len(page) < 7 else 1,
+    )
+    return render_template("admin/journal.html", form=form, entries=entries), 200 if valid else 400
+
+
+def _all() -> str:
+    from flask_babel import gettext
+
+    return gettext("All")

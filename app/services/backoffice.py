@@ -1,0 +1,428 @@
+"""Back-office operations: each is the domain operation plus its entry in the audit log, in one
+transaction, so that the journal holds exactly what was done (flushes, never commits).
+
+The domain services (membership, cards, contributions, allocation, ledger) know nothing of the
+back office; this module is what the admin views call.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import aliased
+
+from app.extensions import db
+from app.models import Application, Commune, Member, Merchant, User
+from app.models.ledger import Account, Transfer
+from app.services import allocation, audit, cards, contributions, ledger, membership
+from app.services.cards import MAX_PIN_FAILURES
+from app.services.errors import NothingToCorrect
+
+PER_PAGE = 50
+
+
+# Finding members
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search_members(text: str = "", status: str = "", page: int = 1, per_page: int = PER_PAGE) -> Page:
+    """Members whose name, number or commune contains `text`, by status ('locked': card locked)."""
+    query = select(Member).outerjoin(Commune, Commune.id == Member.commune_id)
+    text = (text or "").strip()
+    if text:
+        digits = text.replace(" ", "")
+        pattern = _like(text)
+        conditions = [
+            Member.first_name.ilike(pattern, escape="\\"), Member.last_name.ilike(pattern, escape="\\"),
+            (Member.first_name + " " + Member.last_name).ilike(pattern, escape="\\"),
+            (Member.last_name + " " + Member.first_name).ilike(pattern, escape="\\"),
+            Commune.name.ilike(pattern, escape="\\"),
+        ]
+        if digits.isdigit():
+            conditions.append(Member.number.startswith(digits, autoescape=True))
+        query = query.where(or_(*conditions))
+    if status == "locked":
+        query = query.where(Member.pin_failures >= MAX_PIN_FAILURES, Member.status != "erased")
+    elif status:
+        query = query.where(Member.status == status)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    items = list(db.session.scalars(query.order_by(Member.number).limit(per_page).offset((page - 1) * per_page)))
+    return Page(items, page, per_page, total)
+
+
+def pending_applications() -> list[Application]:
+    return list(db.session.scalars(
+        select(Application).where(Application.status == "pending").order_by(Application.created_at, Application.id)
+    ))
+
+
+def member_by_number(number: str) -> Member:
+    """`InvalidMemberNumber` for a typo, `UnknownMember` when nobody (or an erased member) has it."""
+    return membership.find_by_number(number)
+
+
+@dataclass(frozen=True)
+class MemberFile:
+    """What the member's page shows."""
+
+    member: Member
+    balance_cents: int
+    locked: bool
+    activated: bool
+    contributions: list[Transfer]
+    paid_this_year_cents: int
+    movements: membership.MovementPage
+    journal: list
+
+
+def member_file(member: Member, page: int = 1) -> MemberFile:
+    paid = contributions.contributions_of(member)
+    year = ledger.today().year
+    return MemberFile(
+        member=member,
+        balance_cents=membership.current_balance(member),
+        locked=cards.is_locked(member),
+        activated=bool(member.user and member.user.password_hash),
+        contributions=paid[:24],
+        paid_this_year_cents=sum(t.amount_cents for t in paid if t.occurred_on.year == year),
+        movements=membership.movements(member, page=page, per_page=25),
+        journal=audit.journal(target_type="member", target_id=member.id, per_page=20).items,
+    )
+
+
+# Applications and members
+
+
+def approve_application(application: Application, actor_id: int) -> membership.Approval:
+    approval = membership.approve(application, actor_id=actor_id)
+    audit.record(actor_id, "application.approved", "member", approval.member.id, {
+        "application_id": application.id, "number": approval.member.number,
+        "activation": "letter" if approval.letter else "email",
+    })
+    return approval
+
+
+def reject_application(application: Application, reason: str, actor_id: int) -> None:
+    membership.reject(application, reason, actor_id=actor_id)
+    audit.record(actor_id, "application.rejected", "application", application.id, {"reason": application.reason})
+
+
+def suspend_member(member: Member, actor_id: int) -> None:
+    membership.suspend(member, actor_id=actor_id)
+    audit.record(actor_id, "member.suspended", "member", member.id, {"number": member.number})
+
+
+def reactivate_member(member: Member, actor_id: int) -> None:
+    membership.reactivate(member, actor_id=actor_id)
+    audit.record(actor_id, "member.reactivated", "member", member.id, {"number": member.number})
+
+
+def unlock_card(member: Member, actor_id: int) -> None:
+    failures = member.pin_failures
+    cards.unlock_card(member)
+    audit.record(actor_id, "member.card_unlocked", "member", member.id,
+                 {"number": member.number, "wrong_pins": failures})
+
+
+def replace_card(member: Member, actor_id: int) -> None:
+    """A new card (new QR token): the old card stops paying."""
+    membership.report_lost_card(member)
+    audit.record(actor_id, "member.card_replaced", "member", member.id, {"number": member.number})
+
+
+def send_activation(member: Member, actor_id: int):
+    """The activation e-mail again, or (no e-mail) a new letter code, returned to print."""
+    issued = membership.send_activation(member)
+    audit.record(actor_id, "member.activation_letter", "member", member.id,
+                 {"number": member.number, "by": "letter" if issued else "email"})
+    return issued
+
+
+# Contributions
+
+
+def record_contribution(member: Member, amount_cents: int, paid_on: date, method: str, actor_id: int,
+                        idempotency_key: str | None, reference: str = "") -> Transfer:
+    """Record a payment (once per key: a double click returns the first receipt)."""
+    row = contributions.record_contribution(
+        member, amount_cents, paid_on, method, actor_id=actor_id, idempotency_key=idempotency_key,
+        reference=reference,
+    )
+    if not row.replayed:
+        audit.record(actor_id, "contribution.recorded", "member", member.id, {
+            "number": member.number, "amount_cents": amount_cents, "paid_on": paid_on, "method": method,
+            "transfer": row.reference,
+        })
+    return row
+
+
+# Allocation
+
+
+def run_allocation(period: str, actor_id: int) -> allocation.AllocationSummary:
+    """The month's allocation (the same service as `flask ssa allocate`); a second run credits
+    only members not credited yet, so running twice pays nobody twice."""
+    result = allocation.allocate_month(period, actor_id=actor_id)
+    audit.record(actor_id, "allocation.run", "period", None, {
+        "period": result.period, "members_credited": result.members_credited, "total_cents": result.total_cents,
+        "expired_members": result.expired_members, "expired_cents": result.expired_cents,
+    })
+    return result
+
+
+# Corrections
+
+
+def find_sale(reference: str) -> Transfer | None:
+    """The purchase with this receipt reference (case and spaces forgiven), or None."""
+    cleaned = "".join((reference or "").split()).upper()
+    if not cleaned:
+        return None
+    return db.session.scalar(select(Transfer).where(Transfer.reference == cleaned, Transfer.kind == "purchase"))
+
+
+@dataclass(frozen=True)
+class SaleLine:
+    sale: Transfer
+    member: Member | None
+    merchant: Merchant | None
+    reversal: Transfer | None
+
+
+def sale_lines(sales: list[Transfer]) -> list[SaleLine]:
+    """Sales with their member, merchant and reversal (refund or correction), in a few queries."""
+    if not sales:
+        return []
+    ids = [s.id for s in sales]
+    reversals = {t.reverses_id: t for t in db.session.scalars(
+        select(Transfer).where(Transfer.reverses_id.in_(ids), Transfer.kind.in_(("refund", "correction"))))}
+    account_ids = {s.source_id for s in sales} | {s.destination_id for s in sales}
+    accounts = {a.id: a for a in db.session.scalars(select(Account).where(Account.id.in_(account_ids)))}
+    members = {m.id: m for m in db.session.scalars(
+        select(Member).where(Member.id.in_({a.member_id for a in accounts.values() if a.member_id})))}
+    merchants = {m.id: m for m in db.session.scalars(
+        select(Merchant).where(Merchant.id.in_({a.merchant_id for a in accounts.values() if a.merchant_id})))}
+    return [
+        SaleLine(s, members.get(accounts[s.source_id].member_id), merchants.get(accounts[s.destination_id].merchant_id),
+                 reversals.get(s.id))
+        for s in sales
+    ]
+
+
+def sales_of_member(member: Member, limit: int = 50) -> list[Transfer]:
+    account = membership.own_account(member)
+    if account is None:
+        return []
+    return list(db.session.scalars(
+        select(Transfer).where(Transfer.kind == "purchase", Transfer.source_id == account.id)
+        .order_by(Transfer.id.desc()).limit(limit)
+    ))
+
+
+def recent_corrections(limit: int = 30) -> list[SaleLine]:
+    original = aliased(Transfer)
+    rows = db.session.execute(
+        select(Transfer, original).join(original, original.id == Transfer.reverses_id)
+        .where(Transfer.kind == "correction", original.kind == "purchase")
+        .order_by(Transfer.id.desc()).limit(limit)
+    ).all()
+    return sale_lines([o for _c, o in rows])
+
+
+def correct_sale(sale: Transfer, reason: str, actor_id: int, idempotency_key: str | None) -> Transfer:
+    """Give a sale back to the member: a correction transfer (merchant -> member) with the reason.
+
+    Raises `NothingToCorrect` (not a purchase), `AlreadyReversed` (refunded or corrected already),
+    `InsufficientBalance` (the merchant's account was paid out since: settle it first),
+    `IdempotencyConflict`.
+    """
+    if sale.kind != "purchase":
+        raise NothingToCorrect(_l("Only a sale can be corrected here."))
+    reason = " ".join((reason or "").split())[:500]
+    row = ledger.reverse(sale, kind="correction", actor_id=actor_id, idempotency_key=idempotency_key, memo=reason)
+    if not row.replayed:
+        member = db.session.get(Account, sale.source_id).member
+        audit.record(actor_id, "transfer.corrected", "member", member.id if member else None, {
+            "sale": sale.reference, "correction": row.reference, "amount_cents": sale.amount_cents, "reason": reason,
+        })
+    return row
+
+
+def admins() -> list[User]:
+    return list(db.session.scalars(select(User).where(User.role == "admin").order_by(User.display_name)))
+
+
+
+# Pledged against paid
+
+
+@dataclass(frozen=True)
+class PledgeLine:
+    member_id: int
+    number: str
+    name: str
+    status: str
+    pledge_cents: int
+    paid_cents: int
+
+    @property
+    def difference_cents(self) -> int:
+        return self.paid_cents - self.pledge_cents
+
+
+@dataclass(frozen=True)
+class PledgeTable:
+    period: str
+    lines: Page
+    pledged_cents: int
+    paid_cents: int
+    members: int
+    behind: int
+
+
+def pledges_against_payments(period: str, only_behind: bool = False, page: int = 1, per_page: int = 100) -> PledgeTable:
+    """Per member: the monthly pledge and what was paid in `period` (contributions dated in that
+    month and not cancelled). Members listed: not erased, or who paid that month."""
+    from sqlalchemy import text
+
+    from app.services.dashboard import month_bounds
+
+    start, end = month_bounds(period)
+    paid_sql = """
+        SELECT t.member_id, sum(t.amount_cents) AS paid FROM transfer t
+        WHERE t.kind = 'contribution' AND t.occurred_on >= :start AND t.occurred_on < :end
+          AND NOT EXISTS (SELECT 1 FROM transfer r WHERE r.reverses_id = t.id)
+        GROUP BY t.member_id"""
+    base = f"""
+        FROM member m LEFT JOIN ({paid_sql}) p ON p.member_id = m.id
+        WHERE (m.status <> 'erased' OR p.paid IS NOT NULL)"""
+    behind = " AND coalesce(p.paid, 0) < m.pledge_cents"
+    params = {"start": start, "end": end}
+    totals = db.session.execute(text(
+        f"""SELECT count(*), coalesce(sum(m.pledge_cents), 0), coalesce(sum(p.paid), 0),
+                   coalesce(sum(CASE WHEN coalesce(p.paid, 0) < m.pledge_cents THEN 1 ELSE 0 END), 0) {base}"""
+    ), params).one()
+    listed = base + (behind if only_behind else "")
+    count = db.session.execute(text(f"SELECT count(*) {listed}"), params).scalar_one()
+    pages = max(1, -(-count // per_page))
+    page = min(max(1, page), pages)
+    rows = db.session.execute(text(
+        f"""SELECT m.id, m.number, m.first_name, m.last_name, m.status, m.pledge_cents, coalesce(p.paid, 0) {listed}
+            ORDER BY m.number LIMIT :limit OFFSET :offset"""
+    ), {**params, "limit": per_page, "offset": (page - 1) * per_page}).all()
+    lines = [PledgeLine(r[0], r[1], f"{r[2]} {r[3]}", r[4], int(r[5]), int(r[6])) for r in rows]
+    return PledgeTable(period, Page(lines, page, per_page, count), int(totals[1]), int(totals[2]), int(totals[0]),
+                       int(totals[3]))
+
+
+def recent_contributions(limit: int = 20) -> list[tuple[Transfer, Member | None]]:
+    return list(db.session.execute(
+        select(Transfer, Member).outerjoin(Member, Member.id == Transfer.member_id)
+        .where(Transfer.kind == "contribution").order_by(Transfer.id.desc()).limit(limit)
+    ).all())
+
+
+# Allocation runs
+
+
+@dataclass(frozen=True)
+class AllocationRun:
+    period: str
+    members_credited: int
+    total_cents: int
+    expired_members: int
+    expired_cents: int
+
+
+def allocation_runs(limit: int = 24) -> list[AllocationRun]:
+    """Each month's allocation as the ledger holds it, latest first."""
+    from sqlalchemy import text
+
+    rows = db.session.execute(text(
+        """SELECT period, kind, count(*), coalesce(sum(amount_cents), 0) FROM transfer
+           WHERE kind IN ('allocation', 'expiry') AND period IS NOT NULL
+           GROUP BY period, kind"""
+    )).all()
+    figures: dict[str, dict] = {}
+    for period, kind, count, cents in rows:
+        figures.setdefault(period, {})[kind] = (int(count), int(cents))
+    runs = [
+        AllocationRun(p, *f.get("allocation", (0, 0)), *f.get("expiry", (0, 0)))
+        for p, f in figures.items()
+    ]
+    return sorted(runs, key=lambda r: r.period, reverse=True)[:limit]
+
+
+@dataclass(frozen=True)
+class AllocationPreview:
+    period: str
+    amount_cents: int
+    active_members: int
+    already_credited: int
+    to_credit: int
+    total_cents: int
+    expected_expiries: int
+    expected_expired_cents: int
+    caisse_cents: int
+    cap_cents: int | None
+
+
+def allocation_preview(period: str) -> AllocationPreview:
+    """What running the month would do, computed without moving anything."""
+    from sqlalchemy import text
+
+    amount = allocation.allocation_cents()
+    cap = allocation.balance_cap()
+    caisse = ledger.system_account("caisse")
+    row = db.session.execute(text(
+        """SELECT count(*),
+                  coalesce(sum(CASE WHEN c.credited THEN 1 ELSE 0 END), 0),
+                  coalesce(sum(CASE WHEN NOT c.credited AND :cap >= 0 AND c.balance + :amount > :cap THEN 1 ELSE 0 END), 0),
+                  coalesce(sum(CASE WHEN NOT c.credited AND :cap >= 0 AND c.balance + :amount > :cap
+                                    THEN c.balance + :amount - :cap ELSE 0 END), 0)
+           FROM (SELECT m.id, coalesce(a.balance_cents, 0) AS balance,
+                        EXISTS (SELECT 1 FROM transfer t WHERE t.kind = 'allocation' AND t.destination_id = a.id
+                                AND t.period = :period) AS credited
+                 FROM member m LEFT JOIN account a ON a.member_id = m.id
+                 WHERE m.status = 'active') c"""
+    ), {"amount": amount, "cap": -1 if cap is None else cap, "period": period}).one()
+    active, credited, expiries, expired = (int(v) for v in row)
+    to_credit = active - credited
+    return AllocationPreview(period, amount, active, credited, to_credit, to_credit * amount, expiries, expired,
+                             ledger.balance(caisse), cap)

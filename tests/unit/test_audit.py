@@ -1,0 +1,54 @@
+"""The audit log: entries are appended with their details, never changed, never hold secrets."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from app.extensions import db as _db
+from app.models import AuditEntry
+from app.models.audit import AuditLogIsAppendOnly
+from app.services import audit
+from tests.factories import make_admin
+
+
+def test_record_and_read_back(app, db):
+    admin = make_admin()
+    entry = audit.record(admin.id, "contribution.recorded", "member", 3,
+                         {"amount_cents": 1500, "paid_on": date(2026, 3, 5), "method": "cash"})
+    db.session.commit()
+    stored = _db.session.get(AuditEntry, entry.id)
+    assert stored.details == {"amount_cents": 1500, "paid_on": "2026-03-05", "method": "cash"}
+    assert stored.actor_id == admin.id and stored.created_at is not None
+    page = audit.journal(target_type="member", target_id=3)
+    assert [e.id for e in page.items] == [entry.id]
+    assert audit.actors() == [admin]
+
+
+@pytest.mark.parametrize("key", ["password", "pin", "new_pin", "card_token", "totp_secret", "activation_code", "iban"])
+def test_secrets_never_reach_the_log(app, db, key):
+    with pytest.raises(ValueError):
+        audit.record(None, "member.card_unlocked", "member", 1, {key: "x"})
+
+
+def test_harmless_keys_with_similar_words_are_allowed(app, db):
+    audit.record(None, "merchant.updated", "merchant", 1, {"iban_last4": "0185", "postcode": "42130", "pinned": True})
+
+
+def test_unknown_actions_are_refused(app, db):
+    with pytest.raises(ValueError):
+        audit.record(None, "anything.goes", "", None, {})
+
+
+def test_entries_cannot_be_updated_or_deleted(app, db):
+    entry = audit.record(None, "allocation.run", "period", None, {"period": "2026-03"})
+    db.session.commit()
+    entry.details = {"period": "2026-04"}
+    with pytest.raises(AuditLogIsAppendOnly):
+        db.session.flush()
+    db.session.rollback()
+    db.session.delete(entry)
+    with pytest.raises(AuditLogIsAppendOnly):
+        db.session.flush()
+    db.session.rollback()
+    assert _db.session.get(AuditEntry, entry.id).details == {"period": "2026-03"}

@@ -1,0 +1,276 @@
+"""Members admin: search, applications (approve, reject), suspend, unlock, cards, a member's file."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app.extensions import db as _db
+from app.models import ActivationCode, Application, AuditEntry, Commune, Member, OutboxMessage
+from app.models.ledger import Transfer
+from app.services import cards, ledger
+from tests.conftest import csrf_from
+from tests.factories import make_admin, make_member
+
+
+@pytest.fixture
+def admin(db, auth):
+    user = make_admin()
+    db.session.commit()
+    response = auth.login_admin(user.email)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return user
+
+
+def _commune(name="Leigneux") -> Commune:
+    return _db.session.scalar(_db.select(Commune).where(Commune.name == name))
+
+
+def _application(**fields) -> Application:
+    values = {"first_name": "Élodie", "last_name": "Chambon", "commune_id": _commune().id, "address": "3 chemin des Près",
+              "email": "elodie@example.test", "phone": None, "contribution_cents": 1200, "status": "pending"}
+    values.update(fields)
+    application = Application(**values)
+    _db.session.add(application)
+    _db.session.commit()
+    return application
+
+
+def _post(client, page_url, action, data=None, **kwargs):
+    token = csrf_from(client.get(page_url).get_data(as_text=True))
+    return client.post(action, data={"csrf_token": token, **(data or {})}, **kwargs)
+
+
+def _entries(action):
+    return list(_db.session.scalars(_db.select(AuditEntry).where(AuditEntry.action == action)))
+
+
+# Search
+
+
+def test_search_by_name_number_commune_and_status(client, admin, db):
+    roche = make_member(first_name="Camille", last_name="Roche", commune_id=_commune("Boën-sur-Lignon").id)
+    girard = make_member(first_name="Louis", last_name="Girard", commune_id=_commune("Leigneux").id)
+    locked = make_member(first_name="Inès", last_name="Faure", pin_failures=3)
+    suspended = make_member(first_name="Marcel", last_name="Dumas", status="suspended")
+    db.session.commit()
+
+    def found(query):
+        html = client.get("/admin/adherents" + query).get_data(as_text=True)
+        return set(re.findall(r'href="/admin/adherents/(\d+)"', html))
+
+    assert found("?q=roch") == {str(roche.id)}
+    assert found("?q=Camille+Roche") == {str(roche.id)}
+    assert found(f"?q={girard.number[:4]}") >= {str(girard.id)}
+    assert found(f"?q={girard.number}") == {str(girard.id)}
+    assert found("?q=leigneux") == {str(girard.id)}
+    assert found("?status=locked") == {str(locked.id)}
+    assert found("?status=suspended") == {str(suspended.id)}
+    assert found("?q=nobody-like-this") == set()
+    # Wildcards typed by people are taken literally.
+    assert found("?q=%25") == set()
+
+
+def test_the_list_is_paginated(client, admin, db):
+    for _ in range(51):
+        make_member()
+    db.session.commit()
+    first = client.get("/admin/adherents").get_data(as_text=True)
+    second = client.get("/admin/adherents?page=2").get_data(as_text=True)
+    assert len(re.findall(r'href="/admin/adherents/\d+"', first)) == 50
+    assert len(re.findall(r'href="/admin/adherents/\d+"', second)) == 1
+    assert client.get("/admin/adherents?page=999").status_code == 200
+    assert client.get("/admin/adherents?page=abc").status_code == 200
+
+
+def test_htmx_search_returns_the_results_fragment(client, admin, db):
+    make_member(first_name="Camille", last_name="Roche")
+    db.session.commit()
+    response = client.get("/admin/adherents?q=roche", headers={"HX-Request": "true"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'id="member-results"' in html and "<html" not in html and "Roche" in html
+    assert "HX-Request" in response.headers.get("Vary", "")
+
+
+@pytest.mark.parametrize("query", ["x" * 10_000, "\x00\x1b[31m", "<script>alert(1)</script>", "%_\\"])
+def test_bad_search_input_is_answered_not_crashed(client, admin, db, query):
+    response = client.get("/admin/adherents", query_string={"q": query, "status": "nonsense"})
+    assert response.status_code in (200, 400)
+    assert "<script>alert(1)</script>" not in response.get_data(as_text=True)
+
+
+# Applications
+
+
+def test_pending_applications_are_listed(client, admin, db):
+    application = _application()
+    html = client.get("/admin/adherents").get_data(as_text=True)
+    assert f"/admin/adherents/demandes/{application.id}" in html and "Élodie Chambon" in html
+
+
+def test_approve_with_email_makes_a_member_card_mail_and_allocation(client, admin, db):
+    application = _application()
+    url = f"/admin/adherents/demandes/{application.id}"
+    response = _post(client, url, url + "/accepter")
+    assert response.status_code == 302
+    member = _db.session.scalar(_db.select(Member).where(Member.application_id == application.id))
+    assert response.headers["Location"] == f"/admin/adherents/{member.id}"
+    assert cards.check_member_number(member.number) == member.number and member.card_token
+    assert member.pledge_cents == 1200 and member.status == "active"
+    _db.session.refresh(application)
+    assert application.status == "approved"
+    mail = _db.session.scalar(_db.select(OutboxMessage).where(OutboxMessage.recipient == "elodie@example.test"))
+    assert mail is not None and member.number in mail.body
+    allocation = _db.session.scalar(_db.select(Transfer).where(Transfer.kind == "allocation"))
+    assert allocation is not None and allocation.period == ledger.current_period()
+    [entry] = _entries("application.approved")
+    assert entry.actor_id == admin.id and entry.target_id == member.id and entry.details["number"] == member.number
+    # A second click is refused without a second member.
+    response = _post(client, url, url + "/accepter", follow_redirects=True)
+    assert _db.session.scalar(_db.select(_db.func.count()).select_from(Member)) == 1
+    assert response.status_code == 200
+
+
+def test_approve_without_email_shows_the_activation_letter_once(client, admin, db):
+    application = _application(email=None, phone="0477000001", first_name="Roger", last_name="Fayolle")
+    url = f"/admin/adherents/demandes/{application.id}"
+    response = _post(client, url, url + "/accepter")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    member = _db.session.scalar(_db.select(Member).where(Member.application_id == application.id))
+    assert member.number[:3] in html and "Roger Fayolle" in html
+    code = _db.session.scalar(_db.select(ActivationCode).where(ActivationCode.user_id == member.user_id))
+    assert code is not None and code.used_at is None
+    # The code is printed in the letter (8 characters of the letter alphabet, shown in groups).
+    assert re.search(r'class="code">[A-Z0-9 -]{8,10}<', html)
+    assert _entries("application.approved")[0].details["activation"] == "letter"
+
+
+def test_reject_needs_a_reason_and_sends_it(client, admin, db):
+    application = _application()
+    url = f"/admin/adherents/demandes/{application.id}"
+    response = _post(client, url, url + "/refuser", {"reason": "   "})
+    assert response.status_code == 400
+    _db.session.refresh(application)
+    assert application.status == "pending"
+    response = _post(client, url, url + "/refuser", {"reason": "Adresse hors des 21 communes <b>x</b>"})
+    assert response.status_code == 302
+    _db.session.refresh(application)
+    assert application.status == "rejected" and application.reason.startswith("Adresse hors")
+    mail = _db.session.scalar(_db.select(OutboxMessage).where(OutboxMessage.recipient == "elodie@example.test"))
+    assert "Adresse hors des 21 communes" in mail.body
+    [entry] = _entries("application.rejected")
+    assert entry.details["reason"].startswith("Adresse hors")
+    page = client.get(url).get_data(as_text=True)
+    assert "&lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page
+    # Decided: no approve button any more, and approving is refused.
+    assert "/accepter" not in page
+    _post(client, url, url + "/accepter")
+    assert _db.session.scalar(_db.select(_db.func.count()).select_from(Member)) == 0
+
+
+def test_reason_too_long_is_refused_with_the_text_kept(client, admin, db):
+    application = _application()
+    url = f"/admin/adherents/demandes/{application.id}"
+    response = _post(client, url, url + "/refuser", {"reason": "x" * 10_000})
+    assert response.status_code == 400
+    assert "500" in response.get_data(as_text=True)
+
+
+# Member actions
+
+
+def test_suspend_reactivate_unlock_and_new_card(client, admin, db):
+    member = make_member(pin_failures=3)
+    db.session.commit()
+    url = f"/admin/adherents/{member.id}"
+    assert "Unlock the card" in client.get(url + "?lang=en").get_data(as_text=True)
+    assert _post(client, url, url + "/suspendre").status_code == 302
+    _db.session.refresh(member)
+    assert member.status == "suspended"
+    assert _post(client, url, url + "/reactiver").status_code == 302
+    _db.session.refresh(member)
+    assert member.status == "active"
+    assert _post(client, url, url + "/debloquer").status_code == 302
+    _db.session.refresh(member)
+    assert member.pin_failures == 0 and not cards.is_locked(member)
+    old_token = member.card_token
+    assert _post(client, url, url + "/carte/remplacer").status_code == 302
+    _db.session.refresh(member)
+    assert member.card_token and member.card_token != old_token
+    actions = [e.action for e in _db.session.scalars(
+        _db.select(AuditEntry).where(AuditEntry.target_id == member.id).order_by(AuditEntry.id))]
+    assert actions == ["member.suspended", "member.reactivated", "member.card_unlocked", "member.card_replaced"]
+    assert _entries("member.card_unlocked")[0].details["wrong_pins"] == 3
+
+
+def test_card_reprint_page(client, admin, db):
+    member = make_member(first_name="Camille", last_name="Roche")
+    db.session.commit()
+    response = client.get(f"/admin/adherents/{member.id}/carte")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Camille Roche" in html and 'src="data:image/svg+xml' in html and member.number[:3] in html
+    assert member.card_token not in html.replace("data:image/svg+xml", "")
+
+
+def test_member_file_shows_pledge_contributions_and_history(client, admin, db):
+    from app.services import allocation, contributions
+
+    member = make_member(pledge_cents=2500)
+    allocation.allocate_member_now(member)
+    contributions.record_contribution(member, 2500, ledger.today(), "cheque", reference="Chèque 1234567")
+    db.session.commit()
+    html = client.get(f"/admin/adherents/{member.id}?lang=en").get_data(as_text=True)
+    assert "€25.00" in html and "Chèque 1234567" in html and "Cheque" in html
+    assert "Monthly allocation" in html and "€100.00" in html
+
+
+def test_activation_again_for_a_member_without_email_prints_a_new_code(client, admin, db):
+    member = make_member(email="", password=None)
+    db.session.commit()
+    url = f"/admin/adherents/{member.id}"
+    response = _post(client, url, url + "/activation")
+    assert response.status_code == 200 and member.number[:3] in response.get_data(as_text=True)
+    assert _db.session.scalar(_db.select(_db.func.count()).select_from(ActivationCode)) == 1
+    # An activated member gets no new code.
+    member2 = make_member()
+    db.session.commit()
+    url2 = f"/admin/adherents/{member2.id}"
+    response = _post(client, url2, url2 + "/activation")
+    assert response.status_code == 302
+    assert _db.session.scalar(_db.select(_db.func.count()).select_from(ActivationCode)) == 1
+
+
+def test_activation_again_by_email(client, admin, db):
+    member = make_member(password=None)
+    db.session.commit()
+    url = f"/admin/adherents/{member.id}"
+    assert _post(client, url, url + "/activation").status_code == 302
+    assert _db.session.scalar(_db.select(OutboxMessage).where(OutboxMessage.recipient == member.email)) is not None
+
+
+def test_erased_members_cannot_be_changed(client, admin, db):
+    from app.services import membership
+
+    member = make_member()
+    membership.erase(member)
+    db.session.commit()
+    url = f"/admin/adherents/{member.id}"
+    assert client.get(url).status_code == 200
+    assert client.get(url + "/carte").status_code == 404
+    response = _post(client, url, url + "/suspendre")
+    assert response.status_code == 302
+    _db.session.refresh(member)
+    assert member.status == "erased"
+
+
+def test_unknown_ids_are_404_and_forms_need_csrf(client, admin, db):
+    assert client.get("/admin/adherents/999999").status_code == 404
+    assert client.get("/admin/adherents/demandes/999999").status_code == 404
+    member = make_member()
+    db.session.commit()
+    assert client.post(f"/admin/adherents/{member.id}/suspendre").status_code == 400
+    _db.session.refresh(member)
+    assert member.status == "active"
