@@ -29,9 +29,9 @@ from schwifty.exceptions import (
 from text_unidecode import unidecode
 
 from app.services import ledger
-from app.services.errors import BankDetailsMissing, InvalidIban, NothingToPay
+from app.services.errors import BankDetailsMissing, InvalidIban, NothingToPay, PeriodNotClosed
 from app.services.settings import association
-from app.services.settlement import MerchantMonth, MonthSettlement, month_settlement, parse_period
+from app.services.settlement import MerchantMonth, MonthSettlement, is_closed, month_settlement, parse_period
 
 SCHEMA = "pain.001.001.03"
 # The characters every SEPA bank accepts in names and references (the "SEPA Latin" set).
@@ -131,10 +131,13 @@ def end_to_end_id(period: str, merchant_id: int) -> str:
 
 def transfer_file(period: str, month: MonthSettlement | None = None, execution_date: date | None = None) -> TransferFile:
     """The pain.001.001.03 file paying every amount owed for `period` to a merchant with a
-    valid IBAN, validated against the schema. Raises `NothingToPay` or `BankDetailsMissing`."""
+    valid IBAN, validated against the schema. Raises `PeriodNotClosed`, `NothingToPay` or
+    `BankDetailsMissing`."""
     from sepaxml import SepaTransfer
 
     period = parse_period(period)
+    if not is_closed(period):
+        raise PeriodNotClosed(_l("This month is not over yet: its transfer file can be made from the first day of next month."))
     month = month or month_settlement(period)
     payments = month.in_transfer_file
     if not payments:

@@ -97,6 +97,20 @@ def recent_periods(count: int = 12) -> list[str]:
     return [shift(latest, -n) for n in range(count)]
 
 
+def period_label(period: str, fmt: str = "LLLL y") -> str:
+    """`2026-03` -> "mars 2026" / "March 2026" in the reader's language."""
+    from flask_babel import format_date
+
+    return format_date(month_start(period), fmt)
+
+
+def slug_for_file(name: str) -> str:
+    """A merchant's name as a file-name part: `L’Épi du Forez` -> `l-epi-du-forez`."""
+    from app.i18n import fold
+
+    return fold(name).replace(" ", "-")[:40] or "commercant"
+
+
 def settlement_key(period: str, merchant_id: int) -> str:
     return f"settle:{period}:{merchant_id}"
 

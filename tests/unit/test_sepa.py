@@ -34,16 +34,17 @@ def test_valid_ibans_are_accepted_in_compact_form(app, typed, compact):
 
 
 @pytest.mark.parametrize("typed, words", [
-    ("FR7630001007941234567890186", "check digits"),  # one digit changed: the checksum fails
-    ("FR7630001007941234567890158", "check digits"),  # two digits swapped
-    ("FR76300010079412345678901", "number of characters"),
-    ("XX7630001007941234567890185", "country code"),
-    ("", "Enter the IBAN"),
-    ("FR76 3000 1007 <script>", "only letters and digits"),
-    ("FR76" + "1" * 40, "only letters and digits"),
-    ("BR1800360305000010009795493C1", "outside the SEPA area"),
+    ("FR7630001007941234567890186", "clé de contrôle"),  # one digit changed: the checksum fails
+    ("FR7630001007941234567890158", "clé de contrôle"),  # two digits swapped
+    ("FR76300010079412345678901", "nombre de caractères"),
+    ("XX7630001007941234567890185", "code pays"),
+    ("", "Saisissez l’IBAN"),
+    ("FR76 3000 1007 <script>", "lettres et des chiffres"),
+    ("FR76" + "1" * 40, "lettres et des chiffres"),
+    ("BR1800360305000010009795493C1", "hors de la zone SEPA"),
 ])
 def test_bad_ibans_are_refused_with_a_clear_message(app, typed, words):
+    """Outside a request the messages are in the association's language (French)."""
     with pytest.raises(InvalidIban) as caught:
         sepa.parse_iban(typed)
     assert words in str(caught.value.message)
@@ -131,3 +132,14 @@ def test_display_helpers(app):
     assert sepa.format_iban(GOOD) == "FR76 3000 1007 9412 3456 7890 185"
     assert sepa.masked_iban(GOOD) == "FR76 •••• 0185"
     assert sepa.sepa_text("Crème & <b>brûlée</b> ñ", 70) == "Creme b brulee /b n"
+
+
+def test_no_transfer_file_for_a_month_not_over(app):
+    from app.services.errors import PeriodNotClosed
+
+    shop = make_merchant(iban=GOOD)
+    member = ledger.member_account(make_member())
+    ledger.transfer(source=ledger.system_account("caisse"), destination=member, amount_cents=10_00, kind="grant")
+    ledger.transfer(source=member, destination=ledger.merchant_account(shop), amount_cents=5_00, kind="purchase")
+    with pytest.raises(PeriodNotClosed):
+        sepa.transfer_file(ledger.current_period())

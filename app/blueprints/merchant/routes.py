@@ -62,10 +62,12 @@ def _closed_reason() -> str | None:
     return None
 
 
-def _screen(step: str, status: int = 200, **context):
-    """The register page, or only its `#register` region for htmx."""
+def _screen(step: str, status: int = 200, partial: str | None = None, **context):
+    """The register page, or only its `#register` region (or `partial`) for htmx."""
+    blank_sale = _sale_form(data={}) if _merchant() else None
     return render(
-        PAGE, f"merchant/_{step}.html", status=status, step=step, merchant=_merchant(), **context
+        PAGE, f"merchant/_{partial or step}.html", status=status, step=step, merchant=_merchant(),
+        blank_sale=blank_sale, **context
     )
 
 
@@ -117,7 +119,8 @@ def identify():
         return _notice(exc.message, 422, card_refused=True)
     db.session.commit()
     form = _sale_form(data={"member": register.member_ref(current_user, member), "key": register.new_key()})
-    return _screen("sale", form=form, member_name=member.short_name)
+    # htmx gets only the name, the reference and the key: the page holds the sale form already.
+    return _screen("sale", partial="identified", form=form, member_name=member.short_name)
 
 
 @bp.post("/debit")
@@ -297,3 +300,5 @@ def lock():
     logout_user()
     session.clear()
     return redirect(url_for("auth.login", next=url_for("merchant.register")))
+
+from app.blueprints.merchant import statements  # noqa: E402,F401 - the monthly statements at /caisse/releves

@@ -1,0 +1,169 @@
+"""Settlements `/admin/reglements`: what the caisse owes each merchant for a month, their
+statements (printable, CSV), the SEPA transfer file, and "mark paid" (recorded once)."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import abort, flash, make_response, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+
+from app.blueprints.admin import bp
+from app.blueprints.admin.forms_b import PayAllForm, PayForm, SettlementMonthForm
+from app.extensions import db
+from app.htmx import render
+from app.i18n import current_language, money
+from app.models import Merchant
+from app.security import ADMIN, access
+from app.services import ledger, sepa, settlement
+from app.services.errors import (
+    BankDetailsMissing,
+    InvalidPeriod,
+    NothingToPay,
+    PeriodNotClosed,
+    SettlementChanged,
+)
+
+PAGE = "admin/settlements/month.html"
+ALL_KEY = "settle:{period}:all"
+
+
+def _period_or_404(text: str) -> str:
+    try:
+        return settlement.parse_period(text)
+    except InvalidPeriod:
+        abort(404)
+
+
+def _merchant_or_404(merchant_id: int) -> Merchant:
+    merchant = db.session.get(Merchant, merchant_id)
+    if merchant is None:
+        abort(404)
+    return merchant
+
+
+def _month_page(period: str, status: int = 200, error: str | None = None, form: SettlementMonthForm | None = None):
+    month = settlement.month_settlement(period)
+    pay_forms = {
+        line.merchant.id: PayForm(formdata=None, data={"key": settlement.settlement_key(period, line.merchant.id),
+                                                       "amount": line.payable_cents})
+        for line in month.payable
+    }
+    pay_all = PayAllForm(formdata=None, data={"key": ALL_KEY.format(period=period), "total": month.transfer_file_cents})
+    periods = settlement.recent_periods(24)
+    if period not in periods and period <= settlement.last_closed_period():
+        periods.append(period)
+    form = form or SettlementMonthForm(formdata=None, data={"mois": period})
+    return render(
+        PAGE, status=status, month=month, period=period, closed=settlement.is_closed(period), error=error,
+        pay_forms=pay_forms, pay_all=pay_all, form=form, periods=periods,
+        previous=settlement.shift(period, -1), following=settlement.shift(period, 1),
+        label=settlement.period_label, current=ledger.current_period(),
+    )
+
+
+@bp.get("/reglements")
+@access(ADMIN)
+def settlements():
+    if "mois" not in request.args:
+        return _month_page(settlement.last_closed_period())
+    form = SettlementMonthForm(request.args)
+    try:
+        period = settlement.parse_period(form.mois.data if form.validate() else None)
+    except InvalidPeriod as exc:
+        form.mois.errors = list(form.mois.errors) or [exc.message]
+        return _month_page(settlement.last_closed_period(), 400, form=form)
+    return _month_page(period)
+
+
+def _back_to(period: str, anchor: str = ""):
+    return redirect(url_for("admin.settlements", mois=period) + anchor, 303)
+
+
+@bp.post("/reglements/<period>/commercants/<int:merchant_id>/payer")
+@access(ADMIN)
+def settlement_pay(period: str, merchant_id: int):
+    period = _period_or_404(period)
+    merchant = _merchant_or_404(merchant_id)
+    form = PayForm()
+    if not form.validate_on_submit():
+        return _month_page(period, 422, _("This form has expired: reload the page and confirm again."))
+    if form.key.data != settlement.settlement_key(period, merchant.id):
+        return _month_page(period, 422, _("This form does not belong to this payment: reload the page."))
+    try:
+        row = settlement.settle(merchant, period, actor_id=current_user.id, expected_cents=form.amount.data)
+    except (PeriodNotClosed, NothingToPay, SettlementChanged) as exc:
+        db.session.rollback()
+        return _month_page(period, 409, exc.message)
+    db.session.commit()
+    if row.replayed:
+        flash(_("%(merchant)s was already marked paid for this month (%(amount)s, receipt %(reference)s): nothing was recorded twice.",
+                merchant=merchant.name, amount=money(row.amount_cents), reference=row.reference), "success")
+    else:
+        flash(_("%(amount)s paid to %(merchant)s is recorded (receipt %(reference)s).",
+                merchant=merchant.name, amount=money(row.amount_cents), reference=row.reference), "success")
+    return _back_to(period, f"#merchant-{merchant.id}")
+
+
+@bp.post("/reglements/<period>/payer")
+@access(ADMIN)
+def settlement_pay_all(period: str):
+    period = _period_or_404(period)
+    form = PayAllForm()
+    if not form.validate_on_submit():
+        return _month_page(period, 422, _("This form has expired: reload the page and confirm again."))
+    if form.key.data != ALL_KEY.format(period=period):
+        return _month_page(period, 422, _("This form does not belong to this month: reload the page."))
+    try:
+        rows = settlement.settle_month(period, actor_id=current_user.id, expected_total_cents=form.total.data)
+    except (PeriodNotClosed, NothingToPay, SettlementChanged) as exc:
+        db.session.rollback()
+        return _month_page(period, 409, exc.message)
+    db.session.commit()
+    new = [row for row in rows if not row.replayed]
+    flash(ngettext("Payment recorded: %(num)d merchant, %(amount)s.",
+                   "Payments recorded: %(num)d merchants, %(amount)s in total.",
+                   len(new), amount=money(sum(row.amount_cents for row in new))), "success")
+    return _back_to(period)
+
+
+@bp.get("/reglements/<period>/sepa.xml")
+@access(ADMIN)
+def settlement_sepa(period: str):
+    period = _period_or_404(period)
+    try:
+        result = sepa.transfer_file(period)
+    except (PeriodNotClosed, NothingToPay, BankDetailsMissing) as exc:
+        return _month_page(period, 409, exc.message)
+    response = make_response(result.xml)
+    response.headers["Content-Type"] = "application/xml; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="{result.filename}"'
+    return response
+
+
+@bp.get("/reglements/<period>/commercants/<int:merchant_id>")
+@access(ADMIN)
+def settlement_statement(period: str, merchant_id: int):
+    period = _period_or_404(period)
+    merchant = _merchant_or_404(merchant_id)
+    result = settlement.statement(merchant, period)
+    return render("admin/settlements/statement.html", statement=result, label=settlement.period_label,
+                  iban_ok=sepa.iban_is_valid(merchant.iban), now=datetime.now(UTC))
+
+
+@bp.get("/reglements/<period>/commercants/<int:merchant_id>.csv")
+@access(ADMIN)
+def settlement_statement_csv(period: str, merchant_id: int):
+    period = _period_or_404(period)
+    merchant = _merchant_or_404(merchant_id)
+    return statement_csv_response(settlement.statement(merchant, period))
+
+
+def statement_csv_response(result: settlement.Statement):
+    """The statement as a CSV download (shared with the merchant's own space)."""
+    response = make_response(settlement.statement_csv(result, current_language()))
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    name = settlement.slug_for_file(result.merchant.name)
+    response.headers["Content-Disposition"] = f'attachment; filename="releve-{name}-{result.period}.csv"'
+    return response
