@@ -333,93 +333,101 @@ def _reversal_hash(original: Transfer, kind: str, memo: str) -> str:
 
 
 class VerifyReport(list):
-    """The breaches found (empty when the ledger is sound), with `summary` (counts and totals)."""
+    """The breaches found (empty when the ledger is sound); `summary` gives counts and totals
+    (computed when first read)."""
 
-    def __init__(self, breaches, summary: dict):
+    def __init__(self, breaches):
         super().__init__(breaches)
-        self.summary = summary
+        self._summary = None
+
+    @property
+    def summary(self) -> dict:
+        if self._summary is None:
+            self._summary = summary()
+        return self._summary
 
 
 _SAMPLE = 5
 
-
-def _rows(sql: str, **params) -> list:
-    return db.session.execute(text(sql), params).all()
+# Each check selects the rows that breach an invariant (first column: what to sort the sample by).
+_CHECKS = (
+    (
+        "2",
+        """SELECT a.id, a.balance_cents, coalesce(i.total, 0) - coalesce(o.total, 0) AS computed
+           FROM account a
+           LEFT JOIN (SELECT destination_id AS id, sum(amount_cents) AS total FROM transfer GROUP BY destination_id) i
+               ON i.id = a.id
+           LEFT JOIN (SELECT source_id AS id, sum(amount_cents) AS total FROM transfer GROUP BY source_id) o
+               ON o.id = a.id
+           WHERE a.balance_cents <> coalesce(i.total, 0) - coalesce(o.total, 0)""",
+        "{count} cached balance(s) differ from the sum of their transfers",
+        "account {0}: cached {1}, transfers {2}",
+    ),
+    (
+        "3",
+        "SELECT id, balance_cents FROM account WHERE kind <> 'system' AND balance_cents < 0",
+        "{count} member or merchant account(s) below 0",
+        "account {0}: {1}",
+    ),
+    (
+        # "Ever below 0": the running balance in transfer order (ids follow each account's lock order).
+        "3",
+        """SELECT r.account_id, min(r.running) FROM (
+               SELECT d.account_id, sum(d.delta) OVER (
+                   PARTITION BY d.account_id ORDER BY d.transfer_id ROWS UNBOUNDED PRECEDING) AS running
+               FROM (SELECT destination_id AS account_id, id AS transfer_id, amount_cents AS delta FROM transfer
+                     UNION ALL
+                     SELECT source_id, id, -amount_cents FROM transfer) d
+           ) r JOIN account a ON a.id = r.account_id
+           WHERE a.kind <> 'system' AND r.running < 0
+           GROUP BY r.account_id""",
+        "{count} member or merchant account(s) went below 0 in their history",
+        "account {0}: {1}",
+    ),
+    (
+        "4",
+        """SELECT idempotency_key, count(*) FROM transfer WHERE idempotency_key IS NOT NULL
+           GROUP BY idempotency_key HAVING count(*) > 1""",
+        "{count} idempotency key(s) used by more than one transfer",
+        "{0!r} x{1}",
+    ),
+    (
+        "5",
+        """SELECT destination_id, period, count(*) FROM transfer WHERE kind = 'allocation'
+           GROUP BY destination_id, period HAVING count(*) > 1""",
+        "{count} member(s) allocated more than once in a month",
+        "account {0} in {1} x{2}",
+    ),
+    (
+        "5",
+        """SELECT t.id FROM transfer t JOIN account a ON a.id = t.destination_id
+           WHERE t.kind = 'allocation' AND (a.kind <> 'member' OR t.period IS NULL)""",
+        "{count} allocation(s) without a month or not to a member account",
+        "transfer {0}",
+    ),
+)
 
 
 def verify() -> VerifyReport:
-    """Check the five invariants of DESIGN.md §5 and return the breaches, each named."""
-    breaches: list[str] = []
+    """Check the five invariants of DESIGN.md §5 and return the breaches, each named.
 
-    total = db.session.execute(text("SELECT coalesce(sum(balance_cents), 0) FROM account")).scalar_one()
+    One statement counts every kind of breach; only a failing check is queried again for a
+    sample of the rows at fault.
+    """
+    counts = ", ".join(f"(SELECT count(*) FROM ({sql}) c{n})" for n, (_, sql, _, _) in enumerate(_CHECKS))
+    total, *found = db.session.execute(
+        text(f"SELECT (SELECT coalesce(sum(balance_cents), 0) FROM account), {counts}")
+    ).one()
+    breaches: list[str] = []
     if total != 0:
         breaches.append(f"1. the sum of all balances is {total} cents, not 0")
-
-    drift = _rows(
-        """
-        SELECT a.id, a.balance_cents, coalesce(i.total, 0) - coalesce(o.total, 0) AS computed
-        FROM account a
-        LEFT JOIN (SELECT destination_id AS id, sum(amount_cents) AS total FROM transfer GROUP BY destination_id) i
-            ON i.id = a.id
-        LEFT JOIN (SELECT source_id AS id, sum(amount_cents) AS total FROM transfer GROUP BY source_id) o
-            ON o.id = a.id
-        WHERE a.balance_cents <> coalesce(i.total, 0) - coalesce(o.total, 0)
-        ORDER BY a.id
-        """
-    )
-    if drift:
-        sample = ", ".join(f"account {r[0]}: cached {r[1]}, transfers {r[2]}" for r in drift[:_SAMPLE])
-        breaches.append(f"2. {len(drift)} cached balance(s) differ from the sum of their transfers ({sample})")
-
-    negative = _rows(
-        "SELECT id, balance_cents FROM account WHERE kind <> 'system' AND balance_cents < 0 ORDER BY id"
-    )
-    if negative:
-        sample = ", ".join(f"account {r[0]}: {r[1]}" for r in negative[:_SAMPLE])
-        breaches.append(f"3. {len(negative)} member or merchant account(s) below 0 ({sample})")
-    # "Ever below 0": the running balance in transfer order (ids follow the account's lock order).
-    dipped = _rows(
-        """
-        SELECT r.account_id, min(r.running) FROM (
-            SELECT d.account_id, sum(d.delta) OVER (
-                PARTITION BY d.account_id ORDER BY d.transfer_id ROWS UNBOUNDED PRECEDING) AS running
-            FROM (SELECT destination_id AS account_id, id AS transfer_id, amount_cents AS delta FROM transfer
-                  UNION ALL
-                  SELECT source_id, id, -amount_cents FROM transfer) d
-        ) r JOIN account a ON a.id = r.account_id
-        WHERE a.kind <> 'system' AND r.running < 0
-        GROUP BY r.account_id ORDER BY r.account_id
-        """
-    )
-    if dipped:
-        sample = ", ".join(f"account {r[0]}: {r[1]}" for r in dipped[:_SAMPLE])
-        breaches.append(f"3. {len(dipped)} member or merchant account(s) went below 0 in their history ({sample})")
-
-    keys = _rows(
-        "SELECT idempotency_key, count(*) FROM transfer WHERE idempotency_key IS NOT NULL"
-        " GROUP BY idempotency_key HAVING count(*) > 1 ORDER BY idempotency_key"
-    )
-    if keys:
-        sample = ", ".join(f"{r[0]!r} x{r[1]}" for r in keys[:_SAMPLE])
-        breaches.append(f"4. {len(keys)} idempotency key(s) used by more than one transfer ({sample})")
-
-    doubles = _rows(
-        "SELECT destination_id, period, count(*) FROM transfer WHERE kind = 'allocation'"
-        " GROUP BY destination_id, period HAVING count(*) > 1 ORDER BY destination_id, period"
-    )
-    if doubles:
-        sample = ", ".join(f"account {r[0]} in {r[1]} x{r[2]}" for r in doubles[:_SAMPLE])
-        breaches.append(f"5. {len(doubles)} member(s) allocated more than once in a month ({sample})")
-    misdirected = db.session.execute(
-        text(
-            "SELECT count(*) FROM transfer t JOIN account a ON a.id = t.destination_id"
-            " WHERE t.kind = 'allocation' AND (a.kind <> 'member' OR t.period IS NULL)"
-        )
-    ).scalar_one()
-    if misdirected:
-        breaches.append(f"5. {misdirected} allocation(s) without a month or not to a member account")
-
-    return VerifyReport(breaches, summary())
+    for (number, sql, headline, item), count in zip(_CHECKS, found, strict=True):
+        if not count:
+            continue
+        rows = db.session.execute(text(f"SELECT * FROM ({sql}) c ORDER BY 1 LIMIT {_SAMPLE}")).all()
+        sample = ", ".join(item.format(*row) for row in rows)
+        breaches.append(f"{number}. {headline.format(count=count)} ({sample})")
+    return VerifyReport(breaches)
 
 
 def summary() -> dict:

@@ -135,11 +135,12 @@ def test_two_allocations_in_one_month_are_caught(books, runner):
 def test_an_allocation_to_a_system_account_is_caught(books):
     caisse = ledger.system_account("caisse")
     grants = ledger.system_account("grants")
-    _raw_transfer(_next_id(), "allocation", caisse.id, grants.id, 5, period="2030-01")
+    wrong = _next_id()
+    _raw_transfer(wrong, "allocation", caisse.id, grants.id, 5, period="2030-01")
     db.session.execute(text("UPDATE account SET balance_cents = balance_cents + 5 WHERE id = :id"), {"id": grants.id})
     db.session.execute(text("UPDATE account SET balance_cents = balance_cents - 5 WHERE id = :id"), {"id": caisse.id})
     db.session.commit()
-    assert ledger.verify() == ["5. 1 allocation(s) without a month or not to a member account"]
+    assert ledger.verify() == [f"5. 1 allocation(s) without a month or not to a member account (transfer {wrong})"]
 
 
 def test_the_database_refuses_what_it_guards(books):
