@@ -42,6 +42,7 @@ from app.services.errors import (
 
 MAX_FAILED_LOGINS = 5
 BLOCK_MINUTES = 15
+CLIENT_WINDOW_SECONDS = 600
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200
 RESET_LINK_HOURS = 2
@@ -180,12 +181,13 @@ def authenticate(login: str | None, password: str | None, client: str | None = N
     The caller commits even on failure: the failure counts.
     """
     if client:
-        ratelimit.hit("login-client", client, current_app.config.get("LOGIN_CLIENT_LIMIT", 100), 600)
+        ratelimit.check("login-client", client, _client_limit(), CLIENT_WINDOW_SECONDS)
     user = find_login_user(login)
     if user is None or not user.is_enabled or not user.password_hash:
         # Hash anyway, so that an unknown account takes as long as a wrong password, and
         # throttle it the same way, so that the block message does not reveal which exist.
         check_password_hash(_dummy_hash(), password or "")
+        _count_client_failure(client)
         try:
             ratelimit.hit("login-unknown", (login or "").strip().lower(), MAX_FAILED_LOGINS - 1, BLOCK_MINUTES * 60)
         except RateLimited as exc:
@@ -194,6 +196,7 @@ def authenticate(login: str | None, password: str | None, client: str | None = N
     claimed = _claim_attempt(user)
     if not password_matches(user, password):
         _record_failure(user, claimed)
+        _count_client_failure(client)
         if user.login_blocked_until is not None:
             raise _blocked_error(_minutes_left(user))
         raise LoginFailed(_l("Wrong e-mail, member number or password."))
@@ -201,6 +204,17 @@ def authenticate(login: str | None, password: str | None, client: str | None = N
     user.last_login_at = utcnow()
     db.session.flush()
     return user
+
+
+def _client_limit() -> int:
+    return int(current_app.config.get("LOGIN_CLIENT_LIMIT", 50))
+
+
+def _count_client_failure(client: str | None) -> None:
+    """Failed sign-ins per address, across accounts (one address trying many accounts).
+    Successes are not counted: a market's tablets may share one address."""
+    if client:
+        ratelimit.hit("login-client", client, 10**9, CLIENT_WINDOW_SECONDS)
 
 
 _DUMMY: dict[str, str] = {}

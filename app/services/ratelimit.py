@@ -28,3 +28,21 @@ def hit(scope: str, key: str, limit: int, window_seconds: int, now: float | None
     count = db.session.execute(statement).scalar_one()
     if count > limit:
         raise RateLimited(retry_after_seconds=int((window + 1) * window_seconds - now) + 1)
+
+
+def check(scope: str, key: str, limit: int, window_seconds: int, now: float | None = None) -> None:
+    """Raise `RateLimited` if `key` already reached `limit` in the window, without counting.
+
+    With `hit(..., limit=very large)` after a failure, this throttles failures only (sign-in:
+    successful logins from a shared address must not use up its allowance).
+    """
+    now = time.time() if now is None else now
+    window = int(now // window_seconds)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:40]
+    count = db.session.scalar(
+        db.select(RateLimitHit.count).where(
+            RateLimitHit.scope == scope, RateLimitHit.key == digest, RateLimitHit.window == window
+        )
+    )
+    if count is not None and count >= limit:
+        raise RateLimited(retry_after_seconds=int((window + 1) * window_seconds - now) + 1)

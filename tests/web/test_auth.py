@@ -225,3 +225,18 @@ def test_authenticate_hashes_even_for_unknown_accounts(app, monkeypatch):
 
 def app_db_commit():
     _db.session.commit()
+
+
+def test_one_address_trying_many_accounts_is_slowed_down_but_successes_do_not_count(app, client, auth, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_CLIENT_LIMIT", 3)
+    make_user(email="real@example.test")
+    app_db_commit()
+    for _ in range(4):  # a market's tablets behind one address sign in all day
+        assert auth.login("real@example.test", PASSWORD).status_code == 302
+        auth.logout()
+    for n in range(3):
+        assert auth.login(f"guess{n}@example.test", "wrong-password").status_code == 401
+    refused = auth.login("real@example.test", PASSWORD)
+    assert refused.status_code == 429
+    assert "Trop de tentatives depuis cette connexion" in refused.get_data(as_text=True)
+    assert _logged_in_user(client) is None
