@@ -579,7 +579,27 @@ def export_data(member: Member) -> dict:
              "method": t.method}
             for t in contributions(member)
         ],
+        "event_registrations": _event_registrations(member),
     }
+
+
+def _event_registrations(member: Member) -> list[dict]:
+    """The member's registrations to meetings and events (made while signed in)."""
+    from app.models import Registration
+
+    rows = db.session.scalars(
+        db.select(Registration).where(Registration.member_id == member.id).order_by(Registration.id)
+    )
+    return [
+        {
+            "event": row.event.tr("title") if row.event else None,
+            "starts_at": row.event.starts_at.isoformat() if row.event else None,
+            "name": row.name, "email": row.email, "phone": row.phone, "people": row.people,
+            "status": row.status, "needs_ride": row.needs_ride, "offers_ride": row.offers_ride,
+            "created_at": row.created_at.isoformat() if row.created_at else None,
+        }
+        for row in rows
+    ]
 
 
 def export_csv(member: Member) -> str:
@@ -595,5 +615,8 @@ def export_csv(member: Member) -> str:
     for row in data["contributions"]:
         writer.writerow((f"contribution.{row['reference']}",
                          f"{row['date']} {euros(row['amount_cents'])} {row['method'] or ''}".strip()))
+    for index, row in enumerate(data["event_registrations"], start=1):
+        for key, value in row.items():
+            writer.writerow((f"event_registration.{index}.{key}", csv_text("" if value is None else value)))
     writer.writerow(())
     return "\ufeff" + out.getvalue() + movements_csv(member).removeprefix("\ufeff")

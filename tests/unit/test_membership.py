@@ -252,6 +252,13 @@ def test_export_holds_every_own_row_and_none_of_anothers(app):
 
     my_contribution = record_contribution(me, 1500, ledger.today(), "cash")
     their_contribution = record_contribution(them, 2500, ledger.today(), "cheque")
+    from app.models import Registration
+    from tests.factories import make_event
+
+    event = make_event(title_fr="Assemblée des adhérents")
+    for person, token in ((me, "my-registration-token"), (them, "their-registration-token")):
+        db.session.add(Registration(event_id=event.id, name=person.full_name, email=person.email,
+                                    token=token, member_id=person.id))
     db.session.commit()
 
     data = membership.export_data(me)
@@ -260,12 +267,15 @@ def test_export_holds_every_own_row_and_none_of_anothers(app):
     assert {c["reference"] for c in data["contributions"]} == {my_contribution.reference}
     assert data["member"]["first_name"] == "Moi" and data["member"]["number"] == me.number
     assert data["ledger"]["balance_cents"] == 10000
+    [registration] = data["event_registrations"]
+    assert registration["event"] == "Assemblée des adhérents" and registration["email"] == me.email
     flat = repr(data)
     assert them.number not in flat and "Autre" not in flat and "autre@example.test" not in flat
     assert not any(t.reference in flat for t in [*theirs, their_contribution])
     text = membership.export_csv(me)
     assert all(t.reference in text for t in mine) and not any(t.reference in text for t in theirs)
     assert "Ferme des Bruyères" in text and "Autre" not in text
+    assert "Assemblée des adhérents" in text
 
 
 def test_csv_cells_cannot_become_formulas():
