@@ -336,6 +336,15 @@ def erase_own_account(member: Member, password: str) -> None:
 # Statements: the member's own movements, for the account pages and the exports
 
 
+KIND_LABELS = {
+    "allocation": _l("Monthly allocation"),
+    "purchase": _l("Purchase"),
+    "refund": _l("Refund"),
+    "expiry": _l("Unspent allocation returned to the common fund"),
+    "correction": _l("Correction by the association"),
+}
+
+
 @dataclass(frozen=True)
 class Movement:
     """One transfer seen from the member's account: signed amount, what it was, with whom."""
@@ -354,6 +363,11 @@ class Movement:
     @property
     def month(self) -> str:
         return self.occurred_on.strftime("%Y-%m")
+
+    @property
+    def label(self) -> str:
+        """What the movement is, in the reader's language."""
+        return str(KIND_LABELS.get(self.kind, self.kind))
 
 
 @dataclass(frozen=True)
@@ -492,7 +506,8 @@ def summary(member: Member) -> dict:
 # Exports
 
 
-CSV_HEADER = ("date", "reference", "kind", "merchant", "category", "amount_eur", "memo")
+# Column titles in the member's language (the JSON export keeps the raw field names).
+CSV_COLUMNS = (_l("Date"), _l("Reference"), _l("Movement"), _l("Shop"), _l("Category"), _l("Amount (€)"), _l("Note"))
 
 
 def csv_text(value) -> str:
@@ -515,10 +530,10 @@ def movements_csv(member: Member) -> str:
     """The member's movements as CSV for French spreadsheets: `;`, decimal comma, UTF-8 with BOM."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
+    writer.writerow([str(title) for title in CSV_COLUMNS])
     for item in all_movements(member):
         writer.writerow((
-            item.occurred_on.isoformat(), item.reference, item.kind, csv_text(item.merchant),
+            item.occurred_on.isoformat(), item.reference, csv_text(item.label), csv_text(item.merchant),
             csv_text(item.category), euros(item.amount_cents), csv_text(item.memo),
         ))
     return "\ufeff" + out.getvalue()

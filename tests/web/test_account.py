@@ -133,9 +133,9 @@ def test_history_csv_for_french_spreadsheets_with_formulas_neutralised(client, m
     raw = response.get_data()
     assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
-    assert rows[0][0] == "date"
+    assert rows[0] == ["Date", "Référence", "Mouvement", "Commerce", "Catégorie", "Montant (€)", "Note"]
     purchase = next(r for r in rows if r[1] == row.reference)
-    assert purchase[5] == "-12,50"
+    assert purchase[2] == "Achat" and purchase[5] == "-12,50"
     assert purchase[3] == "'=HYPERLINK(\"http://evil.test\",\"x\")"
     assert not any(cell.startswith("=") for r in rows for cell in r)
 
