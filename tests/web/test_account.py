@@ -343,3 +343,21 @@ def test_query_arguments_do_not_reach_another_member(client, member):
 def test_a_member_page_is_private_and_never_cached(client, member):
     response = client.get("/compte")
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_the_member_pages_exist_in_english(client, member):
+    expected = {
+        "/compte?lang=en": "Available to spend",
+        "/compte/historique": "History",
+        "/compte/cotisation": "My contribution",
+        "/compte/carte": "QR code of your card",
+        "/compte/carte/perdue": "Lost card",
+        "/compte/pin": "My PIN",
+        "/compte/donnees": "Download my data",
+    }
+    for url, text in expected.items():
+        body = client.get(url).get_data(as_text=True)
+        assert text in body, url
+        assert '<html lang="en">' in body, url
+    rows = client.get("/compte/historique.csv").get_data().decode("utf-8-sig").splitlines()
+    assert rows[0] == "Date;Reference;Movement;Shop;Category;Amount (€);Note"
