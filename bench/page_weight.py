@@ -111,6 +111,7 @@ def build_app(directory: str):
         for _ in seed_demo():
             pass
         db.session.commit()
+        db.session.remove()
     return app
 
 
@@ -118,19 +119,19 @@ def main(argv: list[str] | None = None) -> dict:
     results = {"benchmark": "page_weight", "compression": "gzip level 6", "pages": [], "notes": []}
     with tempfile.TemporaryDirectory() as directory:
         app = build_app(directory)
-        with app.app_context():
-            results["pages"].append(measure(app.test_client(), "/"))
-            if "merchant.register" not in app.view_functions:
-                results["notes"].append("/caisse not measured: the cash register route does not exist yet.")
+        # No app context held around the clients: each request must get its own (its own `g`).
+        results["pages"].append(measure(app.test_client(), "/"))
+        if "merchant.register" not in app.view_functions:
+            results["notes"].append("/caisse not measured: the cash register route does not exist yet.")
+        else:
+            client = app.test_client()
+            if sign_in(client, CASHIER):
+                results["pages"].append(measure(client, "/caisse"))
             else:
-                client = app.test_client()
-                if sign_in(client, CASHIER):
-                    results["pages"].append(measure(client, "/caisse"))
-                else:
-                    results["notes"].append(f"/caisse not measured: could not sign in as {CASHIER} (demo data missing?).")
+                results["notes"].append(f"/caisse not measured: could not sign in as {CASHIER} (demo data missing?).")
+        with app.app_context():
             from app.extensions import db
 
-            db.session.remove()
             db.engine.dispose()
     RESULTS.mkdir(exist_ok=True)
     text = json.dumps(results, indent=2, ensure_ascii=False)
