@@ -2,7 +2,8 @@
 
 The issue's budget: `/` first load, HTML + CSS + JS, at most 60 KB compressed (counted here as
 60,000 bytes). The cashier's `/caisse` is measured too when that route exists: it is loaded on a
-market stall over 4G. Images and icons are listed but not counted (the budget is about text).
+market stall over 4G. Images and icons, and scripts loaded later on demand (named in `data-*` attributes, such as the
+register's QR scanner), are listed but not counted (the budget is about text of the first load).
 
 Run: `python -m bench page_weight` (or `make bench`). Prints JSON; also writes
 bench/results/page_weight.json.
@@ -42,6 +43,10 @@ class Assets(HTMLParser):
             self.found.append(("js", a["src"]))
         elif tag == "img" and a.get("src"):
             self.found.append(("image", a["src"]))
+        # Scripts a page loads later, on demand (the register's QR scanner): listed, not counted.
+        for name, value in attrs:
+            if name.startswith("data-") and value and value.split("?")[0].endswith(".js"):
+                self.found.append(("js-on-demand", value))
 
 
 _CSS_IMPORT = re.compile(r"""@import\s+(?:url\()?\s*["']?([^"')\s;]+)""")
