@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, event, inspect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -77,6 +77,18 @@ class Event(Localized, Timestamped, db.Model):
 
     def __repr__(self) -> str:
         return f"<Event {self.slug}>"
+
+
+# What a calendar app shows: a change to any of these bumps SEQUENCE so that the app replaces its copy.
+CALENDAR_FIELDS = ("starts_at", "ends_at", "place_name", "address", "commune_id", "town", "status", "title_fr",
+                   "title_en", "description_fr", "description_en")
+
+
+@event.listens_for(Event, "before_update")
+def _bump_sequence(_mapper, _connection, target: Event) -> None:
+    state = inspect(target)
+    if any(state.attrs[name].history.has_changes() for name in CALENDAR_FIELDS):
+        target.sequence = (target.sequence or 0) + 1
 
 
 class Registration(Timestamped, db.Model):

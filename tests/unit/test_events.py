@@ -380,3 +380,16 @@ def test_commune_or_town_is_the_locality(app, db):
     outside = make_event(town="Saint-Bonnet-le-Château")
     outside.commune = None
     assert outside.locality == "Saint-Bonnet-le-Château"
+
+
+def test_calendar_changes_bump_the_sequence(app, db):
+    event = make_event()
+    db.session.commit()
+    assert event.sequence == 0
+    event.place_name = "Salle polyvalente"
+    db.session.commit()
+    assert event.sequence == 1
+    make_registration(event)
+    event.capacity = 50
+    db.session.commit()
+    assert event.sequence == 1
