@@ -319,16 +319,17 @@ class Chart:
     height: int
     bars: list[Bar]
     ticks: list[tuple[float, str]]  # (y, label)
-    labels: list[tuple[float, str]]  # (x, month label)
+    labels: list[tuple[float, str, str]]  # (x, month label, year or '')
     baseline: float
     left: float
 
 
-def chart(months: list[MonthFigures], format_money, format_month, format_tick=None, width: int = 640,
-          height: int = 260) -> Chart:
+def chart(months: list[MonthFigures], format_money, format_month, format_tick=None, format_axis=None,
+          width: int = 640, height: int = 260) -> Chart:
     """Bars of contributions and allocations per month, with a labelled vertical scale."""
     format_tick = format_tick or format_money
-    left, right, top, bottom = 84.0, 8.0, 12.0, 36.0
+    format_axis = format_axis or format_month
+    left, right, top, bottom = 84.0, 8.0, 12.0, 40.0
     plot_w, plot_h = width - left - right, height - top - bottom
     highest = max([1, *(m.contributions_cents for m in months), *(m.allocations_cents for m in months)])
     scale_top = _nice_ceiling(highest)
@@ -345,7 +346,9 @@ def chart(months: list[MonthFigures], format_money, format_month, format_tick=No
             h = max(cents, 0) / scale_top * plot_h
             bars.append(Bar(round(x0 + offset, 1), round(baseline - h, 1), round(bar_w, 1), round(h, 1), css,
                             f"{format_month(month)} · {name}: {format_money(cents)}"))
-        labels.append((round(left + index * slot + slot / 2, 1), format_month(month)))
+        # The year only under the first month and each January, so that twelve labels fit.
+        year = str(month.start.year) if index == 0 or month.start.month == 1 else ""
+        labels.append((round(left + index * slot + slot / 2, 1), format_axis(month), year))
     ticks = [(round(baseline - plot_h * i / 4, 1), format_tick(scale_top * i // 4)) for i in range(5)]
     return Chart(width, height, bars, ticks, labels, round(baseline, 1), left)
 

@@ -27,6 +27,6 @@ def dashboard():
     form = MonthForm(request.args)
     period = form.month.data if form.validate() and form.month.data else None
     board = dashboard_service.compute(period)
-    chart = dashboard_service.chart(board.months, money, month_label, whole_euros)
+    chart = dashboard_service.chart(board.months, money, month_label, whole_euros, lambda m: format_date(m.start, "MMM"))
     status = 400 if form.errors else 200
     return render_template("admin/dashboard.html", board=board, chart=chart, form=form, month_label=month_label), status
