@@ -21,7 +21,7 @@ from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select
 
 from app.extensions import db
 from app.models import Event, Registration
@@ -314,6 +314,35 @@ def cancel_registration(registration: Registration, now: datetime | None = None)
         queue_mail(registration.email, "event_cancelled", registration.language,
                    registration=registration, event=event, event_url=event_url(event))
     return promoted
+
+
+def forget_person(member_id: int | None, emails: Iterable[str]) -> set[str]:
+    """Erasure: cancel the person's registrations to events not started yet (their places and
+    seats go to others, as for any cancellation), then delete all their registrations, with their
+    rides, bookings and ride requests (the database cascades). Returns the e-mail addresses those
+    registrations held, so that the caller can delete mail to them too."""
+    emails = {e for e in emails if e}
+    conditions = []
+    if member_id is not None:
+        conditions.append(Registration.member_id == member_id)
+    if emails:
+        conditions.append(Registration.email.in_(emails))
+    if not conditions:
+        return set()
+    registrations = db.session.scalars(select(Registration).where(or_(*conditions))).all()
+    now = utcnow()
+    for registration in registrations:
+        if registration.status != "cancelled" and registration.event.starts_at > now:
+            cancel_registration(registration, now)
+    ids = [registration.id for registration in registrations]
+    addresses = {registration.email for registration in registrations if registration.email}
+    if ids:
+        db.session.flush()
+        db.session.execute(
+            delete(Registration).where(Registration.id.in_(ids)), execution_options={"synchronize_session": False}
+        )
+        db.session.expire_all()
+    return addresses
 
 
 def promote(event: Event) -> list[Registration]:

@@ -34,7 +34,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.models.ledger import Account, Transfer
-from app.services import auth, cards, ledger
+from app.services import auth, cards, events, ledger
 from app.services.errors import (
     ApplicationNotPending,
     EmailTaken,
@@ -287,6 +287,9 @@ def erase(member: Member, actor_id: int | None = None) -> None:
     if member.status == "erased":
         return
     addresses = {a for a in (member.email, member.user.email if member.user else None) if a}
+    # Event registrations hold a name and contact details too: cancelled (places go to the
+    # waiting list) and deleted first; the mails this queues are removed with the others below.
+    addresses |= events.forget_person(member.id, addresses)
     member.first_name = ERASED_FIRST_NAME
     member.last_name = ERASED_LAST_NAME
     member.address = ""

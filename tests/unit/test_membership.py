@@ -294,3 +294,27 @@ def test_the_next_allocation_date_is_next_month(app):
     assert membership.next_allocation_date(date(2026, 12, 31)) == date(2027, 1, 1)
     set_setting("allocation_day", 5)
     assert membership.next_allocation_date(date(2026, 3, 14)) == date(2026, 4, 5)
+
+
+def test_erasure_removes_event_registrations_and_gives_the_place_to_the_waiting_list(app):
+    from app.models import Registration
+    from tests.factories import make_event, make_registration
+
+    member = make_member()
+    event = make_event(capacity=1)
+    past = make_event(days_ahead=-30)
+    own = make_registration(event, name=member.full_name, email="erase.me@example.test", member_id=member.id)
+    db.session.add(Registration(event_id=past.id, name=member.full_name, phone="0611223344", member_id=member.id,
+                                status="confirmed", token="past-registration-token"))
+    waiting = make_registration(event, name="Next in line", email="next@example.test")
+    db.session.commit()
+    assert (own.status, waiting.status) == ("confirmed", "waiting")
+
+    membership.erase(member)
+    db.session.commit()
+    db.session.expire_all()
+
+    remaining = db.session.scalars(db.select(Registration)).all()
+    assert [(r.name, r.status) for r in remaining] == [("Next in line", "confirmed")]
+    assert _outbox("erase.me@example.test") == []
+    assert len(_outbox("next@example.test")) == 2  # registered on the waiting list, then promoted
