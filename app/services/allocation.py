@@ -112,9 +112,11 @@ def _max_transfer_id() -> int:
     return db.session.execute(text("SELECT coalesce(max(id), 0) FROM transfer")).scalar_one()
 
 
-def _insert_transfers(ids: _Ids, kind: str, source: str, destination: str, amount: str, rows_sql: str, params: dict) -> int:
+def _insert_transfers(
+    ids: _Ids, kind: str, source: str, destination: str, amount: str, rows_sql: str, params: dict
+) -> tuple[int, int]:
     """Insert one transfer per row of `rows_sql` (aliased `a`, ordered by a.id); return the id
-    below all the new rows."""
+    below all the new rows, and their number."""
     before = _max_transfer_id()
     statement = f"""
         INSERT INTO transfer (id, kind, source_id, destination_id, amount_cents, actor_id, created_at,
@@ -125,8 +127,8 @@ def _insert_transfers(ids: _Ids, kind: str, source: str, destination: str, amoun
                      {amount} AS amount_cents
               {rows_sql}) s
     """
-    db.session.execute(_typed(statement), {**params, "base": before})
-    return before
+    inserted = db.session.execute(_typed(statement), {**params, "base": before}).rowcount
+    return before, inserted
 
 
 def _create_member_accounts(now) -> None:
@@ -143,25 +145,20 @@ def _create_member_accounts(now) -> None:
     )
 
 
-def _batch_bounds(batch_size: int) -> tuple[list[int], int]:
-    """The last member id of each full batch of active members, and their number."""
-    total = db.session.execute(text("SELECT count(*) FROM member WHERE status = 'active'")).scalar_one()
-    bounds = db.session.scalars(
-        text(
-            "SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM member WHERE status = 'active') s"
-            " WHERE n % :size = 0 ORDER BY id"
-        ),
-        {"size": batch_size},
-    ).all()
-    return list(bounds), total
+def _member_range() -> tuple[int, int, int]:
+    """Lowest and highest id of the active members, and their number."""
+    low, high, total = db.session.execute(
+        text("SELECT coalesce(min(id), 0), coalesce(max(id), 0), count(*) FROM member WHERE status = 'active'")
+    ).one()
+    return low, high, total
 
 
-def _credit_batch(ids: _Ids, params: dict, low: int, high: int | None, cap: int | None) -> tuple[int, int, int]:
+def _credit_batch(ids: _Ids, params: dict, low: int, high: int, cap: int | None) -> tuple[int, int, int]:
     """Allocate to the active members with ids in (low, high]; return (credited, expired members,
     expired cents)."""
-    members = "m.id > :low" + ("" if high is None else " AND m.id <= :high")
+    members = "m.id > :low AND m.id <= :high"
     batch = {**params, "low": low, "high": high}
-    before = _insert_transfers(
+    before, credited = _insert_transfers(
         ids, "allocation", ":caisse", "a.id", ":amount",
         f"""FROM account a JOIN member m ON m.id = a.member_id
             WHERE m.status = 'active' AND {members}
@@ -170,7 +167,6 @@ def _credit_batch(ids: _Ids, params: dict, low: int, high: int | None, cap: int 
         batch,
     )
     this_run = "SELECT destination_id FROM transfer WHERE id > :before AND kind = 'allocation' AND period = :period"
-    credited = db.session.execute(text(f"SELECT count(*) FROM ({this_run}) c"), {**batch, "before": before}).scalar_one()
     if not credited:
         return 0, 0, 0
     db.session.execute(
@@ -180,24 +176,25 @@ def _credit_batch(ids: _Ids, params: dict, low: int, high: int | None, cap: int 
     if cap is None:
         return credited, 0, 0
     # The credited rows are now locked by this transaction: their balances cannot change under us.
-    expiry_before = _insert_transfers(
+    expiry_before, count = _insert_transfers(
         ids, "expiry", "a.id", ":caisse", "a.balance_cents - :cap",
         f"FROM account a WHERE a.id IN ({this_run}) AND a.balance_cents > :cap",
         {**batch, "before": before, "cap": cap},
     )
+    if not count:
+        return credited, 0, 0
     expired = "FROM transfer e WHERE e.id > :expiry_before AND e.kind = 'expiry' AND e.period = :period"
-    count, cents = db.session.execute(
-        text(f"SELECT count(*), coalesce(sum(e.amount_cents), 0) {expired}"), {**batch, "expiry_before": expiry_before}
-    ).one()
-    if count:
-        db.session.execute(
-            text(
-                f"""UPDATE account SET balance_cents = balance_cents - (
-                        SELECT e.amount_cents {expired} AND e.source_id = account.id)
-                    WHERE id IN (SELECT e.source_id {expired})"""
-            ),
-            {**batch, "expiry_before": expiry_before},
-        )
+    cents = db.session.execute(
+        text(f"SELECT coalesce(sum(e.amount_cents), 0) {expired}"), {**batch, "expiry_before": expiry_before}
+    ).scalar_one()
+    db.session.execute(
+        text(
+            f"""UPDATE account SET balance_cents = balance_cents - (
+                    SELECT e.amount_cents {expired} AND e.source_id = account.id)
+                WHERE id IN (SELECT e.source_id {expired})"""
+        ),
+        {**batch, "expiry_before": expiry_before},
+    )
     return credited, count, int(cents)
 
 
@@ -210,7 +207,8 @@ def allocate_month(
     """Credit the month's allocation to every active member not yet credited for `period`
     (default: the current month), then apply the roll-over rule. Flushes, never commits.
 
-    `progress(done, total)` is called after each batch with the number of active members seen.
+    `progress(done, total)` is called after each batch with (about) the number of active
+    members dealt with so far, and the number of active members.
     """
     period = parse_period(period) if period else ledger.current_period()
     rules = association()
@@ -225,23 +223,22 @@ def allocate_month(
     db.session.execute(select(Account.id).where(Account.id == caisse.id).with_for_update())
 
     _create_member_accounts(now)
-    bounds, total = _batch_bounds(batch_size)
+    first, last, total = _member_range()
     ids = _Ids()
     params = {
         "caisse": caisse.id, "amount": amount, "actor": actor_id, "now": now,
         "day": period_start(period), "period": period,
     }
     credited = expired_members = expired_cents = 0
-    low = 0
-    for index, high in enumerate([*bounds, None]):
+    # Batches are ranges of member ids (ids are nearly dense, and a range needs no counting).
+    for low in range(first - 1, last, batch_size) if total else ():
+        high = min(low + batch_size, last)
         batch = _credit_batch(ids, params, low, high, cap)
         credited += batch[0]
         expired_members += batch[1]
         expired_cents += batch[2]
         if progress is not None:
-            progress(min((index + 1) * batch_size, total), total)
-        if high is not None:
-            low = high
+            progress(round(total * (high - first + 1) / (last - first + 1)), total)
 
     if credited or expired_cents:
         new_balance = db.session.execute(

@@ -13,9 +13,9 @@ unique index: the loser's savepoint is rolled back and it returns the winner's t
 
 Which accounts may go below zero: only system accounts (see `app.models.ledger.Account`).
 
-Receipt references are derived from the transfer id by a bijection (multiply by a constant
-modulo 31**7, written in a 31-letter alphabet without 0/O, 1/I/L): unique without retries,
-not guessable at a glance, and computable in SQL for bulk inserts (`reference_sql`).
+Receipt references are derived from the transfer id by a bijection written in a 31-letter
+alphabet without 0/O, 1/I/L (`reference_for`): unique without retries, not consecutive at a
+glance, and computable in SQL for bulk inserts (`reference_sql`).
 """
 from __future__ import annotations
 
@@ -44,29 +44,44 @@ PARIS = ZoneInfo("Europe/Paris")
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 REFERENCE_LENGTH = 7
 _BASE = len(REFERENCE_ALPHABET)
-_MODULUS = _BASE**REFERENCE_LENGTH  # 27,512,614,111 transfers before references would repeat
-_MULTIPLIER = 246_813_579  # coprime with 31, small enough that id * multiplier fits in 64 bits
-_OFFSET = 123_456_789
+_BLOCK = _BASE**3  # the last 3 letters are shuffled within blocks of 29,791 consecutive ids
+_SHUFFLE = 9_973  # coprime with 31: multiplying by it permutes a block
+_OFFSET = 123_456_789  # so that the first references do not all begin with "2222"
+REFERENCE_CAPACITY = _BASE**REFERENCE_LENGTH - _OFFSET  # ids below this have distinct references
 
 
 # --- references and dates -------------------------------------------------------------------
 
 
+def _letters(value: int, length: int) -> str:
+    return "".join(REFERENCE_ALPHABET[(value // _BASE**power) % _BASE] for power in range(length - 1, -1, -1))
+
+
 def reference_for(transfer_id: int) -> str:
-    """The receipt code of a transfer id (a bijection for ids below 31**7)."""
-    scrambled = (transfer_id * _MULTIPLIER + _OFFSET) % _MODULUS
-    return "".join(
-        REFERENCE_ALPHABET[(scrambled // _BASE**power) % _BASE] for power in range(REFERENCE_LENGTH - 1, -1, -1)
-    )
+    """The receipt code of a transfer id: 4 letters counting blocks of ids, then 3 letters that
+    are the id's place in its block, shuffled. A bijection for ids below REFERENCE_CAPACITY.
+
+    References of consecutive transfers do not look consecutive, yet new references fall close
+    together in the unique index, which keeps bulk inserts fast (a fully scrambled code made
+    every insert land on a random index page).
+    """
+    block, place = divmod(transfer_id + _OFFSET, _BLOCK)
+    return _letters(block, REFERENCE_LENGTH - 3) + _letters(place * _SHUFFLE % _BLOCK, 3)
 
 
 def reference_sql(id_sql: str) -> str:
     """`reference_for` as an SQL expression over the integer expression `id_sql` (both engines)."""
-    scrambled = f"(CAST({id_sql} AS BIGINT) * {_MULTIPLIER} + {_OFFSET}) % {_MODULUS}"
-    return " || ".join(
-        f"substr('{REFERENCE_ALPHABET}', CAST(({scrambled}) / {_BASE**power} % {_BASE} AS INTEGER) + 1, 1)"
-        for power in range(REFERENCE_LENGTH - 1, -1, -1)
-    )
+    value = f"(CAST({id_sql} AS BIGINT) + {_OFFSET})"
+    block = f"({value} / {_BLOCK})"
+    place = f"(({value} % {_BLOCK}) * {_SHUFFLE} % {_BLOCK})"
+
+    def letters(number: str, length: int) -> list[str]:
+        return [
+            f"substr('{REFERENCE_ALPHABET}', CAST({number} / {_BASE**power} % {_BASE} AS INTEGER) + 1, 1)"
+            for power in range(length - 1, -1, -1)
+        ]
+
+    return " || ".join(letters(block, REFERENCE_LENGTH - 3) + letters(place, 3))
 
 
 def today() -> date:

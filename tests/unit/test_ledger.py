@@ -141,11 +141,11 @@ def test_accounts_are_created_once(app):
 
 
 def test_references_are_unique_and_the_sql_expression_agrees(app):
-    ids = [1, 2, 3, 30, 31, 961, 123_456, 10**9, 31**7 - 1]
+    ids = [1, 2, 3, 30, 31, 961, 29_791, 29_792, 123_456, 10**9, ledger.REFERENCE_CAPACITY - 1]
     references = [ledger.reference_for(i) for i in ids]
     assert len(set(references)) == len(ids)
     assert all(len(r) == 7 and set(r) <= set(ledger.REFERENCE_ALPHABET) for r in references)
-    assert len({ledger.reference_for(i) for i in range(1, 20001)}) == 20000
+    assert len({ledger.reference_for(i) for i in range(1, 70001)}) == 70000  # across block boundaries
     for transfer_id, expected in zip(ids, references, strict=True):
         computed = db.session.execute(text(f"SELECT {ledger.reference_sql(':i')}"), {"i": transfer_id}).scalar_one()
         assert computed == expected
