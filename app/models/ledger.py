@@ -78,6 +78,11 @@ class Transfer(db.Model):
         CheckConstraint("source_id <> destination_id", name="distinct_accounts"),
         CheckConstraint(f"method IS NULL OR {_in('method', CONTRIBUTION_METHODS)}", name="method"),
         Index("ix_transfer_kind_created_at", "kind", "created_at"),
+        # A month of one kind (allocations, contributions, sales) by its date: the dashboard's sums.
+        Index("ix_transfer_kind_occurred_on", "kind", "occurred_on"),
+        # What an account received, day by day: a month of a merchant's sales is summed from this
+        # index alone, without reading the rows (settlements, statements; bench/backoffice.py).
+        Index("ix_transfer_destination_day", "destination_id", "occurred_on", "kind", "amount_cents"),
         # A transfer is reversed at most once.
         Index(
             "uq_transfer_reverses_id", "reverses_id", unique=True,

@@ -34,7 +34,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import func, or_, select
 
 from app.extensions import db
 from app.models import Category, Merchant
@@ -228,40 +228,62 @@ def _payouts_id() -> int:
     return ledger.system_account("payouts").id
 
 
-def _activity_rows(start: date, account_ids: list[int] | None):
-    """Transfers touching merchant accounts from `start` on, summed per account, direction, kind,
-    day, month tag and "with the payouts account".
+@dataclass(frozen=True)
+class _Row:
+    account_id: int
+    incoming: bool
+    kind: str
+    payout: bool
+    occurred_on: date
+    period: str | None
+    count: int
+    cents: int
 
-    One pass over the transfer table: on SQLite a month of a million sales is summed well under a
-    second (bench/backoffice.py). The expressions are computed in a subquery and grouped outside
-    it: PostgreSQL refuses a GROUP BY on an expression that holds bound parameters.
+
+def _activity_rows(start: date, account_ids: list[int] | None) -> list[_Row]:
+    """Transfers touching merchant accounts from `start` on, summed per account, direction, kind,
+    day, and "with the payouts account" (with the month a payout is for).
+
+    Three queries. What merchants received is by far the largest part (every sale): it is summed
+    from the index `ix_transfer_destination_day` alone, in its order, without reading a row or
+    sorting (bench/backoffice.py: a month of a million sales on SQLite). What merchants paid out
+    (cancellations, corrections, payouts) and what came back from the payouts account (a
+    cancelled payout) are few rows, read through the source index.
     """
-    if account_ids is None:
-        merchants = select(Account.id).where(Account.kind == "merchant")
-        incoming = Transfer.destination_id.in_(merchants)
-        touches = or_(incoming, Transfer.source_id.in_(merchants))
-    else:
-        incoming = Transfer.destination_id.in_(account_ids)
-        touches = or_(incoming, Transfer.source_id.in_(account_ids))
-    payouts = _payouts_id()
-    inner = (
-        select(
-            case((incoming, Transfer.destination_id), else_=Transfer.source_id).label("account_id"),
-            case((incoming, 1), else_=0).label("incoming"),
-            Transfer.kind.label("kind"),
-            case((or_(Transfer.source_id == payouts, Transfer.destination_id == payouts), 1), else_=0).label("payout"),
-            Transfer.occurred_on.label("occurred_on"),
-            Transfer.period.label("period"),
-            Transfer.amount_cents.label("amount_cents"),
-        )
-        .where(Transfer.occurred_on >= start, touches)
-        .subquery()
+    merchants = (
+        select(Account.id).where(Account.kind == "merchant") if account_ids is None else list(account_ids)
     )
-    keys = (inner.c.account_id, inner.c.incoming, inner.c.kind, inner.c.payout, inner.c.occurred_on, inner.c.period)
-    statement = select(
-        *keys, func.count().label("count"), func.sum(inner.c.amount_cents).label("cents")
-    ).group_by(*keys)
-    return db.session.execute(statement).all()
+    payouts = _payouts_id()
+    received = db.session.execute(
+        select(Transfer.destination_id, Transfer.occurred_on, Transfer.kind, func.count(), func.sum(Transfer.amount_cents))
+        .where(Transfer.destination_id.in_(merchants), Transfer.occurred_on >= start)
+        .group_by(Transfer.destination_id, Transfer.occurred_on, Transfer.kind)
+    ).all()
+    rows = [_Row(account, True, kind, False, day, None, count, int(cents)) for account, day, kind, count, cents in received]
+    returned = db.session.execute(
+        select(Transfer.destination_id, Transfer.occurred_on, Transfer.kind, Transfer.period, func.count(),
+               func.sum(Transfer.amount_cents))
+        .where(Transfer.source_id == payouts, Transfer.destination_id.in_(merchants), Transfer.occurred_on >= start)
+        .group_by(Transfer.destination_id, Transfer.occurred_on, Transfer.kind, Transfer.period)
+    ).all()
+    for account, day, kind, period, count, cents in returned:
+        # Already counted above as something received: move it to the payouts side.
+        rows.append(_Row(account, True, kind, False, day, None, -count, -int(cents)))
+        rows.append(_Row(account, True, kind, True, day, period, count, int(cents)))
+    paid_out = db.session.execute(
+        select(Transfer.source_id, Transfer.destination_id == payouts, Transfer.occurred_on, Transfer.kind,
+               Transfer.period, Transfer.amount_cents)
+        .where(Transfer.source_id.in_(merchants), Transfer.occurred_on >= start)
+    ).all()
+    totals: dict[tuple, list[int]] = {}
+    for account, to_payouts, day, kind, period, cents in paid_out:
+        key = (account, kind, bool(to_payouts), day, period if to_payouts else None)
+        entry = totals.setdefault(key, [0, 0])
+        entry[0] += 1
+        entry[1] += int(cents)
+    rows.extend(_Row(account, False, kind, payout, day, period, count, cents)
+                for (account, kind, payout, day, period), (count, cents) in totals.items())
+    return rows
 
 
 def _fill(lines: dict[int, MerchantMonth], rows, period: str) -> None:
@@ -322,14 +344,19 @@ def month_settlement(period: str) -> MonthSettlement:
     return MonthSettlement(period=period, lines=list(lines.values()))
 
 
-def merchant_month(merchant: Merchant, period: str) -> MerchantMonth:
-    """One merchant's figures for `period` (reads only that merchant's transfers)."""
+def _merchant_month_rows(merchant: Merchant, period: str) -> tuple[MerchantMonth, list[_Row]]:
     account = ledger.merchant_account(merchant)
     line = MerchantMonth(merchant=merchant, account_id=account.id, period=period,
                          balance_cents=ledger.balance(account))
-    _fill({account.id: line}, _activity_rows(month_start(period), [account.id]), period)
+    rows = _activity_rows(month_start(period), [account.id])
+    _fill({account.id: line}, rows, period)
     line.settlement = _settlements(period, [merchant.id]).get(merchant.id)
-    return line
+    return line, rows
+
+
+def merchant_month(merchant: Merchant, period: str) -> MerchantMonth:
+    """One merchant's figures for `period` (reads only that merchant's transfers)."""
+    return _merchant_month_rows(merchant, period)[0]
 
 
 def merchant_months(merchant: Merchant, count: int = 12, include_current: bool = True) -> list[MerchantMonth]:
@@ -359,7 +386,7 @@ def merchant_months(merchant: Merchant, count: int = 12, include_current: bool =
 
 @dataclass
 class StatementLine:
-    transfer: Transfer
+    transfer: object  # a row with the transfer's columns (id, reference, kind, occurred_on, ...)
     kind: str  # sale, refund, correction, other
     signed_cents: int
     category: Category | None
@@ -399,62 +426,89 @@ class Statement:
 
     @property
     def adjustments(self) -> list[StatementLine]:
-        """Refunds and corrections: few, listed one by one on the printed statement."""
+        """Cancellations and corrections: few, listed one by one on the printed statement."""
         return [line for line in self.lines if line.kind != "sale"]
 
 
-def _kind_of(row: Transfer, incoming: bool) -> str:
-    if row.kind == "purchase" and incoming:
+def _kind_of(kind: str, incoming: bool) -> str:
+    if kind == "purchase" and incoming:
         return "sale"
-    if row.kind in ("refund", "correction"):
-        return row.kind
+    if kind in ("refund", "correction"):
+        return kind
     return "other"
 
 
-def statement(merchant: Merchant, period: str) -> Statement:
-    """The statement of `merchant` for `period` (the month may still be open: figures so far)."""
-    month = merchant_month(merchant, period)
-    account_id = month.account_id
-    payouts_id = _payouts_id()
-    start, end = month_start(period), next_month_start(period)
-    rows = list(db.session.scalars(
-        select(Transfer)
-        .where(
-            or_(Transfer.destination_id == account_id, Transfer.source_id == account_id),
-            Transfer.occurred_on >= start, Transfer.occurred_on < end,
-            Transfer.source_id != payouts_id, Transfer.destination_id != payouts_id,
-        )
-        .order_by(Transfer.occurred_on, Transfer.created_at, Transfer.id)
-    ))
+_LINE_COLUMNS = (
+    Transfer.id, Transfer.reference, Transfer.kind, Transfer.occurred_on, Transfer.created_at,
+    Transfer.source_id, Transfer.destination_id, Transfer.amount_cents, Transfer.category_id, Transfer.reverses_id,
+)
+
+
+def _lines(rows, account_id: int) -> list[StatementLine]:
     reversed_ids = {row.reverses_id for row in rows if row.reverses_id}
     references = dict(
         db.session.execute(select(Transfer.id, Transfer.reference).where(Transfer.id.in_(reversed_ids))).all()
     ) if reversed_ids else {}
     categories = {c.id: c for c in db.session.scalars(select(Category))}
-    result = Statement(month=month)
-    days: dict[date, StatementDay] = {}
+    lines = []
     for row in rows:
         incoming = row.destination_id == account_id
-        signed = row.amount_cents if incoming else -row.amount_cents
-        kind = _kind_of(row, incoming)
-        result.lines.append(StatementLine(
-            transfer=row, kind=kind, signed_cents=signed, category=categories.get(row.category_id),
-            reverses_reference=references.get(row.reverses_id, ""),
+        lines.append(StatementLine(
+            transfer=row, kind=_kind_of(row.kind, incoming),
+            signed_cents=row.amount_cents if incoming else -row.amount_cents,
+            category=categories.get(row.category_id), reverses_reference=references.get(row.reverses_id, ""),
         ))
+    return lines
+
+
+def statement(merchant: Merchant, period: str, with_lines: bool = False) -> Statement:
+    """The statement of `merchant` for `period` (the month may still be open: figures so far):
+    the figures, day totals, cancellations and corrections one by one, the payouts, and with
+    `with_lines` every operation (for the CSV file; a month can hold thousands of sales)."""
+    month, activity = _merchant_month_rows(merchant, period)
+    account_id = month.account_id
+    payouts_id = _payouts_id()
+    start, end = month_start(period), next_month_start(period)
+    result = Statement(month=month)
+    days: dict[date, StatementDay] = {}
+    for row in activity:
+        if row.payout or not start <= row.occurred_on < end:
+            continue
         entry = days.setdefault(row.occurred_on, StatementDay(row.occurred_on))
+        signed = row.cents if row.incoming else -row.cents
         entry.net_cents += signed
+        kind = _kind_of(row.kind, row.incoming)
         if kind == "sale":
-            entry.sales_count += 1
-            entry.sales_cents += row.amount_cents
+            entry.sales_count += row.count
+            entry.sales_cents += row.cents
         elif kind == "refund":
             entry.refunds_cents -= signed
         elif kind == "correction":
             entry.corrections_cents -= signed
-    result.days = [days[day] for day in sorted(days)]
+    result.days = [days[day] for day in sorted(days) if days[day].net_cents or days[day].sales_count
+                   or days[day].refunds_cents or days[day].corrections_cents]
+    in_month = (Transfer.occurred_on >= start, Transfer.occurred_on < end,
+                Transfer.source_id != payouts_id, Transfer.destination_id != payouts_id)
+    order = (Transfer.occurred_on, Transfer.created_at, Transfer.id)
+    if with_lines:
+        rows = db.session.execute(
+            select(*_LINE_COLUMNS)
+            .where(or_(Transfer.destination_id == account_id, Transfer.source_id == account_id), *in_month)
+            .order_by(*order)
+        ).all()
+        result.lines = _lines(rows, account_id)
+    else:
+        adjustments = db.session.execute(
+            select(*_LINE_COLUMNS)
+            .where(or_((Transfer.destination_id == account_id) & (Transfer.kind != "purchase"),
+                       Transfer.source_id == account_id), *in_month)
+            .order_by(*order)
+        ).all()
+        result.lines = _lines(adjustments, account_id)
     result.payouts = list(db.session.scalars(
         select(Transfer)
         .where(
-            Transfer.period == period, Transfer.kind.in_(("settlement", "correction")),
+            Transfer.kind.in_(("settlement", "correction")), Transfer.period == period,
             or_(
                 (Transfer.source_id == account_id) & (Transfer.destination_id == payouts_id),
                 (Transfer.source_id == payouts_id) & (Transfer.destination_id == account_id),
@@ -485,7 +539,7 @@ def statement_csv(result: Statement, language: str) -> bytes:
     """The statement as a spreadsheet file: UTF-8 with a byte-order mark and `;` separators (what
     French Excel and LibreOffice open right with a double click). Every operation of the month,
     then the month's figures. Text cells are neutralised; amounts are numbers we wrote."""
-    from app.i18n import datetime_short
+    from app.i18n import hour
 
     labels = {"sale": _("Sale"), "refund": _("Cancellation"), "correction": _("Correction"), "other": _("Other")}
     buffer = io.StringIO()
@@ -495,9 +549,8 @@ def statement_csv(result: Statement, language: str) -> bytes:
                      _("Amount (EUR)")])
     for line in result.lines:
         row = line.transfer
-        when = datetime_short(row.created_at) if row.created_at else ""
         writer.writerow([
-            row.occurred_on.isoformat(), neutralise(when.split(" ")[-1] if when else ""), row.reference,
+            row.occurred_on.isoformat(), hour(row.created_at) if row.created_at else "", row.reference,
             labels[line.kind], neutralise(line.category.tr("name") if line.category else ""),
             line.reverses_reference, csv_amount(line.signed_cents, language),
         ])
@@ -547,6 +600,10 @@ def settle(merchant: Merchant, period: str, *, actor_id: int | None, expected_ce
     if existing is not None:
         return existing
     line = merchant_month(merchant, period)
+    if line.settlement is not None:
+        # Paid by a concurrent request after our first look (its commit is visible now).
+        line.settlement.replayed = True
+        return line.settlement
     amount = line.payable_cents
     if amount <= 0:
         raise NothingToPay(_l("Nothing is owed to this merchant for this month."))

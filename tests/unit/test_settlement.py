@@ -208,7 +208,7 @@ def test_statement_lists_operations_days_and_payouts(app, months, monkeypatch):
     settlement.settle(shop, months["last"], actor_id=None)
     db.session.commit()
 
-    result = settlement.statement(shop, months["last"])
+    result = settlement.statement(shop, months["last"], with_lines=True)
     assert [line.transfer.id for line in result.lines] == [a.id, b.id, refund.id, c.id]
     assert [line.signed_cents for line in result.lines] == [4_00, 6_50, -6_50, 2_00]
     assert result.lines[2].kind == "refund" and result.lines[2].reverses_reference == b.reference
@@ -217,6 +217,9 @@ def test_statement_lists_operations_days_and_payouts(app, months, monkeypatch):
     ]
     assert [p.amount_cents for p in result.payouts] == [6_00]
     assert [line.kind for line in result.adjustments] == ["refund"]
+    brief = settlement.statement(shop, months["last"])  # the printed statement: no sale-by-sale lines
+    assert [line.transfer.id for line in brief.lines] == [refund.id]
+    assert brief.days == result.days and brief.month.due_cents == result.month.due_cents
     assert result.month.due_cents == sum(d.net_cents for d in result.days) == 6_00
 
 
@@ -225,7 +228,7 @@ def test_statement_csv_is_excel_friendly_and_neutralises_formulas(app, months):
     shop = make_merchant(name="=HYPERLINK(\"http://evil\")")
     _sale(member, shop, 1234_56, _period_days(months["last"])[0], "oeufs")
     db.session.commit()
-    data = settlement.statement_csv(settlement.statement(shop, months["last"]), "fr")
+    data = settlement.statement_csv(settlement.statement(shop, months["last"], with_lines=True), "fr")
     assert data.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
     assert rows[0][0].startswith("'=")
@@ -233,7 +236,7 @@ def test_statement_csv_is_excel_friendly_and_neutralises_formulas(app, months):
     assert sale[2] == db.session.scalar(db.select(Transfer.reference).where(Transfer.kind == "purchase"))
     assert sale[-1] == "1234,56"
     assert rows[-1][-1] == "1234,56"  # still to pay
-    english = settlement.statement_csv(settlement.statement(shop, months["last"]), "en")
+    english = settlement.statement_csv(settlement.statement(shop, months["last"], with_lines=True), "en")
     assert "1234.56" in english.decode("utf-8-sig")
 
 

@@ -157,7 +157,7 @@ def settlement_statement(period: str, merchant_id: int):
 def settlement_statement_csv(period: str, merchant_id: int):
     period = _period_or_404(period)
     merchant = _merchant_or_404(merchant_id)
-    return statement_csv_response(settlement.statement(merchant, period))
+    return statement_csv_response(settlement.statement(merchant, period, with_lines=True))
 
 
 def statement_csv_response(result: settlement.Statement):

@@ -57,4 +57,4 @@ def statement_csv(period: str):
     from app.blueprints.admin.views_settlements import statement_csv_response
 
     merchant = _own_merchant()
-    return statement_csv_response(settlement.statement(merchant, _period_or_404(period)))
+    return statement_csv_response(settlement.statement(merchant, _period_or_404(period), with_lines=True))
