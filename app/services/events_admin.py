@@ -1,7 +1,7 @@
 """The back office's events: create, edit, publish, and duplicate for next month.
 
-An event is created as a draft (invisible to the public) and published when ready. Editing a
-published event bumps its `sequence`, so that calendar apps that imported it replace it.
+An event is created as a draft (invisible to the public) and published when ready. Editing what
+calendar apps show bumps the event's `sequence` (the model does it), so that they replace it.
 Raising the capacity gives the freed places to the waiting list; lowering it below the people
 already confirmed is refused (nobody loses a confirmed place silently).
 
@@ -34,9 +34,6 @@ PARIS = ZoneInfo("Europe/Paris")
 TITLE_MAX = 200
 DESCRIPTION_MAX = 10_000
 MAX_CAPACITY = 10_000
-# Fields of the form that change what a calendar app shows.
-_CALENDAR_FIELDS = ("title_fr", "title_en", "description_fr", "description_en", "starts_at", "ends_at",
-                    "place_name", "address", "commune_id", "town")
 
 
 @dataclass
@@ -145,9 +142,7 @@ def update_event(event: Event, data: EventData, actor_id: int | None) -> list[st
     more_places = event.capacity is not None and (data.capacity is None or data.capacity > event.capacity)
     for name in changed:
         setattr(event, name, getattr(data, name))
-    if event.status != "draft" and any(name in _CALENDAR_FIELDS for name in changed):
-        event.sequence += 1
-    db.session.flush()
+    db.session.flush()  # the model bumps `sequence` when what calendar apps show has changed
     if more_places:
         event_service.promote(event)
     _log(actor_id, event, "updated", changed=changed)

@@ -151,9 +151,10 @@ def test_events_create_publish_edit_and_duplicate(client, admin, db):
     url = f"/admin/contenu/evenements/{event.id}"
     edit = client.get(url).get_data(as_text=True)
     assert 'value="Working group"' in edit
+    sequence = event.sequence
     assert _post(client, url, url, _event_form(place_name="Halle")).status_code == 303
     _db.session.refresh(event)
-    assert event.place_name == "Halle" and event.sequence == 1
+    assert event.place_name == "Halle" and event.sequence == sequence + 1  # calendar apps replace it
 
     copied = _post(client, "/admin/contenu/evenements", f"/admin/contenu/evenements/{event.id}/dupliquer")
     assert copied.status_code == 303
