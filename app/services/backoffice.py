@@ -129,28 +129,25 @@ def member_file(member: Member, page: int = 1) -> MemberFile:
 # Applications and members
 
 
+# Approvals, rejections, suspensions and contributions are written to the audit log by their
+# own services (app.services.membership, app.services.contributions), whoever calls them: the
+# back office or the command line.
+
+
 def approve_application(application: Application, actor_id: int) -> membership.Approval:
-    approval = membership.approve(application, actor_id=actor_id)
-    audit.record(actor_id, "application.approved", "member", approval.member.id, {
-        "application_id": application.id, "number": approval.member.number,
-        "activation": "letter" if approval.letter else "email",
-    })
-    return approval
+    return membership.approve(application, actor_id=actor_id)
 
 
 def reject_application(application: Application, reason: str, actor_id: int) -> None:
     membership.reject(application, reason, actor_id=actor_id)
-    audit.record(actor_id, "application.rejected", "application", application.id, {"reason": application.reason})
 
 
 def suspend_member(member: Member, actor_id: int) -> None:
     membership.suspend(member, actor_id=actor_id)
-    audit.record(actor_id, "member.suspended", "member", member.id, {"number": member.number})
 
 
 def reactivate_member(member: Member, actor_id: int) -> None:
     membership.reactivate(member, actor_id=actor_id)
-    audit.record(actor_id, "member.reactivated", "member", member.id, {"number": member.number})
 
 
 def unlock_card(member: Member, actor_id: int) -> None:
@@ -180,16 +177,10 @@ def send_activation(member: Member, actor_id: int):
 def record_contribution(member: Member, amount_cents: int, paid_on: date, method: str, actor_id: int,
                         idempotency_key: str | None, reference: str = "") -> Transfer:
     """Record a payment (once per key: a double click returns the first receipt)."""
-    row = contributions.record_contribution(
+    return contributions.record_contribution(
         member, amount_cents, paid_on, method, actor_id=actor_id, idempotency_key=idempotency_key,
         reference=reference,
     )
-    if not row.replayed:
-        audit.record(actor_id, "contribution.recorded", "member", member.id, {
-            "number": member.number, "amount_cents": amount_cents, "paid_on": paid_on, "method": method,
-            "transfer": row.reference,
-        })
-    return row
 
 
 # Allocation

@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.models.ledger import CONTRIBUTION_METHODS, Transfer
-from app.services import ledger
+from app.services import audit, ledger
 from app.services.errors import InvalidContribution
 
 METHODS = CONTRIBUTION_METHODS
@@ -44,7 +44,7 @@ def record_contribution(
     if member.id is None:
         db.session.flush()
     memo = (reference or "").strip()[:500]
-    return ledger.transfer(
+    row = ledger.transfer(
         source=ledger.system_account("contributions"),
         destination=ledger.system_account("caisse"),
         amount_cents=amount_cents,
@@ -56,6 +56,12 @@ def record_contribution(
         occurred_on=paid_on,
         member_id=member.id,
     )
+    if not row.replayed:
+        audit.record(actor_id, "contribution.recorded", "member", member.id, {
+            "number": member.number, "amount_cents": amount_cents, "paid_on": paid_on, "method": method,
+            "transfer": row.reference,
+        })
+    return row
 
 
 def contributions_of(member, limit: int | None = None) -> list[Transfer]:

@@ -185,79 +185,115 @@ def monthly_flows(periods: list[str]) -> list[MonthFigures]:
     ]
 
 
-def _net_sales_sql(columns: str, joins: str, group: str) -> str:
-    """Net sales of a month grouped by `group`: purchases count positive, their refunds and
-    corrections negative (the merchant's account is the purchase's destination, the reversal's
-    source; both must be a merchant's account and the other side a member's)."""
-    return f"""
-        SELECT {columns}, sum(s.cents), sum(s.sales)
-        FROM (SELECT t.category_id,
-                     CASE WHEN t.kind = 'purchase' THEN t.destination_id ELSE t.source_id END AS merchant_account,
-                     CASE WHEN t.kind = 'purchase' THEN t.source_id ELSE t.destination_id END AS member_account,
-                     CASE WHEN t.kind = 'purchase' THEN t.amount_cents ELSE -t.amount_cents END AS cents,
-                     CASE WHEN t.kind = 'purchase' THEN 1 ELSE 0 END AS sales
-              FROM transfer t
-              WHERE t.kind IN ('purchase', 'refund', 'correction')
-                AND t.occurred_on >= :start AND t.occurred_on < :end) s
-        JOIN account ma ON ma.id = s.merchant_account AND ma.kind = 'merchant'
-        JOIN account ba ON ba.id = s.member_account AND ba.kind = 'member'
-        {joins}
-        GROUP BY {group}"""
+# Net sales: purchases count positive, their refunds and corrections negative. A purchase goes
+# from a member's account to a merchant's; its reversal the other way. Refunds only ever reverse
+# purchases; corrections may reverse anything, so those are kept only between a merchant's and a
+# member's account (a handful of rows, joined). The month's million rows are read by two grouped
+# scans of the transfer table alone (no join per row): the merchant's side with the category, and
+# the member's side, whose few thousand totals are then joined to the members' communes.
+
+_SIGNED = """
+    SELECT t.category_id AS category_id,
+           CASE WHEN t.kind = 'purchase' THEN t.destination_id ELSE t.source_id END AS merchant_account,
+           CASE WHEN t.kind = 'purchase' THEN t.source_id ELSE t.destination_id END AS member_account,
+           CASE WHEN t.kind = 'purchase' THEN t.amount_cents ELSE -t.amount_cents END AS cents,
+           CASE WHEN t.kind = 'purchase' THEN 1 ELSE 0 END AS sales
+    FROM transfer t
+    WHERE t.kind IN ('purchase', 'refund') AND t.occurred_on >= :start AND t.occurred_on < :end
+    UNION ALL
+    SELECT t.category_id, t.source_id, t.destination_id, -t.amount_cents, 0
+    FROM transfer t
+    JOIN account ma ON ma.id = t.source_id AND ma.kind = 'merchant'
+    JOIN account ba ON ba.id = t.destination_id AND ba.kind = 'member'
+    WHERE t.kind = 'correction' AND t.occurred_on >= :start AND t.occurred_on < :end"""
 
 
-def sales_breakdown(period: str) -> tuple[list[tuple], int, int]:
-    """Net sales of `period` as rows (category_id, merchant_id, commune_id, cents, sales), and totals.
+@dataclass(frozen=True)
+class MonthSales:
+    by_merchant_account: dict[tuple[int | None, int], tuple[int, int]]  # (category, account) -> (cents, sales)
+    by_commune: dict[int | None, tuple[int, int]]
 
-    One pass over the month's sales: the three breakdowns are sums of these few rows.
-    """
+    @property
+    def total_cents(self) -> int:
+        return sum(cents for cents, _ in self.by_merchant_account.values())
+
+    @property
+    def count(self) -> int:
+        return sum(sales for _, sales in self.by_merchant_account.values())
+
+    def merchant_totals(self) -> dict[int, int]:
+        totals: dict[int, int] = defaultdict(int)
+        for (_category, account), (cents, _sales) in self.by_merchant_account.items():
+            totals[account] += cents
+        return totals
+
+
+def month_sales(period: str) -> MonthSales:
+    """Net sales of `period` by (category, merchant's account) and by the member's commune."""
     start, end = month_bounds(period)
-    rows = db.session.execute(
-        text(_net_sales_sql(
-            "s.category_id, ma.merchant_id, m.commune_id",
-            "JOIN member m ON m.id = ba.member_id",
-            "s.category_id, ma.merchant_id, m.commune_id",
-        )),
-        {"start": start, "end": end},
-    ).all()
-    rows = [(c, mid, com, int(cents or 0), int(sales or 0)) for c, mid, com, cents, sales in rows]
-    return rows, sum(r[3] for r in rows), sum(r[4] for r in rows)
+    params = {"start": start, "end": end}
+    merchant_side = {
+        (category, account): (int(cents or 0), int(sales or 0))
+        for category, account, cents, sales in db.session.execute(text(
+            f"SELECT s.category_id, s.merchant_account, sum(s.cents), sum(s.sales) FROM ({_SIGNED}) s"
+            " GROUP BY s.category_id, s.merchant_account"
+        ), params)
+    }
+    communes = {
+        commune: (int(cents or 0), int(sales or 0))
+        for commune, cents, sales in db.session.execute(text(
+            f"""SELECT m.commune_id, sum(g.cents), sum(g.sales)
+                FROM (SELECT s.member_account, sum(s.cents) AS cents, sum(s.sales) AS sales FROM ({_SIGNED}) s
+                      GROUP BY s.member_account) g
+                JOIN account a ON a.id = g.member_account
+                JOIN member m ON m.id = a.member_id
+                GROUP BY m.commune_id"""
+        ), params)
+    }
+    return MonthSales(merchant_side, communes)
 
 
-def _shares(rows: list[tuple], index: int, labels: dict, unknown: str) -> list[Share]:
-    cents: dict = defaultdict(int)
-    sales: dict = defaultdict(int)
-    for row in rows:
-        cents[row[index]] += row[3]
-        sales[row[index]] += row[4]
-    shares = [Share(labels.get(key, unknown) if key is not None else unknown, cents[key], sales[key]) for key in cents]
+def _shares(totals: dict, labels: dict, unknown: str) -> list[Share]:
+    shares = [Share(labels.get(key, unknown) if key is not None else unknown, cents, sales)
+              for key, (cents, sales) in totals.items()]
     return sorted(shares, key=lambda s: (-s.cents, s.label))
 
 
-def _labels(rows: list[tuple]):
-    category_ids = {r[0] for r in rows if r[0] is not None}
-    merchant_ids = {r[1] for r in rows if r[1] is not None}
-    commune_ids = {r[2] for r in rows if r[2] is not None}
-    categories = {c.id: c.tr("name") for c in db.session.scalars(select(Category).where(Category.id.in_(category_ids)))}
-    merchants = dict(db.session.execute(select(Merchant.id, Merchant.name).where(Merchant.id.in_(merchant_ids))).all())
-    communes = dict(db.session.execute(select(Commune.id, Commune.name).where(Commune.id.in_(commune_ids))).all())
-    return categories, merchants, communes
+def breakdowns(sales: MonthSales) -> tuple[list[Share], list[Share], list[Share]]:
+    """(by category, by merchant, by the member's commune), largest first, labelled."""
+    by_category: dict = defaultdict(lambda: (0, 0))
+    by_account: dict = defaultdict(lambda: (0, 0))
+    for (category, account), (cents, count) in sales.by_merchant_account.items():
+        by_category[category] = (by_category[category][0] + cents, by_category[category][1] + count)
+        by_account[account] = (by_account[account][0] + cents, by_account[account][1] + count)
+    categories = {c.id: c.tr("name") for c in db.session.scalars(
+        select(Category).where(Category.id.in_([k for k in by_category if k is not None])))}
+    owners = dict(db.session.execute(
+        select(Account.id, Account.merchant_id).where(Account.id.in_(list(by_account)))).all())
+    names = dict(db.session.execute(
+        select(Merchant.id, Merchant.name).where(Merchant.id.in_([m for m in owners.values() if m is not None]))).all())
+    by_merchant: dict = defaultdict(lambda: (0, 0))
+    for account, (cents, count) in by_account.items():
+        merchant = owners.get(account)
+        by_merchant[merchant] = (by_merchant[merchant][0] + cents, by_merchant[merchant][1] + count)
+    communes = dict(db.session.execute(
+        select(Commune.id, Commune.name).where(Commune.id.in_([k for k in sales.by_commune if k is not None]))).all())
+    return (
+        _shares(by_category, categories, str(_l("No category"))),
+        _shares(by_merchant, names, str(_l("Unknown merchant"))),
+        _shares(sales.by_commune, communes, str(_l("No commune (erased member)"))),
+    )
 
 
-def merchant_dues(period: str) -> tuple[int, int, int]:
+def merchant_dues(this_month: MonthSales) -> tuple[int, int, int]:
     """(merchants owed money for months already over, their total, all that merchants hold).
 
     A merchant's account holds its net sales not paid out yet; what exceeds the current month's
-    net sales belongs to months already over: a settlement is due.
+    net sales (`this_month`) belongs to months already over: a settlement is due.
     """
-    start, end = month_bounds(period)
-    this_month = {
-        account_id: int(cents or 0)
-        for account_id, cents, _sales in db.session.execute(
-            text(_net_sales_sql("ma.id", "", "ma.id")), {"start": start, "end": end}
-        )
-    }
+    current = this_month.merchant_totals()
     balances = db.session.execute(select(Account.id, Account.balance_cents).where(Account.kind == "merchant")).all()
-    past_due = [int(balance) - this_month.get(account_id, 0) for account_id, balance in balances]
+    past_due = [int(balance) - current.get(account_id, 0) for account_id, balance in balances]
     past_due = [cents for cents in past_due if cents > 0]
     return len(past_due), sum(past_due), sum(int(balance) for _id, balance in balances)
 
@@ -289,13 +325,14 @@ def compute(period: str | None = None) -> Dashboard:
     ).all())
     board.caisse_cents = db.session.scalar(select(Account.balance_cents).where(Account.id == systems["caisse"]))
     board.held_by_members_cents = int(held.get("member", 0))
-    board.unpaid_merchants, board.unpaid_cents, board.owed_to_merchants_cents = merchant_dues(period)
     board.months = monthly_flows(last_periods(period))
-    rows, board.sales_total_cents, board.sales_count = sales_breakdown(period)
-    categories, merchants, communes = _labels(rows)
-    board.by_category = _shares(rows, 0, categories, str(_l("No category")))
-    board.by_merchant = _shares(rows, 1, merchants, str(_l("Unknown merchant")))
-    board.by_commune = _shares(rows, 2, communes, str(_l("No commune (erased member)")))
+    sales = month_sales(period)
+    board.sales_total_cents, board.sales_count = sales.total_cents, sales.count
+    board.by_category, board.by_merchant, board.by_commune = breakdowns(sales)
+    # What needs attention is about today, whichever month is looked at.
+    current = ledger.current_period()
+    board.unpaid_merchants, board.unpaid_cents, board.owed_to_merchants_cents = merchant_dues(
+        sales if period == current else month_sales(current))
     board.events = upcoming_events()
     return board
 

@@ -34,7 +34,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.models.ledger import Account, Transfer
-from app.services import auth, cards, events, ledger
+from app.services import audit, auth, cards, events, ledger
 from app.services.errors import (
     ApplicationNotPending,
     EmailTaken,
@@ -136,6 +136,8 @@ def approve(application: Application, actor_id: int | None = None) -> Approval:
     letter = send_activation(member)
     _allocate_now(member, actor_id)
     log.info("application %s approved by user %s: member %s", application.id, actor_id, member.id)
+    audit.record(actor_id, "application.approved", "member", member.id, {
+        "application_id": application.id, "number": member.number, "activation": "letter" if letter else "email"})
     return Approval(member=member, user=member.user, letter=letter)
 
 
@@ -159,6 +161,7 @@ def reject(application: Application, reason: str, actor_id: int | None = None) -
         queue_mail(application.email, "application_rejected", application.language,
                    name=application.first_name, reason=reason)
     log.info("application %s rejected by user %s", application.id, actor_id)
+    audit.record(actor_id, "application.rejected", "application", application.id, {"reason": reason})
 
 
 # Activation
@@ -203,6 +206,7 @@ def suspend(member: Member, actor_id: int | None = None) -> None:
     member.status = "suspended"
     db.session.flush()
     log.info("member %s suspended by user %s", member.id, actor_id)
+    audit.record(actor_id, "member.suspended", "member", member.id, {"number": member.number})
 
 
 def reactivate(member: Member, actor_id: int | None = None) -> None:
@@ -211,6 +215,7 @@ def reactivate(member: Member, actor_id: int | None = None) -> None:
     member.status = "active"
     db.session.flush()
     log.info("member %s reactivated by user %s", member.id, actor_id)
+    audit.record(actor_id, "member.reactivated", "member", member.id, {"number": member.number})
 
 
 # Cards

@@ -52,3 +52,27 @@ def test_entries_cannot_be_updated_or_deleted(app, db):
         db.session.flush()
     db.session.rollback()
     assert _db.session.get(AuditEntry, entry.id).details == {"period": "2026-03"}
+
+
+def test_the_services_write_the_log_whoever_calls_them(app, db, runner):
+    """The command line approves, suspends and records contributions too: the journal has them."""
+    from app.models import Application, Commune
+    from app.services import contributions, ledger, membership
+
+    commune = _db.session.scalar(_db.select(Commune).where(Commune.name == "Leigneux"))
+    application = Application(first_name="Élodie", last_name="Chambon", commune_id=commune.id, address="x",
+                              email="e@example.test", contribution_cents=500, status="pending")
+    _db.session.add(application)
+    _db.session.flush()
+    member = membership.approve(application).member
+    membership.suspend(member)
+    membership.reactivate(member)
+    row = contributions.record_contribution(member, 500, ledger.today(), "cash", idempotency_key="k")
+    again = contributions.record_contribution(member, 500, ledger.today(), "cash", idempotency_key="k")
+    db.session.commit()
+    assert again.id == row.id
+    actions = [(e.action, e.actor_id, e.target_id) for e in _db.session.scalars(_db.select(AuditEntry).order_by(AuditEntry.id))]
+    assert actions == [
+        ("application.approved", None, member.id), ("member.suspended", None, member.id),
+        ("member.reactivated", None, member.id), ("contribution.recorded", None, member.id),
+    ]

@@ -115,6 +115,7 @@ def test_figures_match_the_ledger(app, db):
     # Last month's breakdown holds last month's sale only.
     earlier = dashboard.compute(last)
     assert (earlier.sales_count, earlier.sales_total_cents) == (1, 1111)
+    assert (earlier.unpaid_merchants, earlier.unpaid_cents) == (board.unpaid_merchants, board.unpaid_cents)
     assert not ledger.verify()
 
 
