@@ -40,6 +40,13 @@ def allocate_command(month: str | None) -> None:
             result = allocate_month(month, progress=progress)
     else:
         result = allocate_month(month)
+    # The monthly run (usually from cron) appears in the back office's journal, by "the system".
+    from app.services import audit
+
+    audit.record(None, "allocation.run", "period", None, {
+        "period": result.period, "members_credited": result.members_credited, "total_cents": result.total_cents,
+        "expired_members": result.expired_members, "expired_cents": result.expired_cents,
+    })
     db.session.commit()
     click.echo(
         f"{result.period}: {result.members_credited} member(s) credited, total {_euros(result.total_cents)};"

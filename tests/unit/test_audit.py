@@ -76,3 +76,14 @@ def test_the_services_write_the_log_whoever_calls_them(app, db, runner):
         ("application.approved", None, member.id), ("member.suspended", None, member.id),
         ("member.reactivated", None, member.id), ("contribution.recorded", None, member.id),
     ]
+
+
+def test_the_allocate_command_is_in_the_journal(app, db, runner):
+    from tests.factories import make_member
+
+    make_member()
+    db.session.commit()
+    result = runner.invoke(args=["ssa", "allocate", "--month", "2025-06"])
+    assert result.exit_code == 0, result.output
+    [entry] = _db.session.scalars(_db.select(AuditEntry).where(AuditEntry.action == "allocation.run"))
+    assert entry.actor_id is None and entry.details["period"] == "2025-06" and entry.details["members_credited"] == 1
