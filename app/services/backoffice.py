@@ -265,7 +265,11 @@ def correct_sale(sale: Transfer, reason: str, actor_id: int, idempotency_key: st
     """
     if sale.kind != "purchase":
         raise NothingToCorrect(_l("Only a sale can be corrected here."))
-    reason = " ".join((reason or "").split())[:500]
+    from app.services.applications import clean_line
+
+    reason = clean_line(reason)[:500]
+    if not reason:
+        raise NothingToCorrect(_l("Give the reason of the correction."))
     row = ledger.reverse(sale, kind="correction", actor_id=actor_id, idempotency_key=idempotency_key, memo=reason)
     if not row.replayed:
         member = db.session.get(Account, sale.source_id).member

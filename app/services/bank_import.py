@@ -212,7 +212,9 @@ def read_statement(data: bytes, filename: str = "") -> Statement:
     columns = _columns(records[0])
     if len(records) - 1 > MAX_ROWS:
         raise StatementUnreadable(_l("The file has too many rows (at most %(max)d): export a shorter period.", max=MAX_ROWS))
-    statement = Statement(filename=(filename or "")[:120], encoding=encoding, separator=separator)
+    from app.services.applications import clean_line
+
+    statement = Statement(filename=clean_line(filename)[:120], encoding=encoding, separator=separator)
     seen: Counter = Counter()
     today = ledger.today()
     for offset, record in enumerate(records[1:], start=start + 2):

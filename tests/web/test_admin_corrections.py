@@ -90,7 +90,7 @@ def test_a_refunded_sale_cannot_be_corrected(client, admin, sale):
     _db.session.commit()
     html = client.get(f"/admin/corrections?q={sale.reference}&lang=en").get_data(as_text=True)
     assert "Cancelled at the register" in html and f"/admin/corrections/{sale.id}\"" not in html
-    response, _key = _correct(client, sale.id, "Erreur", key="k1")
+    response, _key = _correct(client, sale.id, "Erreur", key="key-one-1")
     assert response.status_code == 409
 
 
@@ -98,7 +98,7 @@ def test_a_paid_out_merchant_account_is_explained(client, admin, sale):
     ledger.transfer(source=sale.destination, destination=ledger.system_account("payouts"), amount_cents=2350,
                     kind="settlement")
     _db.session.commit()
-    response, _key = _correct(client, sale.id, "Erreur", key="k2")
+    response, _key = _correct(client, sale.id, "Erreur", key="key-two-2")
     assert response.status_code == 409
     assert _db.session.scalar(_db.select(_db.func.count()).select_from(Transfer).where(Transfer.kind == "correction")) == 0
 

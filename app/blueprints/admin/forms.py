@@ -40,6 +40,7 @@ def _strip(value):
 
 
 def _line(value):
+    """One line, control characters (NUL, escapes, bidi overrides) removed: PostgreSQL refuses NUL."""
     return clean_line(value) if isinstance(value, str) else value
 
 
@@ -53,7 +54,8 @@ def _member_number(form, field):
 class _KeyedForm(FlaskForm):
     """A form that moves money: the hidden key is made when the form is first shown."""
 
-    key = HiddenField(validators=[DataRequired(_l("This form has expired: reload the page.")), Length(max=60)])
+    key = HiddenField(validators=[DataRequired(_l("This form has expired: reload the page.")),
+                                  Regexp(r"^[A-Za-z0-9_-]{8,60}$", message=_l("This form has expired: reload the page."))])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -75,7 +77,7 @@ class ConfirmForm(FlaskForm):
 
 class RejectForm(FlaskForm):
     reason = TextAreaField(
-        _l("Reason given to the applicant"), filters=[_strip],
+        _l("Reason given to the applicant"), filters=[_line],
         validators=[DataRequired(_l("Give the reason: the applicant receives it.")),
                     Length(max=REASON_MAX, message=_l("At most %(max)d characters.", max=REASON_MAX))],
     )
@@ -168,13 +170,13 @@ class SaleSearchForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField(_l("Receipt reference or member number"), filters=[_strip],
+    q = StringField(_l("Receipt reference or member number"), filters=[_line],
                     validators=[Optional(), Length(max=20)])
 
 
 class CorrectionForm(_KeyedForm):
     reason = TextAreaField(
-        _l("Reason (the member sees it in their history)"), filters=[_strip],
+        _l("Reason (the member sees it in their history)"), filters=[_line],
         validators=[DataRequired(_l("Give the reason of the correction.")),
                     Length(max=REASON_MAX, message=_l("At most %(max)d characters.", max=REASON_MAX))],
     )
