@@ -220,14 +220,21 @@ def charge(
     check_can_pay(member)
     if not (approval and _approval_matches(approval, cashier, member_id, amount_cents, key)):
         cards.verify_pin(member, pin)
+    account = ledger.member_account(member)
     sale = ledger.transfer(
-        source=ledger.member_account(member), destination=ledger.merchant_account(merchant),
+        source=account, destination=ledger.merchant_account(merchant),
         amount_cents=amount_cents, kind="purchase", actor_id=cashier.id, idempotency_key=stored_key,
         request_hash=wanted, category_id=category_id,
     )
-    if not sale.replayed:
-        log.info("sale %s: %s cents, merchant %s, cashier %s", sale.reference, amount_cents, merchant.id, cashier.id)
-    return receipt_for(sale, replayed=sale.replayed)
+    if sale.replayed:  # a concurrent twin made the sale first
+        return receipt_for(sale, replayed=True)
+    log.info("sale %s: %s cents, merchant %s, cashier %s", sale.reference, amount_cents, merchant.id, cashier.id)
+    # The ledger left the account's new balance on it: the same figure a replay recomputes.
+    return Receipt(
+        sale_id=sale.id, reference=sale.reference, amount_cents=sale.amount_cents,
+        balance_after_cents=account.balance_cents, created_at=sale.created_at,
+        member_name=member.short_name, category_id=sale.category_id,
+    )
 
 
 def _balance_after(account_id: int, transfer_id: int) -> int:

@@ -200,7 +200,7 @@ def test_a_lost_answer_is_retried_with_the_same_key(page, login, live_server, li
     identify(page, member)
     type_sale(page, "730")
     charge_button(page).click()
-    expect(page.locator("[data-checking]").first).to_contain_text("vérification du résultat de la vente")
+    expect(page.locator(".reg-checking")).to_contain_text("vérification du résultat de la vente")
     expect(page.locator("#net-status")).to_be_visible()
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"7,30\s€ payés, reste 92,70\s€"), timeout=15_000)
     assert len(bodies) == 2 and bodies[0]["key"] == bodies[1]["key"]

@@ -17,7 +17,7 @@ from flask_login import current_user, logout_user
 from app.blueprints.merchant import bp
 from app.blueprints.merchant.forms import CancelForm, IdentifyForm, SaleForm
 from app.extensions import db
-from app.htmx import render
+from app.htmx import is_htmx, render
 from app.security import CASHIER, access
 from app.services import register
 from app.services.errors import (
@@ -63,12 +63,16 @@ def _closed_reason() -> str | None:
 
 
 def _screen(step: str, status: int = 200, partial: str | None = None, **context):
-    """The register page, or only its `#register` region (or `partial`) for htmx."""
-    blank_sale = _sale_form(data={}) if _merchant() else None
-    return render(
-        PAGE, f"merchant/_{partial or step}.html", status=status, step=step, merchant=_merchant(),
-        blank_sale=blank_sale, **context
-    )
+    """The register page, or only its `#register` region (or `partial`) for htmx.
+
+    A fragment needs neither the merchant (header) nor the sale template: after the commit,
+    loading them would start a second transaction for nothing.
+    """
+    if is_htmx():
+        return render(PAGE, f"merchant/_{partial or step}.html", status=status, step=step, **context)
+    merchant = _merchant()
+    blank_sale = _sale_form(data={}) if merchant else None
+    return render(PAGE, PAGE, status=status, step=step, merchant=merchant, blank_sale=blank_sale, **context)
 
 
 def _sale_form(**kwargs) -> SaleForm:

@@ -144,11 +144,22 @@
 
   function moneyForm(element) { return element && element.closest ? element.closest("form[data-money]") : null; }
 
+  function note(form, message) {
+    var status = form.querySelector(".reg-checking");
+    if (!status) {
+      status = document.createElement("p");
+      status.className = "reg-checking";
+      status.setAttribute("role", "status");
+      form.appendChild(status);
+    }
+    // Set after insertion, so that screen readers announce the live region's change.
+    setTimeout(function () { status.textContent = message; }, 50);
+  }
+
   function checking(form, message) {
-    var status = form.querySelector("[data-checking]");
     form.classList.add("is-checking");
     form.querySelectorAll("button").forEach(function (button) { button.disabled = true; });
-    if (status) { status.textContent = message; status.hidden = false; }
+    note(form, message);
   }
 
   function unknownOutcome(form) {
@@ -199,8 +210,21 @@
     pendingForm = null;
     form.classList.remove("is-checking");
     form.querySelectorAll("button").forEach(function (button) { button.disabled = false; });
-    var note = form.querySelector("[data-checking]");
-    if (note) { note.textContent = say("server-error"); note.hidden = false; }
+    note(form, say("server-error"));
+  });
+
+  // Step 1 answered with the member's name, reference and key: build the sale step from the
+  // page's template (fewer bytes over 4G than sending the whole form back).
+  document.addEventListener("htmx:afterSwap", function () {
+    var found = region && region.querySelector("[data-identified]");
+    var template = document.getElementById("sale-template");
+    if (!found || !template) { return; }
+    var sale = template.content.cloneNode(true);
+    sale.querySelector("input[name=member]").value = found.getAttribute("data-member");
+    sale.querySelector("input[name=key]").value = found.getAttribute("data-key");
+    sale.querySelector("[data-slot=name]").textContent = found.getAttribute("data-name");
+    region.replaceChildren(sale);
+    htmx.process(region);
   });
 
   document.addEventListener("htmx:afterSettle", function (event) {
