@@ -327,3 +327,84 @@ def test_sales_cancellation_and_report_pages(page, login, live_server, live_app,
     page.emulate_media(media="print")
     expect(page.locator(".reg-header")).to_be_hidden()
     assert_no_console_errors(page, ignore=(r"status of 422",))
+
+
+def qr_video(text: str, path, width: int = 640, height: int = 480, scale: int = 8) -> None:
+    """A few frames of raw video (YUV4MPEG2) showing a card's QR code, for Chromium's fake camera."""
+    import segno
+
+    rows = [list(row) for row in segno.make(text, error="m").matrix]
+    quiet, side = 4, (len(rows) + 8) * scale
+    luma = bytearray([235]) * (width * height)
+    left, top = (width - side) // 2, (height - side) // 2
+    for r, row in enumerate(rows):
+        for c, dark in enumerate(row):
+            if dark:
+                for dy in range(scale):
+                    start = (top + (r + quiet) * scale + dy) * width + left + (c + quiet) * scale
+                    luma[start:start + scale] = bytes([16]) * scale
+    chroma = bytes([128]) * ((width // 2) * (height // 2))
+    with open(path, "wb") as handle:
+        handle.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(5):
+            handle.write(b"FRAME\n" + bytes(luma) + chroma + chroma)
+
+
+def test_scanning_the_card_identifies_the_member(browser, live_server, live_app, new_member, tmp_path):
+    """The card's QR code in front of a (fake) camera: qr-scanner, loaded on demand from our
+    static files with its worker, reads the token and the sale step opens."""
+    from tests.e2e.conftest import CHROMIUM_ARGS, login
+
+    member = new_member(10000)
+    with live_app.app_context():
+        from app.models import Member
+
+        token = db.session.get(Member, member.id).card_token
+        db.session.rollback()
+    video = tmp_path / "card.y4m"
+    qr_video(token, video)
+    camera = browser.browser_type.launch(
+        executable_path="/usr/bin/chromium",
+        args=[*CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+              f"--use-file-for-fake-video-capture={video}"],
+    )
+    try:
+        context = camera.new_context(viewport={"width": 800, "height": 1280}, locale="fr-FR")
+        context.grant_permissions(["camera"], origin=live_server)
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        login(page, live_server, "caisse2@patias.test")
+        page.goto(live_server + "/caisse")
+        page.get_by_role("button", name="Scanner la carte").click()
+        expect(page.get_by_text(member.short_name)).to_be_visible(timeout=20_000)
+        expect(amount_field(page)).to_be_focused()
+        assert errors == []
+    finally:
+        camera.close()
+
+
+def test_a_sale_without_answer_times_out_and_is_checked_again(page, login, live_server, live_app, new_member):
+    """The server is slow to answer (more than the 8-second timeout): the tablet gives up on that
+    request, says it is checking, and sends the same sale again, which shows the one sale made."""
+    member = new_member(10000)
+    open_register(page, login, live_server)
+    keys = []
+
+    def slow_first_answer(route):
+        keys.append(parse_qs(route.request.post_data)["key"])
+        if len(keys) == 1:
+            response = route.fetch()  # the sale is made...
+            page.wait_for_timeout(9_000)  # ...but the answer comes after the tablet's timeout
+            route.fulfill(response=response)
+        else:
+            route.continue_()
+
+    page.route("**/caisse/debit", slow_first_answer)
+    identify(page, member)
+    type_sale(page, "415")
+    charge_button(page).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"4,15\s€ payés, reste 95,85\s€"), timeout=30_000)
+    assert len(keys) == 2 and keys[0] == keys[1]
+    assert purchases(live_app, member) == [415]

@@ -273,6 +273,15 @@ def test_bad_amounts_are_refused_and_nothing_is_debited(till, member, typed, mes
     assert PIN not in html
 
 
+@pytest.mark.parametrize("category", ["999", "abc", "<b>"])
+def test_a_category_not_offered_is_refused(till, member, category):
+    response = charge(till, sale_form(till, member.number), category=category)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert re.search(r'<legend>Catégorie \(facultatif\)</legend>.*<p class="error">[^<]+</p></fieldset>', html)
+    assert purchases() == 0
+
+
 def test_the_largest_single_sale_is_association_data(app, till, member):
     from app.services.settings import set_setting
 
