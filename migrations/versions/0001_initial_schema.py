@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 17:33:21.228155
+Create Date: 2026-11-29 18:21:59.455327
 
 """
 from alembic import op
@@ -464,8 +464,10 @@ def upgrade():
     sa.UniqueConstraint('reference', name=op.f('uq_transfer_reference'))
     )
     with op.batch_alter_table('transfer', schema=None) as batch_op:
+        batch_op.create_index('ix_transfer_destination_day', ['destination_id', 'occurred_on', 'kind', 'amount_cents'], unique=False)
         batch_op.create_index(batch_op.f('ix_transfer_destination_id'), ['destination_id'], unique=False)
         batch_op.create_index('ix_transfer_kind_created_at', ['kind', 'created_at'], unique=False)
+        batch_op.create_index('ix_transfer_kind_occurred_on', ['kind', 'occurred_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_transfer_member_id'), ['member_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_transfer_source_id'), ['source_id'], unique=False)
         batch_op.create_index('uq_transfer_allocation_period', ['destination_id', 'period'], unique=True, sqlite_where=sa.text("kind = 'allocation'"), postgresql_where=sa.text("kind = 'allocation'"))
@@ -504,8 +506,10 @@ def downgrade():
         batch_op.drop_index('uq_transfer_allocation_period', sqlite_where=sa.text("kind = 'allocation'"), postgresql_where=sa.text("kind = 'allocation'"))
         batch_op.drop_index(batch_op.f('ix_transfer_source_id'))
         batch_op.drop_index(batch_op.f('ix_transfer_member_id'))
+        batch_op.drop_index('ix_transfer_kind_occurred_on')
         batch_op.drop_index('ix_transfer_kind_created_at')
         batch_op.drop_index(batch_op.f('ix_transfer_destination_id'))
+        batch_op.drop_index('ix_transfer_destination_day')
 
     op.drop_table('transfer')
     with op.batch_alter_table('ride_request', schema=None) as batch_op:
