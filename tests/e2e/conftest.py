@@ -78,10 +78,29 @@ def pytest_runtest_makereport(item, call):
 # The server
 
 
+def _buffered(wsgi_app):
+    """Read each response whole and close it at once, in the server's thread.
+
+    A static file is otherwise streamed from an open file that is only closed once the browser has
+    read it; when a test navigates away first, the file is left to the garbage collector, and its
+    ResourceWarning (an error under `filterwarnings = error`) lands on whichever test runs then.
+    """
+
+    def app(environ, start_response):
+        iterable = wsgi_app(environ, start_response)
+        try:
+            return [b"".join(iterable)]
+        finally:
+            if hasattr(iterable, "close"):
+                iterable.close()
+
+    return app
+
+
 class _ServerThread(threading.Thread):
     def __init__(self, app):
         super().__init__(daemon=True, name="live-server")
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.server = make_server("127.0.0.1", 0, _buffered(app.wsgi_app), threaded=True)
         self.port = self.server.server_port
 
     def run(self):
