@@ -408,3 +408,32 @@ def test_a_sale_without_answer_times_out_and_is_checked_again(page, login, live_
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"4,15\s€ payés, reste 95,85\s€"), timeout=30_000)
     assert len(keys) == 2 and keys[0] == keys[1]
     assert purchases(live_app, member) == [415]
+
+
+def test_an_expired_form_token_brings_a_fresh_register(page, login, live_server):
+    """A whole error page (the CSRF token refused) is not squeezed into the register: the page
+    reloads, nothing was charged, and the cashier starts again."""
+    open_register(page, login, live_server)
+    page.evaluate("""() => document.body.setAttribute('hx-headers', '{"X-CSRFToken": "expired"}')""")
+    number_field(page).fill("000018")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Continuer").click()
+    expect(page.get_by_role("heading", name="Qui paie ?")).to_be_visible()
+    page.wait_for_load_state("load")
+    expect(number_field(page)).to_be_focused()
+    assert page.locator("#register h1").count() == 1
+    assert_no_console_errors(page, ignore=(r"status of 400", r"Error Code 400"))
+
+
+@pytest.mark.parametrize("page", [{"viewport": (390, 844)}], indirect=True)
+def test_the_connection_banner_stays_on_screen_on_a_phone(page, login, live_server, live_app, new_member):
+    member = new_member(10000)
+    open_register(page, login, live_server)
+    identify(page, member)
+    page.context.set_offline(True)
+    charge_button(page).scroll_into_view_if_needed()
+    banner = page.locator("#net-status")
+    expect(banner).to_be_visible()
+    assert banner.evaluate("b => b.getBoundingClientRect().top") == 0
+    assert page.evaluate("window.scrollY") > 0
+    page.context.set_offline(False)

@@ -190,6 +190,12 @@
     var status = event.detail.xhr.status;
     // Refusals (wrong PIN, balance too low, bad amount...) are fragments meant to be shown.
     if (region && region.contains(event.detail.target) && status >= 400 && status < 500) {
+      if (/^\s*<!doctype/i.test(event.detail.xhr.responseText)) {
+        // A whole page (an expired form token): nothing was charged; start again from a fresh page.
+        event.detail.shouldSwap = false;
+        window.location.assign(window.location.pathname);
+        return;
+      }
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }
