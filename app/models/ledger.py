@@ -110,7 +110,8 @@ class Transfer(db.Model):
     reference: Mapped[str] = mapped_column(String(8), unique=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True, nullable=True)
     request_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("transfer.id"), nullable=True)
+    # Indexed for the lookups of a transfer's reversal (and the foreign key's own checks).
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("transfer.id"), nullable=True, index=True)
     category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"), nullable=True)
     # The month ('YYYY-MM') an allocation or expiry belongs to.
     period: Mapped[str | None] = mapped_column(String(7), nullable=True)

@@ -122,7 +122,7 @@ def _insert_transfers(
         INSERT INTO transfer (id, kind, source_id, destination_id, amount_cents, actor_id, created_at,
                               occurred_on, reference, period, memo)
         SELECT s.id, '{kind}', s.source_id, s.destination_id, s.amount_cents, CAST(:actor AS INTEGER), :now, :day,
-               {ledger.reference_sql("s.id")}, :period, ''
+               {ledger.reference_sql("s.id", cast=False)}, :period, ''
         FROM (SELECT {ids.expression("a.id")} AS id, {source} AS source_id, {destination} AS destination_id,
                      {amount} AS amount_cents
               {rows_sql}) s

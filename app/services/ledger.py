@@ -69,9 +69,13 @@ def reference_for(transfer_id: int) -> str:
     return _letters(block, REFERENCE_LENGTH - 3) + _letters(place * _SHUFFLE % _BLOCK, 3)
 
 
-def reference_sql(id_sql: str) -> str:
-    """`reference_for` as an SQL expression over the integer expression `id_sql` (both engines)."""
-    value = f"(CAST({id_sql} AS BIGINT) + {_OFFSET})"
+def reference_sql(id_sql: str, cast: bool = True) -> str:
+    """`reference_for` as an SQL expression over the integer expression `id_sql` (both engines).
+
+    `cast=False` leaves out the cast to BIGINT, for an `id_sql` that is already 64-bit (SQLite's
+    integers, PostgreSQL's nextval): the expression repeats it seven times, per row.
+    """
+    value = f"(CAST({id_sql} AS BIGINT) + {_OFFSET})" if cast else f"({id_sql} + {_OFFSET})"
     block = f"({value} / {_BLOCK})"
     place = f"(({value} % {_BLOCK}) * {_SHUFFLE} % {_BLOCK})"
 
