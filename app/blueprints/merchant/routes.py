@@ -62,14 +62,14 @@ def _closed_reason() -> str | None:
     return None
 
 
-def _screen(step: str, status: int = 200, partial: str | None = None, **context):
-    """The register page, or only its `#register` region (or `partial`) for htmx.
+def _screen(step: str, status: int = 200, **context):
+    """The register page, or only its `#register` region for htmx.
 
     A fragment needs neither the merchant (header) nor the sale template: after the commit,
     loading them would start a second transaction for nothing.
     """
     if is_htmx():
-        return render(PAGE, f"merchant/_{partial or step}.html", status=status, step=step, **context)
+        return render(PAGE, f"merchant/_{step}.html", status=status, step=step, **context)
     merchant = _merchant()
     blank_sale = _sale_form(data={}) if merchant else None
     return render(PAGE, PAGE, status=status, step=step, merchant=merchant, blank_sale=blank_sale, **context)
@@ -121,10 +121,12 @@ def identify():
     except (MemberSuspended, CardLocked, CardNotActivated) as exc:
         db.session.commit()
         return _notice(exc.message, 422, card_refused=True)
+    reference, key, name = register.member_ref(current_user, member), register.new_key(), member.short_name
     db.session.commit()
-    form = _sale_form(data={"member": register.member_ref(current_user, member), "key": register.new_key()})
-    # htmx gets only the name, the reference and the key: the page holds the sale form already.
-    return _screen("sale", partial="identified", form=form, member_name=member.short_name)
+    if is_htmx():
+        # Only the name, the reference and the key: the page holds the sale form already.
+        return render(PAGE, "merchant/_identified.html", member_ref=reference, key=key, member_name=name)
+    return _screen("sale", form=_sale_form(data={"member": reference, "key": key}), member_name=name)
 
 
 @bp.post("/debit")
