@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from flask import Flask, abort, current_app, redirect, request, url_for
+from flask import Flask, abort, current_app, redirect, request, session, url_for
 from flask_login import current_user
 
 PUBLIC = "public"  # anyone, signed in or not
@@ -34,17 +34,46 @@ CSP = "; ".join(
 )
 
 
-def access(*audience: str) -> Callable:
-    """Declare who may call a view: `PUBLIC`, or one or more of the roles."""
+def access(*audience: str, second_factor: bool = True) -> Callable:
+    """Declare who may call a view: `PUBLIC`, or one or more of the roles.
+
+    Views for admins only also need the admin's second factor, verified in this session, except
+    the pages that verify it (`second_factor=False`).
+    """
     unknown = set(audience) - {PUBLIC, *ROLES}
     if not audience or unknown:
         raise ValueError(f"bad audience: {audience!r}")
 
     def decorate(view: Callable) -> Callable:
         view.access = frozenset(audience)
+        view.second_factor = second_factor and view.access == {ADMIN}
         return view
 
     return decorate
+
+
+def second_factor_verified() -> bool:
+    """The signed-in admin typed a valid code from their authenticator app in this session."""
+    from app.services import twofactor
+
+    return twofactor.session_is_verified(current_user, session.get(twofactor.SESSION_KEY))
+
+
+def is_acting_admin() -> bool:
+    """An admin with the second factor verified: only then do admin powers apply, on any page."""
+    return current_user.is_authenticated and current_user.role == ADMIN and second_factor_verified()
+
+
+def _second_factor_redirect():
+    from app.services import twofactor
+
+    endpoint = "admin.second_factor_verify" if twofactor.is_enrolled(current_user) else "admin.second_factor_enrol"
+    target = url_for(endpoint, next=request.full_path if request.method == "GET" else None)
+    if request.headers.get("HX-Request"):
+        response = current_app.response_class(status=401)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target)
 
 
 def view_access(app: Flask, endpoint: str | None) -> frozenset[str] | None:
@@ -73,6 +102,9 @@ def enforce_access():
         return redirect(login)
     if current_user.role not in audience:
         abort(403)
+    view = current_app.view_functions[request.endpoint]
+    if getattr(view, "second_factor", False) and not second_factor_verified():
+        return _second_factor_redirect()
     return None
 
 

@@ -22,11 +22,19 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pyotp
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
+
+from app.extensions import db
+from app.models import User
+from app.models.twofactor import TotpCredential
+from app.services import twofactor
 
 from tests.conftest import make_app, require
 
@@ -313,3 +321,31 @@ def login_fixture(live_server):
         login(page, live_server, login_name, password)
 
     return sign_in
+
+
+ADMIN_EMAIL = "admin@patias.test"
+
+
+def unused_code(live_app, email: str = ADMIN_EMAIL, secret: str | None = None) -> str:
+    """A TOTP code of the (demo) admin for a time step not used yet: a code is accepted once."""
+    totp = pyotp.TOTP(secret or twofactor.DEMO_TOTP_SECRET)
+    with live_app.app_context():
+        last = db.session.scalar(
+            db.select(TotpCredential.last_step).join(User, User.id == TotpCredential.user_id).where(User.email == email))
+        db.session.remove()
+    while True:
+        now = totp.timecode(time.time())
+        step = now if last is None or last < now else last + 1
+        if step <= now + 1:
+            return totp.generate_otp(step)
+        time.sleep(1)
+
+
+def admin_login(page, live_server, live_app, email: str = ADMIN_EMAIL) -> None:
+    """Password, then the second factor, as the treasurer does it."""
+    login(page, live_server, email)
+    expect(page).to_have_url(re.compile(r"/admin/securite/verification"))
+    page.get_by_label(re.compile("Code à 6 chiffres")).fill(unused_code(live_app, email))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Continuer").click()
+    expect(page).to_have_url(f"{live_server}/admin/")

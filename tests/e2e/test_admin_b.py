@@ -17,8 +17,7 @@ from app.extensions import db
 from app.models import Event, FaqEntry, Merchant
 from app.models.ledger import Transfer
 from app.services import ledger, settlement
-from tests.e2e.conftest import PHONE, assert_no_axe_violations, assert_no_console_errors, login
-from tests.e2e.test_admin_backoffice import admin_login
+from tests.e2e.conftest import PHONE, admin_login, assert_no_axe_violations, assert_no_console_errors, login
 from tests.factories import make_member
 
 XSD = Path(sepaxml.__file__).parent / "schemas" / "pain.001.001.03.xsd"

@@ -16,39 +16,14 @@ import pytest
 from playwright.sync_api import expect
 
 from app.extensions import db
-from app.models import Application, Member, User
+from app.models import Application, Member
 from app.models.ledger import Transfer
-from app.models.twofactor import TotpCredential
-from app.services import ledger, twofactor
-from tests.e2e.conftest import PHONE, assert_no_axe_violations, assert_no_console_errors, login
+from app.services import ledger
+from tests.e2e.conftest import PHONE, admin_login, assert_no_axe_violations, assert_no_console_errors, login
 from tests.factories import make_user
 
 ADMIN_EMAIL = "admin@patias.test"
 BAD_STATUS = (r"status of 400",)
-
-
-def unused_code(live_app, email: str = ADMIN_EMAIL, secret: str = twofactor.DEMO_TOTP_SECRET) -> str:
-    totp = pyotp.TOTP(secret)
-    with live_app.app_context():
-        last = db.session.scalar(
-            db.select(TotpCredential.last_step).join(User, User.id == TotpCredential.user_id).where(User.email == email))
-        db.session.remove()
-    while True:
-        now = totp.timecode(time.time())
-        step = now if last is None or last < now else last + 1
-        if step <= now + 1:
-            return totp.generate_otp(step)
-        time.sleep(1)
-
-
-def admin_login(page, live_server, live_app, email: str = ADMIN_EMAIL) -> None:
-    """Password, then the second factor, as the treasurer does it."""
-    login(page, live_server, email)
-    expect(page).to_have_url(re.compile(r"/admin/securite/verification"))
-    page.get_by_label(re.compile("Code à 6 chiffres")).fill(unused_code(live_app, email))
-    with page.expect_navigation():
-        page.get_by_role("button", name="Continuer").click()
-    expect(page).to_have_url(f"{live_server}/admin/")
 
 
 def _fresh_member(live_app) -> str:

@@ -8,9 +8,8 @@ from datetime import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import PHONE, assert_no_axe_violations, assert_no_console_errors
+from tests.e2e.conftest import PHONE, admin_login, assert_no_axe_violations, assert_no_console_errors
 
-ADMIN = "admin@patias.test"
 
 
 def create_event(live_app, **fields) -> dict:
@@ -179,7 +178,7 @@ def test_event_pages_have_no_axe_violations(make_page, live_server, live_app, vi
     assert_no_console_errors(page, ignore=[r"status of 422"])
 
     admin = make_page(viewport=viewport)
-    login(admin, ADMIN)
+    admin_login(admin, live_server, live_app)
     admin.goto(f"{live_server}/evenements/{slugs['meeting']}/organisation")
     expect(admin.get_by_role("heading", name="Participants")).to_be_visible()
     assert_no_axe_violations(admin)

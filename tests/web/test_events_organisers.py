@@ -10,7 +10,7 @@ import pytest
 from app.models import Event, OutboxMessage, Registration, Ride
 from app.services import carpool
 from app.services import events as event_service
-from tests.factories import make_event, make_member, make_registration, make_user
+from tests.factories import make_admin, make_event, make_member, make_registration
 
 
 def text(response) -> str:
@@ -33,9 +33,9 @@ def busy_event(app, db):
 
 @pytest.fixture
 def as_admin(client, db, auth):
-    admin = make_user(role="admin")
+    admin = make_admin()
     db.session.commit()
-    auth.login(admin.email)
+    auth.login_admin(admin.email)
     return admin
 
 

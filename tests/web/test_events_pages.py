@@ -9,7 +9,7 @@ from flask import render_template_string
 from icalendar import Calendar
 
 from app.models.base import utcnow
-from tests.factories import make_event, make_registration, make_user
+from tests.factories import make_admin, make_event, make_registration
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -81,11 +81,11 @@ def test_event_page_in_english(client, db):
 
 def test_drafts_are_hidden_except_from_admins(client, db, auth):
     draft = make_event(status="draft")
-    admin = make_user(role="admin")
+    admin = make_admin()
     db.session.commit()
     assert client.get(f"/evenements/{draft.slug}").status_code == 404
     assert client.get(f"/evenements/{draft.slug}.ics").status_code == 404
-    auth.login(admin.email)
+    auth.login_admin(admin.email)
     response = client.get(f"/evenements/{draft.slug}")
     assert response.status_code == 200 and "Brouillon" in text(response)
 

@@ -9,7 +9,7 @@ import pytest
 
 from app.models import Booking, OutboxMessage, Registration, Ride
 from app.services import carpool
-from tests.factories import make_event, make_member, make_registration, make_user
+from tests.factories import make_admin, make_event, make_member, make_registration
 
 FORM = {"name": "Jeanne Martin", "email": "jeanne@example.org", "phone": "", "commune": "0", "people": "1"}
 
@@ -141,9 +141,9 @@ def test_html_and_control_characters_in_names(client, db, post_form, event, auth
     assert row.name == "<script>alert(1)</script> Zoé"
     page = text(client.get(response.headers["Location"]))
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; Zoé" in page
-    admin = make_user(role="admin")
+    admin = make_admin()
     db.session.commit()
-    auth.login(admin.email)
+    auth.login_admin(admin.email)
     organiser = text(client.get(f"/evenements/{event.slug}/organisation"))
     assert "<script>alert(1)</script>" not in organiser and "&lt;script&gt;" in organiser
 
@@ -184,9 +184,9 @@ def test_a_signed_in_member_gets_the_form_prefilled(client, db, auth, event, pos
 
 
 def test_an_admin_registers_someone_who_called(client, db, auth, event, post_form):
-    admin = make_user(role="admin", display_name="Coordinatrice")
+    admin = make_admin(display_name="Coordinatrice")
     db.session.commit()
-    auth.login(admin.email)
+    auth.login_admin(admin.email)
     page = text(client.get(f"/evenements/{event.slug}"))
     assert "pour inscrire une personne qui a appelé" in page
     assert 'value="Coordinatrice"' not in page

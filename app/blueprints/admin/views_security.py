@@ -1,12 +1,11 @@
-"""The admins' second factor: every back-office page needs it, verified in this session.
+"""The admins' second factor: every admin-only page needs it, verified in this session.
 
-`require_second_factor` runs before every view of the blueprint (after the global guard, which
-already refused anyone but an admin). The two pages below are the only ones an admin reaches
-with the password alone.
+The global guard (`app.security.enforce_access`) sends an admin without it here. The two pages
+below are the only admin-only ones reached with the password alone.
 """
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -14,28 +13,10 @@ from app.blueprints.admin import bp
 from app.blueprints.admin.forms import SecondFactorForm
 from app.blueprints.auth.routes import safe_next
 from app.extensions import db
-from app.htmx import is_htmx
 from app.security import ADMIN, access
 from app.services import twofactor
 from app.services.errors import AlreadyEnrolled, InvalidTotpCode, TotpBlocked, TotpCodeReused
 from app.services.settings import association
-
-EXEMPT = frozenset({"admin.second_factor_enrol", "admin.second_factor_verify"})
-
-
-@bp.before_request
-def require_second_factor():
-    if request.endpoint in EXEMPT or not current_user.is_authenticated or current_user.role != ADMIN:
-        return None
-    if twofactor.session_is_verified(current_user, session.get(twofactor.SESSION_KEY)):
-        return None
-    endpoint = "admin.second_factor_verify" if twofactor.is_enrolled(current_user) else "admin.second_factor_enrol"
-    target = url_for(endpoint, next=safe_next(request.full_path) if request.method == "GET" else None)
-    if is_htmx():
-        response = current_app.response_class(status=401)
-        response.headers["HX-Redirect"] = target
-        return response
-    return redirect(target)
 
 
 def _done():
@@ -44,7 +25,7 @@ def _done():
 
 
 @bp.route("/securite/verification", methods=["GET", "POST"])
-@access(ADMIN)
+@access(ADMIN, second_factor=False)
 def second_factor_verify():
     if not twofactor.is_enrolled(current_user):
         return redirect(url_for("admin.second_factor_enrol", next=safe_next(request.args.get("next"))))
@@ -70,7 +51,7 @@ def second_factor_verify():
 
 
 @bp.route("/securite/inscription", methods=["GET", "POST"])
-@access(ADMIN)
+@access(ADMIN, second_factor=False)
 def second_factor_enrol():
     if twofactor.is_enrolled(current_user):
         return redirect(url_for("admin.second_factor_verify", next=safe_next(request.args.get("next"))))

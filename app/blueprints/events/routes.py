@@ -24,7 +24,7 @@ from app.htmx import hx_redirect, is_htmx, render
 from app.i18n import current_language
 from app.models import Commune, Event, Registration, Ride
 from app.models.base import utcnow
-from app.security import ADMIN, PUBLIC, access
+from app.security import ADMIN, PUBLIC, access, is_acting_admin
 from app.services import carpool
 from app.services import events as event_service
 from app.services.errors import DomainError, NotEnoughPlaces, RateLimited, RegistrationClosed
@@ -328,7 +328,7 @@ def _registration(token: str) -> Registration:
 
 
 def _is_admin() -> bool:
-    return current_user.is_authenticated and current_user.role == ADMIN
+    return is_acting_admin()
 
 
 def _signed_in_member():
