@@ -410,10 +410,14 @@ def run_clients(count: int, seconds: float, work) -> dict:
     }
 
 
-def bench_engine(database_url: str, *, clients: int, seconds: float, workers: int, threads: int) -> dict:
+def bench_engine(database_url: str, *, clients: int, seconds: float, workers: int, threads: int,
+                 paced_rate: float = 2.0) -> dict:
+    """Saturation (every client as fast as it can) for sales and /healthz, then the latency of
+    sales at a steady `paced_rate` sales per second per client."""
     env = production_env()
+    # One tablet per stall; 10 members shared by all the tablets.
     fixture = prepare_database(database_url, cashiers=clients, members=10, balance_cents=10_000_000,
-                               pin_pepper=env["PIN_PEPPER"])
+                               pin_pepper=env["PIN_PEPPER"], merchants=clients)
     server = start_server(database_url, env, workers=workers, threads=threads, access_log=False)
     try:
         tablets = []
@@ -423,10 +427,15 @@ def bench_engine(database_url: str, *, clients: int, seconds: float, workers: in
             refs = [client.identify(number)[0] for _, number in fixture.members]
             tablets.append((client, refs))
 
-        def sales(index: int, stop: threading.Event) -> list:
+        def sales(index: int, stop: threading.Event, pace: float = 0.0) -> list:
             client, refs = tablets[index]
             samples, n = [], 0
+            # Paced clients start a sale every `pace` seconds (staggered), whatever the answer time.
+            due = time.perf_counter() + (pace * index / clients if pace else 0)
             while not stop.is_set():
+                if pace:
+                    time.sleep(max(0.0, due - time.perf_counter()))
+                    due += pace
                 fields = refs[n % len(refs)]
                 form = client.sale_form(fields, 100 + n % 400, fixture.category_ids[n % 2], key=new_key())
                 n += 1
@@ -452,6 +461,7 @@ def bench_engine(database_url: str, *, clients: int, seconds: float, workers: in
         run_clients(clients, 1.0, sales)  # warm-up: connections, caches, the WAL
         sale = run_clients(clients, seconds, sales)
         healthz = run_clients(clients, seconds, health)
+        paced = run_clients(clients, seconds, lambda index, stop: sales(index, stop, pace=1.0 / paced_rate))
         for client, _ in tablets:
             client.close()
     finally:
@@ -460,6 +470,7 @@ def bench_engine(database_url: str, *, clients: int, seconds: float, workers: in
     return {
         "sales": sale,
         "healthz": healthz,
+        "paced": {"per_client_per_second": paced_rate, **paced},
         "sales_per_second": sale["per_second"],
         "ratio_to_healthz": round(sale["per_second"] / healthz["per_second"], 3) if healthz["per_second"] else None,
         "verify_ledger_ok": check.returncode == 0,
@@ -556,6 +567,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--engine", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--paced-rate", type=float, default=2.0, help="sales per second per client, paced phase")
     args = parser.parse_args(argv)
     results = {"benchmark": "register", "clients": args.clients, "seconds": args.seconds,
                "server": f"gunicorn gthread, {args.workers} workers x {args.threads} threads, production settings",
@@ -564,13 +576,14 @@ def main(argv: list[str] | None = None) -> dict:
         with tempfile.TemporaryDirectory() as directory:
             results["engines"]["sqlite"] = bench_engine(
                 f"sqlite:///{directory}/bench.sqlite3", clients=args.clients, seconds=args.seconds,
-                workers=args.workers, threads=args.threads)
+                workers=args.workers, threads=args.threads, paced_rate=args.paced_rate)
     if args.engine in ("postgresql", "both"):
         if os.environ.get("TEST_DATABASE_URL"):
             url, drop = create_postgres_database(os.environ["TEST_DATABASE_URL"])
             try:
                 results["engines"]["postgresql"] = bench_engine(
-                    url, clients=args.clients, seconds=args.seconds, workers=args.workers, threads=args.threads)
+                    url, clients=args.clients, seconds=args.seconds, workers=args.workers, threads=args.threads,
+                    paced_rate=args.paced_rate)
             finally:
                 drop()
         else:
@@ -583,9 +596,12 @@ def main(argv: list[str] | None = None) -> dict:
     for engine, figures in results["engines"].items():
         if isinstance(figures, dict):
             sale = figures["sales"]
+            paced = figures["paced"]
             print(f"{engine}: {figures['sales_per_second']} sales/s, ratio to /healthz {figures['ratio_to_healthz']}, "
                   f"p50 {sale['p50_ms']} ms, p99 {sale['p99_ms']} ms, errors {sale['errors']}, "
-                  f"/healthz {figures['healthz']['per_second']}/s", file=sys.stderr)
+                  f"/healthz {figures['healthz']['per_second']}/s; at {paced['per_second']} sales/s "
+                  f"({args.clients} x {paced['per_client_per_second']}/s): p50 {paced['p50_ms']} ms, "
+                  f"p99 {paced['p99_ms']} ms, errors {paced['errors']}", file=sys.stderr)
     print(f"/caisse first load: {results['first_load']['gzip_bytes']:,} bytes gzip (budget {FIRST_LOAD_BUDGET:,}); "
           f"one sale: {results['one_sale']['total_bytes']:,} bytes on the wire (budget {SALE_BUDGET:,})", file=sys.stderr)
     return results
