@@ -78,8 +78,12 @@ class Transfer(db.Model):
         CheckConstraint("source_id <> destination_id", name="distinct_accounts"),
         CheckConstraint(f"method IS NULL OR {_in('method', CONTRIBUTION_METHODS)}", name="method"),
         Index("ix_transfer_kind_created_at", "kind", "created_at"),
-        # A month of one kind (allocations, contributions, sales) by its date: the dashboard's sums.
-        Index("ix_transfer_kind_occurred_on", "kind", "occurred_on"),
+        # A month of one kind (allocations, contributions, sales) by its date: the dashboard's sums,
+        # read from this index alone (a month of a million sales by category, merchant and member,
+        # services.dashboard.month_sales; bench/backoffice.py). It replaces (kind, occurred_on), its
+        # prefix, so a sale still writes the same number of index entries.
+        Index("ix_transfer_kind_day", "kind", "occurred_on", "category_id", "destination_id", "source_id",
+              "amount_cents"),
         # What an account received, day by day: a month of a merchant's sales is summed from this
         # index alone, without reading the rows (settlements, statements; bench/backoffice.py).
         Index("ix_transfer_destination_day", "destination_id", "occurred_on", "kind", "amount_cents"),
