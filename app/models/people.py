@@ -36,6 +36,13 @@ class User(UserMixin, Timestamped, db.Model):
     def is_active(self) -> bool:  # Flask-Login: disabled users cannot sign in
         return self.is_enabled
 
+    @property
+    def is_authenticated(self) -> bool:
+        """A loaded user is signed in: the user loader already refused disabled ones. (Flask-Login's
+        default reads `is_active`, which after the request's commit would reload the row in a
+        new transaction: on SQLite a POST would take the write lock a second time.)"""
+        return True
+
     def get_id(self) -> str:
         return f"{self.id}:{self.session_version}"
 
