@@ -8,8 +8,9 @@ is set) and per size, in this order:
 - setup: N active members and their accounts, inserted with set-based SQL;
 - `bare_insert_select`: N rows into an unindexed, unconstrained copy of the transfer table (the
   reference the target is measured against);
-- `insert_select_into_transfer`: the same N rows into the transfer table itself, with its indexes
-  and constraints (shown for information, then deleted);
+- `insert_select_into_transfer`: the same N rows into the transfer table itself, with its indexes,
+  constraints and foreign keys, measured again before each month in the state that month finds
+  (then deleted): the least an allocation can cost, since it must write those rows there;
 - `first_month`: the allocation of a month to members at 0 (credit, roll-over check, no expiry);
 - `steady_month`: the next month (balances at one allocation: credit to the cap, no expiry);
 - `capped_month`: the month after (every balance above the cap: N expiry rows as well, the worst
@@ -242,23 +243,34 @@ class _Database:
                 conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
+def _report(engine: str, size: int, step: str, figures: dict) -> None:
+    print(f"  {engine} {size:,} {step}: {figures['seconds']} s, rss {figures['rss_peak_mb']} MB", file=sys.stderr, flush=True)
+
+
 def measure(engine: str, size: int) -> dict:
+    """Every step for one engine and size; each month is compared with both baselines, the
+    indexed one measured just before it, in the same state of the database."""
     with _Database(engine) as url:
         figures = {"engine": engine, "members": size, "setup": _run_worker(url, "setup", size)}
-        for step in ("bare_insert_select", "insert_select_into_transfer", *MONTHS, "verify"):
-            figures[step] = _run_worker(url, step)
-            print(f"  {engine} {size:,} {step}: {figures[step]['seconds']} s, rss {figures[step]['rss_peak_mb']} MB", file=sys.stderr, flush=True)
-    bare = figures["bare_insert_select"]["seconds"]
-    indexed = figures["insert_select_into_transfer"]["seconds"]
-    for step in MONTHS:
-        figures[step]["ratio_to_bare"] = round(figures[step]["seconds"] / bare, 2)
-        figures[step]["ratio_to_indexed"] = round(figures[step]["seconds"] / indexed, 2)
-    typical = figures["first_month"]
+        figures["bare_insert_select"] = bare = _run_worker(url, "bare_insert_select")
+        _report(engine, size, "bare_insert_select", bare)
+        for step in MONTHS:
+            indexed = _run_worker(url, "insert_select_into_transfer")
+            _report(engine, size, f"insert_select_into_transfer before {step}", indexed)
+            month = _run_worker(url, step)
+            _report(engine, size, step, month)
+            month["insert_select_into_transfer_seconds"] = indexed["seconds"]
+            month["ratio_to_bare"] = round(month["seconds"] / bare["seconds"], 2)
+            month["ratio_to_indexed"] = round(month["seconds"] / indexed["seconds"], 2)
+            figures[step] = month
+        figures["verify"] = _run_worker(url, "verify")
+        _report(engine, size, "verify", figures["verify"])
+    typical = ("first_month", "steady_month")
     figures["verdict"] = {
-        "first_month_ratio_to_bare": typical["ratio_to_bare"],
-        "steady_month_ratio_to_bare": figures["steady_month"]["ratio_to_bare"],
-        "capped_month_ratio_to_bare": figures["capped_month"]["ratio_to_bare"],
-        "ratio_within_target": max(figures[s]["ratio_to_bare"] for s in ("first_month", "steady_month")) <= RATIO_TARGET,
+        **{f"{step}_ratio_to_indexed": figures[step]["ratio_to_indexed"] for step in MONTHS if step != "rerun"},
+        **{f"{step}_ratio_to_bare": figures[step]["ratio_to_bare"] for step in MONTHS if step != "rerun"},
+        "typical_months_within_ratio_to_indexed": max(figures[s]["ratio_to_indexed"] for s in typical) <= RATIO_TARGET,
+        "typical_months_within_ratio_to_bare": max(figures[s]["ratio_to_bare"] for s in typical) <= RATIO_TARGET,
         "peak_rss_mb": max(figures[s]["rss_peak_mb"] for s in MONTHS),
         "memory_within_target": max(figures[s]["rss_peak_mb"] for s in MONTHS) <= MEMORY_TARGET_MB,
     }

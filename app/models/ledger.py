@@ -5,7 +5,7 @@ Only `app/services/ledger.py` and `app/services/allocation.py` write these table
 outgoing ones (`flask ssa verify-ledger` checks it).
 
 At most one allocation per member and month is a partial unique index on the transfer itself,
-`(destination_id, period) WHERE kind = 'allocation'`: a member owns exactly one account, so the
+`(period, destination_id) WHERE kind = 'allocation'`: a member owns exactly one account, so the
 pair names the member, and the guarantee sits on the money row that would be duplicated, with no
 second table to keep in step with it.
 """
@@ -26,6 +26,14 @@ TRANSFER_KINDS = (
 )
 REVERSAL_KINDS = ("refund", "correction")
 CONTRIBUTION_METHODS = ("transfer", "cash", "cheque", "direct_debit")
+
+
+def _where_set(index: Index) -> Index:
+    """`index` restricted to the rows where its (single) column is not NULL (both engines)."""
+    condition = text(f"{index.expressions[0]} IS NOT NULL")
+    index.dialect_options["sqlite"]["where"] = condition
+    index.dialect_options["postgresql"]["where"] = condition
+    return index
 
 
 def _in(column: str, values) -> str:
@@ -50,6 +58,9 @@ class Account(db.Model):
             " OR (kind = 'system' AND code IS NOT NULL AND member_id IS NULL AND merchant_id IS NULL)",
             name="owner",
         ),
+        # Room left in each page, so that PostgreSQL rewrites a balance in place (a HOT update,
+        # no new index entries): every sale and every monthly credit updates balances.
+        {"postgresql_with": {"fillfactor": 70}},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -78,6 +89,11 @@ class Transfer(db.Model):
         CheckConstraint("source_id <> destination_id", name="distinct_accounts"),
         CheckConstraint(f"method IS NULL OR {_in('method', CONTRIBUTION_METHODS)}", name="method"),
         Index("ix_transfer_kind_created_at", "kind", "created_at"),
+        # Columns that most transfers leave empty are indexed where they are set only, so that
+        # the monthly allocation's million rows do not write three more index entries each.
+        _where_set(Index("uq_transfer_idempotency_key", "idempotency_key", unique=True)),
+        _where_set(Index("ix_transfer_reverses_id", "reverses_id")),
+        _where_set(Index("ix_transfer_member_id", "member_id")),
         # A month of one kind (allocations, contributions, sales) by its date: the dashboard's sums,
         # read from this index alone (a month of a million sales by category, merchant and member,
         # services.dashboard.month_sales; bench/backoffice.py). It replaces (kind, occurred_on), its
@@ -94,8 +110,9 @@ class Transfer(db.Model):
             postgresql_where=text("kind IN ('refund', 'correction')"),
         ),
         # At most one allocation per member (= per member account) and month.
+        # Month first: a run's new entries all fall in the month's own part of the index.
         Index(
-            "uq_transfer_allocation_period", "destination_id", "period", unique=True,
+            "uq_transfer_allocation_period", "period", "destination_id", unique=True,
             sqlite_where=text("kind = 'allocation'"),
             postgresql_where=text("kind = 'allocation'"),
         ),
@@ -105,17 +122,17 @@ class Transfer(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(12))
     source_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
-    destination_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    # Indexed by ix_transfer_destination_day, whose first column it is.
+    destination_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     occurred_on: Mapped[date] = mapped_column()
     # Short code printed on receipts, derived from the id (see services.ledger.reference_for).
     reference: Mapped[str] = mapped_column(String(8), unique=True)
-    idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True, nullable=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(120), nullable=True)
     request_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    # Indexed for the lookups of a transfer's reversal (and the foreign key's own checks).
-    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("transfer.id"), nullable=True, index=True)
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("transfer.id"), nullable=True)
     category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"), nullable=True)
     # The month ('YYYY-MM') an allocation or expiry belongs to.
     period: Mapped[str | None] = mapped_column(String(7), nullable=True)
@@ -123,7 +140,7 @@ class Transfer(db.Model):
     method: Mapped[str | None] = mapped_column(String(20), nullable=True)
     # Who paid a contribution (contributions move between system accounts, so the payer is
     # not one of the two accounts).
-    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), nullable=True, index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), nullable=True)
 
     source: Mapped[Account] = relationship(foreign_keys=[source_id])
     destination: Mapped[Account] = relationship(foreign_keys=[destination_id])

@@ -105,7 +105,7 @@ class _Ids:
     def expression(self, order_by: str) -> str:
         if self.postgresql:
             return f"nextval('{self.sequence}')"
-        return f":base + row_number() OVER (ORDER BY {order_by})"
+        return ":base + row_number() OVER ()"
 
 
 def _max_transfer_id() -> int:
@@ -156,7 +156,8 @@ def _member_range() -> tuple[int, int, int]:
 def _credit_batch(ids: _Ids, params: dict, low: int, high: int, cap: int | None) -> tuple[int, int, int]:
     """Allocate to the active members with ids in (low, high]; return (credited, expired members,
     expired cents)."""
-    members = "m.id > :low AND m.id <= :high"
+    # The range is stated on both sides of the join so that each is read through its index.
+    members = "m.id > :low AND m.id <= :high AND a.member_id > :low AND a.member_id <= :high"
     batch = {**params, "low": low, "high": high}
     before, credited = _insert_transfers(
         ids, "allocation", ":caisse", "a.id", ":amount",
@@ -166,7 +167,11 @@ def _credit_batch(ids: _Ids, params: dict, low: int, high: int, cap: int | None)
                               AND t.destination_id = a.id AND t.period = :period)""",
         batch,
     )
-    this_run = "SELECT destination_id FROM transfer WHERE id > :before AND kind = 'allocation' AND period = :period"
+    # `kind || ''` keeps both planners off the kind indexes: the batch's rows are the last ones of
+    # the primary key, while the month's index part grows with every batch.
+    this_run = (
+        "SELECT destination_id FROM transfer WHERE id > :before AND kind || '' = 'allocation' AND period = :period"
+    )
     if not credited:
         return 0, 0, 0
     db.session.execute(
@@ -183,18 +188,21 @@ def _credit_batch(ids: _Ids, params: dict, low: int, high: int, cap: int | None)
     )
     if not count:
         return credited, 0, 0
-    expired = "FROM transfer e WHERE e.id > :expiry_before AND e.kind = 'expiry' AND e.period = :period"
+    expired = "FROM transfer e WHERE e.id > :expiry_before AND e.kind || '' = 'expiry' AND e.period = :period"
     cents = db.session.execute(
         text(f"SELECT coalesce(sum(e.amount_cents), 0) {expired}"), {**batch, "expiry_before": expiry_before}
     ).scalar_one()
-    db.session.execute(
-        text(
-            f"""UPDATE account SET balance_cents = balance_cents - (
-                    SELECT e.amount_cents {expired} AND e.source_id = account.id)
-                WHERE id IN (SELECT e.source_id {expired})"""
-        ),
-        {**batch, "expiry_before": expiry_before},
-    )
+    if ids.postgresql:
+        lower = (
+            f"UPDATE account SET balance_cents = account.balance_cents - e.amount_cents"
+            f" {expired} AND e.source_id = account.id"
+        )
+    else:
+        # SQLite would drive an UPDATE ... FROM from a scan of every account: look the rows up instead.
+        lower = f"""UPDATE account SET balance_cents = balance_cents - (
+                        SELECT e.amount_cents {expired} AND e.source_id = account.id)
+                    WHERE id IN (SELECT e.source_id {expired})"""
+    db.session.execute(text(lower), {**batch, "expiry_before": expiry_before})
     return credited, count, int(cents)
 
 
