@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 18:21:59.455327
+Create Date: 2026-11-29 18:55:33.343123
 
 """
 from alembic import op
@@ -336,7 +336,8 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_account')),
     sa.UniqueConstraint('code', name=op.f('uq_account_code')),
     sa.UniqueConstraint('member_id', name=op.f('uq_account_member_id')),
-    sa.UniqueConstraint('merchant_id', name=op.f('uq_account_merchant_id'))
+    sa.UniqueConstraint('merchant_id', name=op.f('uq_account_merchant_id')),
+    postgresql_with={'fillfactor': 70}
     )
     op.create_table('event_registration',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -460,17 +461,17 @@ def upgrade():
     sa.ForeignKeyConstraint(['reverses_id'], ['transfer.id'], name=op.f('fk_transfer_reverses_id_transfer')),
     sa.ForeignKeyConstraint(['source_id'], ['account.id'], name=op.f('fk_transfer_source_id_account')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_transfer')),
-    sa.UniqueConstraint('idempotency_key', name=op.f('uq_transfer_idempotency_key')),
     sa.UniqueConstraint('reference', name=op.f('uq_transfer_reference'))
     )
     with op.batch_alter_table('transfer', schema=None) as batch_op:
         batch_op.create_index('ix_transfer_destination_day', ['destination_id', 'occurred_on', 'kind', 'amount_cents'], unique=False)
-        batch_op.create_index(batch_op.f('ix_transfer_destination_id'), ['destination_id'], unique=False)
         batch_op.create_index('ix_transfer_kind_created_at', ['kind', 'created_at'], unique=False)
-        batch_op.create_index('ix_transfer_kind_occurred_on', ['kind', 'occurred_on'], unique=False)
-        batch_op.create_index(batch_op.f('ix_transfer_member_id'), ['member_id'], unique=False)
+        batch_op.create_index('ix_transfer_kind_day', ['kind', 'occurred_on', 'category_id', 'destination_id', 'source_id', 'amount_cents'], unique=False)
+        batch_op.create_index('ix_transfer_member_id', ['member_id'], unique=False, sqlite_where=sa.text('member_id IS NOT NULL'), postgresql_where=sa.text('member_id IS NOT NULL'))
+        batch_op.create_index('ix_transfer_reverses_id', ['reverses_id'], unique=False, sqlite_where=sa.text('reverses_id IS NOT NULL'), postgresql_where=sa.text('reverses_id IS NOT NULL'))
         batch_op.create_index(batch_op.f('ix_transfer_source_id'), ['source_id'], unique=False)
-        batch_op.create_index('uq_transfer_allocation_period', ['destination_id', 'period'], unique=True, sqlite_where=sa.text("kind = 'allocation'"), postgresql_where=sa.text("kind = 'allocation'"))
+        batch_op.create_index('uq_transfer_allocation_period', ['period', 'destination_id'], unique=True, sqlite_where=sa.text("kind = 'allocation'"), postgresql_where=sa.text("kind = 'allocation'"))
+        batch_op.create_index('uq_transfer_idempotency_key', ['idempotency_key'], unique=True, sqlite_where=sa.text('idempotency_key IS NOT NULL'), postgresql_where=sa.text('idempotency_key IS NOT NULL'))
         batch_op.create_index('uq_transfer_reverses_id', ['reverses_id'], unique=True, sqlite_where=sa.text("kind IN ('refund', 'correction')"), postgresql_where=sa.text("kind IN ('refund', 'correction')"))
 
     op.create_table('ride_booking',
@@ -503,12 +504,13 @@ def downgrade():
     op.drop_table('ride_booking')
     with op.batch_alter_table('transfer', schema=None) as batch_op:
         batch_op.drop_index('uq_transfer_reverses_id', sqlite_where=sa.text("kind IN ('refund', 'correction')"), postgresql_where=sa.text("kind IN ('refund', 'correction')"))
+        batch_op.drop_index('uq_transfer_idempotency_key', sqlite_where=sa.text('idempotency_key IS NOT NULL'), postgresql_where=sa.text('idempotency_key IS NOT NULL'))
         batch_op.drop_index('uq_transfer_allocation_period', sqlite_where=sa.text("kind = 'allocation'"), postgresql_where=sa.text("kind = 'allocation'"))
         batch_op.drop_index(batch_op.f('ix_transfer_source_id'))
-        batch_op.drop_index(batch_op.f('ix_transfer_member_id'))
-        batch_op.drop_index('ix_transfer_kind_occurred_on')
+        batch_op.drop_index('ix_transfer_reverses_id', sqlite_where=sa.text('reverses_id IS NOT NULL'), postgresql_where=sa.text('reverses_id IS NOT NULL'))
+        batch_op.drop_index('ix_transfer_member_id', sqlite_where=sa.text('member_id IS NOT NULL'), postgresql_where=sa.text('member_id IS NOT NULL'))
+        batch_op.drop_index('ix_transfer_kind_day')
         batch_op.drop_index('ix_transfer_kind_created_at')
-        batch_op.drop_index(batch_op.f('ix_transfer_destination_id'))
         batch_op.drop_index('ix_transfer_destination_day')
 
     op.drop_table('transfer')
