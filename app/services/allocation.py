@@ -230,9 +230,20 @@ def allocate_month(
     # Runs for the same month queue here (a row lock on PostgreSQL; SQLite: BEGIN IMMEDIATE).
     db.session.execute(select(Account.id).where(Account.id == caisse.id).with_for_update())
 
+    ids = _Ids()
+    if ids.postgresql:
+        # The batch statements are prepared after a few runs; a generic plan, blind to the batch's
+        # bounds, can turn the anti-join into a nested loop over the month's rows.
+        db.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    elif cap is not None:
+        # SQLite holds the write lock: if no member account can pass the cap, skip the check.
+        highest = db.session.execute(
+            text("SELECT coalesce(max(balance_cents), 0) FROM account WHERE kind = 'member'")
+        ).scalar_one()
+        if highest + amount <= cap:
+            cap = None
     _create_member_accounts(now)
     first, last, total = _member_range()
-    ids = _Ids()
     params = {
         "caisse": caisse.id, "amount": amount, "actor": actor_id, "now": now,
         "day": period_start(period), "period": period,
