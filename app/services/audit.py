@@ -6,7 +6,6 @@ when the action was committed. Entries are never edited (see `app.models.audit`)
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,6 +15,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import User
 from app.models.audit import AuditEntry
+from app.services.pagination import Pagination
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -132,41 +132,13 @@ def value_label(value) -> str:
 # Reading the journal
 
 
-@dataclass(frozen=True)
-class JournalPage:
-    items: list[AuditEntry]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
-
-
 def _paris_midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), PARIS)
 
 
 def journal(action: str | None = None, actor_id: int | None = None, since: date | None = None,
             until: date | None = None, target_type: str | None = None, target_id: int | None = None,
-            page: int = 1, per_page: int = 50) -> JournalPage:
+            page: int = 1, per_page: int = 50) -> Pagination:
     """Entries newest first, filtered; `since` and `until` are days in Europe/Paris, inclusive."""
     query = select(AuditEntry)
     if action:
@@ -186,7 +158,7 @@ def journal(action: str | None = None, actor_id: int | None = None, since: date 
     items = list(db.session.scalars(
         query.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()).limit(per_page).offset((page - 1) * per_page)
     ))
-    return JournalPage(items, page, per_page, total)
+    return Pagination(items, page, per_page, total)
 
 
 def actors() -> list[User]:

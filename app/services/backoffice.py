@@ -19,6 +19,7 @@ from app.models.ledger import Account, Transfer
 from app.services import allocation, audit, cards, contributions, ledger, membership
 from app.services.cards import MAX_PIN_FAILURES
 from app.services.errors import NothingToCorrect
+from app.services.pagination import Pagination
 
 PER_PAGE = 50
 
@@ -26,40 +27,12 @@ PER_PAGE = 50
 # Finding members
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
-
-
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
-def search_members(text: str = "", status: str = "", page: int = 1, per_page: int = PER_PAGE) -> Page:
+def search_members(text: str = "", status: str = "", page: int = 1, per_page: int = PER_PAGE) -> Pagination:
     """Members whose name, number or commune contains `text`, by status ('locked': card locked)."""
     query = select(Member).outerjoin(Commune, Commune.id == Member.commune_id)
     text = (text or "").strip()
@@ -83,7 +56,7 @@ def search_members(text: str = "", status: str = "", page: int = 1, per_page: in
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
     items = list(db.session.scalars(query.order_by(Member.number).limit(per_page).offset((page - 1) * per_page)))
-    return Page(items, page, per_page, total)
+    return Pagination(items, page, per_page, total)
 
 
 def pending_applications() -> list[Application]:
@@ -304,7 +277,7 @@ class PledgeLine:
 @dataclass(frozen=True)
 class PledgeTable:
     period: str
-    lines: Page
+    lines: Pagination
     pledged_cents: int
     paid_cents: int
     members: int
@@ -342,7 +315,7 @@ def pledges_against_payments(period: str, only_behind: bool = False, page: int =
             ORDER BY m.number LIMIT :limit OFFSET :offset"""
     ), {**params, "limit": per_page, "offset": (page - 1) * per_page}).all()
     lines = [PledgeLine(r[0], r[1], f"{r[2]} {r[3]}", r[4], int(r[5]), int(r[6])) for r in rows]
-    return PledgeTable(period, Page(lines, page, per_page, count), int(totals[1]), int(totals[2]), int(totals[0]),
+    return PledgeTable(period, Pagination(lines, page, per_page, count), int(totals[1]), int(totals[2]), int(totals[0]),
                        int(totals[3]))
 
 

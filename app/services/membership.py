@@ -44,6 +44,7 @@ from app.services.errors import (
     UnknownMember,
 )
 from app.services.mail import queue_mail
+from app.services.pagination import Pagination
 from app.services.settings import association
 
 log = logging.getLogger(__name__)
@@ -379,32 +380,7 @@ class Movement:
 
 
 @dataclass(frozen=True)
-class MovementPage:
-    items: list[Movement]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
-
+class MovementPage(Pagination):
     def by_month(self) -> list[tuple[date, list[Movement]]]:
         """The page's movements grouped by month (first day of it), order kept."""
         groups: list[tuple[date, list[Movement]]] = []
