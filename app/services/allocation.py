@@ -5,7 +5,8 @@ A run is set-based SQL, a few statements per batch of members, never one ORM obj
    so that runs for the same month, and `allocate_member_now`, follow one another;
 2. missing member accounts are created (`INSERT ... SELECT`);
 3. per batch of member ids: the allocation transfers are inserted for the members without one
-   for the month (`INSERT ... SELECT ... WHERE NOT EXISTS`), their balances are credited from
+   for the month (`INSERT ... SELECT ... ON CONFLICT DO NOTHING` on the unique index of one
+   allocation per member and month), their balances are credited from
    those very rows (`UPDATE ... WHERE id IN (SELECT ...)`), then the roll-over rule writes
    `expiry` transfers for balances above the cap and lowers those balances by their amounts;
 4. the caisse is debited by the total credited and credited by the total expired.
@@ -112,11 +113,18 @@ def _max_transfer_id() -> int:
     return db.session.execute(text("SELECT coalesce(max(id), 0) FROM transfer")).scalar_one()
 
 
+# An allocation already made for the month is skipped by the unique index itself, row by row.
+# (A NOT EXISTS anti-join over the month's rows let PostgreSQL, whose statistics cannot know
+# the rows this very run inserted, rescan them all for every member: quadratic at 1,000,000.)
+_SKIP_ALLOCATED = "ON CONFLICT (period, destination_id) WHERE kind = 'allocation' DO NOTHING"
+
+
 def _insert_transfers(
-    ids: _Ids, kind: str, source: str, destination: str, amount: str, rows_sql: str, params: dict
+    ids: _Ids, kind: str, source: str, destination: str, amount: str, rows_sql: str, params: dict,
+    on_conflict: str = "",
 ) -> tuple[int, int]:
-    """Insert one transfer per row of `rows_sql` (aliased `a`, ordered by a.id); return the id
-    below all the new rows, and their number."""
+    """Insert one transfer per row of `rows_sql` (aliased `a`); return the id below all the new
+    rows, and their number."""
     before = _max_transfer_id()
     statement = f"""
         INSERT INTO transfer (id, kind, source_id, destination_id, amount_cents, actor_id, created_at,
@@ -126,6 +134,7 @@ def _insert_transfers(
         FROM (SELECT {ids.expression("a.id")} AS id, {source} AS source_id, {destination} AS destination_id,
                      {amount} AS amount_cents
               {rows_sql}) s
+        WHERE true {on_conflict}
     """
     inserted = db.session.execute(_typed(statement), {**params, "base": before}).rowcount
     return before, inserted
@@ -161,11 +170,8 @@ def _credit_batch(ids: _Ids, params: dict, low: int, high: int, cap: int | None)
     batch = {**params, "low": low, "high": high}
     before, credited = _insert_transfers(
         ids, "allocation", ":caisse", "a.id", ":amount",
-        f"""FROM account a JOIN member m ON m.id = a.member_id
-            WHERE m.status = 'active' AND {members}
-              AND NOT EXISTS (SELECT 1 FROM transfer t WHERE t.kind = 'allocation'
-                              AND t.destination_id = a.id AND t.period = :period)""",
-        batch,
+        f"FROM account a JOIN member m ON m.id = a.member_id WHERE m.status = 'active' AND {members}",
+        batch, on_conflict=_SKIP_ALLOCATED,
     )
     # `kind || ''` keeps both planners off the kind indexes: the batch's rows are the last ones of
     # the primary key, while the month's index part grows with every batch.
@@ -231,11 +237,7 @@ def allocate_month(
     db.session.execute(select(Account.id).where(Account.id == caisse.id).with_for_update())
 
     ids = _Ids()
-    if ids.postgresql:
-        # The batch statements are prepared after a few runs; a generic plan, blind to the batch's
-        # bounds, can turn the anti-join into a nested loop over the month's rows.
-        db.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    elif cap is not None:
+    if not ids.postgresql and cap is not None:
         # SQLite holds the write lock: if no member account can pass the cap, skip the check.
         highest = db.session.execute(
             text("SELECT coalesce(max(balance_cents), 0) FROM account WHERE kind = 'member'")
