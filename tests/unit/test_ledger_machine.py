@@ -34,9 +34,11 @@ class LedgerMachine(RuleBasedStateMachine):
     # Members, merchant and accounts made and committed once by the test; each example runs in
     # a transaction of its own that the teardown rolls back (a clean ledger per example).
     world: dict = {}
+    examples = 0
 
     @initialize()
     def open_books(self):
+        type(self).examples += 1
         db.session.rollback()
         g.pop("association", None)
         self.members = [db.session.get(Member, i) for i in self.world["members"]]
@@ -200,6 +202,7 @@ def _world() -> dict:
 
 def test_ledger_state_machine(app):
     LedgerMachine.world = _world()
+    LedgerMachine.examples = 0
     try:
         run_state_machine_as_test(
             LedgerMachine,
@@ -210,3 +213,4 @@ def test_ledger_state_machine(app):
         )
     finally:
         LedgerMachine.world = {}
+    assert LedgerMachine.examples >= 200
