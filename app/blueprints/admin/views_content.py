@@ -2,13 +2,17 @@
 edit, publish, duplicate for next month) and the answers to "was this page useful?"."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 
 from app.blueprints.admin import bp
 from app.blueprints.admin.forms_b import KIND_LABELS, ActionForm, EventForm, FaqForm, PageForm, choices
@@ -25,12 +29,40 @@ from app.services.events_admin import EventData
 
 PARIS = ZoneInfo("Europe/Paris")
 INVALID = 422
+Saved = TypeVar("Saved")
 
 
 def _onto(form, exc: InvalidContent, default: str) -> None:
     """A service's refusal shown next to the field it is about."""
     target = getattr(form, exc.details.get("field") or default, None) or getattr(form, default)
     target.errors = list(target.errors) + [exc.message]
+
+
+def _save_form(form: FlaskForm, save: Callable[[], Saved], field: str,
+               saved: Callable[[Saved], tuple[str, str]], show: Callable[[int], Response]) -> Response:
+    """The body of a create or edit view.
+
+    A valid POST runs `save()` and commits, then flashes the message and redirects (303) to the
+    location that `saved(result)` gives. A service's refusal is rolled back and shown next to its
+    field (`field` when it names none). Otherwise `show(status)` renders the form: 200, or 422
+    after a refused or invalid submission.
+    """
+    status = 200
+    if form.validate_on_submit():
+        try:
+            result = save()
+        except InvalidContent as exc:
+            db.session.rollback()
+            _onto(form, exc, field)
+            status = INVALID
+        else:
+            db.session.commit()
+            message, location = saved(result)
+            flash(message, "success")
+            return redirect(location, 303)
+    elif form.is_submitted():
+        status = INVALID
+    return show(status)
 
 
 # --- hub ------------------------------------------------------------------------------------
@@ -73,21 +105,11 @@ def faq():
 @access(ADMIN)
 def faq_new():
     form = FaqForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            entry = content_admin.create_faq(_faq_data(form), current_user.id)
-        except InvalidContent as exc:
-            db.session.rollback()
-            _onto(form, exc, "question_fr")
-            status = INVALID
-        else:
-            db.session.commit()
-            flash(_("The question is added to the FAQ."), "success")
-            return redirect(url_for("admin.faq") + f"#faq-{entry.id}", 303)
-    elif form.is_submitted():
-        status = INVALID
-    return render("admin/content/faq_form.html", status=status, form=form, entry=None)
+    return _save_form(
+        form, lambda: content_admin.create_faq(_faq_data(form), current_user.id), "question_fr",
+        saved=lambda entry: (_("The question is added to the FAQ."), url_for("admin.faq") + f"#faq-{entry.id}"),
+        show=lambda status: render("admin/content/faq_form.html", status=status, form=form, entry=None),
+    )
 
 
 @bp.route("/contenu/faq/<int:entry_id>", methods=["GET", "POST"])
@@ -95,21 +117,11 @@ def faq_new():
 def faq_edit(entry_id: int):
     entry = _faq_or_404(entry_id)
     form = FaqForm() if request.method == "POST" else FaqForm(obj=entry)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            content_admin.update_faq(entry, _faq_data(form), current_user.id)
-        except InvalidContent as exc:
-            db.session.rollback()
-            _onto(form, exc, "question_fr")
-            status = INVALID
-        else:
-            db.session.commit()
-            flash(_("The question is saved."), "success")
-            return redirect(url_for("admin.faq") + f"#faq-{entry.id}", 303)
-    elif form.is_submitted():
-        status = INVALID
-    return render("admin/content/faq_form.html", status=status, form=form, entry=entry)
+    return _save_form(
+        form, lambda: content_admin.update_faq(entry, _faq_data(form), current_user.id), "question_fr",
+        saved=lambda _result: (_("The question is saved."), url_for("admin.faq") + f"#faq-{entry.id}"),
+        show=lambda status: render("admin/content/faq_form.html", status=status, form=form, entry=entry),
+    )
 
 
 @bp.route("/contenu/faq/<int:entry_id>/supprimer", methods=["GET", "POST"])
@@ -162,6 +174,11 @@ def pages():
     return render("admin/content/pages.html", pages=content_admin.pages())
 
 
+def _page_data(form: PageForm) -> PageData:
+    return PageData(title_fr=form.title_fr.data, title_en=form.title_en.data,
+                    body_fr=form.body_fr.data, body_en=form.body_en.data)
+
+
 @bp.route("/contenu/pages/<slug>", methods=["GET", "POST"])
 @access(ADMIN)
 def page_edit(slug: str):
@@ -169,23 +186,11 @@ def page_edit(slug: str):
     if page is None:
         abort(404)
     form = PageForm() if request.method == "POST" else PageForm(obj=page)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            content_admin.update_page(slug, PageData(title_fr=form.title_fr.data, title_en=form.title_en.data,
-                                                     body_fr=form.body_fr.data, body_en=form.body_en.data),
-                                      current_user.id)
-        except InvalidContent as exc:
-            db.session.rollback()
-            _onto(form, exc, "title_fr")
-            status = INVALID
-        else:
-            db.session.commit()
-            flash(_("The page is saved."), "success")
-            return redirect(url_for("admin.pages"), 303)
-    elif form.is_submitted():
-        status = INVALID
-    return render("admin/content/page_form.html", status=status, form=form, edited=page)
+    return _save_form(
+        form, lambda: content_admin.update_page(slug, _page_data(form), current_user.id), "title_fr",
+        saved=lambda _result: (_("The page is saved."), url_for("admin.pages")),
+        show=lambda status: render("admin/content/page_form.html", status=status, form=form, edited=page),
+    )
 
 
 # --- events ---------------------------------------------------------------------------------
@@ -252,21 +257,12 @@ def events():
 @access(ADMIN)
 def event_new():
     form = _event_form()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            event = events_admin.create_event(_event_data(form), current_user.id)
-        except InvalidContent as exc:
-            db.session.rollback()
-            _onto(form, exc, "title_fr")
-            status = INVALID
-        else:
-            db.session.commit()
-            flash(_("The event is saved as a draft: publish it when it is ready."), "success")
-            return redirect(url_for("admin.events") + f"#event-{event.id}", 303)
-    elif form.is_submitted():
-        status = INVALID
-    return render("admin/content/event_form.html", status=status, form=form, event=None)
+    return _save_form(
+        form, lambda: events_admin.create_event(_event_data(form), current_user.id), "title_fr",
+        saved=lambda event: (_("The event is saved as a draft: publish it when it is ready."),
+                             url_for("admin.events") + f"#event-{event.id}"),
+        show=lambda status: render("admin/content/event_form.html", status=status, form=form, event=None),
+    )
 
 
 @bp.route("/contenu/evenements/<int:event_id>", methods=["GET", "POST"])
@@ -274,22 +270,13 @@ def event_new():
 def event_edit(event_id: int):
     event = _event_or_404(event_id)
     form = _event_form(event)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            changed = events_admin.update_event(event, _event_data(form), current_user.id)
-        except InvalidContent as exc:
-            db.session.rollback()
-            _onto(form, exc, "title_fr")
-            status = INVALID
-        else:
-            db.session.commit()
-            flash(_("The event is saved.") if changed else _("Nothing was changed."), "success")
-            return redirect(url_for("admin.events") + f"#event-{event.id}", 303)
-    elif form.is_submitted():
-        status = INVALID
-    return render("admin/content/event_form.html", status=status, form=form, event=event,
-                  confirmed=event_service.confirmed_people(event.id))
+    return _save_form(
+        form, lambda: events_admin.update_event(event, _event_data(form), current_user.id), "title_fr",
+        saved=lambda changed: (_("The event is saved.") if changed else _("Nothing was changed."),
+                               url_for("admin.events") + f"#event-{event.id}"),
+        show=lambda status: render("admin/content/event_form.html", status=status, form=form, event=event,
+                                   confirmed=event_service.confirmed_people(event.id)),
+    )
 
 
 @bp.post("/contenu/evenements/<int:event_id>/publier")
