@@ -23,13 +23,13 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import or_, update
+from sqlalchemy import update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
 from app.models import ActivationCode, Member, User
 from app.models.base import utcnow
-from app.services import cards, ratelimit
+from app.services import attempts, cards, ratelimit
 from app.services.errors import (
     InvalidActivationCode,
     InvalidToken,
@@ -123,21 +123,8 @@ def _blocked_error(minutes: int) -> LoginBlocked:
 
 def _claim_attempt(user: User) -> int:
     """Take one attempt slot for `user` (returns its rank), or raise `LoginBlocked`."""
-    now = utcnow()
-    claimed = db.session.execute(
-        update(User)
-        .where(
-            User.id == user.id,
-            User.failed_logins < MAX_FAILED_LOGINS,
-            or_(User.login_blocked_until.is_(None), User.login_blocked_until <= now),
-        )
-        .values(failed_logins=User.failed_logins + 1)
-        .returning(User.failed_logins)
-    ).scalar()
-    if claimed is None:
-        db.session.refresh(user, ["failed_logins", "login_blocked_until"])
-        raise _blocked_error(_minutes_left(user))
-    return claimed
+    return attempts.claim(user, User.failed_logins, User.login_blocked_until, MAX_FAILED_LOGINS,
+                          lambda: _blocked_error(_minutes_left(user)))
 
 
 def _give_back(user: User) -> None:
@@ -149,12 +136,8 @@ def _give_back(user: User) -> None:
 
 def _record_failure(user: User, claimed: int) -> None:
     """A wrong password: the attempt that fills the last slot blocks the account."""
-    if claimed >= MAX_FAILED_LOGINS:
-        db.session.execute(
-            update(User).where(User.id == user.id)
-            .values(failed_logins=0, login_blocked_until=utcnow() + timedelta(minutes=BLOCK_MINUTES))
-        )
-    db.session.refresh(user, ["failed_logins", "login_blocked_until"])
+    attempts.record_failure(user, claimed, User.failed_logins, User.login_blocked_until, MAX_FAILED_LOGINS,
+                            BLOCK_MINUTES)
 
 
 def check_password(user: User, password: str | None) -> None:

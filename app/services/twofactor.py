@@ -15,7 +15,6 @@ from __future__ import annotations
 import hmac
 import re
 import time
-from datetime import timedelta
 
 import pyotp
 import segno
@@ -27,7 +26,7 @@ from app.extensions import db
 from app.models import User
 from app.models.base import utcnow
 from app.models.twofactor import TotpCredential
-from app.services import audit
+from app.services import attempts, audit
 from app.services.errors import AlreadyEnrolled, InvalidTotpCode, TotpBlocked, TotpCodeReused
 
 VALID_WINDOW = 1
@@ -127,21 +126,8 @@ def _blocked(credential: TotpCredential) -> TotpBlocked:
 
 
 def _claim_attempt(credential: TotpCredential) -> int:
-    now = utcnow()
-    claimed = db.session.execute(
-        update(TotpCredential)
-        .where(
-            TotpCredential.id == credential.id,
-            TotpCredential.failures < MAX_WRONG_CODES,
-            or_(TotpCredential.blocked_until.is_(None), TotpCredential.blocked_until <= now),
-        )
-        .values(failures=TotpCredential.failures + 1)
-        .returning(TotpCredential.failures)
-    ).scalar()
-    if claimed is None:
-        db.session.refresh(credential, ["failures", "blocked_until"])
-        raise _blocked(credential)
-    return claimed
+    return attempts.claim(credential, TotpCredential.failures, TotpCredential.blocked_until, MAX_WRONG_CODES,
+                          lambda: _blocked(credential))
 
 
 def _check(credential: TotpCredential, code: str | None, now: float | None) -> None:
@@ -150,14 +136,9 @@ def _check(credential: TotpCredential, code: str | None, now: float | None) -> N
     code = normalise_code(code)
     step = _matching_step(credential.secret, code, now) if _CODE.match(code) else None
     if step is None:
-        if claimed >= MAX_WRONG_CODES:
-            db.session.execute(
-                update(TotpCredential).where(TotpCredential.id == credential.id)
-                .values(failures=0, blocked_until=utcnow() + timedelta(minutes=BLOCK_MINUTES))
-            )
-            db.session.refresh(credential, ["failures", "blocked_until"])
+        if attempts.record_failure(credential, claimed, TotpCredential.failures, TotpCredential.blocked_until,
+                                   MAX_WRONG_CODES, BLOCK_MINUTES):
             raise _blocked(credential)
-        db.session.refresh(credential, ["failures", "blocked_until"])
         raise InvalidTotpCode(_l("This code is not right. Type the 6 digits your app shows now."))
     # Accepted only for a step later than the last one used (atomic: two tabs cannot both win).
     accepted = db.session.execute(
