@@ -2,7 +2,6 @@
 context, session and connection, and they all start together at a barrier."""
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 from sqlalchemy import func, select
@@ -12,6 +11,7 @@ from app.models import Account, Commune, Merchant, Transfer
 from app.services import ledger
 from app.services.allocation import allocate_month
 from app.services.errors import InsufficientBalance
+from tests.concurrency import run_together
 from tests.factories import make_member
 
 A = 10000
@@ -23,34 +23,6 @@ def _merchant_account() -> Account:
     db.session.add(merchant)
     db.session.flush()
     return ledger.merchant_account(merchant)
-
-
-def run_together(app, count: int, work) -> list:
-    """Run `work(index)` in `count` threads at once; each result is a value or the exception."""
-    # End the test's own transaction: outside a request, SQLite transactions hold the write lock.
-    db.session.commit()
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def worker(index: int) -> None:
-        with app.app_context():
-            try:
-                barrier.wait(timeout=60)
-                results[index] = work(index)
-                db.session.commit()
-            except Exception as exc:  # noqa: BLE001 - reported to the test, which asserts on it
-                db.session.rollback()
-                results[index] = exc
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
-    assert not any(thread.is_alive() for thread in threads), "a worker hung"
-    return results
 
 
 def _funded_member(cents: int) -> tuple[int, int]:

@@ -2,7 +2,6 @@
 on a file SQLite and on PostgreSQL, each thread with its own app context, session and connection."""
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -10,33 +9,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Merchant, Transfer
 from app.services import ledger, settlement
+from tests.concurrency import run_together
 from tests.factories import make_member, make_merchant
-
-
-def _run_together(app, count: int, work) -> list:
-    db.session.commit()  # outside a request, an open SQLite transaction holds the write lock
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def worker(index: int) -> None:
-        with app.app_context():
-            try:
-                barrier.wait(timeout=60)
-                results[index] = work(index)
-                db.session.commit()
-            except Exception as exc:  # noqa: BLE001 - handed to the test, which asserts on it
-                db.session.rollback()
-                results[index] = exc
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a worker hung"
-    return results
 
 
 def _merchant_owed(cents: int, later_cents: int = 0) -> int:
@@ -62,7 +36,7 @@ def _settle_in_thread(merchant_id: int):
 
 def test_two_concurrent_settlements_of_a_month_pay_once(app):
     merchant_id = _merchant_owed(45_00)
-    results = _run_together(app, 2, _settle_in_thread(merchant_id))
+    results = run_together(app, 2, _settle_in_thread(merchant_id), join_timeout=120)
     assert not [r for r in results if isinstance(r, Exception)], results
     assert results[0] == results[1] and results[0][1] == 45_00
     db.session.expire_all()
@@ -74,7 +48,7 @@ def test_two_concurrent_settlements_of_a_month_pay_once(app):
 def test_concurrent_settlements_pay_once_even_when_the_account_could_pay_twice(app):
     """This month's sales keep money on the account: only the idempotency key stops a second debit."""
     merchant_id = _merchant_owed(30_00, later_cents=70_00)
-    results = _run_together(app, 4, _settle_in_thread(merchant_id))
+    results = run_together(app, 4, _settle_in_thread(merchant_id), join_timeout=120)
     assert not [r for r in results if isinstance(r, Exception)], results
     assert len(set(results)) == 1 and results[0][1] == 30_00
     db.session.expire_all()
