@@ -16,12 +16,8 @@ from bench.register import (
     production_env,
     start_server,
 )
-from tests.reliability.test_register_load import (  # noqa: F401 - database_url is a fixture
-    Tally,
-    check_ledger_matches,
-    database_url,
-    tablet_session,
-)
+from tests.reliability import test_register_load
+from tests.reliability.test_register_load import Tally, check_ledger_matches, tablet_session
 
 pytestmark = pytest.mark.slow
 
@@ -29,6 +25,10 @@ TABLETS = 8
 MEMBERS = 10
 BALANCE_CENTS = 100_00
 KILL_AFTER_ACKNOWLEDGED = 150
+
+# The load test's fixture, bound here under its name: a database of this test's own, SQLite and
+# PostgreSQL (not the suite's shared `database_url`).
+database_url = test_register_load.database_url
 
 
 def test_kill_9_loses_no_acknowledged_sale_and_charges_none_twice(database_url, tmp_path):

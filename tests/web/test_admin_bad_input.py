@@ -44,7 +44,7 @@ def _counts():
 
 @pytest.mark.parametrize("value", NASTY)
 def test_hostile_values_in_every_field(client, setting, value):
-    member, sale, application = setting["member"], setting["sale"], setting["application"]
+    sale, application = setting["sale"], setting["application"]
     before = _counts()
     token = csrf_from(client.get("/admin/cotisations").get_data(as_text=True))
     posts = [
