@@ -1,16 +1,16 @@
 """The monthly allocation's budget (issue 3): for 100,000 and 1,000,000 members, an allocation run
-takes at most twice the time of a bare `INSERT ... SELECT` of the same number of rows in the same
-database, and at most 200 MB of peak memory. Printed as JSON and written to
+takes at most twice the time of a bare `INSERT ... SELECT` of the same rows in the same database, and at most 200 MB of peak memory. Printed as JSON and written to
 bench/results/allocation.json; nothing here is a timed assertion.
 
 Per engine (a temporary SQLite file; PostgreSQL in a database of its own when TEST_DATABASE_URL
 is set) and per size, in this order:
 - setup: N active members and their accounts, inserted with set-based SQL;
-- `bare_insert_select`: N rows into an unindexed, unconstrained copy of the transfer table (the
-  reference the target is measured against);
-- `insert_select_into_transfer`: the same N rows into the transfer table itself, with its indexes,
+- `bare_insert_select`: the rows a month writes (N allocations; N allocations and N expiries for
+  the capped month) into an unindexed, unconstrained copy of the transfer table;
+- `insert_select_into_transfer`: the same rows into the transfer table itself, with its indexes,
   constraints and foreign keys, measured again before each month in the state that month finds
-  (then deleted): the least an allocation can cost, since it must write those rows there;
+  (then deleted): the least an allocation can cost, since it must write those rows there. This
+  is the reference of the target ("the same rows in the same database");
 - `first_month`: the allocation of a month to members at 0 (credit, roll-over check, no expiry);
 - `steady_month`: the next month (balances at one allocation: credit to the cap, no expiry);
 - `capped_month`: the month after (every balance above the cap: N expiry rows as well, the worst
@@ -121,16 +121,21 @@ def _setup(url: str, size: int) -> dict:
     return {"members": members, "seconds": round(seconds, 2)}
 
 
-def _baseline_rows_sql(target: str, id_sql: str) -> str:
+def _baseline_rows_sql(target: str, id_sql: str, rows_per_member: int = 1) -> str:
+    """N rows (one allocation per member) or 2 N rows (an allocation and an expiry per member:
+    what a capped month writes), in one `INSERT ... SELECT`."""
+    copies = "SELECT 1 AS k" + (" UNION ALL SELECT 2" if rows_per_member == 2 else "")
     return f"""
         INSERT INTO {target} (id, kind, source_id, destination_id, amount_cents, actor_id, created_at,
                               occurred_on, reference, period, memo)
-        SELECT {id_sql}, 'allocation', :caisse, a.id, 10000, NULL, :now, :day, 'B' || a.id, '2030-12', ''
-        FROM account a WHERE a.kind = 'member'
+        SELECT {id_sql}, CASE r.k WHEN 1 THEN 'allocation' ELSE 'expiry' END,
+               CASE r.k WHEN 1 THEN :caisse ELSE a.id END, CASE r.k WHEN 1 THEN a.id ELSE :caisse END,
+               10000, NULL, :now, :day, 'b' || (2 * a.id + r.k), '2030-12', ''
+        FROM account a CROSS JOIN ({copies}) r WHERE a.kind = 'member'
     """
 
 
-def _step(url: str, step: str) -> dict:
+def _step(url: str, step: str, rows_per_member: int = 1) -> dict:
     """One timed step (run in a fresh interpreter)."""
     from sqlalchemy import text
 
@@ -150,10 +155,12 @@ def _step(url: str, step: str) -> dict:
         tracemalloc.start()
         started = time.perf_counter()
         if step == "bare_insert_select":
-            db.session.execute(allocation._typed(_baseline_rows_sql("bench_bare", "a.id")), params)
+            db.session.execute(allocation._typed(_baseline_rows_sql("bench_bare", "2 * a.id + r.k", rows_per_member)), params)
             db.session.commit()
         elif step == "insert_select_into_transfer":
-            db.session.execute(allocation._typed(_baseline_rows_sql("transfer", "1000000000 + a.id")), params)
+            db.session.execute(
+                allocation._typed(_baseline_rows_sql("transfer", "1000000000 + 2 * a.id + r.k", rows_per_member)), params
+            )
             db.session.commit()
         elif step == "verify":
             breaches = ledger.verify()
@@ -170,6 +177,7 @@ def _step(url: str, step: str) -> dict:
         python_peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         if step == "insert_select_into_transfer":
+            figures["rows"] = db.session.execute(text("SELECT count(*) FROM transfer WHERE id > 1000000000")).scalar_one()
             db.session.execute(text("DELETE FROM transfer WHERE id > 1000000000"))
             db.session.commit()
         if step == "bare_insert_select":
@@ -191,17 +199,19 @@ def _worker(argv: list[str]) -> None:
     parser.add_argument("--url", required=True)
     parser.add_argument("--step", required=True)
     parser.add_argument("--size", type=int, default=0)
+    parser.add_argument("--rows-per-member", type=int, default=1)
     args = parser.parse_args(argv)
-    result = _setup(args.url, args.size) if args.step == "setup" else _step(args.url, args.step)
+    result = _setup(args.url, args.size) if args.step == "setup" else _step(args.url, args.step, args.rows_per_member)
     print("RESULT " + json.dumps(result), flush=True)
 
 
 # --- in the parent process -----------------------------------------------------------------
 
 
-def _run_worker(url: str, step: str, size: int = 0) -> dict:
+def _run_worker(url: str, step: str, size: int = 0, rows_per_member: int = 1) -> dict:
     completed = subprocess.run(
-        [sys.executable, "-m", "bench.allocation", "--worker", "--url", url, "--step", step, "--size", str(size)],
+        [sys.executable, "-m", "bench.allocation", "--worker", "--url", url, "--step", step, "--size", str(size),
+         "--rows-per-member", str(rows_per_member)],
         cwd=ROOT, capture_output=True, text=True, check=False,
         env={**os.environ, "PYTHONWARNINGS": "ignore", "FLASK_CONFIG": "testing"},
     )
@@ -247,30 +257,42 @@ def _report(engine: str, size: int, step: str, figures: dict) -> None:
     print(f"  {engine} {size:,} {step}: {figures['seconds']} s, rss {figures['rss_peak_mb']} MB", file=sys.stderr, flush=True)
 
 
+# Rows each month writes per member: an allocation; in the capped month an expiry too.
+ROWS_PER_MEMBER = {"first_month": 1, "steady_month": 1, "capped_month": 2, "rerun": 1}
+
+
 def measure(engine: str, size: int) -> dict:
-    """Every step for one engine and size; each month is compared with both baselines, the
-    indexed one measured just before it, in the same state of the database."""
+    """Every step for one engine and size; each month is compared with both baselines inserting
+    the same rows as that month (N, or 2 N for the capped month), the indexed one measured just
+    before it, in the same state of the database."""
     with _Database(engine) as url:
         figures = {"engine": engine, "members": size, "setup": _run_worker(url, "setup", size)}
-        figures["bare_insert_select"] = bare = _run_worker(url, "bare_insert_select")
-        _report(engine, size, "bare_insert_select", bare)
+        bare = {}
+        for copies in sorted(set(ROWS_PER_MEMBER.values())):
+            bare[copies] = _run_worker(url, "bare_insert_select", rows_per_member=copies)
+            _report(engine, size, f"bare_insert_select of {copies} N rows", bare[copies])
+        figures["bare_insert_select"] = bare[1]
+        figures["bare_insert_select_2n"] = bare[2]
         for step in MONTHS:
-            indexed = _run_worker(url, "insert_select_into_transfer")
-            _report(engine, size, f"insert_select_into_transfer before {step}", indexed)
+            copies = ROWS_PER_MEMBER[step]
+            indexed = _run_worker(url, "insert_select_into_transfer", rows_per_member=copies)
+            _report(engine, size, f"insert_select_into_transfer of {copies} N rows before {step}", indexed)
             month = _run_worker(url, step)
             _report(engine, size, step, month)
+            month["baseline_rows"] = copies * size
+            month["rows_written"] = month["members_credited"] + month["expired_members"]
             month["insert_select_into_transfer_seconds"] = indexed["seconds"]
-            month["ratio_to_bare"] = round(month["seconds"] / bare["seconds"], 2)
+            month["ratio_to_bare"] = round(month["seconds"] / bare[copies]["seconds"], 2)
             month["ratio_to_indexed"] = round(month["seconds"] / indexed["seconds"], 2)
             figures[step] = month
         figures["verify"] = _run_worker(url, "verify")
         _report(engine, size, "verify", figures["verify"])
-    typical = ("first_month", "steady_month")
+    writing = ("first_month", "steady_month", "capped_month")
     figures["verdict"] = {
         **{f"{step}_ratio_to_indexed": figures[step]["ratio_to_indexed"] for step in MONTHS if step != "rerun"},
         **{f"{step}_ratio_to_bare": figures[step]["ratio_to_bare"] for step in MONTHS if step != "rerun"},
-        "typical_months_within_ratio_to_indexed": max(figures[s]["ratio_to_indexed"] for s in typical) <= RATIO_TARGET,
-        "typical_months_within_ratio_to_bare": max(figures[s]["ratio_to_bare"] for s in typical) <= RATIO_TARGET,
+        "months_within_ratio_to_indexed": max(figures[s]["ratio_to_indexed"] for s in writing) <= RATIO_TARGET,
+        "months_within_ratio_to_bare": max(figures[s]["ratio_to_bare"] for s in writing) <= RATIO_TARGET,
         "peak_rss_mb": max(figures[s]["rss_peak_mb"] for s in MONTHS),
         "memory_within_target": max(figures[s]["rss_peak_mb"] for s in MONTHS) <= MEMORY_TARGET_MB,
     }
