@@ -54,11 +54,14 @@ def _config_class(config):
 
 def register_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  (every table registered before migrations look)
-    from app.database import install_engine_events
+    from app.database import engine_options, install_engine_events
     from app.extensions import babel, csrf, db, login_manager, migrate
     from app.i18n import register_template_helpers, select_locale
 
     install_engine_events()
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+        app.config["SQLALCHEMY_DATABASE_URI"], app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}
+    )
     db.init_app(app)
     migrate.init_app(
         app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"),

@@ -14,6 +14,7 @@ import secrets
 
 from flask import current_app
 from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
 from app.models import Member
@@ -106,15 +107,19 @@ def verify_pin(member: Member, pin: str | None) -> None:
         .where(Member.id == member.id, Member.pin_failures < MAX_PIN_FAILURES)
         .values(pin_failures=Member.pin_failures + 1)
         .returning(Member.pin_failures)
+        .execution_options(synchronize_session=False)
     ).scalar()
     if claimed is None:
-        db.session.refresh(member, ["pin_failures"])
+        db.session.refresh(member, ["pin_failures"])  # another tablet locked it meanwhile
         raise CardLocked(_l("This card is locked after three wrong PINs. The member can set a new PIN in their account, or contact the association."))
     if member.pin_hash and hmac.compare_digest(member.pin_hash, hash_pin(pin)):
-        db.session.execute(update(Member).where(Member.id == member.id).values(pin_failures=0))
-        db.session.refresh(member, ["pin_failures"])
+        db.session.execute(
+            update(Member).where(Member.id == member.id).values(pin_failures=0)
+            .execution_options(synchronize_session=False)
+        )
+        set_committed_value(member, "pin_failures", 0)
         return
-    db.session.refresh(member, ["pin_failures"])
+    set_committed_value(member, "pin_failures", claimed)
     left = MAX_PIN_FAILURES - claimed
     if left <= 0:
         raise CardLocked(_l("Wrong PIN. The card is now locked: the member can set a new PIN in their account, or contact the association."))

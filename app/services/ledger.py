@@ -257,8 +257,12 @@ def transfer(
     occurred_on: date | None = None,
     period: str | None = None,
     member_id: int | None = None,
+    key_checked: bool = False,
 ) -> Transfer:
     """Move `amount_cents` from `source` to `destination` (flushes, never commits).
+
+    `key_checked`: the caller has just looked the idempotency key up and found nothing (a twin
+    that commits meanwhile is still caught by the key's unique index and replayed).
 
     Raises `InsufficientBalance` (nothing moved), `IdempotencyConflict`, `AlreadyReversed`,
     `AlreadyAllocated`, or `ValueError` for an amount that is not a positive integer, an unknown
@@ -286,7 +290,7 @@ def transfer(
             fields["occurred_on"] = occurred_on.isoformat()
         request_hash = _hash_request(**fields)
 
-    if idempotency_key is not None:
+    if idempotency_key is not None and not key_checked:
         existing = _by_key(idempotency_key)
         if existing is not None:
             return _replay(existing, request_hash)

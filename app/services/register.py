@@ -24,6 +24,7 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import case, func, select
 
+from app.database import start_writing
 from app.extensions import db
 from app.models import Category, Member, Merchant, User
 from app.models.ledger import Account, Transfer
@@ -218,13 +219,18 @@ def charge(
     if member is None:
         raise UnknownMember(_l("No member has this number."))
     check_can_pay(member)
-    if not (approval and _approval_matches(approval, cashier, member_id, amount_cents, key)):
+    approved = bool(approval and _approval_matches(approval, cashier, member_id, amount_cents, key))
+    if not approved:
+        cards.check_pin_format(pin)
+    # The reads are done: on SQLite the write lock is taken from here to the commit only.
+    start_writing(db.session)
+    if not approved:
         cards.verify_pin(member, pin)
     account = ledger.member_account(member)
     sale = ledger.transfer(
         source=account, destination=ledger.merchant_account(merchant),
         amount_cents=amount_cents, kind="purchase", actor_id=cashier.id, idempotency_key=stored_key,
-        request_hash=wanted, category_id=category_id,
+        request_hash=wanted, category_id=category_id, key_checked=True,
     )
     if sale.replayed:  # a concurrent twin made the sale first
         return receipt_for(sale, replayed=True)

@@ -7,8 +7,9 @@ import re
 import time as time_module
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, text
 
+from app.database import start_writing
 from app.extensions import db as _db
 from app.models import Member
 from app.models.ledger import Transfer
@@ -561,3 +562,63 @@ def test_no_pin_in_the_logs(app, till, member, caplog):
     for record in caplog.records:
         text = record.getMessage() + repr(record.args) + str(getattr(record, "__dict__", ""))
         assert PIN not in text and "0000" not in text, record.getMessage()
+
+
+# --- the write lock (app/database.py, `@reads_first`) -------------------------------------------
+# On SQLite the sale reads the signed-in user, the form's checks and the member in a deferred
+# (read) transaction; the `BEGIN IMMEDIATE` that follows holds only the PIN attempt, the ledger's
+# statements and the commit. A write before `start_writing()` in such a view raises instead of
+# upgrading a read transaction (SQLITE_BUSY_SNAPSHOT when another writer got in between).
+
+
+def _record_statements(engine) -> tuple[list[str], callable]:
+    statements: list[str] = []
+
+    def before(_conn, _cursor, statement, _params, _context, _many):
+        statements.append(" ".join(statement.split())[:60])
+
+    event.listen(engine, "before_cursor_execute", before)
+    return statements, lambda: event.remove(engine, "before_cursor_execute", before)
+
+
+def test_a_sale_reads_before_it_takes_the_write_lock(app, engine_name, shop, till, member):
+    # A first sale creates the shop's account: record a later one, as most of a market day's.
+    assert charge(till, sale_form(till, member.number), amount="1,00").status_code == 200
+    fields = sale_form(till, member.number)
+    # The tests share one session with the requests: start the sale from none, as a server does.
+    _db.session.commit()
+    _db.session.remove()
+    statements, stop = _record_statements(_db.engine)
+    try:
+        response = charge(till, fields, amount="3,00", headers={"HX-Request": "true"})
+    finally:
+        stop()
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    if engine_name != "sqlite":
+        assert not any(s.startswith("BEGIN") for s in statements)  # PostgreSQL: one transaction
+        return
+    begins = [i for i, s in enumerate(statements) if s.startswith("BEGIN")]
+    assert [statements[i] for i in begins] == ["BEGIN DEFERRED", "BEGIN IMMEDIATE"], statements
+    reads, writes = statements[begins[0] + 1:begins[1]], statements[begins[1] + 1:]
+    assert any(s.startswith("SELECT user.") for s in reads), reads
+    assert any(s.startswith("SELECT member.") for s in reads), reads
+    assert all(s.startswith("SELECT") for s in reads), reads
+    # The write transaction starts with the PIN attempt and reads no user, form data or member.
+    assert writes[0].startswith("UPDATE member SET pin_failures"), writes
+    assert not any(s.startswith(("SELECT user.", "SELECT member.", "SELECT setting", "SELECT category")) for s in writes), writes
+    assert any(s.startswith("INSERT INTO transfer") for s in writes), writes
+    assert len(writes) <= 11, writes
+
+
+def test_a_write_before_start_writing_raises_on_sqlite(app, engine_name):
+    update = text("UPDATE member SET pin_failures = pin_failures WHERE id = 0")
+    with app.test_request_context("/caisse/debit", method="POST"):
+        if engine_name == "sqlite":
+            with pytest.raises(RuntimeError, match="start_writing"):
+                _db.session.execute(update)
+        else:  # PostgreSQL has no read phase: one transaction, row locks
+            assert _db.session.execute(update).rowcount == 0
+        _db.session.rollback()
+        start_writing(_db.session)
+        assert _db.session.execute(update).rowcount == 0  # after start_writing, writes go through
+        _db.session.rollback()

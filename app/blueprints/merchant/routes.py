@@ -16,8 +16,10 @@ from flask_login import current_user, logout_user
 
 from app.blueprints.merchant import bp
 from app.blueprints.merchant.forms import CancelForm, IdentifyForm, SaleForm
+from app.database import reads_first
 from app.extensions import db
 from app.htmx import is_htmx, render
+from app.models import Member
 from app.security import CASHIER, access
 from app.services import register
 from app.services.errors import (
@@ -131,13 +133,15 @@ def identify():
 
 @bp.post("/debit")
 @access(CASHIER)
+@reads_first
 def debit():
     form = _sale_form()
     try:
         member_id = register.read_member_ref(current_user, form.member.data)
     except IdentificationExpired as exc:
         return _notice(exc.message, 422)
-    member_name = _member_name(member_id)
+    member = db.session.get(Member, member_id)  # kept: the sale uses the same object
+    member_name = member.short_name if member else ""
     if not form.validate_on_submit():
         return _screen("sale", status=422, form=_without_pin(form), member_name=member_name)
     try:
@@ -171,13 +175,6 @@ def _without_card(form: IdentifyForm) -> IdentifyForm:
     """A scanned token is not kept: the next try is a typed number or a new scan."""
     form.card.data = ""
     return form
-
-
-def _member_name(member_id: int) -> str:
-    from app.models import Member
-
-    member = db.session.get(Member, member_id)
-    return member.short_name if member else ""
 
 
 def _without_pin(form: SaleForm) -> SaleForm:
