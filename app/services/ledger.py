@@ -171,6 +171,17 @@ def merchant_account(merchant) -> Account:
     return account
 
 
+def accounts_of(member, merchant) -> tuple[Account | None, Account | None]:
+    """The member's and the merchant's accounts in one query, None where one does not exist yet
+    (a read only: `member_account` / `merchant_account` create them)."""
+    rows = db.session.scalars(
+        select(Account).where(or_(Account.member_id == member.id, Account.merchant_id == merchant.id))
+    ).all()
+    by_member = next((a for a in rows if a.member_id == member.id), None)
+    by_merchant = next((a for a in rows if a.merchant_id == merchant.id), None)
+    return by_member, by_merchant
+
+
 def balance(account: Account) -> int:
     """The account's balance as stored now (refreshes the object too)."""
     value = db.session.execute(select(Account.balance_cents).where(Account.id == account.id)).scalar_one()

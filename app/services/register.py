@@ -222,13 +222,14 @@ def charge(
     approved = bool(approval and _approval_matches(approval, cashier, member_id, amount_cents, key))
     if not approved:
         cards.check_pin_format(pin)
+    account, shop_account = ledger.accounts_of(member, merchant)
     # The reads are done: on SQLite the write lock is taken from here to the commit only.
     start_writing(db.session)
     if not approved:
         cards.verify_pin(member, pin)
-    account = ledger.member_account(member)
+    account = account or ledger.member_account(member)
     sale = ledger.transfer(
-        source=account, destination=ledger.merchant_account(merchant),
+        source=account, destination=shop_account or ledger.merchant_account(merchant),
         amount_cents=amount_cents, kind="purchase", actor_id=cashier.id, idempotency_key=stored_key,
         request_hash=wanted, category_id=category_id, key_checked=True,
     )
