@@ -8,7 +8,9 @@ A run is set-based SQL, a few statements per batch of members, never one ORM obj
    for the month (`INSERT ... SELECT ... ON CONFLICT DO NOTHING` on the unique index of one
    allocation per member and month), their balances are credited from
    those very rows (`UPDATE ... WHERE id IN (SELECT ...)`), then the roll-over rule writes
-   `expiry` transfers for balances above the cap and lowers those balances by their amounts;
+   `expiry` transfers for balances above the cap and lowers those balances by their amounts
+   (a month where no balance can pass the cap skips that statement: SQLite looks at the highest
+   balance first, under its write lock; PostgreSQL counts them in the credit's `RETURNING`);
 4. the caisse is debited by the total credited and credited by the total expired.
 
 Rows of this run are told apart by id: every transfer row inserted by a statement has a larger id
@@ -180,10 +182,18 @@ def _credit_batch(ids: _Ids, params: dict, low: int, high: int, cap: int | None)
     )
     if not credited:
         return 0, 0, 0
-    db.session.execute(
-        text(f"UPDATE account SET balance_cents = balance_cents + :amount WHERE id IN ({this_run})"),
-        {**batch, "before": before},
-    )
+    credit = f"UPDATE account SET balance_cents = balance_cents + :amount WHERE id IN ({this_run})"
+    if cap is not None and ids.postgresql:
+        # The credit itself says how many balances passed the cap (the new balances of rows it
+        # holds locked): when none did, as in most months, the expiry statement is skipped.
+        above = db.session.execute(
+            text(f"WITH credited AS ({credit} RETURNING balance_cents) SELECT count(*) FROM credited WHERE balance_cents > :cap"),
+            {**batch, "before": before, "cap": cap},
+        ).scalar_one()
+        if not above:
+            return credited, 0, 0
+    else:
+        db.session.execute(text(credit), {**batch, "before": before})
     if cap is None:
         return credited, 0, 0
     # The credited rows are now locked by this transaction: their balances cannot change under us.

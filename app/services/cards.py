@@ -102,21 +102,18 @@ def verify_pin(member: Member, pin: str | None) -> None:
     from flask_babel import lazy_gettext as _l
 
     check_pin_format(pin)
+    members = Member.__table__  # Core statements: no ORM bookkeeping at every sale
     claimed = db.session.execute(
-        update(Member)
-        .where(Member.id == member.id, Member.pin_failures < MAX_PIN_FAILURES)
-        .values(pin_failures=Member.pin_failures + 1)
-        .returning(Member.pin_failures)
-        .execution_options(synchronize_session=False)
+        update(members)
+        .where(members.c.id == member.id, members.c.pin_failures < MAX_PIN_FAILURES)
+        .values(pin_failures=members.c.pin_failures + 1)
+        .returning(members.c.pin_failures)
     ).scalar()
     if claimed is None:
         db.session.refresh(member, ["pin_failures"])  # another tablet locked it meanwhile
         raise CardLocked(_l("This card is locked after three wrong PINs. The member can set a new PIN in their account, or contact the association."))
     if member.pin_hash and hmac.compare_digest(member.pin_hash, hash_pin(pin)):
-        db.session.execute(
-            update(Member).where(Member.id == member.id).values(pin_failures=0)
-            .execution_options(synchronize_session=False)
-        )
+        db.session.execute(update(members).where(members.c.id == member.id).values(pin_failures=0))
         set_committed_value(member, "pin_failures", 0)
         return
     set_committed_value(member, "pin_failures", claimed)

@@ -24,11 +24,13 @@ import json
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
+from app.models.base import utcnow
 from app.models.ledger import (
     CONTRIBUTION_METHODS,
     REVERSAL_KINDS,
@@ -218,13 +220,20 @@ def _reversal_of(original: Transfer) -> Transfer | None:
     ).first()
 
 
+# The money statements are Core statements on the tables: the same SQL as through the ORM
+# entities, without the ORM's bulk-update and unit-of-work bookkeeping on every sale.
+_ACCOUNT = Account.__table__
+_TRANSFER = Transfer.__table__
+_INSERT_TRANSFER = insert(_TRANSFER)
+
+
 def _apply(account_id: int, delta: int, conditional: bool) -> int | None:
     """Add `delta` to a balance; a conditional debit returns None when the money is not there."""
-    statement = update(Account).where(Account.id == account_id)
+    statement = update(_ACCOUNT).where(_ACCOUNT.c.id == account_id)
     if conditional:
-        statement = statement.where(or_(Account.balance_cents >= -delta, Account.kind == "system"))
-    statement = statement.values(balance_cents=Account.balance_cents + delta).returning(Account.balance_cents)
-    return db.session.execute(statement.execution_options(synchronize_session=False)).scalar()
+        statement = statement.where(or_(_ACCOUNT.c.balance_cents >= -delta, _ACCOUNT.c.kind == "system"))
+    statement = statement.values(balance_cents=_ACCOUNT.c.balance_cents + delta).returning(_ACCOUNT.c.balance_cents)
+    return db.session.execute(statement).scalar()
 
 
 def _move(source: Account, destination: Account, amount_cents: int, **row) -> Transfer:
@@ -234,22 +243,25 @@ def _move(source: Account, destination: Account, amount_cents: int, **row) -> Tr
             new_balance = _apply(source.id, -amount_cents, conditional=True)
             if new_balance is None:
                 available = db.session.execute(
-                    select(Account.balance_cents).where(Account.id == source.id)
+                    select(_ACCOUNT.c.balance_cents).where(_ACCOUNT.c.id == source.id)
                 ).scalar_one()
                 raise InsufficientBalance(available_cents=available)
         else:
             new_balance = _apply(destination.id, amount_cents, conditional=False)
         new_balances[account_id] = new_balance
     transfer_id = reserve_transfer_id()
-    row = Transfer(
+    values = dict(
         id=transfer_id, reference=reference_for(transfer_id), source_id=source.id,
-        destination_id=destination.id, amount_cents=amount_cents, **row,
+        destination_id=destination.id, amount_cents=amount_cents, created_at=utcnow(), **row,
     )
-    db.session.add(row)
-    db.session.flush()
+    db.session.execute(_INSERT_TRANSFER, values)
+    # The row is written: the session gets it as if it had loaded it (every column is set).
+    transfer_row = Transfer(**values)
+    make_transient_to_detached(transfer_row)
+    db.session.add(transfer_row)
     for account in (source, destination):
         set_committed_value(account, "balance_cents", new_balances[account.id])
-    return row
+    return transfer_row
 
 
 def transfer(

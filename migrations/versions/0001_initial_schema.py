@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 18:55:33.343123
+Create Date: 2026-11-29 21:32:21.599929
 
 """
 from alembic import op
@@ -337,7 +337,7 @@ def upgrade():
     sa.UniqueConstraint('code', name=op.f('uq_account_code')),
     sa.UniqueConstraint('member_id', name=op.f('uq_account_member_id')),
     sa.UniqueConstraint('merchant_id', name=op.f('uq_account_merchant_id')),
-    postgresql_with={'fillfactor': 70}
+    postgresql_with={'fillfactor': 50}
     )
     op.create_table('event_registration',
     sa.Column('id', sa.Integer(), nullable=False),

@@ -89,6 +89,32 @@ def test_the_cap_rule_returns_the_excess_to_the_caisse(app):
     assert list(ledger.verify()) == []
 
 
+def test_a_month_where_no_balance_passes_the_cap_writes_no_expiry_statement(app):
+    """The expiry statement runs only when some credited balance passed the cap (most months)."""
+    from sqlalchemy import event
+
+    set_setting("rollover", {"rule": "cap", "cap_months": 2})
+    make_member(), make_member()
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, _params, _context, _many):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        allocate_month("2030-01")  # 0 -> 100 €
+        allocate_month("2030-02")  # 100 -> 200 €: at the cap, not above
+        ordinary = [s for s in statements if "'expiry'" in s and s.lstrip().startswith("INSERT")]
+        statements.clear()
+        capped = allocate_month("2030-03")  # 200 -> 300 €: 100 € each return to the caisse
+        expiry = [s for s in statements if "'expiry'" in s and s.lstrip().startswith("INSERT")]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert ordinary == []
+    assert len(expiry) == 1 and (capped.expired_members, capped.expired_cents) == (2, 2 * A)
+    assert list(ledger.verify()) == []
+
+
 def test_the_expire_rule_returns_what_was_left_before_the_credit(app):
     set_setting("rollover", {"rule": "expire"})
     member, other = make_member(), make_member()
