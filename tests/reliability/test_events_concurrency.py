@@ -6,7 +6,6 @@ session reads nothing while they run: on SQLite, work outside a request holds th
 """
 from __future__ import annotations
 
-import threading
 from datetime import time
 
 from app.extensions import db as _db
@@ -14,33 +13,8 @@ from app.models import Booking, Event, Registration, Ride
 from app.services import carpool
 from app.services import events as event_service
 from app.services.errors import RideFull
+from tests.concurrency import run_together
 from tests.factories import make_event, make_registration
-
-
-def run_together(app, count: int, work) -> list:
-    """Run `work(i)` in `count` threads started at the same moment; returns results or errors."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def target(i: int) -> None:
-        with app.app_context():
-            try:
-                barrier.wait(timeout=30)
-                results[i] = work(i)
-                _db.session.commit()
-            except Exception as exc:  # noqa: BLE001 - the test inspects what each thread met
-                _db.session.rollback()
-                results[i] = exc
-            finally:
-                _db.session.remove()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
-    return results
 
 
 def test_twenty_registrations_at_once_for_five_places(app, db):
