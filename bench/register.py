@@ -5,7 +5,9 @@ PIN_PEPPER, SESSION_COOKIE_SECURE=false because the bench speaks plain http). 16
 each a signed-in cashier, post complete sales (CSRF token, member reference, amount, category,
 PIN; the ledger's conditional debit) as fast as they can; then the same clients hit /healthz,
 which touches no database. Printed: sales/s, the ratio to /healthz, p50/p99 latency, errors,
-on SQLite and, when TEST_DATABASE_URL is set, on PostgreSQL. Also: the /caisse first-load
+on SQLite and, when TEST_DATABASE_URL is set, on PostgreSQL. Then the server CPU of one sale
+and of one /healthz in a single thread without HTTP (`cpu_per_request`): their quotient bounds
+the ratio whenever the server is CPU-bound. Also: the /caisse first-load
 weight (gzip) and the bytes of one sale's round trips (identify + debit) as an htmx browser
 sends them.
 
@@ -24,6 +26,7 @@ import argparse
 import gzip
 import http.client
 import json
+import logging
 import os
 import re
 import secrets
@@ -477,6 +480,62 @@ def bench_engine(database_url: str, *, clients: int, seconds: float, workers: in
     }
 
 
+def cpu_per_request(requests: int = 300) -> dict:
+    """Server CPU per request, in one thread, through the WSGI app (no HTTP, no gunicorn): a
+    full sale against /healthz. When the server is CPU-bound, sales/s over /healthz/s cannot
+    exceed `healthz_ms / sale_ms`: this is what bounds the saturated ratio on a 2-core machine."""
+    with tempfile.TemporaryDirectory() as directory:
+        database_url = f"sqlite:///{directory}/cpu.sqlite3"
+        env = production_env()
+        fixture = prepare_database(database_url, cashiers=1, members=10, balance_cents=10_000_000,
+                                   pin_pepper=env["PIN_PEPPER"])
+        from app import create_app
+
+        app = create_app(
+            "production", SQLALCHEMY_DATABASE_URI=database_url, SECRET_KEY=env["SECRET_KEY"],
+            PIN_PEPPER=env["PIN_PEPPER"], SESSION_COOKIE_SECURE=False, MAIL_BACKEND="console",
+        )
+        app_log = logging.getLogger("app")
+        logging_level = app_log.level
+        app_log.setLevel(logging.WARNING)  # the sale's log line is not what is measured
+        client = app.test_client()
+        token = _CSRF.search(client.get("/connexion").get_data(as_text=True)).group(1)
+        client.post("/connexion", data={"login": fixture.cashiers[0][1], "password": PASSWORD, "csrf_token": token})
+        token = _CSRF.search(client.get("/caisse").get_data(as_text=True)).group(1)
+        refs = []
+        for _, number in fixture.members:
+            body = client.post("/caisse/membre", data={"number": number, "csrf_token": token}, headers=HTMX).get_data(as_text=True)
+            refs.append({name: re.search(rf'data-{name}="([^"]*)"', body).group(1) for name in ("member", "key")})
+
+        def sale(n: int) -> None:
+            form = {"csrf_token": token, "member": refs[n % len(refs)]["member"], "key": new_key(), "amount": "1,25",
+                    "category": str(fixture.category_ids[0]), "pin": PIN}
+            response = client.post("/caisse/debit", data=form, headers=HTMX)
+            if "data-sale-done" not in response.get_data(as_text=True):
+                raise RuntimeError(f"sale answered {response.status_code}")
+
+        def health(_n: int) -> None:
+            if client.get("/healthz").status_code != 200:
+                raise RuntimeError("/healthz failed")
+
+        figures = {}
+        for name, call in (("healthz", health), ("sale", sale)):
+            for n in range(30):  # warm-up: caches, compiled statements
+                call(n)
+            started = time.process_time()
+            for n in range(requests):
+                call(n)
+            figures[f"{name}_cpu_ms"] = round((time.process_time() - started) / requests * 1000, 2)
+        app_log.setLevel(logging_level)
+        from app.extensions import db
+
+        with app.app_context():
+            db.engine.dispose()
+    figures["requests_each"] = requests
+    figures["cpu_bound_ratio"] = round(figures["healthz_cpu_ms"] / figures["sale_cpu_ms"], 3)
+    return figures
+
+
 def first_load_and_sale_bytes() -> dict:
     """The /caisse first load (gzip, with its CSS and JS) and one sale's round trips, measured
     in Chromium when it is there (real headers), else with the browser's usual headers."""
@@ -588,6 +647,7 @@ def main(argv: list[str] | None = None) -> dict:
                 drop()
         else:
             results["engines"]["postgresql"] = "skipped: TEST_DATABASE_URL is not set"
+    results["cpu_per_request"] = cpu_per_request()
     results.update(first_load_and_sale_bytes())
     RESULTS.mkdir(exist_ok=True)
     text = json.dumps(results, indent=2, ensure_ascii=False)
@@ -602,6 +662,10 @@ def main(argv: list[str] | None = None) -> dict:
                   f"/healthz {figures['healthz']['per_second']}/s; at {paced['per_second']} sales/s "
                   f"({args.clients} x {paced['per_client_per_second']}/s): p50 {paced['p50_ms']} ms, "
                   f"p99 {paced['p99_ms']} ms, errors {paced['errors']}", file=sys.stderr)
+    cpu = results["cpu_per_request"]
+    print(f"server CPU per request (one thread, no HTTP): sale {cpu['sale_cpu_ms']} ms, /healthz "
+          f"{cpu['healthz_cpu_ms']} ms: a CPU-bound server cannot exceed a ratio of {cpu['cpu_bound_ratio']}",
+          file=sys.stderr)
     print(f"/caisse first load: {results['first_load']['gzip_bytes']:,} bytes gzip (budget {FIRST_LOAD_BUDGET:,}); "
           f"one sale: {results['one_sale']['total_bytes']:,} bytes on the wire (budget {SALE_BUDGET:,})", file=sys.stderr)
     return results
