@@ -41,6 +41,7 @@ ACTIONS = {
     "admin.totp_enrolled": _l("Second factor enrolled"),
     "admin.totp_reset": _l("Second factor reset"),
     "content.changed": _l("Content changed"),
+    "subscriber.deleted": _l("Subscriber removed"),
 }
 
 # How the journal names the keys and a few values of `details` (others are shown as they are).

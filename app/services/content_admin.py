@@ -1,30 +1,39 @@
-"""The back office's public content: FAQ entries (order, publish), the static pages, and the
-answers to "was this page useful?".
+"""The back office's public content: FAQ entries (order, publish), the static pages, the
+answers to "was this page useful?", and the "stay informed" subscribers (list, export, remove).
 
 Everything the public reads exists in both languages: a FAQ entry or a page is refused unless
 its French and English texts are both there. Texts are the plain format of
 `app.services.content` (blank line = paragraph, "- " = list, "## " = heading), escaped when shown.
-Every change is written to the audit log (`content.changed`).
+Every change is written to the audit log (`content.changed`; removing a subscriber:
+`subscriber.deleted`, without the address, which is what the person asked to erase).
 """
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 
 from app.extensions import db
 from app.i18n import fold
-from app.models import FaqEntry, FeedbackVote, Page
+from app.models import FaqEntry, FeedbackVote, Page, Subscriber
 from app.services import audit
 from app.services.applications import clean_line, strip_controls
 from app.services.errors import InvalidContent
+from app.services.events import neutralise
+from app.services.pagination import Pagination
 from app.services.settings import load_data
 
 QUESTION_MAX = 300
 ANSWER_MAX = 10_000
 TITLE_MAX = 200
 BODY_MAX = 50_000
+SEARCH_MAX = 254  # the longest e-mail address
+SUBSCRIBERS_PER_PAGE = 50
+PARIS = ZoneInfo("Europe/Paris")
 
 
 def clean_text(text: str | None, limit: int) -> str:
@@ -209,6 +218,66 @@ def feedback_table() -> list[FeedbackRow]:
     ).all()
     table = [FeedbackRow(page=page, useful=int(yes or 0), not_useful=int(total) - int(yes or 0)) for page, yes, total in rows]
     return sorted(table, key=lambda row: (-row.total, row.page))
+
+
+# --- "stay informed" subscribers ------------------------------------------------------------
+
+
+def _subscribers_matching(text: str | None):
+    """Subscribers whose address contains `text` (any case; `%` and `_` are plain characters).
+    The text is cleaned and cut to `SEARCH_MAX`; empty or blank means everyone."""
+    query = select(Subscriber)
+    text = clean_line(text)[:SEARCH_MAX]
+    if text:
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Subscriber.email.ilike(f"%{escaped}%", escape="\\"))
+    return query
+
+
+def _newest_first(query):
+    return query.order_by(Subscriber.created_at.desc(), Subscriber.id.desc())
+
+
+def subscribers(text: str | None = "", page: int = 1, per_page: int = SUBSCRIBERS_PER_PAGE) -> Pagination:
+    """One page of the subscribers (newest first) whose address contains `text`; a page number
+    out of range gives the nearest page."""
+    query = _subscribers_matching(text)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    items = list(db.session.scalars(_newest_first(query).limit(per_page).offset((page - 1) * per_page)))
+    return Pagination(items, page, per_page, total)
+
+
+def subscriber_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(Subscriber))
+
+
+SUBSCRIBER_CSV_COLUMNS = (_l("E-mail"), _l("Commune"), _l("Language"), _l("Subscribed on"))
+
+
+def subscribers_csv() -> bytes:
+    """Every subscriber, newest first, for a spreadsheet: UTF-8 with a byte-order mark and `;`
+    separators (what French Excel and LibreOffice open right with a double click), the time of
+    subscription in Europe/Paris. Cells typed by visitors are neutralised (never a formula)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    writer.writerow([str(title) for title in SUBSCRIBER_CSV_COLUMNS])
+    for subscriber in db.session.scalars(_newest_first(select(Subscriber))):
+        writer.writerow([
+            neutralise(subscriber.email), neutralise(subscriber.commune), neutralise(subscriber.language),
+            subscriber.created_at.astimezone(PARIS).strftime("%d/%m/%Y %H:%M"),
+        ])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def delete_subscriber(subscriber: Subscriber, actor_id: int | None) -> None:
+    """Remove the address for good (a person asked to be forgotten, or it bounces). The audit log
+    keeps who removed which row and when, never the address itself."""
+    subscriber_id = subscriber.id
+    db.session.delete(subscriber)
+    db.session.flush()
+    audit.record(actor_id, "subscriber.deleted", "subscriber", subscriber_id)
 
 
 def _log(actor_id: int | None, kind: str, target_id: int | None, what: str, slug: str) -> None:

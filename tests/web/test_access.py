@@ -161,6 +161,9 @@ ADMIN_AREA = {
     "admin.feedback": ADMIN,
     "admin.pages": ADMIN,
     "admin.page_edit": ADMIN,
+    "admin.subscribers": ADMIN,
+    "admin.subscribers_csv": ADMIN,
+    "admin.subscriber_delete": ADMIN,
 }
 
 EXPECTED: dict[str, str] = {**PUBLIC_SITE, **AUTH, **ACCOUNT, **MERCHANT, **EVENTS, **ADMIN_AREA}

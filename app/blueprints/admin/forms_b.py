@@ -26,7 +26,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.blueprints.public.forms import Email
 from app.models.events import EVENT_KINDS
-from app.services.content_admin import ANSWER_MAX, BODY_MAX, QUESTION_MAX, TITLE_MAX
+from app.services.applications import clean_line
+from app.services.content_admin import ANSWER_MAX, BODY_MAX, QUESTION_MAX, SEARCH_MAX, TITLE_MAX
 from app.services.errors import InvalidIban
 from app.services.merchants_admin import ADDRESS_MAX, DESCRIPTION_MAX, NAME_MAX
 from app.services.sepa import parse_iban
@@ -194,6 +195,17 @@ class PageForm(FlaskForm):
                             validators=[DataRequired(_l("Write the text in French.")), _at_most(BODY_MAX)])
     body_en = TextAreaField(_l("Text in English"), filters=[_strip],
                             validators=[DataRequired(_l("Write the text in English.")), _at_most(BODY_MAX)])
+
+
+class SubscriberSearchForm(FlaskForm):
+    """GET filter of the subscribers' list (no CSRF: it changes nothing). Over-long text is cut,
+    not refused: a search never fails."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("E-mail contains"),
+                    filters=[lambda value: clean_line(value)[:SEARCH_MAX] if isinstance(value, str) else value])
 
 
 KIND_LABELS = {

@@ -1,5 +1,6 @@
 """Content `/admin/contenu`: the FAQ (order, publish), the static pages, the events (create,
-edit, publish, duplicate for next month) and the answers to "was this page useful?"."""
+edit, publish, duplicate for next month) and the answers to "was this page useful?" (the
+"stay informed" subscribers are in `views_subscribers`)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -76,7 +77,7 @@ def content():
     return render(
         "admin/content/index.html", faq_count=len(entries), faq_published=sum(1 for e in entries if e.published),
         pages=content_admin.pages(), coming=len(coming), drafts=sum(1 for e in coming if e.status == "draft"),
-        feedback=content_admin.feedback_table()[:5],
+        feedback=content_admin.feedback_table()[:5], subscribers=content_admin.subscriber_count(),
     )
 
 

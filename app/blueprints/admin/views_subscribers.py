@@ -1,0 +1,65 @@
+"""Subscribers `/admin/contenu/abonnes`: the addresses left on the public "stay informed" form
+(people outside the communes). Coordinators list and search them, download them as a
+spreadsheet, and remove one (a person asking to be forgotten, an address that bounces)."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import abort, flash, make_response, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.blueprints.admin import bp
+from app.blueprints.admin.forms_b import ActionForm, SubscriberSearchForm
+from app.extensions import db
+from app.htmx import render
+from app.models import Subscriber
+from app.security import ADMIN, access
+from app.services import content_admin
+
+PARIS = ZoneInfo("Europe/Paris")
+INVALID = 422
+
+
+def _page_arg() -> int:
+    value = request.args.get("page", "1")
+    return int(value) if value.isdigit() and len(value) < 7 else 1
+
+
+def _subscriber_or_404(subscriber_id: int) -> Subscriber:
+    return db.session.get(Subscriber, subscriber_id) or abort(404)
+
+
+@bp.get("/contenu/abonnes")
+@access(ADMIN)
+def subscribers():
+    form = SubscriberSearchForm(request.args)
+    results = content_admin.subscribers(form.q.data or "", page=_page_arg())
+    return render("admin/content/subscribers.html", "admin/content/_subscribers.html", form=form, results=results,
+                  everyone=content_admin.subscriber_count())
+
+
+@bp.get("/contenu/abonnes.csv")
+@access(ADMIN)
+def subscribers_csv():
+    response = make_response(content_admin.subscribers_csv())
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    day = datetime.now(PARIS).date().isoformat()
+    response.headers["Content-Disposition"] = f'attachment; filename="patias-abonnes-{day}.csv"'
+    return response
+
+
+@bp.route("/contenu/abonnes/<int:subscriber_id>/supprimer", methods=["GET", "POST"])
+@access(ADMIN)
+def subscriber_delete(subscriber_id: int):
+    subscriber = _subscriber_or_404(subscriber_id)
+    form = ActionForm()
+    if form.validate_on_submit():
+        email = subscriber.email
+        content_admin.delete_subscriber(subscriber, current_user.id)
+        db.session.commit()
+        flash(_("%(email)s is removed from the list.", email=email), "success")
+        return redirect(url_for("admin.subscribers"), 303)
+    return render("admin/content/subscriber_delete.html", status=INVALID if form.is_submitted() else 200,
+                  subscriber=subscriber, form=form)
