@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from app.extensions import db
 from app.models import Event, FaqEntry, Merchant
 from app.models.ledger import Transfer
-from app.services import ledger, settlement
+from app.services import communes, ledger, settlement
 from tests.e2e.conftest import PHONE, admin_login, assert_no_axe_violations, assert_no_console_errors, login
 from tests.factories import make_member
 
@@ -90,7 +90,10 @@ def _ids(live_app) -> dict:
         merchant = db.session.scalar(db.select(Merchant).order_by(Merchant.id))
         faq = db.session.scalar(db.select(FaqEntry).order_by(FaqEntry.position))
         event = db.session.scalar(db.select(Event).order_by(Event.starts_at.desc()))
-        ids = {"merchant": merchant.id, "faq": faq.id, "event": event.id}
+        # The demo data has no "stay informed" subscriber: one, made as the public form does (twice is harmless).
+        subscriber = communes.subscribe("e2e.abonne@example.test", "Roanne", "fr")
+        db.session.commit()
+        ids = {"merchant": merchant.id, "faq": faq.id, "event": event.id, "subscriber": subscriber.id}
         db.session.remove()
     return ids
 
@@ -120,7 +123,9 @@ def test_merchants_settlements_and_content_pages_have_no_axe_violations(page, li
         "/admin/contenu", "/admin/contenu/faq", "/admin/contenu/faq/nouvelle", f"/admin/contenu/faq/{ids['faq']}",
         f"/admin/contenu/faq/{ids['faq']}/supprimer", "/admin/contenu/pages", "/admin/contenu/pages/confidentialite",
         "/admin/contenu/evenements", "/admin/contenu/evenements/nouveau", f"/admin/contenu/evenements/{ids['event']}",
-        "/admin/contenu/avis", "/admin/commercants?lang=en", "/admin/reglements?lang=en", "/admin/contenu/faq?lang=fr",
+        "/admin/contenu/avis", "/admin/contenu/abonnes", "/admin/contenu/abonnes?q=abonne",
+        "/admin/contenu/abonnes?q=nobody", f"/admin/contenu/abonnes/{ids['subscriber']}/supprimer",
+        "/admin/contenu/abonnes?lang=en", "/admin/commercants?lang=en", "/admin/reglements?lang=en", "/admin/contenu/faq?lang=fr",
     ]:
         _check(page, live_server, path)
 
@@ -147,6 +152,12 @@ def test_merchants_settlements_and_content_pages_have_no_axe_violations(page, li
     assert_no_axe_violations(page)
     _check(page, live_server, "/admin/reglements?mois=2031-13")
     expect(page.locator("#mois-error")).to_be_visible()
+    # Removing a subscriber: the confirmation page, then the list with the flash message.
+    page.goto(live_server + f"/admin/contenu/abonnes/{ids['subscriber']}/supprimer")
+    page.get_by_role("button", name="Retirer", exact=True).click()
+    expect(page.locator(".flash-success")).to_contain_text("e2e.abonne@example.test")
+    expect(page.locator("#subscriber-results")).not_to_contain_text("e2e.abonne@example.test")
+    assert_no_axe_violations(page)
     assert_no_console_errors(page, ignore=REFUSED)
 
 
