@@ -178,6 +178,34 @@ def test_reason_too_long_is_refused_with_the_text_kept(client, admin, db):
     assert "500" in response.get_data(as_text=True)
 
 
+def test_the_review_page_warns_of_a_possible_duplicate(client, admin, db):
+    member = make_member(first_name="Elodie", last_name="CHAMBON", commune_id=_commune().id, email="other@example.test")
+    paper = _application(first_name="Lucie", last_name="Bert", email=None, phone="04 77 00 00 01")
+    db.session.commit()
+    application = _application(phone="+33 4 77 00 00 01", first_name="Élodie  ", last_name="Chambon")
+    url = f"/admin/adherents/demandes/{application.id}"
+    html = client.get(url + "?lang=en").get_data(as_text=True)
+    panel = html[html.index('id="duplicates"'):html.index('id="approve-title"')]
+    assert "This person may already have applied or be a member:" in panel
+    assert re.search(rf'<a href="/admin/adherents/{member.id}">Member Elodie CHAMBON, no. {member.number}</a>', panel)
+    assert f'<a href="/admin/adherents/demandes/{paper.id}">Application of Lucie Bert received on' in panel
+    assert "same name and commune" in panel and "same phone" in panel
+    # In French too; the warning does not block the approval.
+    html = client.get(url + "?lang=fr").get_data(as_text=True)
+    assert "Cette personne a peut-être déjà fait une demande ou est déjà adhérente" in html
+    assert "même nom et même commune" in html and "même téléphone" in html
+    assert _post(client, url, url + "/accepter").status_code == 302
+
+
+def test_no_duplicate_warning_for_a_new_person(client, admin, db):
+    make_member(first_name="Élodie", last_name="Chambon", commune_id=_commune("Boën-sur-Lignon").id)
+    _application(first_name="Paul", last_name="Roux", email="paul@example.test")
+    application = _application()
+    html = client.get(f"/admin/adherents/demandes/{application.id}?lang=en").get_data(as_text=True)
+    assert 'id="approve-title"' in html
+    assert 'id="duplicates"' not in html and "may already have applied" not in html
+
+
 # Member actions
 
 

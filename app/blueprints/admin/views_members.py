@@ -12,7 +12,7 @@ from app.extensions import db
 from app.htmx import render
 from app.models import Application, Member
 from app.security import ADMIN, access
-from app.services import backoffice, membership
+from app.services import applications, backoffice, membership
 from app.services.errors import ApplicationNotPending, DomainError, EmailTaken, MemberErased
 
 
@@ -122,10 +122,16 @@ def member_activation(member_id: int):
 @bp.get("/adherents/demandes/<int:application_id>")
 @access(ADMIN)
 def application(application_id: int):
+    record = _application(application_id)
     return render_template(
-        "admin/members/application.html", application=_application(application_id), approve_form=ConfirmForm(),
-        reject_form=RejectForm(),
+        "admin/members/application.html", application=record, approve_form=ConfirmForm(),
+        reject_form=RejectForm(), duplicates=_duplicates(record),
     )
+
+
+def _duplicates(application: Application) -> list[applications.PossibleDuplicate]:
+    """Only a pending application is decided on this page: warn about the same person only then."""
+    return applications.possible_duplicates(application) if application.status == "pending" else []
 
 
 @bp.post("/adherents/demandes/<int:application_id>/accepter")
@@ -144,7 +150,7 @@ def application_approve(application_id: int):
         db.session.rollback()
         return render_template(
             "admin/members/application.html", application=application, approve_form=form,
-            reject_form=RejectForm(formdata=None), error=exc.message,
+            reject_form=RejectForm(formdata=None), error=exc.message, duplicates=_duplicates(application),
         ), 409
     db.session.commit()
     member = approval.member
@@ -172,4 +178,5 @@ def application_reject(application_id: int):
         return redirect(url_for("admin.members"))
     return render_template(
         "admin/members/application.html", application=application, approve_form=ConfirmForm(), reject_form=form,
+        duplicates=_duplicates(application),
     ), 400
