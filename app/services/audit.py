@@ -10,12 +10,12 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import User
 from app.models.audit import AuditEntry
-from app.services.pagination import Pagination
+from app.services.pagination import Pagination, paginate
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -154,12 +154,7 @@ def journal(action: str | None = None, actor_id: int | None = None, since: date 
         query = query.where(AuditEntry.target_type == target_type)
     if target_id is not None:
         query = query.where(AuditEntry.target_id == target_id)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    page = max(1, min(page, max(1, -(-total // per_page))))
-    items = list(db.session.scalars(
-        query.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()).limit(per_page).offset((page - 1) * per_page)
-    ))
-    return Pagination(items, page, per_page, total)
+    return paginate(query, (AuditEntry.created_at.desc(), AuditEntry.id.desc()), page, per_page)
 
 
 def actors() -> list[User]:

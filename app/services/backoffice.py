@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 
 from app.extensions import db
@@ -19,17 +19,12 @@ from app.models.ledger import Account, Transfer
 from app.services import allocation, audit, cards, contributions, ledger, membership
 from app.services.cards import MAX_PIN_FAILURES
 from app.services.errors import NothingToCorrect
-from app.services.pagination import Pagination
+from app.services.pagination import Pagination, contains_pattern, page_in_range, paginate
 
 PER_PAGE = 50
 
 
 # Finding members
-
-
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def search_members(text: str = "", status: str = "", page: int = 1, per_page: int = PER_PAGE) -> Pagination:
@@ -38,7 +33,7 @@ def search_members(text: str = "", status: str = "", page: int = 1, per_page: in
     text = (text or "").strip()
     if text:
         digits = text.replace(" ", "")
-        pattern = _like(text)
+        pattern = contains_pattern(text)
         conditions = [
             Member.first_name.ilike(pattern, escape="\\"), Member.last_name.ilike(pattern, escape="\\"),
             (Member.first_name + " " + Member.last_name).ilike(pattern, escape="\\"),
@@ -52,11 +47,7 @@ def search_members(text: str = "", status: str = "", page: int = 1, per_page: in
         query = query.where(Member.pin_failures >= MAX_PIN_FAILURES, Member.status != "erased")
     elif status:
         query = query.where(Member.status == status)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
-    items = list(db.session.scalars(query.order_by(Member.number).limit(per_page).offset((page - 1) * per_page)))
-    return Pagination(items, page, per_page, total)
+    return paginate(query, (Member.number,), page, per_page)
 
 
 def pending_applications() -> list[Application]:
@@ -308,8 +299,7 @@ def pledges_against_payments(period: str, only_behind: bool = False, page: int =
     ), params).one()
     listed = base + (behind if only_behind else "")
     count = db.session.execute(text(f"SELECT count(*) {listed}"), params).scalar_one()
-    pages = max(1, -(-count // per_page))
-    page = min(max(1, page), pages)
+    page = page_in_range(page, count, per_page)
     rows = db.session.execute(text(
         f"""SELECT m.id, m.number, m.first_name, m.last_name, m.status, m.pledge_cents, coalesce(p.paid, 0) {listed}
             ORDER BY m.number LIMIT :limit OFFSET :offset"""

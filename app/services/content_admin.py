@@ -24,7 +24,7 @@ from app.services import audit
 from app.services.applications import clean_line, strip_controls
 from app.services.errors import InvalidContent
 from app.services.events import neutralise
-from app.services.pagination import Pagination
+from app.services.pagination import Pagination, contains_pattern, paginate
 from app.services.settings import load_data
 
 QUESTION_MAX = 300
@@ -229,24 +229,17 @@ def _subscribers_matching(text: str | None):
     query = select(Subscriber)
     text = clean_line(text)[:SEARCH_MAX]
     if text:
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(Subscriber.email.ilike(f"%{escaped}%", escape="\\"))
+        query = query.where(Subscriber.email.ilike(contains_pattern(text), escape="\\"))
     return query
 
 
-def _newest_first(query):
-    return query.order_by(Subscriber.created_at.desc(), Subscriber.id.desc())
+NEWEST_FIRST = (Subscriber.created_at.desc(), Subscriber.id.desc())
 
 
 def subscribers(text: str | None = "", page: int = 1, per_page: int = SUBSCRIBERS_PER_PAGE) -> Pagination:
     """One page of the subscribers (newest first) whose address contains `text`; a page number
     out of range gives the nearest page."""
-    query = _subscribers_matching(text)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
-    items = list(db.session.scalars(_newest_first(query).limit(per_page).offset((page - 1) * per_page)))
-    return Pagination(items, page, per_page, total)
+    return paginate(_subscribers_matching(text), NEWEST_FIRST, page, per_page)
 
 
 def subscriber_count() -> int:
@@ -263,7 +256,7 @@ def subscribers_csv() -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     writer.writerow([str(title) for title in SUBSCRIBER_CSV_COLUMNS])
-    for subscriber in db.session.scalars(_newest_first(select(Subscriber))):
+    for subscriber in db.session.scalars(select(Subscriber).order_by(*NEWEST_FIRST)):
         writer.writerow([
             neutralise(subscriber.email), neutralise(subscriber.commune), neutralise(subscriber.language),
             subscriber.created_at.astimezone(PARIS).strftime("%d/%m/%Y %H:%M"),
