@@ -3,22 +3,12 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from app.extensions import db as _db
 from app.models import AuditEntry
 from app.models.ledger import Transfer
 from app.services import allocation, ledger
 from tests.conftest import csrf_from
-from tests.factories import make_admin, make_member
-
-
-@pytest.fixture
-def admin(db, auth):
-    user = make_admin()
-    db.session.commit()
-    assert auth.login_admin(user.email).status_code == 302
-    return user
+from tests.factories import make_member
 
 
 def _run_form(client, period=None) -> dict:

@@ -12,18 +12,16 @@ from app.extensions import db as _db
 from app.models import AuditEntry, Commune, Event, FaqEntry, FeedbackVote, Page
 from app.services import feedback
 from tests.conftest import csrf_from
-from tests.factories import make_admin, make_event
+from tests.factories import make_event
 
 PARIS = ZoneInfo("Europe/Paris")
 
 
 @pytest.fixture
-def admin(db, auth, client):
-    user = make_admin()
-    db.session.commit()
-    assert auth.login_admin(user.email).status_code == 302
+def admin(admin, client):
+    """The signed-in admin (tests/web/conftest.py), reading the pages in English."""
     client.set_cookie("lang", "en")
-    return user
+    return admin
 
 
 def _post(client, page_url, action, data=None, **kwargs):

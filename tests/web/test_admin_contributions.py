@@ -12,15 +12,7 @@ from app.models import AuditEntry
 from app.models.ledger import Transfer
 from app.services import contributions, ledger
 from tests.conftest import csrf_from
-from tests.factories import make_admin, make_member
-
-
-@pytest.fixture
-def admin(db, auth):
-    user = make_admin()
-    db.session.commit()
-    assert auth.login_admin(user.email).status_code == 302
-    return user
+from tests.factories import make_member
 
 
 def _form(client, url="/admin/cotisations"):

@@ -10,15 +10,7 @@ from app.models import AuditEntry
 from app.models.ledger import Transfer
 from app.services import allocation, ledger
 from tests.conftest import csrf_from
-from tests.factories import make_admin, make_member, make_merchant
-
-
-@pytest.fixture
-def admin(db, auth):
-    user = make_admin()
-    db.session.commit()
-    assert auth.login_admin(user.email).status_code == 302
-    return user
+from tests.factories import make_member, make_merchant
 
 
 @pytest.fixture

@@ -10,16 +10,7 @@ from app.models import ActivationCode, Application, AuditEntry, Commune, Member,
 from app.models.ledger import Transfer
 from app.services import cards, ledger
 from tests.conftest import csrf_from
-from tests.factories import make_admin, make_member
-
-
-@pytest.fixture
-def admin(db, auth):
-    user = make_admin()
-    db.session.commit()
-    response = auth.login_admin(user.email)
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return user
+from tests.factories import make_member
 
 
 def _commune(name="Leigneux") -> Commune:

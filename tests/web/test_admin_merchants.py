@@ -11,19 +11,16 @@ from app.models import AuditEntry, Category, Commune, Merchant, OutboxMessage, U
 from app.services import register
 from app.services.errors import RegisterClosed
 from tests.conftest import csrf_from
-from tests.factories import make_admin, make_cashier, make_merchant, make_user
+from tests.factories import make_cashier, make_merchant, make_user
 
 GOOD_IBAN = "FR76 3000 1007 9412 3456 7890 185"
 
 
 @pytest.fixture
-def admin(db, auth, client):
-    user = make_admin()
-    db.session.commit()
-    response = auth.login_admin(user.email)
-    assert response.status_code == 302, response.get_data(as_text=True)
+def admin(admin, client):
+    """The signed-in admin (tests/web/conftest.py), reading the pages in English."""
     client.set_cookie("lang", "en")
-    return user
+    return admin
 
 
 def _post(client, page_url, action, data=None, **kwargs):

@@ -16,19 +16,17 @@ from app.extensions import db as _db
 from app.models import AuditEntry, Transfer
 from app.services import ledger, settlement
 from tests.conftest import csrf_from
-from tests.factories import make_admin, make_cashier, make_member, make_merchant
+from tests.factories import make_cashier, make_member, make_merchant
 
 GOOD_IBAN = "FR7630001007941234567890185"
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"}
 
 
 @pytest.fixture
-def admin(db, auth, client):
-    user = make_admin()
-    db.session.commit()
-    assert auth.login_admin(user.email).status_code == 302
+def admin(admin, client):
+    """The signed-in admin (tests/web/conftest.py), reading the pages in English."""
     client.set_cookie("lang", "en")
-    return user
+    return admin
 
 
 @pytest.fixture

@@ -22,12 +22,10 @@ START = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def admin(db, auth, client):
-    user = make_admin()
-    db.session.commit()
-    assert auth.login_admin(user.email).status_code == 302
+def admin(admin, client):
+    """The signed-in admin (tests/web/conftest.py), reading the pages in English."""
     client.set_cookie("lang", "en")
-    return user
+    return admin
 
 
 def _subscribe(email: str, commune: str = "", language: str = "fr", days: int = 0) -> Subscriber:
