@@ -38,10 +38,10 @@ def _fresh_member(live_app) -> str:
     return number
 
 
-def _reset_application(live_app) -> int:
+def _reset_application(live_app, last_name: str | None = None, phone: str = "0477000009") -> int:
     with live_app.app_context():
-        application = Application(first_name="Lison", last_name=f"Essai{int(time.time() * 1000) % 100000}",
-                                  commune_id=1, address="1 rue du Test", email=None, phone="0477000009",
+        application = Application(first_name="Lison", last_name=last_name or f"Essai{int(time.time() * 1000) % 100000}",
+                                  commune_id=1, address="1 rue du Test", email=None, phone=phone,
                                   contribution_cents=800, status="pending")
         db.session.add(application)
         db.session.commit()
@@ -52,17 +52,9 @@ def _reset_application(live_app) -> int:
 
 def _duplicate_application(live_app) -> int:
     """A pending application of the same person as another one (same phone, another writing)."""
-    first = _reset_application(live_app)
-    with live_app.app_context():
-        earlier = db.session.get(Application, first)
-        application = Application(first_name=earlier.first_name, last_name=earlier.last_name, commune_id=1,
-                                  address="1 rue du Test", email=None, phone="+33 4 77 00 00 09",
-                                  contribution_cents=800, status="pending")
-        db.session.add(application)
-        db.session.commit()
-        application_id = application.id
-        db.session.remove()
-    return application_id
+    last_name = f"Essai{int(time.time() * 1000) % 100000}"
+    _reset_application(live_app, last_name)
+    return _reset_application(live_app, last_name, phone="+33 4 77 00 00 09")
 
 
 def test_the_treasurer_approves_records_and_allocates(page, live_server, live_app):
