@@ -63,23 +63,71 @@ def _wants_write_lock() -> bool:
 def start_writing(session) -> None:
     """End the read phase of a `@reads_first` request (a no-op anywhere else).
 
-    On SQLite the read transaction is committed (it wrote nothing) without expiring what it
-    loaded, and the next statement begins with `BEGIN IMMEDIATE`.
+    On SQLite the read transaction (it wrote nothing) is committed and a `BEGIN IMMEDIATE` is
+    issued on the same connection, after the writers' queue: the session keeps its connection
+    and what it loaded, and the request's commit ends the write transaction.
     """
     if not _in_read_phase():
         return
     g._patias_writing = True
     if not is_sqlite(session):
         return
-    if session.new or session.dirty or session.deleted:
-        raise RuntimeError("a @reads_first view changed objects before start_writing()")
     target = session() if callable(session) else session  # the scoped session's Session
-    keep = target.expire_on_commit
-    target.expire_on_commit = False
+    if target.new or target.dirty or target.deleted:
+        raise RuntimeError("a @reads_first view changed objects before start_writing()")
+    if not target.in_transaction():
+        return  # nothing read yet: the next statement begins the write transaction
+    dbapi_connection = target.connection().connection.dbapi_connection
+    if dbapi_connection.in_transaction:
+        dbapi_connection.execute("COMMIT")
+    queued = isinstance(dbapi_connection, QueuedConnection)
+    if queued:
+        dbapi_connection.take_turn()
     try:
-        target.commit()
-    finally:
-        target.expire_on_commit = keep
+        dbapi_connection.execute("BEGIN IMMEDIATE")
+    except BaseException:
+        if queued:
+            dbapi_connection.pass_turn()
+        raise
+
+
+class DirectSQL:
+    """Hand-written SQL on the session's own connection, in its transaction.
+
+    For the register's sale, where SQLAlchemy's work around each statement (compilation cache
+    keys, result objects, ORM loading) costs several times the statement itself on SQLite.
+    Statements are written once with `?` placeholders (translated to `%s` for psycopg) and
+    may not contain `%`. Rows come back as tuples; the session's objects are not refreshed
+    (the caller does it with `set_committed_value` where it matters). The session is flushed
+    first, so that what it holds is visible to these statements.
+    """
+
+    _translated: dict[str, str] = {}
+
+    def __init__(self, session):
+        session.flush()
+        connection = session.connection()
+        self.connection = connection.connection.dbapi_connection
+        self.postgresql = connection.dialect.name == "postgresql"
+        self.IntegrityError = connection.dialect.dbapi.IntegrityError
+
+    def _sql(self, sql: str) -> str:
+        if not self.postgresql:
+            return sql
+        translated = self._translated.get(sql)
+        if translated is None:
+            if "%" in sql:
+                raise ValueError("DirectSQL statements may not contain %")
+            translated = self._translated[sql] = sql.replace("?", "%s")
+        return translated
+
+    def execute(self, sql: str, parameters: tuple = ()):
+        """Run one statement; the driver's cursor (rows as tuples, `rowcount`)."""
+        return self.connection.execute(self._sql(sql), parameters)
+
+    def one(self, sql: str, parameters: tuple = ()) -> tuple | None:
+        """The first row of a query, or None."""
+        return self.connection.execute(self._sql(sql), parameters).fetchone()
 
 
 def _refuse_early_writes(connection, _cursor, statement, _parameters, _context, _executemany) -> None:

@@ -75,6 +75,12 @@ class Application(Timestamped, db.Model):
         return f"{self.first_name} {self.last_name}"
 
 
+def short_name(first_name: str, last_name: str | None) -> str:
+    """First name and last-name initial: "Claire M."."""
+    initial = f" {last_name[:1]}." if last_name else ""
+    return f"{first_name}{initial}"
+
+
 class Member(Timestamped, db.Model):
     """A member of the association: holds an allocation account, a card and a PIN.
 
@@ -118,8 +124,7 @@ class Member(Timestamped, db.Model):
     @property
     def short_name(self) -> str:
         """What a cashier may see: first name and last-name initial."""
-        initial = f" {self.last_name[:1]}." if self.last_name else ""
-        return f"{self.first_name}{initial}"
+        return short_name(self.first_name, self.last_name)
 
 
 class ActivationCode(Timestamped, db.Model):

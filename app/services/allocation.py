@@ -97,7 +97,7 @@ def _typed(sql: str):
 
 
 class _Ids:
-    """SQL for the ids of rows inserted by `INSERT ... SELECT` (see `ledger.reserve_transfer_id`)."""
+    """SQL for the ids of rows inserted by `INSERT ... SELECT` (see `ledger.post`)."""
 
     def __init__(self):
         self.postgresql = db.session.get_bind().dialect.name == "postgresql"

@@ -13,9 +13,9 @@ import re
 import secrets
 
 from flask import current_app
-from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.database import DirectSQL
 from app.extensions import db
 from app.models import Member
 from app.services.errors import CardLocked, InvalidMemberNumber, InvalidPin, WrongPin
@@ -95,29 +95,41 @@ def is_locked(member: Member) -> bool:
 def verify_pin(member: Member, pin: str | None) -> None:
     """Check a PIN typed at the stall, or raise `WrongPin` / `CardLocked` / `InvalidPin`.
 
+    See `pin_attempt`; the member object is kept in step with the stored failure count. The
+    caller must commit even when this raises `WrongPin`: the failure counts.
+    """
+    try:
+        pin_attempt(DirectSQL(db.session), member.id, member.pin_hash, pin)
+    except WrongPin as exc:
+        set_committed_value(member, "pin_failures", MAX_PIN_FAILURES - exc.attempts_left)
+        raise
+    except CardLocked:
+        db.session.refresh(member, ["pin_failures"])
+        raise
+    set_committed_value(member, "pin_failures", 0)
+
+
+_CLAIM = "UPDATE member SET pin_failures = pin_failures + 1 WHERE id = ? AND pin_failures < ? RETURNING pin_failures"
+
+
+def pin_attempt(sql: DirectSQL, member_id: int, pin_hash: str | None, pin: str | None) -> None:
+    """Compare a PIN with the member's, counting the attempt, or raise `WrongPin` /
+    `CardLocked` / `InvalidPin`.
+
     An attempt slot is claimed with a conditional update before the PIN is compared, so that
     parallel guesses from several tablets evaluate at most three PINs in all. A right PIN gives
-    the slot back. The caller must commit even when this raises `WrongPin`: the failure counts.
+    the slot back (the counter counts wrong PINs in a row).
     """
     from flask_babel import lazy_gettext as _l
 
     check_pin_format(pin)
-    members = Member.__table__  # Core statements: no ORM bookkeeping at every sale
-    claimed = db.session.execute(
-        update(members)
-        .where(members.c.id == member.id, members.c.pin_failures < MAX_PIN_FAILURES)
-        .values(pin_failures=members.c.pin_failures + 1)
-        .returning(members.c.pin_failures)
-    ).scalar()
-    if claimed is None:
-        db.session.refresh(member, ["pin_failures"])  # another tablet locked it meanwhile
+    claimed = sql.one(_CLAIM, (member_id, MAX_PIN_FAILURES))
+    if claimed is None:  # another tablet locked it meanwhile
         raise CardLocked(_l("This card is locked after three wrong PINs. The member can set a new PIN in their account, or contact the association."))
-    if member.pin_hash and hmac.compare_digest(member.pin_hash, hash_pin(pin)):
-        db.session.execute(update(members).where(members.c.id == member.id).values(pin_failures=0))
-        set_committed_value(member, "pin_failures", 0)
+    if pin_hash and hmac.compare_digest(pin_hash, hash_pin(pin)):
+        sql.execute("UPDATE member SET pin_failures = 0 WHERE id = ?", (member_id,))
         return
-    set_committed_value(member, "pin_failures", claimed)
-    left = MAX_PIN_FAILURES - claimed
+    left = MAX_PIN_FAILURES - claimed[0]
     if left <= 0:
         raise CardLocked(_l("Wrong PIN. The card is now locked: the member can set a new PIN in their account, or contact the association."))
     raise WrongPin(left, _l("Wrong PIN. Attempts left: %(left)d.", left=left))

@@ -217,6 +217,10 @@ class SaleTooOld(DomainError):
     """Only today's sales are cancelled at the register; older ones go to the treasurer."""
 
 
+class UnknownCategory(DomainError):
+    """The sale's category is not one of the shop's chips (the sale form says which are)."""
+
+
 # Back office (app/services/twofactor.py, bank_import.py, backoffice.py)
 
 

@@ -21,14 +21,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, or_, select, text, update
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.database import DirectSQL
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.ledger import (
@@ -97,21 +99,6 @@ def today() -> date:
 
 def current_period() -> str:
     return today().strftime("%Y-%m")
-
-
-def _is_postgresql() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
-
-
-def reserve_transfer_id() -> int:
-    """The id of the next transfer row, known before the insert so that its reference is too.
-
-    PostgreSQL: the column's sequence. SQLite: one above the largest id, safe because the
-    transaction holds the database's write lock (BEGIN IMMEDIATE).
-    """
-    if _is_postgresql():
-        return db.session.execute(text("SELECT nextval(pg_get_serial_sequence('transfer', 'id'))")).scalar_one()
-    return db.session.execute(text("SELECT coalesce(max(id), 0) + 1 FROM transfer")).scalar_one()
 
 
 # --- accounts -------------------------------------------------------------------------------
@@ -220,47 +207,102 @@ def _reversal_of(original: Transfer) -> Transfer | None:
     ).first()
 
 
-# The money statements are Core statements on the tables: the same SQL as through the ORM
-# entities, without the ORM's bulk-update and unit-of-work bookkeeping on every sale.
-_ACCOUNT = Account.__table__
-_TRANSFER = Transfer.__table__
-_INSERT_TRANSFER = insert(_TRANSFER)
+# The money statements are written by hand and run on the session's own connection
+# (`DirectSQL`): the same SQL on both engines, without SQLAlchemy's compilation and result
+# machinery around each statement, which cost more than the statements at every sale.
+_TRANSFER_COLUMNS = (
+    "id", "kind", "source_id", "destination_id", "amount_cents", "actor_id", "created_at", "occurred_on",
+    "reference", "idempotency_key", "request_hash", "reverses_id", "category_id", "period", "memo", "method",
+    "member_id",
+)
+_INSERT_TRANSFER = (
+    f"INSERT INTO transfer ({', '.join(_TRANSFER_COLUMNS)}) VALUES ({', '.join('?' for _ in _TRANSFER_COLUMNS)})"
+)
+_DEBIT = (
+    "UPDATE account SET balance_cents = balance_cents - ? "
+    "WHERE id = ? AND (balance_cents >= ? OR kind = 'system') RETURNING balance_cents"
+)
+_CREDIT = "UPDATE account SET balance_cents = balance_cents + ? WHERE id = ? RETURNING balance_cents"
+_SAVEPOINT = "ledger_move"
 
 
-def _apply(account_id: int, delta: int, conditional: bool) -> int | None:
-    """Add `delta` to a balance; a conditional debit returns None when the money is not there."""
-    statement = update(_ACCOUNT).where(_ACCOUNT.c.id == account_id)
-    if conditional:
-        statement = statement.where(or_(_ACCOUNT.c.balance_cents >= -delta, _ACCOUNT.c.kind == "system"))
-    statement = statement.values(balance_cents=_ACCOUNT.c.balance_cents + delta).returning(_ACCOUNT.c.balance_cents)
-    return db.session.execute(statement).scalar()
+@dataclass(frozen=True)
+class Posted:
+    """A transfer as `post` wrote it, with the two balances just after it."""
+
+    id: int
+    reference: str
+    created_at: datetime
+    values: dict
+    balances: dict[int, int]
+
+
+def _sql_value(sql: DirectSQL, value):
+    """SQLite stores dates and times as text, as SQLAlchemy writes them (UTC, no offset)."""
+    if sql.postgresql or value is None:
+        return value
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def post(sql: DirectSQL, source_id: int, destination_id: int, amount_cents: int, **row) -> Posted:
+    """The statements of every transfer, in a savepoint: debit the source if the money is there
+    (system accounts may go below zero), credit the destination, both in ascending account id
+    order, then write the transfer row under a reserved id. `row` holds the transfer's other
+    columns (`kind`, `occurred_on` and `created_at` at least).
+
+    Raises `InsufficientBalance` (with what is available) or SQLAlchemy's `IntegrityError` (a
+    unique index refused the row: the key, the reversal, the month's allocation); either way
+    nothing of it is left in the transaction. Callers go through `transfer` (or, for the
+    register's sale, validate as it does).
+    """
+    sql.execute(f"SAVEPOINT {_SAVEPOINT}")
+    try:
+        balances = {}
+        for account_id in sorted((source_id, destination_id)):
+            if account_id == source_id:
+                debited = sql.one(_DEBIT, (amount_cents, source_id, amount_cents))
+                if debited is None:
+                    available = sql.one("SELECT balance_cents FROM account WHERE id = ?", (source_id,))
+                    raise InsufficientBalance(available_cents=available[0] if available else 0)
+                balances[source_id] = debited[0]
+            else:
+                balances[destination_id] = sql.one(_CREDIT, (amount_cents, destination_id))[0]
+        # The id is reserved before the insert so that the reference is known too. PostgreSQL:
+        # the column's sequence. SQLite: one above the largest id, safe because the transaction
+        # holds the database's write lock (BEGIN IMMEDIATE).
+        transfer_id = sql.one(
+            "SELECT nextval(pg_get_serial_sequence('transfer', 'id'))" if sql.postgresql
+            else "SELECT coalesce(max(id), 0) + 1 FROM transfer"
+        )[0]
+        values = {
+            "memo": "", **row, "id": transfer_id, "reference": reference_for(transfer_id),
+            "source_id": source_id, "destination_id": destination_id, "amount_cents": amount_cents,
+        }
+        parameters = tuple(_sql_value(sql, values.get(column)) for column in _TRANSFER_COLUMNS)
+        try:
+            sql.execute(_INSERT_TRANSFER, parameters)
+        except sql.IntegrityError as exc:
+            raise IntegrityError(_INSERT_TRANSFER, parameters, exc) from exc
+    except BaseException:
+        sql.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+        sql.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+        raise
+    sql.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+    return Posted(transfer_id, values["reference"], values["created_at"], values, balances)
 
 
 def _move(source: Account, destination: Account, amount_cents: int, **row) -> Transfer:
-    new_balances = {}
-    for account_id in sorted((source.id, destination.id)):
-        if account_id == source.id:
-            new_balance = _apply(source.id, -amount_cents, conditional=True)
-            if new_balance is None:
-                available = db.session.execute(
-                    select(_ACCOUNT.c.balance_cents).where(_ACCOUNT.c.id == source.id)
-                ).scalar_one()
-                raise InsufficientBalance(available_cents=available)
-        else:
-            new_balance = _apply(destination.id, amount_cents, conditional=False)
-        new_balances[account_id] = new_balance
-    transfer_id = reserve_transfer_id()
-    values = dict(
-        id=transfer_id, reference=reference_for(transfer_id), source_id=source.id,
-        destination_id=destination.id, amount_cents=amount_cents, created_at=utcnow(), **row,
-    )
-    db.session.execute(_INSERT_TRANSFER, values)
+    posted = post(DirectSQL(db.session), source.id, destination.id, amount_cents, created_at=utcnow(), **row)
     # The row is written: the session gets it as if it had loaded it (every column is set).
-    transfer_row = Transfer(**values)
+    transfer_row = Transfer(**posted.values)
     make_transient_to_detached(transfer_row)
     db.session.add(transfer_row)
     for account in (source, destination):
-        set_committed_value(account, "balance_cents", new_balances[account.id])
+        set_committed_value(account, "balance_cents", posted.balances[account.id])
     return transfer_row
 
 
@@ -318,14 +360,13 @@ def transfer(
         if existing is not None:
             return _replay(existing, request_hash)
     try:
-        with db.session.begin_nested():
-            row = _move(
-                source, destination, amount_cents, kind=kind, actor_id=actor_id,
-                idempotency_key=idempotency_key, request_hash=request_hash,
-                reverses_id=reverses.id if reverses is not None else None, category_id=category_id,
-                memo=memo or "", method=method, occurred_on=occurred_on or today(), period=period,
-                member_id=member_id,
-            )
+        row = _move(
+            source, destination, amount_cents, kind=kind, actor_id=actor_id,
+            idempotency_key=idempotency_key, request_hash=request_hash,
+            reverses_id=reverses.id if reverses is not None else None, category_id=category_id,
+            memo=memo or "", method=method, occurred_on=occurred_on or today(), period=period,
+            member_id=member_id,
+        )
     except (IntegrityError, InsufficientBalance) as refusal:
         # A concurrent request may have won meanwhile (PostgreSQL: the unique index, or the debit
         # re-checked after its commit); its committed row is the true answer.
@@ -344,6 +385,31 @@ def transfer(
         raise
     row.replayed = False
     return row
+
+
+def purchase(
+    sql: DirectSQL, *, source_id: int, destination_id: int, amount_cents: int, actor_id: int,
+    idempotency_key: str, request_hash: str, category_id: int | None,
+) -> Posted | Transfer:
+    """A sale at the register between accounts known by id: `transfer` for the register's hot
+    path, whose caller has validated the amount and looked the key up (not found).
+
+    A twin request with the same key that committed meanwhile is caught by the key's unique
+    index (or, on PostgreSQL, by the debit re-checked after its commit): its transfer is
+    returned (`replayed`). Raises `InsufficientBalance` and `IdempotencyConflict` as `transfer`.
+    """
+    if isinstance(amount_cents, bool) or not isinstance(amount_cents, int) or amount_cents <= 0:
+        raise ValueError("amount_cents must be a positive integer")
+    try:
+        return post(
+            sql, source_id, destination_id, amount_cents, kind="purchase", actor_id=actor_id,
+            idempotency_key=idempotency_key, request_hash=request_hash, category_id=category_id,
+            occurred_on=today(), created_at=utcnow(),
+        )
+    except (IntegrityError, InsufficientBalance):
+        if (existing := _by_key(idempotency_key)) is not None:
+            return _replay(existing, request_hash)
+        raise
 
 
 def reverse(

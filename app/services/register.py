@@ -24,9 +24,10 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import case, func, select
 
-from app.database import start_writing
+from app.database import DirectSQL, start_writing
 from app.extensions import db
 from app.models import Category, Member, Merchant, User
+from app.models.people import short_name
 from app.models.ledger import Account, Transfer
 from app.services import cards, ledger, membership, ratelimit
 from app.services.errors import (
@@ -39,6 +40,7 @@ from app.services.errors import (
     RegisterClosed,
     SaleNotFound,
     SaleTooOld,
+    UnknownCategory,
     UnknownMember,
 )
 from app.services.settings import association
@@ -62,13 +64,19 @@ def merchant_of(cashier: User) -> Merchant | None:
 def open_merchant(cashier: User) -> Merchant:
     """The merchant the cashier sells for, or `RegisterClosed` with the reason."""
     merchant = merchant_of(cashier)
-    if merchant is None:
-        raise RegisterClosed(_l("This account is not the cashier of a shop: it cannot take payments."))
-    if merchant.status == "suspended":
-        raise RegisterClosed(_l("The association has suspended this shop’s agreement: payments are not possible. Please contact the association."))
-    if not merchant.is_conventioned:
-        raise RegisterClosed(_l("This shop is not conventioned yet: payments are not possible."))
+    check_open(merchant is not None, merchant.status if merchant else None,
+               merchant.conventioned_since if merchant else None)
     return merchant
+
+
+def check_open(exists: bool, status: str | None, conventioned_since: date | None) -> None:
+    """`RegisterClosed` with the reason, unless the shop may take payments."""
+    if not exists:
+        raise RegisterClosed(_l("This account is not the cashier of a shop: it cannot take payments."))
+    if status == "suspended":
+        raise RegisterClosed(_l("The association has suspended this shop’s agreement: payments are not possible. Please contact the association."))
+    if status != "active" or conventioned_since is None:  # Merchant.is_conventioned
+        raise RegisterClosed(_l("This shop is not conventioned yet: payments are not possible."))
 
 
 def max_sale_cents() -> int:
@@ -118,13 +126,19 @@ def identify(
 
 
 def check_can_pay(member: Member) -> None:
-    if member.status == "erased":
+    check_card(member.status, member.pin_hash, member.pin_failures)
+
+
+def check_card(status: str, pin_hash: str | None, pin_failures: int) -> None:
+    """Why a member's card cannot pay (`UnknownMember`, `MemberSuspended`, `CardNotActivated`,
+    `CardLocked`), or nothing."""
+    if status == "erased":
         raise UnknownMember(_l("No member has this number."))
-    if member.status != "active":
+    if status != "active":
         raise MemberSuspended(_l("This membership is suspended: the card cannot pay. The member can contact the association."))
-    if not member.pin_hash:
+    if not pin_hash:
         raise CardNotActivated(_l("This card is not activated yet: the member must first choose a PIN in their account or with the association."))
-    if cards.is_locked(member):
+    if pin_failures >= cards.MAX_PIN_FAILURES:
         raise CardLocked(_l("This card is locked after three wrong PINs. The member can set a new PIN in their account, or contact the association."))
 
 
@@ -190,6 +204,22 @@ def _approval_matches(approval: str, cashier: User, member_id: int, amount_cents
     return values == [member_id, cashier.id, amount_cents, key]
 
 
+# The sale's reads, by hand (`DirectSQL`): the register's hot path. The shop with its account
+# and whether the category chip is one of its own (a shop without categories offers them all);
+# the member with their account.
+_SHOP = (
+    "SELECT s.status, s.conventioned_since, a.id, "
+    "EXISTS (SELECT 1 FROM merchant_category WHERE merchant_id = s.id), "
+    "EXISTS (SELECT 1 FROM merchant_category WHERE merchant_id = s.id AND category_id = ?), "
+    "EXISTS (SELECT 1 FROM category WHERE id = ?) "
+    "FROM merchant s LEFT JOIN account a ON a.merchant_id = s.id WHERE s.id = ?"
+)
+_PAYER = (
+    "SELECT m.status, m.pin_hash, m.pin_failures, m.first_name, m.last_name, a.id "
+    "FROM member m LEFT JOIN account a ON a.member_id = m.id WHERE m.id = ?"
+)
+
+
 def charge(
     cashier: User, *, member_id: int, amount_cents: int, category_id: int | None, key: str,
     pin: str | None = None, approval: str | None = None,
@@ -198,49 +228,56 @@ def charge(
 
     A retry with the same key returns the first receipt (`replayed`), even if the merchant was
     suspended in between: that sale was made. Raises `IdempotencyConflict` (the key was used
-    for another sale), `RegisterClosed`, `MemberSuspended`, `CardLocked`, `CardNotActivated`,
-    `WrongPin` and `CardLocked` (the caller commits: the failure counts), `InvalidPin`,
-    `InsufficientBalance` (the PIN was right; nothing moved).
-    """
-    merchant = merchant_of(cashier)
-    stored_key = _stored_key("sale", cashier, key)
-    wanted = sale_hash(
-        member_id=member_id, amount_cents=amount_cents, category_id=category_id,
-        merchant_id=merchant.id if merchant else 0,
-    )
-    done = db.session.scalars(select(Transfer).where(Transfer.idempotency_key == stored_key)).first()
-    if done is not None:
-        if done.request_hash != wanted:
-            raise IdempotencyConflict()
-        return receipt_for(done, replayed=True)
+    for another sale), `RegisterClosed`, `UnknownCategory` (not one of the shop's chips),
+    `MemberSuspended`, `CardLocked`, `CardNotActivated`, `WrongPin` and `CardLocked` (the
+    caller commits: the failure counts), `InvalidPin`, `InsufficientBalance` (the PIN was
+    right; nothing moved).
 
-    merchant = open_merchant(cashier)
-    member = db.session.get(Member, member_id)
-    if member is None:
+    In a `@reads_first` view the reads run before the write lock (`start_writing`).
+    """
+    merchant_id = cashier.merchant_id if cashier.role == "cashier" else None
+    stored_key = _stored_key("sale", cashier, key)
+    wanted = sale_hash(member_id=member_id, amount_cents=amount_cents, category_id=category_id, merchant_id=merchant_id or 0)
+    sql = DirectSQL(db.session)
+    done = sql.one("SELECT id, request_hash FROM transfer WHERE idempotency_key = ?", (stored_key,))
+    if done is not None:
+        if done[1] != wanted:
+            raise IdempotencyConflict()
+        return receipt_for(db.session.get(Transfer, done[0]), replayed=True)
+
+    shop = sql.one(_SHOP, (category_id, category_id, merchant_id)) if merchant_id else None
+    check_open(shop is not None, *(shop[:2] if shop else (None, None)))
+    status, conventioned_since, shop_account_id, has_categories, own_category, any_category = shop
+    if category_id is not None and not (own_category if has_categories else any_category):
+        raise UnknownCategory()
+    payer = sql.one(_PAYER, (member_id,))
+    if payer is None:
         raise UnknownMember(_l("No member has this number."))
-    check_can_pay(member)
+    status, pin_hash, pin_failures, first_name, last_name, account_id = payer
+    check_card(status, pin_hash, pin_failures)
     approved = bool(approval and _approval_matches(approval, cashier, member_id, amount_cents, key))
     if not approved:
         cards.check_pin_format(pin)
-    account, shop_account = ledger.accounts_of(member, merchant)
     # The reads are done: on SQLite the write lock is taken from here to the commit only.
     start_writing(db.session)
     if not approved:
-        cards.verify_pin(member, pin)
-    account = account or ledger.member_account(member)
-    sale = ledger.transfer(
-        source=account, destination=shop_account or ledger.merchant_account(merchant),
-        amount_cents=amount_cents, kind="purchase", actor_id=cashier.id, idempotency_key=stored_key,
-        request_hash=wanted, category_id=category_id, key_checked=True,
+        cards.pin_attempt(sql, member_id, pin_hash, pin)
+    if account_id is None:  # a member's first sale
+        account_id = ledger.member_account(db.session.get(Member, member_id)).id
+    if shop_account_id is None:  # the shop's first sale
+        shop_account_id = ledger.merchant_account(db.session.get(Merchant, merchant_id)).id
+    sale = ledger.purchase(
+        sql, source_id=account_id, destination_id=shop_account_id, amount_cents=amount_cents,
+        actor_id=cashier.id, idempotency_key=stored_key, request_hash=wanted, category_id=category_id,
     )
-    if sale.replayed:  # a concurrent twin made the sale first
+    if isinstance(sale, Transfer):  # a concurrent twin made the sale first
         return receipt_for(sale, replayed=True)
-    log.info("sale %s: %s cents, merchant %s, cashier %s", sale.reference, amount_cents, merchant.id, cashier.id)
-    # The ledger left the account's new balance on it: the same figure a replay recomputes.
+    log.info("sale %s: %s cents, merchant %s, cashier %s", sale.reference, amount_cents, merchant_id, cashier.id)
+    # The ledger returned the account's new balance: the same figure a replay recomputes.
     return Receipt(
-        sale_id=sale.id, reference=sale.reference, amount_cents=sale.amount_cents,
-        balance_after_cents=account.balance_cents, created_at=sale.created_at,
-        member_name=member.short_name, category_id=sale.category_id,
+        sale_id=sale.id, reference=sale.reference, amount_cents=amount_cents,
+        balance_after_cents=sale.balances[account_id], created_at=sale.created_at,
+        member_name=short_name(first_name, last_name), category_id=category_id,
     )
 
 

@@ -572,10 +572,31 @@ def test_no_pin_in_the_logs(app, till, member, caplog):
 
 
 def _record_statements(engine) -> tuple[list[str], callable]:
+    """Every statement the database runs, as SQLite's trace callback sees them (the ledger's own
+    SQL goes to the driver directly, past SQLAlchemy's events); elsewhere SQLAlchemy's."""
     statements: list[str] = []
 
-    def before(_conn, _cursor, statement, _params, _context, _many):
+    def record(statement: str) -> None:
         statements.append(" ".join(statement.split())[:60])
+
+    if engine.dialect.name == "sqlite":
+        def checkout(dbapi_connection, _record, _proxy):
+            dbapi_connection.set_trace_callback(record)
+
+        def checkin(dbapi_connection, _record):
+            dbapi_connection.set_trace_callback(None)
+
+        event.listen(engine, "checkout", checkout)
+        event.listen(engine, "checkin", checkin)
+
+        def stop() -> None:
+            event.remove(engine, "checkout", checkout)
+            event.remove(engine, "checkin", checkin)
+
+        return statements, stop
+
+    def before(_conn, _cursor, statement, _params, _context, _many):
+        record(statement)
 
     event.listen(engine, "before_cursor_execute", before)
     return statements, lambda: event.remove(engine, "before_cursor_execute", before)
@@ -599,14 +620,18 @@ def test_a_sale_reads_before_it_takes_the_write_lock(app, engine_name, shop, til
         return
     begins = [i for i, s in enumerate(statements) if s.startswith("BEGIN")]
     assert [statements[i] for i in begins] == ["BEGIN DEFERRED", "BEGIN IMMEDIATE"], statements
-    reads, writes = statements[begins[0] + 1:begins[1]], statements[begins[1] + 1:]
+    # The read transaction ends just before the write transaction begins, on the same connection.
+    assert statements[begins[1] - 1] == "COMMIT", statements
+    reads, writes = statements[begins[0] + 1:begins[1] - 1], statements[begins[1] + 1:]
     assert any(s.startswith("SELECT user.") for s in reads), reads
-    assert any(s.startswith("SELECT member.") for s in reads), reads
+    assert any(s.startswith("SELECT m.status, m.pin_hash") for s in reads), reads  # the member
+    assert any("idempotency_key" in s for s in reads), reads  # the key was not used yet
     assert all(s.startswith("SELECT") for s in reads), reads
     # The write transaction starts with the PIN attempt and reads no user, form data or member.
     assert writes[0].startswith("UPDATE member SET pin_failures"), writes
-    assert not any(s.startswith(("SELECT user.", "SELECT member.", "SELECT setting", "SELECT category")) for s in writes), writes
+    assert not any(s.startswith(("SELECT user.", "SELECT m.", "SELECT setting", "SELECT category")) for s in writes), writes
     assert any(s.startswith("INSERT INTO transfer") for s in writes), writes
+    assert writes[-1] == "COMMIT", writes
     assert len(writes) <= 11, writes
 
 

@@ -15,7 +15,7 @@ from flask_babel import ngettext
 from flask_login import current_user, logout_user
 
 from app.blueprints.merchant import bp
-from app.blueprints.merchant.forms import CancelForm, IdentifyForm, SaleForm
+from app.blueprints.merchant.forms import CancelForm, IdentifyForm, SaleForm, SaleInput, parse_sale
 from app.database import reads_first
 from app.extensions import db
 from app.htmx import is_htmx, render
@@ -38,6 +38,7 @@ from app.services.errors import (
     RegisterClosed,
     SaleNotFound,
     SaleTooOld,
+    UnknownCategory,
     UnknownMember,
     WrongPin,
 )
@@ -135,40 +136,53 @@ def identify():
 @access(CASHIER)
 @reads_first
 def debit():
-    form = _sale_form()
+    """The sale. Its values are checked without building the form (`parse_sale`), the register's
+    busiest request; the form is built only to show what needs correcting."""
     try:
-        member_id = register.read_member_ref(current_user, form.member.data)
+        member_id = register.read_member_ref(current_user, request.form.get("member"))
     except IdentificationExpired as exc:
         return _notice(exc.message, 422)
-    member = db.session.get(Member, member_id)  # kept: the sale uses the same object
-    member_name = member.short_name if member else ""
-    if not form.validate_on_submit():
-        return _screen("sale", status=422, form=_without_pin(form), member_name=member_name)
+    sale = parse_sale(request.form, max_cents=register.max_sale_cents())
+    if sale is None:
+        form = _sale_form()
+        if not form.validate_on_submit():
+            return _screen("sale", status=422, form=_without_pin(form), member_name=_member_name(member_id))
+        sale = SaleInput.of(form)
     try:
         receipt = register.charge(
-            current_user, member_id=member_id, amount_cents=form.amount_cents, category_id=form.category_id,
-            key=form.key.data, pin=form.pin.data, approval=form.approval.data,
+            current_user, member_id=member_id, amount_cents=sale.amount_cents, category_id=sale.category_id,
+            key=sale.key, pin=sale.pin, approval=sale.approval,
         )
     except IdempotencyConflict as exc:
         return _notice(exc.message, 422)
     except RegisterClosed as exc:
         return _notice(exc.message, 403)
+    except UnknownCategory:
+        form = _sale_form()
+        form.validate()  # the category field says which chips there are
+        return _screen("sale", status=422, form=_without_pin(form), member_name=_member_name(member_id))
     except InsufficientBalance as exc:
         db.session.commit()  # the right PIN reset the attempt counter
+        form = _sale_form()
         return _screen(
-            "sale", status=422, form=_without_pin(form), member_name=member_name,
+            "sale", status=422, form=_without_pin(form), member_name=_member_name(member_id),
             short=_offer(form, member_id, exc.available_cents),
         )
     except (WrongPin, InvalidPin) as exc:
         db.session.commit()  # a wrong PIN counts even though no money moved
-        form = _without_pin(form)
-        form.pin.errors.append(exc.message)
-        return _screen("sale", status=422, form=form, member_name=member_name)
+        form = _without_pin(_sale_form())
+        form.pin.errors = [exc.message]
+        return _screen("sale", status=422, form=form, member_name=_member_name(member_id))
     except (CardLocked, MemberSuspended, CardNotActivated, UnknownMember) as exc:
         db.session.commit()
         return _notice(exc.message, 422, card_refused=True)
     db.session.commit()
     return _screen("receipt", receipt=receipt)
+
+
+def _member_name(member_id: int) -> str:
+    member = db.session.get(Member, member_id)
+    return member.short_name if member else ""
 
 
 def _without_card(form: IdentifyForm) -> IdentifyForm:
