@@ -9,8 +9,10 @@ import re
 import unicodedata
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from urllib.parse import urlencode
 
+from babel.numbers import format_currency as babel_format_currency
 from flask import current_app, g, has_request_context, request
 from flask_babel import format_currency, format_date, format_datetime, format_time, get_locale
 from flask_babel import lazy_gettext as _l
@@ -58,10 +60,40 @@ def current_language() -> str:
 
 
 def money(cents: int | None) -> str:
-    """12,50 € in French (with a no-break space), €12.50 in English."""
+    """12,50 € in French (with a no-break space), €12.50 in English.
+
+    Babel's output, rebuilt from the locale's separators learnt once (`_money_parts`): the
+    register and the histories print many amounts, and Babel re-applies its pattern each time.
+    Negative amounts, and locales whose pattern is not learnt, go through Babel itself.
+    """
     if cents is None:
         return ""
-    return format_currency(Decimal(cents) / 100, "EUR")
+    parts = _money_parts(current_language()) if cents >= 0 else None
+    if parts is None:
+        return format_currency(Decimal(cents) / 100, "EUR")
+    prefix, group, decimal, suffix = parts
+    euros, rest = divmod(cents, 100)
+    return prefix + f"{euros:,}".replace(",", group) + f"{decimal}{rest:02d}{suffix}"
+
+
+_MONEY_PROBES = (0, 5, 99, 100, 99_999, 100_000, 123_456_789)
+
+
+@cache
+def _money_parts(language: str) -> tuple[str, str, str, str] | None:
+    """(prefix, group separator, decimal separator, suffix) of Babel's euros in `language`, if
+    rebuilding from them gives exactly Babel's output for a range of probes; else None."""
+    sample = babel_format_currency(Decimal("1234567.89"), "EUR", locale=language)
+    match = re.fullmatch(r"(\D*)1(?P<group>\D+)234(?P=group)567(\D+)89(\D*)", sample)
+    if match is None:
+        return None
+    prefix, group, decimal, suffix = match.groups()
+    for cents in _MONEY_PROBES:
+        euros, rest = divmod(cents, 100)
+        rebuilt = prefix + f"{euros:,}".replace(",", group) + f"{decimal}{rest:02d}{suffix}"
+        if rebuilt != babel_format_currency(Decimal(cents) / 100, "EUR", locale=language):
+            return None
+    return prefix, group, decimal, suffix
 
 
 def date_long(value: date | datetime) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flask import g, has_app_context
 
+from app.database import DirectSQL
 from app.extensions import db
 from app.models import Setting
 
@@ -27,8 +28,12 @@ def association() -> dict:
         return g.association
     values = dict(load_data("association"))
     if has_app_context():
-        for row in db.session.scalars(db.select(Setting)):
-            values[row.key] = row.value
+        # Read at every page (the layout shows the association's details): by hand, as the
+        # ORM's loading costs ten times the query. SQLite returns the JSON column's text, or
+        # a number (the column has numeric affinity); psycopg decodes it.
+        sql = DirectSQL(db.session)
+        for key, value in sql.execute('SELECT "key", value FROM setting').fetchall():
+            values[key] = json.loads(value) if isinstance(value, str) and not sql.postgresql else value
         g.association = values
     return values
 

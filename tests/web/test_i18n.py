@@ -129,6 +129,24 @@ def test_money(app, lang, cents, expected):
         assert money(cents) == expected
 
 
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_money_is_exactly_babels_output(app, lang):
+    # `money` rebuilds Babel's format from the separators it learnt: compare on a spread of
+    # amounts (every digit count, cents, thousands, negative ones, which Babel formats itself).
+    from decimal import Decimal
+
+    from babel.numbers import format_currency
+
+    from app.i18n import _money_parts
+
+    assert _money_parts(lang) is not None  # both site languages take the rebuilt format
+    amounts = {0, 1, 9, 10, 99, 100, 101, 999, 1000, 99_999, 100_000, 123_456, 10**9 + 7, -1, -250_075}
+    amounts |= {7**n for n in range(1, 20)} | {n * 100 for n in (1, 12, 1234, 12_345, 999_999)}
+    with app.test_request_context(f"/?lang={lang}"):
+        for cents in sorted(amounts):
+            assert money(cents) == format_currency(Decimal(cents) / 100, "EUR", locale=lang), cents
+
+
 def test_money_of_nothing_is_empty(app):
     with app.test_request_context("/"):
         assert money(None) == ""
