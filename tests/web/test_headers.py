@@ -165,6 +165,30 @@ def test_every_signed_in_response_has_the_headers_no_store_and_no_inline_code(de
             assert inline_code(response.get_data(as_text=True)) == [], f"{role} {url}"
 
 
+@pytest.mark.parametrize("role", [None, "cashier"])
+def test_healthz_touches_no_database_signed_in_or_not(client, app, role):
+    # The load balancer's check, and the floor the register's benchmark compares a sale with.
+    from sqlalchemy import event
+
+    if role:
+        sign_in_as(client, role)
+    _db.session.remove()  # start from no connection, as a server's request does
+    statements = []
+
+    def checkout(*_args):
+        statements.append("a connection was taken from the pool")
+
+    event.listen(_db.engine, "checkout", checkout)
+    try:
+        response = client.get("/healthz")
+    finally:
+        event.remove(_db.engine, "checkout", checkout)
+    assert response.status_code == 200 and response.get_json() == {"status": "ok"}
+    assert statements == []
+    assert_security_headers(response, "/healthz")
+    assert ("no-store" in response.headers.get("Cache-Control", "")) == bool(role)
+
+
 def test_static_files_have_the_headers_and_stay_cacheable_when_signed_in(client, app):
     sign_in_as(client, "member")
     for path in ("/static/css/main.css", "/static/js/app.js", "/static/vendor/htmx-2.0.11.min.js"):
