@@ -8,10 +8,12 @@ when another writer got in between, and the busy timeout does not cure that.
 SQLite has one writer at a time, so the write lock should cover the writes, not a whole request.
 A view marked `@reads_first` (the register's sale) does its reads (signed-in user, form checks,
 the member, the key already used?) in a read transaction, then calls `start_writing()`, which
-ends it; the next statement begins the write transaction. What was read may have changed
-meanwhile: the writes re-check what matters in SQL (conditional debit, PIN attempt claimed
-with a conditional update, unique idempotency key). A write before `start_writing()` in such a
-view is a programming error and raises at once.
+ends it and begins the write transaction on the same connection. What was read may have
+changed meanwhile: the writes re-check what matters in SQL (conditional debit, PIN attempt
+claimed with a conditional update, unique idempotency key). A write through SQLAlchemy before
+`start_writing()` in such a view is a programming error and raises at once.
+
+`DirectSQL` runs hand-written statements on the session's connection, for the sale's hot path.
 
 Writers in web requests also queue for the write lock outside SQLite (`QueuedConnection`):
 SQLite's busy handler sleeps with a growing back-off (1, 2, 5, ... 100 ms) and lets a newcomer
@@ -28,6 +30,7 @@ import fcntl
 import os
 import sqlite3
 import threading
+from typing import ClassVar
 
 from flask import current_app, g, has_request_context, request
 from sqlalchemy import event
@@ -99,10 +102,11 @@ class DirectSQL:
     Statements are written once with `?` placeholders (translated to `%s` for psycopg) and
     may not contain `%`. Rows come back as tuples; the session's objects are not refreshed
     (the caller does it with `set_committed_value` where it matters). The session is flushed
-    first, so that what it holds is visible to these statements.
+    first, so that what it holds is visible to these statements. SQLAlchemy's events do not
+    see them: in a `@reads_first` view, write only after `start_writing()`.
     """
 
-    _translated: dict[str, str] = {}
+    _translated: ClassVar[dict[str, str]] = {}
 
     def __init__(self, session):
         session.flush()

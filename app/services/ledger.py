@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -158,17 +158,6 @@ def merchant_account(merchant) -> Account:
         _ensure_system_accounts()
         account = _get_or_create({"merchant_id": merchant.id}, kind="merchant")
     return account
-
-
-def accounts_of(member, merchant) -> tuple[Account | None, Account | None]:
-    """The member's and the merchant's accounts in one query, None where one does not exist yet
-    (a read only: `member_account` / `merchant_account` create them)."""
-    rows = db.session.scalars(
-        select(Account).where(or_(Account.member_id == member.id, Account.merchant_id == merchant.id))
-    ).all()
-    by_member = next((a for a in rows if a.member_id == member.id), None)
-    by_merchant = next((a for a in rows if a.merchant_id == merchant.id), None)
-    return by_member, by_merchant
 
 
 def balance(account: Account) -> int:

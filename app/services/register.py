@@ -27,8 +27,8 @@ from sqlalchemy import case, func, select
 from app.database import DirectSQL, start_writing
 from app.extensions import db
 from app.models import Category, Member, Merchant, User
-from app.models.people import short_name
 from app.models.ledger import Account, Transfer
+from app.models.people import short_name
 from app.services import cards, ledger, membership, ratelimit
 from app.services.errors import (
     AlreadyReversed,
@@ -64,14 +64,14 @@ def merchant_of(cashier: User) -> Merchant | None:
 def open_merchant(cashier: User) -> Merchant:
     """The merchant the cashier sells for, or `RegisterClosed` with the reason."""
     merchant = merchant_of(cashier)
-    check_open(merchant is not None, merchant.status if merchant else None,
-               merchant.conventioned_since if merchant else None)
+    check_open(merchant.status if merchant else None, merchant.conventioned_since if merchant else None)
     return merchant
 
 
-def check_open(exists: bool, status: str | None, conventioned_since: date | None) -> None:
-    """`RegisterClosed` with the reason, unless the shop may take payments."""
-    if not exists:
+def check_open(status: str | None, conventioned_since: date | None) -> None:
+    """`RegisterClosed` with the reason, unless the shop may take payments (`status` None: the
+    account sells for no shop)."""
+    if status is None:
         raise RegisterClosed(_l("This account is not the cashier of a shop: it cannot take payments."))
     if status == "suspended":
         raise RegisterClosed(_l("The association has suspended this shop’s agreement: payments are not possible. Please contact the association."))
@@ -246,8 +246,8 @@ def charge(
         return receipt_for(db.session.get(Transfer, done[0]), replayed=True)
 
     shop = sql.one(_SHOP, (category_id, category_id, merchant_id)) if merchant_id else None
-    check_open(shop is not None, *(shop[:2] if shop else (None, None)))
-    status, conventioned_since, shop_account_id, has_categories, own_category, any_category = shop
+    shop_status, conventioned_since, shop_account_id, has_categories, own_category, any_category = shop or (None,) * 6
+    check_open(shop_status, conventioned_since)
     if category_id is not None and not (own_category if has_categories else any_category):
         raise UnknownCategory()
     payer = sql.one(_PAYER, (member_id,))

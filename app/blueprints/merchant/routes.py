@@ -15,7 +15,13 @@ from flask_babel import ngettext
 from flask_login import current_user, logout_user
 
 from app.blueprints.merchant import bp
-from app.blueprints.merchant.forms import CancelForm, IdentifyForm, SaleForm, SaleInput, parse_sale
+from app.blueprints.merchant.forms import (
+    CancelForm,
+    IdentifyForm,
+    SaleForm,
+    SaleInput,
+    parse_sale,
+)
 from app.database import reads_first
 from app.extensions import db
 from app.htmx import is_htmx, render
