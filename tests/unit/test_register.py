@@ -179,3 +179,43 @@ def test_cancel_replays_with_its_key_and_refuses_a_second_cancellation(cashier, 
         register.cancel(other, receipt.sale_id, pin=PIN, key=register.new_key())
     assert ledger.balance(ledger.member_account(member)) == 10000
     assert list(ledger.verify()) == []
+
+
+# --- the sale's values checked without the form (forms.parse_sale) ----------------------------
+
+_SALE_INPUTS = [
+    {"amount": amount, "pin": pin, "category": category, "key": key, "approval": approval}
+    for amount in ("12,50", "12.5", "0,05", "0", "-5", "12,345", "abc", "1e3", "", "99999", " 7 ", "500", "500,01")
+    for pin in ("1234", "123", "12345", "12a4", "", "١٢٣٤")
+    for category in ("", "1", "abc", "-1")
+    for key in ("k" * 22, "short", " " * 20)
+    for approval in ("", "x" * 20)
+]
+
+
+def test_parse_sale_never_accepts_what_the_sale_form_refuses(app):
+    # The register's hot path checks the values by hand; where it says yes, SaleForm (without its
+    # CSRF token, checked for every POST) must say yes with the same values. Where it says no,
+    # the form is built and says what is wrong.
+    from werkzeug.datastructures import MultiDict
+
+    from app.blueprints.merchant.forms import SaleForm, SaleInput, parse_sale
+
+    class Chip:
+        id = 1
+
+        def tr(self, _name):
+            return "Chip"
+
+    accepted = 0
+    with app.test_request_context("/caisse/debit", method="POST"):
+        for values in _SALE_INPUTS:
+            data = MultiDict({"member": "ref", **values})
+            quick = parse_sale(data, max_cents=500_00)
+            form = SaleForm(formdata=data, max_cents=500_00, categories=[Chip()], meta={"csrf": False})
+            valid = form.validate()
+            if quick is not None:
+                accepted += 1
+                assert valid, (values, form.errors)
+                assert quick == SaleInput.of(form), values
+    assert accepted > 20  # the hot path does take the usual sales
