@@ -253,6 +253,25 @@ def test_typos_wrong_pins_and_the_hardware_keyboard(page, login, live_server, li
     assert_no_console_errors(page, ignore=(r"status of 422",))
 
 
+def test_the_amount_can_be_typed_as_soon_as_the_name_shows(page, login, live_server, live_app, new_member):
+    # htmx settles a swap after a delay (20 ms by default, stretched here): the keypads and the
+    # keyboard must work from the moment the member's name shows, and must not be bound a second
+    # time when the settle comes (each key would then count twice).
+    member = new_member(10000)
+    open_register(page, login, live_server)
+    page.evaluate("htmx.config.defaultSettleDelay = 1500")
+    identify(page, member)
+    amount_field(page).focus()
+    page.keyboard.type("12")
+    expect(amount_field(page)).to_have_value("0,12")
+    expect(page.locator("#register")).to_have_class(re.compile(r"\bhtmx-settling\b"))  # not settled yet
+    expect(page.locator("#register")).not_to_have_class(re.compile(r"\bhtmx-settling\b"), timeout=5000)
+    page.keyboard.type("50")
+    expect(amount_field(page)).to_have_value("12,50")
+    pad(page, "amount", "<")
+    expect(amount_field(page)).to_have_value("1,25")
+
+
 def test_the_register_works_without_javascript(make_page, live_server, live_app, new_member):
     from tests.e2e.conftest import login
 

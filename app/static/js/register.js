@@ -54,7 +54,18 @@
     input.dispatchEvent(new Event("input", { bubbles: true }));
   }
 
+  // setUp runs again on a region already set up (after the swap, then after the settle):
+  // an input is bound once, or each key would count twice.
+  var bound = new WeakSet();
+
+  function bindOnce(input) {
+    if (bound.has(input)) { return false; }
+    bound.add(input);
+    return true;
+  }
+
   function bindAmount(input) {
+    if (!bindOnce(input)) { return; }
     input.addEventListener("keydown", function (event) {
       if (event.ctrlKey || event.metaKey || event.altKey) { return; }
       var key = event.key;
@@ -88,6 +99,7 @@
   }
 
   function bindLuhn(input) {
+    if (!bindOnce(input)) { return; }
     input.addEventListener("input", function () {
       var digits = input.value.replace(/\D/g, "");
       var bad = digits.length === 6 && !luhnOk(digits);
@@ -231,6 +243,9 @@
     sale.querySelector("[data-slot=name]").textContent = found.getAttribute("data-name");
     region.replaceChildren(sale);
     htmx.process(region);
+    // The keypads and the keyboard work from the moment the name shows, not after htmx's
+    // settle delay: a cashier typing the amount at once would otherwise type plain text.
+    setUp(region);
   });
 
   document.addEventListener("htmx:afterSettle", function (event) {
