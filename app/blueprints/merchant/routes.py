@@ -168,17 +168,19 @@ def debit():
         form.validate()  # the category field says which chips there are
         return _screen("sale", status=422, form=_without_pin(form), member_name=_member_name(member_id))
     except InsufficientBalance as exc:
+        member_name = _member_name(member_id)  # read before the commit ends the write transaction
         db.session.commit()  # the right PIN reset the attempt counter
         form = _sale_form()
         return _screen(
-            "sale", status=422, form=_without_pin(form), member_name=_member_name(member_id),
+            "sale", status=422, form=_without_pin(form), member_name=member_name,
             short=_offer(form, member_id, exc.available_cents),
         )
     except (WrongPin, InvalidPin) as exc:
+        member_name = _member_name(member_id)
         db.session.commit()  # a wrong PIN counts even though no money moved
         form = _without_pin(_sale_form())
         form.pin.errors = [exc.message]
-        return _screen("sale", status=422, form=form, member_name=_member_name(member_id))
+        return _screen("sale", status=422, form=form, member_name=member_name)
     except (CardLocked, MemberSuspended, CardNotActivated, UnknownMember) as exc:
         db.session.commit()
         return _notice(exc.message, 422, card_refused=True)
@@ -187,6 +189,7 @@ def debit():
 
 
 def _member_name(member_id: int) -> str:
+    """The name shown above a sale form sent back to be corrected."""
     member = db.session.get(Member, member_id)
     return member.short_name if member else ""
 
