@@ -237,6 +237,12 @@ def _sql_value(sql: DirectSQL, value):
     return value
 
 
+def _check_amount(amount_cents) -> None:
+    """A transfer moves a positive whole number of cents (a bool is not one)."""
+    if isinstance(amount_cents, bool) or not isinstance(amount_cents, int) or amount_cents <= 0:
+        raise ValueError("amount_cents must be a positive integer")
+
+
 def post(sql: DirectSQL, source_id: int, destination_id: int, amount_cents: int, **row) -> Posted:
     """The statements of every transfer, in a savepoint: debit the source if the money is there
     (system accounts may go below zero), credit the destination, both in ascending account id
@@ -322,8 +328,7 @@ def transfer(
     `AlreadyAllocated`, or `ValueError` for an amount that is not a positive integer, an unknown
     kind or method, or a transfer from an account to itself.
     """
-    if isinstance(amount_cents, bool) or not isinstance(amount_cents, int) or amount_cents <= 0:
-        raise ValueError("amount_cents must be a positive integer")
+    _check_amount(amount_cents)
     if kind not in TRANSFER_KINDS:
         raise ValueError(f"unknown transfer kind {kind!r}")
     if method is not None and method not in CONTRIBUTION_METHODS:
@@ -387,8 +392,7 @@ def purchase(
     index (or, on PostgreSQL, by the debit re-checked after its commit): its transfer is
     returned (`replayed`). Raises `InsufficientBalance` and `IdempotencyConflict` as `transfer`.
     """
-    if isinstance(amount_cents, bool) or not isinstance(amount_cents, int) or amount_cents <= 0:
-        raise ValueError("amount_cents must be a positive integer")
+    _check_amount(amount_cents)
     try:
         return post(
             sql, source_id, destination_id, amount_cents, kind="purchase", actor_id=actor_id,
