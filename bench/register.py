@@ -8,15 +8,19 @@ which touches no database. Printed: sales/s, the ratio to /healthz, p50/p99 late
 on SQLite and, when TEST_DATABASE_URL is set, on PostgreSQL, with the CPU each request cost
 during each phase (the gunicorn processes', and the whole machine's with the clients and the
 database server): at saturation the machine is CPU-bound, and the ratio is about the quotient
-of the two machine figures. Then the app's own CPU for one sale and one /healthz in a single
-thread without HTTP (`cpu_per_request`). Also: the /caisse first-load weight (gzip) and the
-bytes of one sale's round trips (identify + debit) as an htmx browser sends them.
+of the two machine figures. Then the floor: the same two saturated phases against
+`bench/_floor_app.py`, the least a signed-in, CSRF-checked sale committed to SQLite can cost in
+this stack (no ORM, no PIN, no member checks), so that the register's ratio can be read against
+what the stack allows on the machine at hand. Then the app's own CPU for one sale and one
+/healthz in a single thread without HTTP (`cpu_per_request`). Also: the /caisse first-load
+weight (gzip) and the bytes of one sale's round trips (identify + debit) as an htmx browser
+sends them.
 
 Targets (issue 4): ratio >= 0.5 and p99 <= 50 ms on SQLite; first load <= 60 KB compressed;
 one sale's round trips <= 5 KB.
 
 Run: `python -m bench.register` (or `make bench`). Options: --seconds N, --clients N,
---workers N, --threads N, --engine sqlite|postgresql|both. Writes bench/results/register.json.
+--workers N, --threads N, --engine sqlite|postgresql|both, --no-floor. Writes bench/results/register.json.
 
 The server launcher, the database preparation and the HTTP client are also used by
 tests/reliability/test_register_load.py and test_register_crash.py.
@@ -98,7 +102,7 @@ class Server:
 
 def start_server(
     database_url: str, env: dict[str, str], *, workers: int = 2, threads: int = 8, factory: str = "create_app()",
-    port: int | None = None, log_path: Path | None = None, access_log: bool = True,
+    port: int | None = None, log_path: Path | None = None, access_log: bool = True, module: str = "app",
 ) -> Server:
     """Start gunicorn on `database_url` and wait until /healthz answers."""
     port = port or free_port()
@@ -110,7 +114,7 @@ def start_server(
     ]
     if access_log:
         command += ["--access-logfile", "-"]
-    command.append(f"app:{factory}")
+    command.append(f"{module}:{factory}")
     environment = {**os.environ, **env, "DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
     handle = open(log_path, "ab")  # noqa: SIM115 - the server writes to it until it stops
     process = subprocess.Popen(
@@ -526,6 +530,64 @@ def bench_engine(database_url: str, *, clients: int, seconds: float, workers: in
     }
 
 
+def bench_floor(*, clients: int, seconds: float, workers: int, threads: int) -> dict:
+    """The same two saturated phases against `bench/_floor_app.py`, served the same way: the
+    least a signed-in, CSRF-checked sale committed to SQLite can cost in this stack (Flask,
+    Flask-Login, Flask-WTF, gunicorn), without the ORM, the PIN, the member's checks or the
+    audit. The register's ratio cannot be expected above the floor's."""
+    from bench import _floor_app
+
+    with tempfile.TemporaryDirectory() as directory:
+        path = f"{directory}/floor.sqlite3"
+        _floor_app.create_database(path, accounts=10, balance=10_000_000_000)
+        env = {"SECRET_KEY": secrets.token_urlsafe(48), "FLOOR_DATABASE": path}
+        server = start_server(f"sqlite:///{path}", env, workers=workers, threads=threads, access_log=False,
+                              module="bench._floor_app")
+        try:
+            tablets = []
+            for n in range(clients):
+                client = RegisterClient(server.base_url)
+                client.csrf = client.request("GET", f"/login/{n + 1}").body
+                tablets.append(client)
+
+            def sales(index: int, stop: threading.Event) -> list:
+                client, samples, n = tablets[index], [], 0
+                while not stop.is_set():
+                    form = {"csrf_token": client.csrf, "account": 1 + n % 10, "amount": 100 + n % 400, "key": new_key()}
+                    n += 1
+                    try:
+                        answer = client.request("POST", "/sale", form, HTMX)
+                        ok = answer.status == 200 and "data-sale-done" in answer.body
+                        samples.append((answer.status if ok else 599, answer.seconds))
+                    except Unanswered:
+                        samples.append((0, 0.0))
+                return samples
+
+            def health(index: int, stop: threading.Event) -> list:
+                samples = []
+                while not stop.is_set():
+                    try:
+                        answer = tablets[index].request("GET", "/healthz")
+                        samples.append((answer.status, answer.seconds))
+                    except Unanswered:
+                        samples.append((0, 0.0))
+                return samples
+
+            run_clients(clients, 1.0, sales)  # warm-up
+            sale = measured_phase(server, clients, seconds, sales)
+            healthz = measured_phase(server, clients, seconds, health)
+            for client in tablets:
+                client.close()
+        finally:
+            server.stop()
+    return {
+        "sales": sale,
+        "healthz": healthz,
+        "sales_per_second": sale["per_second"],
+        "ratio_to_healthz": round(sale["per_second"] / healthz["per_second"], 3) if healthz["per_second"] else None,
+    }
+
+
 def cpu_per_request(requests: int = 300) -> dict:
     """The app's own CPU per request, in one thread, through the WSGI app (no HTTP, no gunicorn,
     no other process): a full sale against /healthz. Where a sale's time goes, without the
@@ -673,6 +735,7 @@ def main(argv: list[str] | None = None) -> dict:
     # should not wait for the GIL behind its siblings (more threads measured slower, bench/README).
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--engine", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--no-floor", action="store_true", help="skip the floor (bench/_floor_app.py)")
     parser.add_argument("--paced-rate", type=float, default=2.0, help="sales per second per client, paced phase")
     args = parser.parse_args(argv)
     results = {"benchmark": "register", "clients": args.clients, "seconds": args.seconds,
@@ -694,6 +757,9 @@ def main(argv: list[str] | None = None) -> dict:
                 drop()
         else:
             results["engines"]["postgresql"] = "skipped: TEST_DATABASE_URL is not set"
+    if not args.no_floor:
+        results["floor"] = bench_floor(clients=args.clients, seconds=args.seconds, workers=args.workers,
+                                       threads=args.threads)
     results["cpu_per_request"] = cpu_per_request()
     results.update(first_load_and_sale_bytes())
     RESULTS.mkdir(exist_ok=True)
@@ -715,6 +781,16 @@ def main(argv: list[str] | None = None) -> dict:
                       f"gunicorn, {sale['machine_cpu_ms_per_request']} ms for the machine; /healthz "
                       f"{health.get('server_cpu_ms_per_request')} ms, {health['machine_cpu_ms_per_request']} ms: "
                       f"a CPU-bound machine cannot exceed a ratio of {figures['cpu_bound_ratio']}", file=sys.stderr)
+    if "floor" in results:
+        floor = results["floor"]
+        print(f"floor (bench/_floor_app.py, the least a signed-in CSRF-checked sale on SQLite costs in this stack): "
+              f"{floor['sales_per_second']} sales/s, ratio to its /healthz {floor['ratio_to_healthz']}, "
+              f"p99 {floor['sales']['p99_ms']} ms, errors {floor['sales']['errors'] + floor['healthz']['errors']}",
+              file=sys.stderr)
+        sqlite = results["engines"].get("sqlite")
+        if isinstance(sqlite, dict) and floor["sales_per_second"]:
+            print(f"sqlite: the register makes {sqlite['sales_per_second'] / floor['sales_per_second']:.0%} of the "
+                  f"floor's sales/s", file=sys.stderr)
     cpu = results["cpu_per_request"]
     print(f"app CPU per request (one thread, no HTTP): sale {cpu['sale_cpu_ms']} ms, /healthz {cpu['healthz_cpu_ms']} ms",
           file=sys.stderr)
