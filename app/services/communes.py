@@ -10,11 +10,14 @@ Prefix rules, so that typing live gives an answer early without claiming a diffe
 - several words match a single commune while the last word is still being typed
   ("saint eti"), or ends on a linking word ("boen sur");
 - several complete words that only start a name are treated as another commune's full name
-  ("Saint-Étienne" is a city, not Saint-Étienne-le-Molard): not eligible, with a suggestion.
+  ("Saint-Étienne" is a city, not Saint-Étienne-le-Molard): not eligible, with a suggestion;
+- a name that starts no commune but is a letter or two away from one of ours ("Boën-sur-Lingon",
+  "Sail-sous-Cousan") is not eligible either, but the answer suggests the commune.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 
 from sqlalchemy.exc import IntegrityError
 
@@ -24,6 +27,10 @@ from app.models import Commune, Subscriber
 
 MAX_QUERY = 120  # longer than any commune name: the rest is noise, not a name
 MIN_PREFIX = 4
+# How close a misspelt name must be to suggest a commune (difflib's ratio, 1.0 = identical): a
+# wrong, missing, doubled or swapped letter in a name of 8 letters or more stays above it.
+TYPO_SIMILARITY = 0.8
+MAX_SUGGESTIONS = 3
 ABBREVIATIONS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
 # Words that never end a commune's name: text ending on one is still being typed.
 LINKING_WORDS = {"sur", "sous", "en", "le", "la", "les", "l", "de", "des", "d", "du", "et", "aux", "au", "lez", "pres"}
@@ -94,7 +101,7 @@ def check_eligibility(text: str | None) -> Eligibility:
     starting = [c for c in names if c.key.startswith(key) or c.key.replace(" ", "").startswith(compact)]
     communes = {c.commune.id for c in starting}
     if not starting:
-        return Eligibility(query, OUTSIDE)
+        return Eligibility(query, OUTSIDE, candidates=_close_to(compact, names))
     words = key.split()
     complete_words = any(c.key.startswith(key + " ") for c in starting)
     if len(communes) == 1:
@@ -105,6 +112,23 @@ def check_eligibility(text: str | None) -> Eligibility:
     if len(words) > 1 and complete_words and words[-1] not in LINKING_WORDS:
         return Eligibility(query, OUTSIDE, candidates=tuple(c for c in starting if c.commune.eligible))
     return Eligibility(query, CHOOSE, candidates=tuple(starting))
+
+
+def _close_to(compact: str, names: list[Candidate]) -> tuple[Candidate, ...]:
+    """Eligible communes whose name is within a typo or two of `compact` (spaces removed), the
+    closest first, one entry per commune."""
+    scored = []
+    for candidate in names:
+        if candidate.commune.eligible:
+            ratio = SequenceMatcher(None, compact, candidate.key.replace(" ", "")).ratio()
+            if ratio >= TYPO_SIMILARITY:
+                scored.append((-ratio, candidate.name, candidate))
+    close, seen = [], set()
+    for _, _, candidate in sorted(scored, key=lambda item: item[:2]):
+        if candidate.commune.id not in seen:
+            seen.add(candidate.commune.id)
+            close.append(candidate)
+    return tuple(close[:MAX_SUGGESTIONS])
 
 
 def _answer(query: str, candidate: Candidate) -> Eligibility:

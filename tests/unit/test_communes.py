@@ -55,6 +55,13 @@ def test_eligible_communes_are_found(app, typed, commune, alias):
         ("Saint Just", "Saint-Just-en-Bas"),
         ("Saint-Laurent", "Saint-Laurent-Rochefort"),
         ("Boën-sur-Loire", None),
+        # A letter wrong, missing, added or swapped: not eligible as typed, the commune suggested.
+        ("Boën-sur-Lingon", "Boën-sur-Lignon"),
+        ("Boen sur Lignion", "Boën-sur-Lignon"),
+        ("Sail-sous-Cousan", "Sail-sous-Couzan"),
+        ("Liegneux", "Leigneux"),
+        ("Marcous", "Marcoux"),
+        ("Saint Sixe", "Saint-Sixte"),
         ("Paris 75011", None),
         ("<script>alert(1)</script>", None),
         ("x" * 10_000, None),

@@ -116,6 +116,8 @@ def french(msgid: str, **params) -> str:
         ({"commune": ""}, "commune", "Enter your commune.", {}),
         ({"commune": "Montbrison"}, "commune", "“%(text)s” is not in the experiment’s area (yet): only residents of its communes may join.", {"text": "Montbrison"}),
         ({"commune": "Saint-Étienne"}, "commune", "“%(text)s” is not one of the experiment’s communes. Did you mean %(names)s?", {"text": "Saint-Étienne", "names": "Saint-Étienne-le-Molard"}),
+        ({"commune": "Boen-sur-Lingon"}, "commune", "“%(text)s” is not one of the experiment’s communes. Did you mean %(names)s?", {"text": "Boen-sur-Lingon", "names": "Boën-sur-Lignon"}),
+        ({"commune": "42130"}, "commune", "Type the name of your commune: the postcode alone is not enough.", {}),
         ({"commune": "sai"}, "commune", "Several communes match “%(text)s”: %(names)s. Type the full name.", None),
         ({"commune": LONG}, "commune", "“%(text)s” is not in the experiment’s area (yet): only residents of its communes may join.", {"text": "x" * 60}),
         ({"commune": "<b>Lyon</b>"}, "commune", "“%(text)s” is not in the experiment’s area (yet): only residents of its communes may join.", {"text": "<b>Lyon</b>"}),

@@ -114,8 +114,10 @@ class ApplicationForm(FlaskForm):
         # declare themselves safe HTML (`__html__`), so Jinja would not escape them.
         match = commune_service.check_eligibility(field.data)
         self.commune_match = match
-        if match.eligible or match.status == commune_service.EMPTY:
-            return
+        if match.eligible or not (field.data or "").strip():
+            return  # DataRequired says that the field is empty
+        if match.status == commune_service.EMPTY:  # a postcode, or only punctuation
+            raise ValidationError(gettext("Type the name of your commune: the postcode alone is not enough."))
         typed = (field.data or "")[:60]
         names = ", ".join(c.name for c in match.candidates[:8])
         if match.status == commune_service.CHOOSE and names:
