@@ -121,6 +121,30 @@ def test_axe_finds_nothing_on_any_member_page(make_page, live_server, login, vie
     assert_no_console_errors(page)
 
 
+def test_on_a_phone_the_amounts_of_the_history_are_on_screen(make_page, live_server, login):
+    """At 390 px the history's shop and category go under the movement: the amount column,
+    the figure members look for, needs no sideways scroll. On a tablet they keep their columns."""
+    page = make_page(viewport=PHONE)
+    login(page, "membre1@patias.test")
+    page.goto(f"{live_server}/compte/historique")
+    width = page.evaluate("window.innerWidth")
+    amounts = page.locator("section.month td.num")
+    assert amounts.count() > 0
+    for index in range(min(amounts.count(), 8)):
+        box = amounts.nth(index).bounding_box()
+        assert box["x"] + box["width"] <= width, (index, box, width)
+    expect(page.get_by_role("columnheader", name="Commerce").first).to_be_hidden()
+    sale = page.locator("section.month tr", has=page.locator(".narrow-only")).first
+    expect(sale.locator(".narrow-only")).to_be_visible()
+    expect(sale.locator(".narrow-only")).not_to_be_empty()
+
+    tablet = make_page(viewport=TABLET)
+    login(tablet, "membre1@patias.test")
+    tablet.goto(f"{live_server}/compte/historique")
+    expect(tablet.get_by_role("columnheader", name="Commerce").first).to_be_visible()
+    expect(tablet.locator("section.month .narrow-only").first).to_be_hidden()
+
+
 def test_axe_finds_nothing_on_member_forms_with_errors(page, live_server, login):
     login(page, "membre1@patias.test")
     page.goto(f"{live_server}/compte/cotisation")
