@@ -213,6 +213,26 @@ def test_a_member_without_email_is_told_to_ask_the_association(client):
     assert "courrier d’activation" in page
 
 
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("000018", "ne peut être envoyé qu’à une adresse e-mail"),
+        ("000 018", "ne peut être envoyé qu’à une adresse e-mail"),
+        ("claire", "Saisissez une adresse électronique valide"),
+        ("a@b@c.fr", "Saisissez une adresse électronique valide"),
+    ],
+)
+def test_what_cannot_receive_a_link_is_refused_next_to_the_field(client, typed, expected):
+    """A member number or a malformed address cannot receive a link: no 'a message is on its way'."""
+    response = _post(client, "/mot-de-passe-oublie", {"email": typed})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    error = re.search(r'<p class="error" id="email-error">(.*?)</p>', page, re.S)
+    assert error and expected in error.group(1), page
+    assert f'value="{typed}"' in page
+    assert db.session.scalar(db.select(db.func.count(OutboxMessage.id))) == 0
+
+
 def test_reset_links_are_not_activation_links(client):
     member = make_member(email="both@example.test")
     db.session.commit()

@@ -2,14 +2,20 @@
 again (password length, PIN format, member number check digit)."""
 from __future__ import annotations
 
+import re
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 
+from app.blueprints.public.forms import Email
 from app.services import cards
 from app.services.auth import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from app.services.errors import InvalidMemberNumber
+
+
+_MEMBER_NUMBER_LIKE = re.compile(r"[\d\s.-]+")
 
 
 def _strip(value):
@@ -44,6 +50,16 @@ class ForgotPasswordForm(FlaskForm):
         validators=[DataRequired(_l("Enter your e-mail address.")),
                     Length(max=254, message=_l("This e-mail address is too long."))],
     )
+
+    def validate_email(self, field):
+        # Members without e-mail sign in with their number: no link can reach them, so say so
+        # rather than "a message is on its way".
+        if _MEMBER_NUMBER_LIKE.fullmatch(field.data):
+            raise ValidationError(_l(
+                "A link can only be sent to an e-mail address. If you sign in with your member "
+                "number, ask the association for a new activation letter (see below)."
+            ))
+        Email(_l("Enter a valid e-mail address, for example name@example.fr."))(self, field)
 
 
 def _new_password_fields():
