@@ -13,6 +13,7 @@ from functools import cache
 from urllib.parse import urlencode
 
 from babel.numbers import format_currency as babel_format_currency
+from babel.numbers import get_decimal_symbol
 from flask import current_app, g, has_request_context, request
 from flask_babel import format_currency, format_date, format_datetime, format_time, get_locale
 from flask_babel import lazy_gettext as _l
@@ -123,6 +124,12 @@ class AmountError(ValueError):
 _AMOUNT = re.compile(r"^(\d{1,9})(?:[.,](\d{1,2}))?$")
 
 
+def amount_input(cents: int) -> str:
+    """An amount as a form field shows it back, in the reader's way: 12,50 in French, 12.50 in
+    English (no symbol, no grouping; `parse_amount` reads either)."""
+    return f"{cents // 100}{get_decimal_symbol(get_locale() or 'fr')}{cents % 100:02d}"
+
+
 def parse_amount(text: str | None, *, allow_zero: bool = False, max_cents: int = MAX_AMOUNT_CENTS) -> int:
     """Euros typed by a person -> cents. `12,50`, `12.50`, `12,5` and `12` are all 1250.
 
@@ -137,13 +144,13 @@ def parse_amount(text: str | None, *, allow_zero: bool = False, max_cents: int =
     match = _AMOUNT.match(cleaned)
     if not match:
         if re.match(r"^\d+[.,]\d{3,}$", cleaned):
-            raise AmountError(_l("Use at most two decimals, for example 12,50."))
-        raise AmountError(_l("Enter an amount in euros, for example 12,50."))
+            raise AmountError(_l("Use at most two decimals, for example 12.50."))
+        raise AmountError(_l("Enter an amount in euros, for example 12.50."))
     euros, decimals = match.group(1), (match.group(2) or "").ljust(2, "0")
     try:
         cents = int(Decimal(euros) * 100 + Decimal(decimals))
     except InvalidOperation as exc:  # pragma: no cover - the pattern already guarantees digits
-        raise AmountError(_l("Enter an amount in euros, for example 12,50.")) from exc
+        raise AmountError(_l("Enter an amount in euros, for example 12.50.")) from exc
     if cents == 0 and not allow_zero:
         raise AmountError(_l("The amount must be more than zero."))
     if cents > max_cents:

@@ -128,7 +128,7 @@ def test_history_csv_for_french_spreadsheets_with_formulas_neutralised(client, m
     db.session.commit()
     response = client.get("/compte/historique.csv")
     assert response.status_code == 200
-    assert response.headers["Content-Type"].startswith("text/csv")
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert "attachment" in response.headers["Content-Disposition"]
     raw = response.get_data()
     assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
@@ -171,6 +171,19 @@ def test_the_pledge_minimum_comes_from_the_association_data(client, member):
     db.session.commit()
     response = _post(client, "/compte/cotisation", {"amount": "2"})
     assert response.status_code == 200 and "3,00\u00a0€" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("lang", "shown", "hint"), [("fr", "12,50", "Par exemple 12,50"), ("en", "12.50", "For example 12.50")])
+def test_the_pledge_is_shown_back_in_the_readers_way(client, member, lang, shown, hint):
+    member.pledge_cents = 1250
+    db.session.commit()
+    body = client.get(f"/compte/cotisation?lang={lang}").get_data(as_text=True)
+    assert re.search(rf'<input[^>]*name="amount"[^>]*value="{re.escape(shown)}"', body), body
+    assert hint in body
+    response = _post(client, f"/compte/cotisation?lang={lang}", {"amount": shown})  # sent back as shown
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Member, member.id).pledge_cents == 1250
 
 
 def test_contributions_recorded_as_paid_are_listed(client, member):

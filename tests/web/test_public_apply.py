@@ -133,10 +133,10 @@ def french(msgid: str, **params) -> str:
         ({"phone": LONG}, "phone", "Enter a French phone number, for example 06 12 34 56 78.", {}),
         ({"contribution": ""}, "contribution", "Enter an amount.", {}),
         ({"contribution": "-5"}, "contribution", "The amount cannot be negative.", {}),
-        ({"contribution": "dix"}, "contribution", "Enter an amount in euros, for example 12,50.", {}),
-        ({"contribution": "12,345"}, "contribution", "Use at most two decimals, for example 12,50.", {}),
+        ({"contribution": "dix"}, "contribution", "Enter an amount in euros, for example 12.50.", {}),
+        ({"contribution": "12,345"}, "contribution", "Use at most two decimals, for example 12.50.", {}),
         ({"contribution": "1000000"}, "contribution", "This amount is too large (at most %(max)s).", None),
-        ({"contribution": LONG}, "contribution", "Enter an amount in euros, for example 12,50.", {}),
+        ({"contribution": LONG}, "contribution", "Enter an amount in euros, for example 12.50.", {}),
         ({"consent": ""}, "consent", "Please tick this box to send your application: we need your agreement to keep your details.", {}),
     ],
 )

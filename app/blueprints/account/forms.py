@@ -21,7 +21,7 @@ def _password_field(label=None):
 class PledgeForm(FlaskForm):
     amount = StringField(
         _l("Monthly contribution (€)"),
-        validators=[Length(max=40, message=_l("Enter an amount in euros, for example 12,50."))],
+        validators=[Length(max=40, message=_l("Enter an amount in euros, for example 12.50."))],
     )
 
     def validate_amount(self, field):

@@ -12,7 +12,7 @@ from app.blueprints.account import bp
 from app.blueprints.account.forms import ErasureForm, LostCardForm, PinForm, PledgeForm
 from app.extensions import db
 from app.htmx import render
-from app.i18n import money
+from app.i18n import amount_input, money
 from app.models import Member
 from app.security import MEMBER, access
 from app.services import cards, membership
@@ -30,7 +30,7 @@ def _member() -> Member:
 
 
 def _download(body: str, filename: str, mimetype: str) -> Response:
-    response = Response(body, mimetype=mimetype)
+    response = Response(body, mimetype=mimetype)  # Werkzeug adds "; charset=utf-8" to text types
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
@@ -55,7 +55,7 @@ def history():
 @access(MEMBER)
 def history_csv():
     member = _member()
-    return _download(membership.movements_csv(member), f"patias-historique-{member.number}.csv", "text/csv; charset=utf-8")
+    return _download(membership.movements_csv(member), f"patias-historique-{member.number}.csv", "text/csv")
 
 
 @bp.route("/cotisation", methods=["GET", "POST"])
@@ -64,7 +64,7 @@ def pledge():
     member = _member()
     form = PledgeForm()
     if request.method == "GET":
-        form.amount.data = f"{member.pledge_cents // 100},{member.pledge_cents % 100:02d}"
+        form.amount.data = amount_input(member.pledge_cents)
     if form.validate_on_submit():
         try:
             membership.change_pledge(member, form.amount_cents)
@@ -144,7 +144,7 @@ def data_json():
 @access(MEMBER)
 def data_csv():
     member = _member()
-    return _download(membership.export_csv(member), f"patias-donnees-{member.number}.csv", "text/csv; charset=utf-8")
+    return _download(membership.export_csv(member), f"patias-donnees-{member.number}.csv", "text/csv")
 
 
 @bp.post("/donnees/effacement")
