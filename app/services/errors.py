@@ -69,6 +69,14 @@ class RegistrationCancelled(DomainError):
     message = _l("This registration was cancelled.")
 
 
+class AlreadyRegistered(DomainError):
+    """An e-mail address already registered for the event, typed by someone who may not own it:
+    nothing was changed and the registration stays hidden; its private link went to that address."""
+
+    message = _l("This e-mail address is already registered for this event: we have sent the link to manage "
+                 "the registration to it.")
+
+
 class NotEnoughPlaces(DomainError):
     """A confirmed registration asked for more people than there are places left."""
 

@@ -28,7 +28,7 @@ from app.models import Event, Registration
 from app.models.base import utcnow
 from app.models.events import MAX_PEOPLE
 from app.services import carpool
-from app.services.errors import NotEnoughPlaces, RegistrationCancelled, RegistrationClosed
+from app.services.errors import AlreadyRegistered, NotEnoughPlaces, RegistrationCancelled, RegistrationClosed
 from app.services.mail import queue_mail
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -241,8 +241,11 @@ def register(
 ) -> Outcome:
     """Register someone, on the waiting list when the places left do not fit their party.
 
-    The same e-mail (or the same member) registering again for the same event updates the
-    earlier registration instead of adding a second one.
+    An e-mail address (or a member) already registered for the event is not registered twice.
+    Its owner (the same member) or a coordinator (`created_by_id`) registering again updates the
+    earlier registration. Anyone else may have typed someone else's address: the registration is
+    neither changed nor shown to them, its private link goes to that address instead, and
+    `AlreadyRegistered` is raised (commit, so that the mail leaves).
     """
     event = lock_event(event.id)
     check_open(event, now)
@@ -252,6 +255,9 @@ def register(
     _check_people(people)
     existing = _find_existing(event, email, member_id)
     if existing is not None and existing.status != "cancelled":
+        if created_by_id is None and (member_id is None or existing.member_id != member_id):
+            _mail_registration(existing, updated=False, resent=True)
+            raise AlreadyRegistered()
         existing.name, existing.phone = name, phone or existing.phone
         existing.commune_id = commune_id
         if member_id:
@@ -417,10 +423,12 @@ def _renumber(event: Event) -> None:
     db.session.flush()
 
 
-def _mail_registration(registration: Registration, updated: bool) -> None:
+def _mail_registration(registration: Registration, updated: bool, resent: bool = False) -> None:
+    """The confirmation with the private link; `resent`: the same again, because someone typed
+    this address to register once more."""
     if registration.email:
         queue_mail(registration.email, "event_registered", registration.language, registration=registration,
-                   event=registration.event, updated=updated, private_url=private_url(registration))
+                   event=registration.event, updated=updated, resent=resent, private_url=private_url(registration))
 
 
 # --- Reminders ----------------------------------------------------------------------------------

@@ -12,8 +12,8 @@ from icalendar import Calendar
 from app.models import Commune, OutboxMessage, Registration
 from app.models.base import utcnow
 from app.services import events as event_service
-from app.services.errors import NotEnoughPlaces, RegistrationCancelled, RegistrationClosed
-from tests.factories import make_event, make_registration
+from app.services.errors import AlreadyRegistered, NotEnoughPlaces, RegistrationCancelled, RegistrationClosed
+from tests.factories import make_admin, make_event, make_member, make_registration
 
 
 def outbox(db, recipient=None):
@@ -78,17 +78,45 @@ def test_a_registration_needs_an_email_or_a_phone(app, db):
 
 # --- The same person twice -----------------------------------------------------------------------
 
-def test_registering_twice_with_the_same_email_updates(app, db):
+def test_a_coordinator_registering_the_same_email_again_updates(app, db):
     event = make_event(capacity=10)
+    coordinator = make_admin()
     first = event_service.register(event, name="Alice", email="Alice@Example.test", people=1)
     again = event_service.register(event, name="Alice Martin", email="alice@example.test ", people=3,
-                                   needs_ride=True)
+                                   needs_ride=True, created_by_id=coordinator.id)
     assert first.created and not again.created
     assert again.registration.id == first.registration.id
     assert db.session.scalar(db.select(db.func.count()).select_from(Registration)) == 1
     registration = again.registration
     assert (registration.name, registration.people, registration.needs_ride) == ("Alice Martin", 3, True)
     assert registration.email == "alice@example.test"
+
+
+def test_someone_else_typing_a_registered_email_changes_nothing_and_the_owner_gets_the_link(app, db):
+    event = make_event(capacity=10)
+    first = event_service.register(event, name="Alice", email="alice@example.test", people=2, needs_ride=True)
+    with pytest.raises(AlreadyRegistered):
+        event_service.register(event, name="Mallory", email="Alice@Example.test", phone="06 99 99 99 99", people=1)
+    registration = first.registration
+    assert (registration.name, registration.phone, registration.people, registration.needs_ride) == (
+        "Alice", None, 2, True)
+    # So does a member typing it: only the member who owns the registration may update it.
+    stranger = make_member()
+    with pytest.raises(AlreadyRegistered):
+        event_service.register(event, name="Mallory", email="alice@example.test", member_id=stranger.id)
+    assert registration.member_id is None and registration.name == "Alice"
+    mails = outbox(db, "alice@example.test")
+    assert len(mails) == 3 and all(event_service.private_url(registration) in m.body for m in mails)
+    assert "Mallory" not in mails[-1].body and "n’a pas changé" in mails[-1].body
+
+
+def test_a_member_registering_again_updates_their_own_registration(app, db):
+    event = make_event(capacity=10)
+    member = make_member()
+    first = event_service.register(event, name="Odile", email="odile@example.test", member_id=member.id)
+    again = event_service.register(event, name="Odile Faure", email="odile@example.test", people=2,
+                                   member_id=member.id)
+    assert again.registration.id == first.registration.id and again.registration.people == 2
 
 
 def test_the_same_email_on_another_event_is_another_registration(app, db):
@@ -111,9 +139,10 @@ def test_registering_again_after_cancelling_reuses_the_registration(app, db):
 def test_registering_twice_does_not_grow_beyond_the_places(app, db):
     event = make_event(capacity=3)
     make_registration(event, people=2)
-    make_registration(event, email="me@example.test", people=1)
+    member = make_member()
+    make_registration(event, email="me@example.test", people=1, member_id=member.id)
     with pytest.raises(NotEnoughPlaces) as caught:
-        event_service.register(event, name="Moi", email="me@example.test", people=3)
+        event_service.register(event, name="Moi", email="me@example.test", people=3, member_id=member.id)
     assert caught.value.places_left == 0
 
 

@@ -66,12 +66,51 @@ def test_register_with_a_phone_only(client, db, post_form, event):
     assert db.session.scalar(db.select(db.func.count()).select_from(OutboxMessage)) == 0
 
 
-def test_registering_twice_updates(client, db, post_form, event):
-    first = token_of(register(post_form, event))
-    second = register(post_form, event, email="JEANNE@Example.org", people="3")
-    assert token_of(second) == first
+def test_an_address_already_registered_is_neither_shown_nor_changed(app, client, db, post_form, event):
+    token = token_of(register(post_form, event, people="2", needs_ride="y", phone="06 11 11 11 11"))
+    # Someone else types Jeanne's address: they must not land on her private page nor change it.
+    stranger = app.test_client()
+    page = stranger.get(f"/evenements/{event.slug}")
+    response = stranger.post(f"/evenements/{event.slug}", data={
+        **FORM, "name": "Mallory", "email": "JEANNE@Example.org", "phone": "06 99 99 99 99", "people": "1",
+        "csrf_token": re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', text(page)).group(1),
+    })
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/evenements/{event.slug}#main")
+    answer = stranger.get(response.headers["Location"])
+    body = text(answer)
+    assert "Cette adresse électronique est déjà inscrite à cet événement" in body
+    assert token not in body and "/inscription/" not in body and "06 11 11 11 11" not in body
     (row,) = registrations(db, event)
-    assert row.people == 3
+    db.session.refresh(row)
+    assert (row.name, row.people, row.needs_ride, row.phone) == ("Jeanne Martin", 2, True, "06 11 11 11 11")
+    # The link goes to the address instead, to its owner only.
+    mails = db.session.scalars(db.select(OutboxMessage).where(OutboxMessage.recipient == "jeanne@example.org")
+                               .order_by(OutboxMessage.id)).all()
+    assert len(mails) == 2 and f"/inscription/{token}" in mails[1].body
+    assert "n’a pas changé" in mails[1].body and "Mallory" not in mails[1].body
+
+
+def test_a_member_typing_an_address_already_registered_is_not_shown_it(client, db, auth, event, post_form):
+    owner = make_registration(event, email="owner@example.org", name="Propriétaire")
+    make_member(email="membre@example.org")
+    db.session.commit()
+    auth.login("membre@example.org")
+    response = post_form(f"/evenements/{event.slug}", {**FORM, "email": "owner@example.org", "people": "3"})
+    assert response.status_code == 303 and owner.token not in response.headers["Location"]
+    db.session.refresh(owner)
+    assert (owner.name, owner.people, owner.member_id) == ("Propriétaire", 1, None)
+
+
+def test_a_coordinator_registering_an_address_again_updates_it(client, db, auth, event, post_form):
+    registration = make_registration(event, email="called@example.org", people=1)
+    admin = make_admin()
+    db.session.commit()
+    auth.login_admin(admin.email)
+    response = post_form(f"/evenements/{event.slug}", {**FORM, "email": "called@example.org", "people": "3"})
+    assert token_of(response) == registration.token
+    db.session.refresh(registration)
+    assert registration.people == 3
 
 
 def test_full_event_puts_you_on_the_waiting_list(client, db, post_form, event):

@@ -27,7 +27,7 @@ from app.models.base import utcnow
 from app.security import ADMIN, PUBLIC, access, is_acting_admin
 from app.services import carpool
 from app.services import events as event_service
-from app.services.errors import DomainError, NotEnoughPlaces, RateLimited, RegistrationClosed
+from app.services.errors import AlreadyRegistered, DomainError, NotEnoughPlaces, RateLimited, RegistrationClosed
 from app.services.ratelimit import hit
 from app.services.settings import association
 
@@ -129,6 +129,12 @@ def detail(slug: str):
                     language=current_language(), member_id=member.id if member else None,
                     created_by_id=current_user.id if _is_admin() else None,
                 )
+            except AlreadyRegistered as exc:
+                # Whoever typed the address may not own it: the registration stays hidden, its
+                # link went to that address (the mail is committed), and the form starts afresh.
+                db.session.commit()
+                flash(str(exc.message), "info")
+                return redirect(url_for("events.detail", slug=event.slug, _anchor="main"), 303)
             except NotEnoughPlaces as exc:
                 form.people.errors = [*form.people.errors, str(exc.message)]
                 status = 409
