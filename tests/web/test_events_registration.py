@@ -153,6 +153,8 @@ def test_draft_event_refuses(client, db, post_form, event):
         ({"people": "7"}, "people", "Entre 1 et 6 personnes"),
         ({"people": "deux"}, "people", "Entre 1 et 6 personnes"),
         ({"name": ""}, "name", "Indiquez votre nom"),
+        ({"name": "   "}, "name", "Indiquez votre nom"),
+        ({"name": " \x07 \t "}, "name", "Indiquez votre nom"),
         ({"name": "x" * 10_000}, "name", "120 caractères au maximum"),
         ({"commune": "99999"}, "commune", "Choisissez une option"),
     ],
@@ -164,6 +166,24 @@ def test_bad_input_is_explained_next_to_the_field(client, db, post_form, event, 
     assert f'id="{field}-error"' in page
     assert message in page
     assert registrations(db, event) == []
+
+
+@pytest.mark.parametrize("phone", ["---", "...", "()", "/", " - . / ( ) "])
+@pytest.mark.parametrize("email", ["", "jeanne@example.org"])
+def test_a_phone_of_separators_only_is_refused(client, db, post_form, event, phone, email):
+    response = register(post_form, event, email=email, phone=phone)
+    assert response.status_code == 422
+    page = text(response)
+    assert 'id="phone-error"' in page and "Saisissez un numéro de téléphone, par exemple 06 12 34 56 78" in page
+    assert f'value="{phone.strip()}"' in page
+    assert registrations(db, event) == []
+
+
+def test_a_phone_too_long_gets_the_phone_message(client, db, post_form, event):
+    response = register(post_form, event, phone="06 12 34 56 78 " * 3)
+    assert response.status_code == 422
+    error = re.search(r'id="phone-error"[^>]*>(.*?)</', text(response), re.S).group(1)
+    assert "Saisissez un numéro de téléphone" in error and "40" not in error
 
 
 def test_what_was_typed_is_kept(client, db, post_form, event):

@@ -9,7 +9,7 @@ from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField, TelField, TextAreaField, TimeField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from app.models.events import MAX_PEOPLE, MAX_SEATS
 from app.services.events import normalise_phone
@@ -85,10 +85,14 @@ def people_field(label=None):
     )
 
 
+PHONE_MESSAGE = _l("Enter a phone number, for example 06 12 34 56 78.")
+
+
 class RegistrationForm(FlaskForm):
+    # DataRequired, not InputRequired: a name of spaces only is empty once cleaned.
     name = StringField(
         _l("Name"), filters=[clean_line],
-        validators=[InputRequired(_l("Enter your name.")), Length(max=120, message=_l("At most 120 characters."))],
+        validators=[DataRequired(_l("Enter your name.")), Length(max=120, message=_l("At most 120 characters."))],
     )
     email = EmailField(
         _l("E-mail"), filters=[clean_line],
@@ -97,7 +101,7 @@ class RegistrationForm(FlaskForm):
             Email(message=_l("Enter a valid e-mail address, for example name@example.fr.")),
         ],
     )
-    phone = TelField(_l("Phone"), filters=[clean_line], validators=[Optional(), Length(max=40)])
+    phone = TelField(_l("Phone"), filters=[clean_line], validators=[Optional(), Length(max=40, message=PHONE_MESSAGE)])
     commune = ChoiceField(_l("Commune"), coerce=int, default=0)
     people = people_field()
     needs_ride = BooleanField(_l("I need a ride"))
@@ -109,9 +113,12 @@ class RegistrationForm(FlaskForm):
 
     def validate_phone(self, field):
         try:
-            normalise_phone(field.data)
+            number = normalise_phone(field.data)
         except ValueError as exc:
-            raise ValidationError(_l("Enter a phone number, for example 06 12 34 56 78.")) from exc
+            raise ValidationError(PHONE_MESSAGE) from exc
+        if number is None and field.data:
+            # Separators only ("--", "()"): no number, although the field is not empty.
+            raise ValidationError(PHONE_MESSAGE)
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
