@@ -226,11 +226,13 @@ def event_url(event: Event) -> str:
 
 @dataclass
 class Outcome:
-    """What a registration came to: `created` is False when an earlier one was updated."""
+    """What a registration came to: `created` is False when an earlier one was updated, or left
+    as it was (`unchanged`)."""
 
     registration: Registration
     created: bool
     promoted: list[Registration]
+    unchanged: bool = False
 
 
 def register(
@@ -242,10 +244,12 @@ def register(
     """Register someone, on the waiting list when the places left do not fit their party.
 
     An e-mail address (or a member) already registered for the event is not registered twice.
-    Its owner (the same member) or a coordinator (`created_by_id`) registering again updates the
-    earlier registration. Anyone else may have typed someone else's address: the registration is
-    neither changed nor shown to them, its private link goes to that address instead, and
-    `AlreadyRegistered` is raised (commit, so that the mail leaves).
+    A coordinator (`created_by_id`) registering it again updates the earlier registration. Its
+    owner (the same member) gets it back unchanged (`Outcome.unchanged`): the registration form's
+    defaults must not reset the party or the ride needs, which are changed from its private page.
+    Anyone else may have typed someone else's address: the registration is neither changed nor
+    shown to them, its private link goes to that address instead, and `AlreadyRegistered` is
+    raised (commit, so that the mail leaves).
     """
     event = lock_event(event.id)
     check_open(event, now)
@@ -255,9 +259,11 @@ def register(
     _check_people(people)
     existing = _find_existing(event, email, member_id)
     if existing is not None and existing.status != "cancelled":
-        if created_by_id is None and (member_id is None or existing.member_id != member_id):
-            _mail_registration(existing, updated=False, resent=True)
-            raise AlreadyRegistered()
+        if created_by_id is None:
+            if member_id is None or existing.member_id != member_id:
+                _mail_registration(existing, updated=False, resent=True)
+                raise AlreadyRegistered()
+            return Outcome(existing, False, [], unchanged=True)
         existing.name, existing.phone = name, phone or existing.phone
         existing.commune_id = commune_id
         if member_id:
@@ -374,13 +380,13 @@ def promote(event: Event) -> list[Registration]:
 
 
 def _find_existing(event: Event, email: str | None, member_id: int | None) -> Registration | None:
-    if email:
-        found = db.session.scalar(
-            select(Registration).where(Registration.event_id == event.id, Registration.email == email)
-        )
-        if found is not None:
-            return found
-    return registration_of_member(event, member_id)
+    """The member's own registration first, else the one of the address (cancelled ones too)."""
+    own = registration_of_member(event, member_id)
+    if own is not None or not email:
+        return own
+    return db.session.scalar(
+        select(Registration).where(Registration.event_id == event.id, Registration.email == email)
+    )
 
 
 def _check_people(people: int) -> None:

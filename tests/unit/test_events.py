@@ -110,13 +110,19 @@ def test_someone_else_typing_a_registered_email_changes_nothing_and_the_owner_ge
     assert "Mallory" not in mails[-1].body and "n’a pas changé" in mails[-1].body
 
 
-def test_a_member_registering_again_updates_their_own_registration(app, db):
+def test_a_member_registering_again_leaves_their_own_registration_as_it_is(app, db):
+    """The registration form's defaults must not reset a party: changes go through its page."""
     event = make_event(capacity=10)
     member = make_member()
-    first = event_service.register(event, name="Odile", email="odile@example.test", member_id=member.id)
-    again = event_service.register(event, name="Odile Faure", email="odile@example.test", people=2,
+    first = event_service.register(event, name="Odile", email="odile@example.test", member_id=member.id,
+                                   people=3, needs_ride=True)
+    again = event_service.register(event, name="Odile Faure", email="other@example.test", people=1,
                                    member_id=member.id)
-    assert again.registration.id == first.registration.id and again.registration.people == 2
+    assert again.unchanged and not again.created and again.registration.id == first.registration.id
+    registration = again.registration
+    assert (registration.name, registration.email, registration.people, registration.needs_ride) == (
+        "Odile", "odile@example.test", 3, True)
+    assert db.session.scalar(db.select(db.func.count()).select_from(Registration)) == 1
 
 
 def test_the_same_email_on_another_event_is_another_registration(app, db):
@@ -139,10 +145,10 @@ def test_registering_again_after_cancelling_reuses_the_registration(app, db):
 def test_registering_twice_does_not_grow_beyond_the_places(app, db):
     event = make_event(capacity=3)
     make_registration(event, people=2)
-    member = make_member()
-    make_registration(event, email="me@example.test", people=1, member_id=member.id)
+    coordinator = make_admin()
+    make_registration(event, email="me@example.test", people=1)
     with pytest.raises(NotEnoughPlaces) as caught:
-        event_service.register(event, name="Moi", email="me@example.test", people=3, member_id=member.id)
+        event_service.register(event, name="Moi", email="me@example.test", people=3, created_by_id=coordinator.id)
     assert caught.value.places_left == 0
 
 

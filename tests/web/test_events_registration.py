@@ -242,6 +242,27 @@ def test_a_signed_in_member_gets_the_form_prefilled(client, db, auth, event, pos
     assert "Voir ou modifier mon inscription" in text(client.get(f"/evenements/{event.slug}"))
 
 
+def test_a_registered_member_gets_their_registration_not_the_form_again(client, db, auth, event, post_form):
+    member = make_member(email="membre@example.org")
+    commune_id = carpool.pickup_points()[0].commune_id
+    registration = make_registration(event, email="membre@example.org", member_id=member.id, people=3,
+                                     needs_ride=True, commune_id=commune_id)
+    db.session.commit()
+    assert registration.ride_request.status == "open"
+    auth.login("membre@example.org")
+    page = text(client.get(f"/evenements/{event.slug}"))
+    assert "Vous êtes inscrit à cet événement" in page and "Voir ou modifier mon inscription" in page
+    assert f'href="/inscription/{registration.token}"' in page
+    assert 'name="people"' not in page and 'name="needs_ride"' not in page
+    # The form of an earlier visit, sent with its defaults (1 person, no ride), changes nothing.
+    response = post_form(f"/evenements/{event.slug}", {**FORM, "email": "membre@example.org"})
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/inscription/{registration.token}#main")
+    assert "Vous êtes déjà inscrit à cet événement" in text(client.get(response.headers["Location"]))
+    db.session.refresh(registration)
+    assert (registration.people, registration.needs_ride, registration.ride_request.status) == (3, True, "open")
+
+
 def test_an_admin_registers_someone_who_called(client, db, auth, event, post_form):
     admin = make_admin(display_name="Coordinatrice")
     db.session.commit()

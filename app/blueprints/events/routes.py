@@ -40,6 +40,7 @@ KIND_LABELS = {
     "other": _l("Event"),
 }
 RATE_WINDOW = 600
+ALREADY_REGISTERED = _l("You are already registered for this event: change your registration on this page.")
 
 
 @dataclass
@@ -114,12 +115,18 @@ def event_calendar(slug: str):
 def detail(slug: str):
     event = _public_event(slug)
     member = _signed_in_member()
+    own = event_service.registration_of_member(event, member.id) if member else None
     form = RegistrationForm(communes=_communes(), data=_prefill(member))
     status, problem = 200, None
     if request.method == "POST":
         limited = _throttle()
         if limited is not None:
             status, problem = 429, _too_many(limited)
+        elif own is not None:
+            # A form of this page (left open, or sent again) would reset the party and the ride
+            # needs to its defaults: changes are made on the registration's page, nothing here.
+            flash(str(ALREADY_REGISTERED), "info")
+            return redirect(url_for("events.manage", token=own.token, _anchor="main"), 303)
         elif form.validate():
             try:
                 outcome = event_service.register(
@@ -147,7 +154,7 @@ def detail(slug: str):
                 return redirect(url_for("events.manage", token=outcome.registration.token, _anchor="main"), 303)
         else:
             status = 422
-    return render("events/detail.html", status=status, **_detail_context(event, form, member, problem))
+    return render("events/detail.html", status=status, **_detail_context(event, form, own, problem))
 
 
 # --- The private page of a registration ------------------------------------------------------
@@ -384,6 +391,8 @@ def _too_many(limited: RateLimited) -> str:
 
 def _registered_message(outcome: event_service.Outcome) -> str:
     registration = outcome.registration
+    if outcome.unchanged:
+        return str(ALREADY_REGISTERED)
     if registration.status == "waiting":
         return _("The event is full: you are number %(position)d on the waiting list. We will tell you as soon as "
                  "a place is free.", position=registration.position)
@@ -392,7 +401,7 @@ def _registered_message(outcome: event_service.Outcome) -> str:
     return _("You are registered. Keep the address of this page: it lets you change or cancel your registration.")
 
 
-def _detail_context(event: Event, form: RegistrationForm, member, problem) -> dict:
+def _detail_context(event: Event, form: RegistrationForm, own: Registration | None, problem) -> dict:
     state = event_service.registration_state(event)
     return {
         "event": event,
@@ -402,7 +411,7 @@ def _detail_context(event: Event, form: RegistrationForm, member, problem) -> di
         "places_left": event_service.places_left(event),
         "waiting_count": len(event_service.waiting_list(event)),
         "board": carpool.board(event) if event.carpool else None,
-        "own_registration": event_service.registration_of_member(event, member.id) if member else None,
+        "own_registration": own,
         "is_admin": _is_admin(),
         "problem": problem,
     }
