@@ -96,7 +96,8 @@ class Registration(Timestamped, db.Model):
 
     `token` is the secret of the private link `/inscription/<token>`. `position` is the rank on
     the waiting list (1 = next in line), None unless waiting. `reminded_at` marks that the
-    reminder of the day before went out, so that it never goes out twice.
+    reminder of the day before went out, so that it never goes out twice. `idempotency_key` is
+    the random key of the registration form that made it: the same form sent twice registers once.
     """
 
     __tablename__ = "event_registration"
@@ -120,6 +121,7 @@ class Registration(Timestamped, db.Model):
     status: Mapped[str] = mapped_column(String(10), default="confirmed", index=True)
     position: Mapped[int | None] = mapped_column(nullable=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     language: Mapped[str] = mapped_column(String(2), default="fr")
     member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), nullable=True, index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), nullable=True)

@@ -213,6 +213,11 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def new_key() -> str:
+    """The idempotency key of a registration form, made when the form is shown."""
+    return secrets.token_urlsafe(16)
+
+
 def private_url(registration: Registration) -> str:
     """The private link, absolute (for e-mails written outside any request)."""
     return f"{current_app.config['BASE_URL'].rstrip('/')}/inscription/{registration.token}"
@@ -233,13 +238,14 @@ class Outcome:
     created: bool
     promoted: list[Registration]
     unchanged: bool = False
+    replayed: bool = False
 
 
 def register(
     event: Event, *, name: str, email: str | None = None, phone: str | None = None,
     commune_id: int | None = None, people: int = 1, needs_ride: bool = False, offers_ride: bool = False,
     language: str = "fr", member_id: int | None = None, created_by_id: int | None = None,
-    now: datetime | None = None,
+    key: str | None = None, now: datetime | None = None,
 ) -> Outcome:
     """Register someone, on the waiting list when the places left do not fit their party.
 
@@ -250,8 +256,16 @@ def register(
     Anyone else may have typed someone else's address: the registration is neither changed nor
     shown to them, its private link goes to that address instead, and `AlreadyRegistered` is
     raised (commit, so that the mail leaves).
+
+    `key` is the form's idempotency key: the same form sent again (a double click, a resend)
+    gets back the registration it made (`Outcome.replayed`), and nothing else happens. Checked
+    under the event's lock, so that two copies sent at once register once.
     """
     event = lock_event(event.id)
+    if key is not None:
+        done = db.session.scalar(select(Registration).where(Registration.idempotency_key == key))
+        if done is not None:
+            return Outcome(done, False, [], replayed=True)
     check_open(event, now)
     email, phone = normalise_email(email), normalise_phone(phone)
     if not email and not phone:
@@ -282,6 +296,7 @@ def register(
     registration.language, registration.cancelled_at = language, None
     registration.member_id = member_id or registration.member_id
     registration.created_by_id = created_by_id
+    registration.idempotency_key = key
     db.session.add(registration)
     db.session.flush()
     carpool.sync_request(registration)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 21:32:21.599929
+Create Date: 2026-11-30 02:15:36.924192
 
 """
 from alembic import op
@@ -352,6 +352,7 @@ def upgrade():
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('position', sa.Integer(), nullable=True),
     sa.Column('token', sa.String(length=64), nullable=False),
+    sa.Column('idempotency_key', sa.String(length=64), nullable=True),
     sa.Column('language', sa.String(length=2), nullable=False),
     sa.Column('member_id', sa.Integer(), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
@@ -369,6 +370,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['member_id'], ['member.id'], name=op.f('fk_event_registration_member_id_member')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_event_registration')),
     sa.UniqueConstraint('event_id', 'email', name='uq_event_registration_event_id_email'),
+    sa.UniqueConstraint('idempotency_key', name=op.f('uq_event_registration_idempotency_key')),
     sa.UniqueConstraint('token', name=op.f('uq_event_registration_token'))
     )
     with op.batch_alter_table('event_registration', schema=None) as batch_op:

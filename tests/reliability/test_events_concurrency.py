@@ -37,6 +37,23 @@ def test_twenty_registrations_at_once_for_five_places(app, db):
     assert event_service.confirmed_people(event_id) == 5
 
 
+def test_one_form_sent_five_times_at_once_registers_once(app, db):
+    event = make_event(capacity=5)
+    event_id, key = event.id, event_service.new_key()
+    db.session.commit()
+
+    def register(i: int) -> int:
+        target = _db.session.get(Event, event_id)
+        return event_service.register(target, name="Par téléphone", phone="06 12 34 56 78", people=2,
+                                      key=key).registration.id
+
+    results = run_together(app, 5, register)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert len(set(results)) == 1
+    db.session.expire_all()
+    assert event_service.confirmed_people(event_id) == 2
+
+
 def test_concurrent_cancellations_promote_the_waiting_list_in_order(app, db):
     event = make_event(capacity=5)
     confirmed = [make_registration(event) for _ in range(5)]

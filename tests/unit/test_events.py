@@ -125,6 +125,20 @@ def test_a_member_registering_again_leaves_their_own_registration_as_it_is(app, 
     assert db.session.scalar(db.select(db.func.count()).select_from(Registration)) == 1
 
 
+def test_the_same_form_key_registers_once(app, db):
+    event = make_event(capacity=10)
+    key = event_service.new_key()
+    first = event_service.register(event, name="Par téléphone", phone="06 12 34 56 78", people=2, key=key)
+    again = event_service.register(event, name="Par téléphone", phone="06 12 34 56 78", people=2, key=key)
+    assert first.created and again.replayed and not again.created
+    assert again.registration.id == first.registration.id
+    assert first.registration.idempotency_key == key
+    assert db.session.scalar(db.select(db.func.count()).select_from(Registration)) == 1
+    assert event_service.confirmed_people(event.id) == 2
+    other = event_service.register(event, name="Par téléphone", phone="06 12 34 56 78", key=event_service.new_key())
+    assert other.created and other.registration.id != first.registration.id
+
+
 def test_the_same_email_on_another_event_is_another_registration(app, db):
     one, two = make_event(), make_event()
     a = make_registration(one, email="same@example.test")

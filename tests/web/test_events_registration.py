@@ -122,6 +122,38 @@ def test_full_event_puts_you_on_the_waiting_list(client, db, post_form, event):
     assert "Liste d’attente" in page and "numéro 1" in page
 
 
+def form_of(page: str) -> dict:
+    """The hidden fields of the registration form as the page gave them (CSRF token and key)."""
+    key = re.search(r'name="key" (?:type="hidden" )?value="([^"]+)"', page)
+    assert key, "no idempotency key in the form"
+    return {"csrf_token": re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1),
+            "key": key.group(1)}
+
+
+def test_the_same_form_sent_twice_registers_once(client, db, event):
+    url = f"/evenements/{event.slug}"
+    data = {**FORM, "email": "", "phone": "06 12 34 56 78", "people": "2", **form_of(text(client.get(url)))}
+    first = client.post(url, data=data)
+    again = client.post(url, data=data)  # a double click, or Back and send again
+    assert first.status_code == again.status_code == 303
+    assert again.headers["Location"] == first.headers["Location"]
+    assert "Vous êtes inscrit" in text(client.get(again.headers["Location"]))
+    (row,) = registrations(db, event)
+    assert row.people == 2 and event.capacity - 2 == 2
+    # A form shown afresh has a key of its own: the same phone may register another person.
+    fresh = form_of(text(client.get(url)))
+    assert fresh["key"] != data["key"]
+    other = client.post(url, data={**data, **fresh, "name": "Paul Martin"})
+    assert other.status_code == 303 and other.headers["Location"] != first.headers["Location"]
+    assert len(registrations(db, event)) == 2
+
+
+def test_a_malformed_form_key_is_refused(client, db, post_form, event):
+    response = register(post_form, event, key="not a key")
+    assert response.status_code == 422 and "Ce formulaire a expiré" in text(response)
+    assert registrations(db, event) == []
+
+
 def test_closed_event_refuses_with_a_message(client, db, post_form, event):
     from app.models.base import utcnow
 

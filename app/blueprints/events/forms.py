@@ -7,12 +7,31 @@ import re
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField, TelField, TextAreaField, TimeField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TelField,
+    TextAreaField,
+    TimeField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from app.models.events import MAX_PEOPLE, MAX_SEATS
-from app.services.events import normalise_phone
+from app.services.events import new_key, normalise_phone
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -106,9 +125,14 @@ class RegistrationForm(FlaskForm):
     people = people_field()
     needs_ride = BooleanField(_l("I need a ride"))
     offers_ride = BooleanField(_l("I can offer a ride"))
+    # Made when the form is shown: the same form sent twice registers once (see events.register).
+    key = HiddenField(validators=[Optional(), Regexp(r"^[A-Za-z0-9_-]{16,64}$",
+                                                     message=_l("This form has expired: reload the page."))])
 
     def __init__(self, *args, communes=(), **kwargs):
         super().__init__(*args, **kwargs)
+        if not self.key.data:
+            self.key.data = new_key()
         self.commune.choices = [SelectChoice(0, _l("Another commune"))] + [SelectChoice(c.id, c.name) for c in communes]
 
     def validate_phone(self, field):

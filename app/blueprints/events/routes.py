@@ -134,7 +134,7 @@ def detail(slug: str):
                     commune_id=form.commune.data or None, people=form.people.data,
                     needs_ride=form.needs_ride.data, offers_ride=form.offers_ride.data,
                     language=current_language(), member_id=member.id if member else None,
-                    created_by_id=current_user.id if _is_admin() else None,
+                    created_by_id=current_user.id if _is_admin() else None, key=form.key.data,
                 )
             except AlreadyRegistered as exc:
                 # Whoever typed the address may not own it: the registration stays hidden, its
@@ -396,7 +396,7 @@ def _registered_message(outcome: event_service.Outcome) -> str:
     if registration.status == "waiting":
         return _("The event is full: you are number %(position)d on the waiting list. We will tell you as soon as "
                  "a place is free.", position=registration.position)
-    if not outcome.created:
+    if not outcome.created and not outcome.replayed:
         return _("You were already registered: your registration is updated.")
     return _("You are registered. Keep the address of this page: it lets you change or cancel your registration.")
 
