@@ -425,11 +425,13 @@ def _change(event: Event, registration: Registration, *, people: int, needs_ride
     if registration.status == "confirmed" and people > registration.people:
         free = places_left(event)
         if free is not None and people - registration.people > free:
-            raise NotEnoughPlaces(free, ngettext(
-                "Only %(num)d more place left: your party can be at most %(max)d people.",
-                "Only %(num)d more places left: your party can be at most %(max)d people.",
-                free, max=registration.people + free,
-            ))
+            if free == 0:
+                raise NotEnoughPlaces(free, _l("No place is left: your party cannot grow."))
+            raise NotEnoughPlaces(free, " ".join((
+                ngettext("Only %(num)d place is left.", "Only %(num)d places are left.", free),
+                ngettext("Your party can be at most %(num)d person.", "Your party can be at most %(num)d people.",
+                         registration.people + free),
+            )))
     registration.people = people
     registration.needs_ride, registration.offers_ride = needs_ride, offers_ride
     carpool.follow_needs(registration)

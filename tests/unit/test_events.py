@@ -285,6 +285,30 @@ def test_more_people_need_free_places(app, db):
     assert str(caught.value.message)
 
 
+@pytest.mark.parametrize(
+    ("language", "others", "expected"),
+    [
+        ("en", 2, "No place is left: your party cannot grow."),
+        ("en", 1, "Only 1 place is left. Your party can be at most 3 people."),
+        ("en", 0, "Only 2 places are left. Your party can be at most 4 people."),
+        ("fr", 2, "Il ne reste plus de place\u00a0: votre groupe ne peut pas s’agrandir."),
+        ("fr", 1, "Il ne reste plus qu’une place. Votre groupe peut compter au plus 3 personnes."),
+        ("fr", 0, "Il ne reste plus que 2 places. Votre groupe peut compter au plus 4 personnes."),
+    ],
+)
+def test_a_party_that_cannot_grow_is_told_how_far_it_can(app, db, language, others, expected):
+    from flask_babel import force_locale
+
+    event = make_event(capacity=4)
+    registration = make_registration(event, people=2)
+    if others:
+        make_registration(event, people=others)
+    with force_locale(language), pytest.raises(NotEnoughPlaces) as caught:
+        event_service.update_registration(registration, people=6, needs_ride=False, offers_ride=False)
+    with force_locale(language):
+        assert str(caught.value.message) == expected
+
+
 def test_fewer_people_free_places_for_the_waiting_list(app, db):
     event = make_event(capacity=3)
     registration = make_registration(event, people=3)

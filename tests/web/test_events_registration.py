@@ -330,7 +330,7 @@ def test_change_and_cancel_through_the_private_link(client, db, post_form, event
     (row,) = registrations(db, event)
     assert row.people == 4 and row.needs_ride
     too_many = post_form(f"/inscription/{token}", {"people": "5"})
-    assert too_many.status_code == 409 and "Il ne reste que 0 place" in text(too_many)
+    assert too_many.status_code == 409 and "Il ne reste plus de place" in text(too_many)
     waiting_token = token_of(register(post_form, event, email="next@example.org"))
     response = post_form(f"/inscription/{token}", {}, action=f"/inscription/{token}/annuler")
     assert response.status_code == 303
