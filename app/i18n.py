@@ -113,6 +113,13 @@ def datetime_short(value: datetime) -> str:
     return format_datetime(value, "short")
 
 
+def capfirst(text: str) -> str:
+    """The first letter in capitals and nothing else: `| capitalize` also lowercases the rest,
+    which gives "Wednesday, december 23" in English."""
+    text = str(text)
+    return text[:1].upper() + text[1:]
+
+
 class AmountError(ValueError):
     """An amount typed by a person that is not one; `message` is translated, for the form."""
 
@@ -184,5 +191,6 @@ def _escaped_html(self) -> Markup:
 
 def register_template_helpers(app) -> None:
     LazyString.__html__ = _escaped_html
-    app.jinja_env.filters.update(money=money, day=day, hour=hour, datetime_short=datetime_short, date_long=date_long)
+    app.jinja_env.filters.update(money=money, day=day, hour=hour, datetime_short=datetime_short, date_long=date_long,
+                                 capfirst=capfirst)
     app.jinja_env.globals.update(current_language=current_language, url_with_lang=url_with_lang, has_endpoint=has_endpoint)

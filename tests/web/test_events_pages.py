@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+from babel.dates import format_date
 from flask import render_template_string
 from icalendar import Calendar
 
+from app.models import OutboxMessage
 from app.models.base import utcnow
 from tests.factories import make_admin, make_event, make_registration
 
@@ -77,6 +80,21 @@ def test_event_page_in_english(client, db):
     assert "Working group in Cezay" in page
     assert '<label for="name">Name</label>' in page
     assert ">Register</button>" in page
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_dates_start_with_a_capital_and_keep_the_month_as_written(client, db, language):
+    """"Wednesday, December 23", not "Wednesday, december 23"; "Mercredi 23 décembre"."""
+    event = make_event(days_ahead=40)
+    registration = make_registration(event, language=language)
+    db.session.commit()
+    written = format_date(event.starts_at.astimezone(PARIS).date(), "full", locale=language)
+    expected = written[:1].upper() + written[1:]
+    assert expected != expected.capitalize() if language == "en" else expected == expected.capitalize()
+    assert f">{expected}</time>" in text(client.get(f"/evenements/{event.slug}?lang={language}"))
+    assert f">{expected}</time>" in text(client.get(f"/inscription/{registration.token}?lang={language}"))
+    mail = db.session.scalar(db.select(OutboxMessage).where(OutboxMessage.recipient == registration.email))
+    assert f"\n{expected}, " in mail.body
 
 
 def test_drafts_are_hidden_except_from_admins(client, db, auth):
