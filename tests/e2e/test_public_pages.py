@@ -212,6 +212,26 @@ def test_application_form_with_errors_is_accessible(make_page, live_server, size
     assert_no_console_errors(page, ignore=(r"status of 422",))
 
 
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_the_error_summary_takes_the_focus_and_leads_to_each_field(make_page, live_server, javascript):
+    """On a long form, a phone user must not hunt for the fields to correct: the summary has
+    the focus (autofocus, without JavaScript too) and each entry is a link to its field."""
+    page = make_page(viewport=PHONE, java_script_enabled=javascript)
+    goto(page, live_server + "/adherer")
+    page.get_by_label("Prénom").fill("Jean")
+    page.get_by_role("button", name="Envoyer ma demande").click()
+    page.wait_for_load_state()
+    summary = page.locator("#form-errors")
+    expect(summary).to_be_focused()
+    link = summary.get_by_role("link", name="Nom", exact=True)
+    expect(link).to_be_visible()
+    link.click()
+    expect(page).to_have_url(re.compile(r"#last_name$"))
+    expect(page.get_by_label("Nom", exact=True)).to_be_in_viewport()
+    if javascript:  # axe-core runs in the page: not without JavaScript
+        assert_no_axe_violations(page)
+
+
 def test_menu_fits_a_phone(make_page, live_server):
     page = make_page(viewport=PHONE)
     goto(page, live_server + "/")
