@@ -146,9 +146,9 @@ def journal(action: str | None = None, actor_id: int | None = None, since: date 
         query = query.where(AuditEntry.action == action)
     if actor_id:
         query = query.where(AuditEntry.actor_id == actor_id)
-    if since:
+    if since and since > date.min:
         query = query.where(AuditEntry.created_at >= _paris_midnight(since))
-    if until:
+    if until and until < date.max:
         query = query.where(AuditEntry.created_at < _paris_midnight(until + timedelta(days=1)))
     if target_type:
         query = query.where(AuditEntry.target_type == target_type)

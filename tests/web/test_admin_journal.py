@@ -62,3 +62,17 @@ def test_the_journal_cannot_be_changed(client, admin, db):
         db.session.delete(db.session.get(AuditEntry, entry.id))
         db.session.flush()
     db.session.rollback()
+
+
+@pytest.mark.parametrize("query", ["until=9999-12-31", "since=0001-01-01", "since=0001-01-01&until=9999-12-31"])
+def test_out_of_range_dates_are_refused_with_a_message(client, admin, db, query):
+    response = client.get("/admin/journal?lang=en&" + query)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and "Enter a date between 2000 and 2099." in html
+    assert ('value="9999-12-31"' in html) or ('value="0001-01-01"' in html)
+
+
+def test_the_journal_service_takes_the_extreme_days(app, db):
+    from datetime import date
+
+    assert audit.journal(since=date.min, until=date.max).total == 0

@@ -24,6 +24,7 @@ REASON_MAX = 500
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
 BAD_DATE = _l("Enter a date like 2026-03-05 or 05/03/2026.")
 OLDEST_PAYMENT_YEARS = 5
+JOURNAL_FIRST_YEAR, JOURNAL_LAST_YEAR = 2000, 2099
 
 
 def choices(pairs) -> list[SelectChoice]:
@@ -191,6 +192,18 @@ class JournalFilterForm(FlaskForm):
     since = DateField(_l("From"), format=DATE_FORMATS, invalid_value_message=BAD_DATE, validators=[Optional()])
     until = DateField(_l("To"), format=DATE_FORMATS, invalid_value_message=BAD_DATE, validators=[Optional()])
 
+    def validate_since(self, field):
+        _journal_year(field)
+
     def validate_until(self, field):
+        _journal_year(field)
         if field.data and self.since.data and field.data < self.since.data:
             raise ValidationError(_l("The end date is before the start date."))
+
+
+def _journal_year(field):
+    """The journal starts with the software: a year out of 2000-2099 is a typo (and 9999-12-31
+    or 0001-01-01 would overflow the search's bounds)."""
+    if field.data and not JOURNAL_FIRST_YEAR <= field.data.year <= JOURNAL_LAST_YEAR:
+        raise ValidationError(_l("Enter a date between %(first)d and %(last)d.", first=JOURNAL_FIRST_YEAR,
+                                 last=JOURNAL_LAST_YEAR))
