@@ -177,6 +177,8 @@ def test_html_in_an_address_is_stored_as_typed_and_escaped_on_the_confirmation(c
     assert applications(db)[0].address == "<script>alert(1)</script> 3 rue du Lignon"
     html = html_of(client.get("/adherer/merci"))
     assert "<script>alert(1)" not in html and "Merci, Zoé" in html
+    # Members change their contribution themselves (/compte/cotisation): the page says so.
+    assert "vous pourrez la changer à tout moment dans votre espace membre" in html
 
 
 def test_the_minimum_contribution_from_the_data_is_enforced(client, post_form, db):
