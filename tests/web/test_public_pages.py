@@ -77,6 +77,13 @@ def test_home_reads_the_allocation_from_the_association_data(client, db):
     assert "100,00\u00a0€" not in html and "100 €" not in html
 
 
+def test_the_footer_phone_number_is_a_link_to_call(client, db):
+    set_setting("contact_phone", "04 77 24 00 00")
+    db.session.commit()
+    html = client.get("/").get_data(as_text=True)
+    assert re.search(r'<a href="tel:0477240000">04\u00a077\u00a024\u00a000\u00a000</a>', html), html[-1500:]
+
+
 def test_home_shows_the_next_events_when_the_events_area_exists(app, client, monkeypatch):
     loaded = []
     get_template = app.jinja_env.get_template
