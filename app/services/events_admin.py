@@ -34,6 +34,20 @@ PARIS = ZoneInfo("Europe/Paris")
 TITLE_MAX = 200
 DESCRIPTION_MAX = 10_000
 MAX_CAPACITY = 10_000
+# Event dates: the back-office form takes the years FIRST_YEAR to YEARS_AHEAD years from now (a
+# year typed 9999 is a typo); the services keep every date within FIRST_YEAR..LAST_YEAR, so that
+# date arithmetic (duplicating for next month) never leaves the calendar.
+FIRST_YEAR, LAST_YEAR = 2020, 2100
+YEARS_AHEAD = 5
+
+
+def latest_day(now: datetime | None = None) -> date:
+    """The last day the back-office form accepts for an event date (Paris)."""
+    return (now or utcnow()).astimezone(PARIS).date() + timedelta(days=365 * YEARS_AHEAD + 1)
+
+
+def _in_calendar(moment: datetime | None) -> bool:
+    return moment is None or FIRST_YEAR <= moment.astimezone(PARIS).year <= LAST_YEAR
 
 
 @dataclass
@@ -86,9 +100,13 @@ def _clean(data: EventData) -> EventData:
     if bool(cleaned.description_fr) != bool(cleaned.description_en):
         field = "description_en" if cleaned.description_fr else "description_fr"
         raise InvalidContent(_l("Write the description in both languages, or leave both empty."), field=field)
-    for moment in (cleaned.starts_at, cleaned.ends_at, cleaned.registration_opens_at, cleaned.registration_closes_at):
+    for name in ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at"):
+        moment = getattr(cleaned, name)
         if moment is not None and moment.tzinfo is None:
             raise ValueError("event times must be timezone-aware")
+        if not _in_calendar(moment):
+            raise InvalidContent(_l("Enter a date between %(first)d and %(last)d.", first=FIRST_YEAR, last=LAST_YEAR),
+                                 field=name)
     if cleaned.ends_at <= cleaned.starts_at:
         raise InvalidContent(_l("The end must be after the start."), field="ends_at")
     if cleaned.ends_at - cleaned.starts_at > timedelta(days=14):
@@ -174,8 +192,11 @@ def same_weekday_next_month(day: date) -> date:
 
 
 def duplicate_for_next_month(event: Event, actor_id: int | None) -> Event:
-    """A draft copy of `event` on the same weekday of the same week next month."""
+    """A draft copy of `event` on the same weekday of the same week next month; refused
+    (InvalidContent) when next month is out of the calendar the events may use."""
     start_local = event.starts_at.astimezone(PARIS)
+    if start_local.year >= LAST_YEAR and start_local.month == 12 or start_local.year > LAST_YEAR:
+        raise InvalidContent(_l("The copy would fall after %(last)d: change this event’s date first.", last=LAST_YEAR))
     new_day = same_weekday_next_month(start_local.date())
     shift_days = (new_day - start_local.date()).days
 

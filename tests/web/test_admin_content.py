@@ -191,3 +191,34 @@ def test_content_pages_in_french(client, admin, db):
     client.set_cookie("lang", "fr")
     html = client.get("/admin/contenu/faq").get_data(as_text=True)
     assert "Ajouter une question" in html
+
+
+@pytest.mark.parametrize("field, typed, message", [
+    ("starts_at", "9999-12-31T10:00", "years ahead: check the year."),
+    ("starts_at", "2019-12-31T10:00", "This date is before 2020: check the year."),
+    ("ends_at", "9999-12-31T12:00", "years ahead: check the year."),
+    ("registration_closes_at", "0001-01-01T10:00", "This date is before 2020: check the year."),
+])
+def test_event_dates_out_of_range_are_refused(client, admin, db, field, typed, message):
+    response = _post(client, "/admin/contenu/evenements/nouveau", "/admin/contenu/evenements/nouveau",
+                     _event_form(**{field: typed}))
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert _db.session.scalar(_db.select(_db.func.count(Event.id))) == 0
+
+
+def test_duplicating_an_event_past_the_calendar_is_refused(client, admin, db):
+    starts = datetime(9999, 12, 31, 10, 0, tzinfo=PARIS)  # made before the form checked the year
+    event = make_event(starts_at=starts, ends_at=starts + timedelta(hours=2))
+    db.session.commit()
+    response = _post(client, "/admin/contenu/evenements", f"/admin/contenu/evenements/{event.id}/dupliquer")
+    assert response.status_code == 422 and "The copy would fall after 2100" in response.get_data(as_text=True)
+    assert _db.session.scalar(_db.select(_db.func.count(Event.id))) == 1
+
+
+def test_event_form_reports_every_error_at_once(client, admin, db):
+    response = _post(client, "/admin/contenu/evenements/nouveau", "/admin/contenu/evenements/nouveau",
+                     _event_form(title_en="", capacity="beaucoup", commune="", town=""))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Write the title in English." in html
+    assert "Enter a whole number of people" in html
+    assert "Choose one of the communes, or write the town of the event." in html

@@ -29,6 +29,7 @@ from app.models.events import EVENT_KINDS
 from app.services.applications import clean_line
 from app.services.content_admin import ANSWER_MAX, BODY_MAX, QUESTION_MAX, SEARCH_MAX, TITLE_MAX
 from app.services.errors import InvalidIban
+from app.services.events_admin import FIRST_YEAR as EVENT_FIRST_YEAR, YEARS_AHEAD, latest_day as latest_event_day
 from app.services.merchants_admin import ADDRESS_MAX, DESCRIPTION_MAX, NAME_MAX
 from app.services.sepa import parse_iban
 
@@ -239,3 +240,35 @@ class EventForm(FlaskForm):
                                                invalid_value_message=BAD_DATETIME, validators=[Optional()])
     registration_closes_at = DateTimeLocalField(_l("Registrations close on (optional)"), format=DATETIME_FORMATS,
                                                 invalid_value_message=BAD_DATETIME, validators=[Optional()])
+
+    def validate_starts_at(self, field):
+        _event_date(field)
+
+    def validate_ends_at(self, field):
+        _event_date(field)
+
+    def validate_registration_opens_at(self, field):
+        _event_date(field)
+
+    def validate_registration_closes_at(self, field):
+        _event_date(field)
+
+    def validate(self, extra_validators=None):
+        """The fields' checks, and "a commune or a town" (which Optional() would skip on an empty
+        town), reported together: the admin corrects everything in one go."""
+        ok = super().validate(extra_validators)
+        if self.commune.data is None and not self.town.data and not self.town.errors:
+            self.town.errors.append(_l("Choose one of the communes, or write the town of the event."))
+            ok = False
+        return ok
+
+
+def _event_date(field):
+    """A typed event date (Paris wall-clock) out of the back office's range is a typo (9999), and
+    would break "duplicate for next month"."""
+    if field.data is None:
+        return
+    if field.data.year < EVENT_FIRST_YEAR:
+        raise ValidationError(_l("This date is before %(year)d: check the year.", year=EVENT_FIRST_YEAR))
+    if field.data.date() > latest_event_day():
+        raise ValidationError(_l("This date is more than %(years)d years ahead: check the year.", years=YEARS_AHEAD))

@@ -307,12 +307,20 @@ def event_publish(event_id: int):
 @access(ADMIN)
 def event_duplicate(event_id: int):
     event = _event_or_404(event_id)
+    error = None
     if not ActionForm().validate_on_submit():
+        error = _("This action is not possible: reload the page.")
+    else:
+        try:
+            copy = events_admin.duplicate_for_next_month(event, current_user.id)
+        except InvalidContent as exc:
+            db.session.rollback()
+            error = exc.message
+    if error:
         coming, past = events_admin.admin_list()
         return render("admin/content/events.html", status=INVALID, coming=coming, past=past, action=ActionForm(),
                       people=event_service.people_by_event([e.id for e in coming + past]), kinds=KIND_LABELS,
-                      error=_("This action is not possible: reload the page."))
-    copy = events_admin.duplicate_for_next_month(event, current_user.id)
+                      error=error)
     db.session.commit()
     flash(_("A draft copy is made for %(date)s: check it, then publish it.",
             date=datetime_short(copy.starts_at)), "success")
