@@ -129,6 +129,7 @@ class AmountError(ValueError):
 
 
 _AMOUNT = re.compile(r"^(\d{1,9})(?:[.,](\d{1,2}))?$")
+_TOO_MANY_DIGITS = re.compile(r"^\d{10,}(?:[.,]\d{1,2})?$")
 
 
 def amount_input(cents: int) -> str:
@@ -152,6 +153,8 @@ def parse_amount(text: str | None, *, allow_zero: bool = False, max_cents: int =
     if not match:
         if re.match(r"^\d+[.,]\d{3,}$", cleaned):
             raise AmountError(_l("Use at most two decimals, for example 12.50."))
+        if _TOO_MANY_DIGITS.match(cleaned):  # a well-formed amount of 10 digits or more
+            raise AmountError(_l("This amount is too large (at most %(max)s).", max=money(max_cents)))
         raise AmountError(_l("Enter an amount in euros, for example 12.50."))
     euros, decimals = match.group(1), (match.group(2) or "").ljust(2, "0")
     try:

@@ -93,7 +93,7 @@ def decode(data: bytes) -> tuple[str, str]:
     """The text of the file and the encoding it was read with; `StatementUnreadable` otherwise."""
     if data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise StatementUnreadable(_l("This is a spreadsheet file (Excel or LibreOffice), not a CSV file. Open it and save it as CSV, or export the statement as CSV from the bank’s website."))
-    if data[:3] == b"%PDF":
+    if data[:4] == b"%PDF":
         raise StatementUnreadable(_l("This is a PDF file. Export the statement as CSV from the bank’s website."))
     if b"\x00" in data:
         raise StatementUnreadable(_l("This file is not text (perhaps UTF-16 or a binary file). Export the statement as CSV in UTF-8 or Windows-1252."))

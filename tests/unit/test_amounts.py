@@ -54,8 +54,11 @@ def test_accepted(typed, cents):
         ("0,00", "more than zero"),
         ("100000,01", "too large"),
         ("9" * 9, "too large"),
-        ("9" * 10, "in euros"),
-        ("1" * 10_000, "in euros"),
+        ("9" * 10, "too large"),
+        ("99999999999", "too large"),
+        ("99999999999,50", "too large"),
+        ("1" * 10_000, "too large"),
+        ("1" * 10_000 + "x", "in euros"),
     ],
 )
 def test_refused(app, typed, message):
@@ -63,6 +66,14 @@ def test_refused(app, typed, message):
         with pytest.raises(AmountError) as caught:
             parse_amount(typed)
         assert message in str(caught.value.message)
+
+
+def test_a_long_amount_gets_the_maximum_not_a_format_message(app):
+    """Eleven nines is a well-formed amount, only far too large: say so, with the maximum."""
+    with app.test_request_context("/?lang=fr"):
+        with pytest.raises(AmountError) as caught:
+            parse_amount("99999999999")
+        assert str(caught.value.message) == "Ce montant est trop élevé (au maximum 100\u202f000,00\u00a0€)."
 
 
 def test_zero_when_allowed():

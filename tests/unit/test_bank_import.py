@@ -58,6 +58,12 @@ def test_files_that_are_not_statements_are_explained(app, data):
     assert str(raised.value.message)
 
 
+def test_a_pdf_is_named_as_such(app):
+    with pytest.raises(StatementUnreadable) as raised:
+        bank_import.read_statement(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "releve.pdf")
+    assert "PDF" in str(raised.value.message)
+
+
 def test_a_file_too_large_is_refused(app):
     with pytest.raises(StatementUnreadable):
         bank_import.read_statement(b"Date;Montant;Libelle\n" + b"x" * (bank_import.MAX_BYTES + 10))

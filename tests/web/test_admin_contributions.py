@@ -63,7 +63,7 @@ def test_a_double_click_records_once(client, admin, db):
     ("field", "value", "message"),
     [
         ("amount", "12,505", "two decimals"), ("amount", "-5", "negative"), ("amount", "abc", "for example"),
-        ("amount", "0", "more than zero"), ("amount", "", "Enter an amount"), ("amount", "9" * 5000, "amount"),
+        ("amount", "0", "more than zero"), ("amount", "", "Enter an amount"), ("amount", "9" * 5000, "amount"), ("amount", "99999999999", "too large (at most"),
         ("number", "000019", "not valid"), ("number", "12", "6 digits"), ("number", "999995", "No member"),
         ("paid_on", "2026-13-45", "Enter a date like"), ("paid_on", "", "date of the payment"),
         ("paid_on", "1990-01-01", "too far in the past"), ("method", "bitcoin", "Not a valid choice"),
@@ -166,6 +166,7 @@ def test_import_previews_then_records_once(client, admin, db):
     ("data", "name", "message"),
     [
         (b"PK\x03\x04xlsx", "releve.xlsx", "spreadsheet"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "releve.pdf", "This is a PDF file"),
         ("Date;Montant".encode("utf-16"), "releve.csv", "not text"),
         (b"Nom;Ville\nA;B\n", "releve.csv", "name the columns"),
         (b"", "releve.csv", "empty"),
