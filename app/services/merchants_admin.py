@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -23,6 +23,7 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.i18n import fold
 from app.models import Category, Commune, Merchant, User
+from app.models.base import utcnow
 from app.services import audit, auth
 from app.services.applications import clean_address, clean_line, strip_controls
 from app.services.errors import EmailTaken, InvalidContent
@@ -34,6 +35,7 @@ ADDRESS_MAX = 300
 DESCRIPTION_MAX = 2000
 STATUSES = ("pending", "active", "suspended")
 KINDS = ("producer", "shop")
+REPEAT_WINDOW = timedelta(minutes=10)
 
 
 @dataclass
@@ -128,6 +130,23 @@ def create(data: MerchantData, actor_id: int | None) -> Merchant:
     audit.record(actor_id, "merchant.created", "merchant", merchant.id,
                  {"name": merchant.name, "status": merchant.status, **_iban_detail(merchant.iban)})
     return merchant
+
+
+def create_once(data: MerchantData, actor_id: int | None) -> tuple[Merchant, bool]:
+    """`create`, unless the same form was just sent (a double click, Back and send again): a
+    merchant of the same name in the same commune created in the last REPEAT_WINDOW is that
+    first copy, returned with False. Under the commune's lock (a row lock on PostgreSQL; SQLite:
+    the request's BEGIN IMMEDIATE), so that two copies sent at once create one merchant."""
+    cleaned = _clean(data)
+    db.session.execute(select(Commune.id).where(Commune.id == cleaned.commune_id).with_for_update())
+    twin = db.session.scalar(
+        select(Merchant).where(Merchant.name == cleaned.name, Merchant.commune_id == cleaned.commune_id,
+                               Merchant.created_at >= utcnow() - REPEAT_WINDOW)
+        .order_by(Merchant.id).limit(1)
+    )
+    if twin is not None:
+        return twin, False
+    return create(cleaned, actor_id), True
 
 
 def update(merchant: Merchant, data: MerchantData, actor_id: int | None) -> list[str]:

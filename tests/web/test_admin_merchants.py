@@ -238,3 +238,16 @@ def test_pages_in_french_by_default(client, admin, db):
     client.set_cookie("lang", "fr")
     html = client.get(f"/admin/commercants/{merchant.id}").get_data(as_text=True)
     assert "Inviter un caissier" in html and "Conventionné" in html
+
+
+def test_the_new_merchant_form_sent_twice_creates_one_merchant(client, admin, db):
+    token = csrf_from(client.get("/admin/commercants/nouveau").get_data(as_text=True))
+    first = client.post("/admin/commercants/nouveau", data={"csrf_token": token, **_form()})
+    again = client.post("/admin/commercants/nouveau", data={"csrf_token": token, **_form()})  # a double click
+    assert first.status_code == again.status_code == 303
+    assert first.headers["Location"] == again.headers["Location"]
+    assert _db.session.scalar(_db.select(_db.func.count(Merchant.id))) == 1 and len(_entries("merchant.created")) == 1
+    html = client.get(again.headers["Location"]).get_data(as_text=True)
+    assert "was already created a moment ago" in html
+    other = _post(client, "/admin/commercants/nouveau", "/admin/commercants/nouveau", _form(name="Ferme du Haut"))
+    assert other.status_code == 303 and _db.session.scalar(_db.select(_db.func.count(Merchant.id))) == 2

@@ -90,14 +90,18 @@ def merchant_new():
     status = 200
     if form.validate_on_submit():
         try:
-            merchant = merchants_admin.create(_data(form), current_user.id)
+            merchant, created = merchants_admin.create_once(_data(form), current_user.id)
         except (InvalidContent, InvalidIban) as exc:
             db.session.rollback()
             _refusal_onto(form, exc)
             status = INVALID
         else:
             db.session.commit()
-            flash(_("The merchant %(name)s is created.", name=merchant.name), "success")
+            if created:
+                flash(_("The merchant %(name)s is created.", name=merchant.name), "success")
+            else:
+                flash(_("The merchant %(name)s was already created a moment ago (the form was sent twice): "
+                        "here it is, nothing was added.", name=merchant.name), "info")
             return redirect(url_for("admin.merchant_detail", merchant_id=merchant.id), 303)
     elif form.is_submitted():
         status = INVALID
