@@ -10,16 +10,18 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from app.extensions import db
+from app.i18n import fold
 from app.models import Application, Commune, Member, Merchant, User
 from app.models.ledger import Account, Transfer
 from app.services import allocation, audit, cards, contributions, ledger, membership
+from app.services.applications import clean_line
 from app.services.cards import MAX_PIN_FAILURES
 from app.services.errors import NothingToCorrect
-from app.services.pagination import Pagination, contains_pattern, page_in_range, paginate
+from app.services.pagination import Pagination, page_in_range, paginate
 
 PER_PAGE = 50
 
@@ -28,26 +30,39 @@ PER_PAGE = 50
 
 
 def search_members(text: str = "", status: str = "", page: int = 1, per_page: int = PER_PAGE) -> Pagination:
-    """Members whose name, number or commune contains `text`, by status ('locked': card locked)."""
-    query = select(Member).outerjoin(Commune, Commune.id == Member.commune_id)
-    text = (text or "").strip()
-    if text:
-        digits = text.replace(" ", "")
-        pattern = contains_pattern(text)
-        conditions = [
-            Member.first_name.ilike(pattern, escape="\\"), Member.last_name.ilike(pattern, escape="\\"),
-            (Member.first_name + " " + Member.last_name).ilike(pattern, escape="\\"),
-            (Member.last_name + " " + Member.first_name).ilike(pattern, escape="\\"),
-            Commune.name.ilike(pattern, escape="\\"),
-        ]
-        if digits.isdigit():
-            conditions.append(Member.number.startswith(digits, autoescape=True))
-        query = query.where(or_(*conditions))
+    """Members whose name, number or commune contains `text` (accents and case ignored, as the
+    merchants' search: "boen" finds Boën, "ines" Inès), by status ('locked': card locked).
+
+    Folding is done in Python, the same on SQLite and PostgreSQL (neither folds accents in SQL
+    without an extension): the few columns searched are read for the members of that status,
+    then only the page's members are loaded."""
+    query = select(Member)
     if status == "locked":
         query = query.where(Member.pin_failures >= MAX_PIN_FAILURES, Member.status != "erased")
     elif status:
         query = query.where(Member.status == status)
-    return paginate(query, (Member.number,), page, per_page)
+    text = clean_line(text or "")
+    if not text:
+        return paginate(query, (Member.number,), page, per_page)
+    wanted = fold(text)  # empty for punctuation only ("%"): then nothing matches but a number
+    digits = "".join(text.split())
+    rows = db.session.execute(
+        query.with_only_columns(Member.id, Member.number, Member.first_name, Member.last_name, Commune.name)
+        .outerjoin(Commune, Commune.id == Member.commune_id).order_by(Member.number)
+    ).all()
+    ids = [row[0] for row in rows if _member_matches(row, wanted, digits)]
+    page = page_in_range(page, len(ids), per_page)
+    shown = ids[(page - 1) * per_page:page * per_page]
+    by_id = {m.id: m for m in db.session.scalars(select(Member).where(Member.id.in_(shown)))} if shown else {}
+    return Pagination([by_id[i] for i in shown], page, per_page, len(ids))
+
+
+def _member_matches(row, wanted: str, digits: str) -> bool:
+    _id, number, first, last, commune = row
+    if digits.isdigit() and (number or "").startswith(digits):
+        return True
+    return bool(wanted) and any(wanted in fold(value) for value in (f"{first or ''} {last or ''}", f"{last or ''} {first or ''}",
+                                                  commune or ""))
 
 
 def pending_applications() -> list[Application]:

@@ -62,6 +62,21 @@ def test_search_by_name_number_commune_and_status(client, admin, db):
     assert found("?q=%25") == set()
 
 
+def test_search_ignores_accents_and_case(client, admin, db):
+    roche = make_member(first_name="Étienne", last_name="Roche", commune_id=_commune("Boën-sur-Lignon").id)
+    faure = make_member(first_name="Inès", last_name="FAURE", commune_id=_commune("Leigneux").id)
+    db.session.commit()
+
+    def found(query):
+        html = client.get("/admin/adherents", query_string={"q": query}).get_data(as_text=True)
+        return set(re.findall(r'href="/admin/adherents/(\d+)"', html))
+
+    for query in ("boen", "Boën", "BOEN-SUR-LIGNON", "etienne", "ÉTIENNE roche"):
+        assert found(query) == {str(roche.id)}, query
+    for query in ("ines", "INES", "faure ines", "inès faure"):
+        assert found(query) == {str(faure.id)}, query
+
+
 def test_the_list_is_paginated(client, admin, db):
     for _ in range(51):
         make_member()
