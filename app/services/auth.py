@@ -301,7 +301,7 @@ def request_password_reset(email: str | None) -> bool:
 def activate(user: User, password: str, pin: str) -> None:
     """Set the first password and the card's PIN of a member (link or letter)."""
     check_password_strength(password)
-    cards.check_pin_format(pin)
+    cards.check_new_pin(pin)
     member = db.session.scalar(db.select(Member).where(Member.user_id == user.id))
     if member is not None:
         cards.set_pin(member, pin)

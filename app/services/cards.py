@@ -76,9 +76,26 @@ def check_pin_format(pin: str | None) -> str:
     return pin
 
 
+def _guessable(pin: str) -> bool:
+    """One digit four times (0000) or a run up or down (1234, 9876): the first PINs a thief
+    tries, and three tries are allowed before the card locks."""
+    steps = {int(b) - int(a) for a, b in zip(pin, pin[1:])}
+    return steps in ({0}, {1}, {-1})
+
+
+def check_new_pin(pin: str | None) -> str:
+    """A PIN a member chooses: four digits, not one of the first guesses."""
+    from flask_babel import lazy_gettext as _l
+
+    check_pin_format(pin)
+    if _guessable(pin):
+        raise InvalidPin(_l("This PIN is too easy to guess (like 1234 or 0000): choose another one."))
+    return pin
+
+
 def set_pin(member: Member, pin: str) -> None:
     """Set a new PIN; this also unlocks a card locked by wrong PINs."""
-    member.pin_hash = hash_pin(check_pin_format(pin))
+    member.pin_hash = hash_pin(check_new_pin(pin))
     member.pin_failures = 0
     db.session.flush()
 

@@ -201,13 +201,14 @@ def render_activation_letter(member: Member, issued: auth.IssuedCode, inline_css
 # Status
 
 
-def suspend(member: Member, actor_id: int | None = None) -> None:
+def suspend(member: Member, actor_id: int | None = None, reason: str = "") -> None:
     if member.status == "erased":
         raise MemberErased(_l("This member's data was erased."))
     member.status = "suspended"
     db.session.flush()
     log.info("member %s suspended by user %s", member.id, actor_id)
-    audit.record(actor_id, "member.suspended", "member", member.id, {"number": member.number})
+    audit.record(actor_id, "member.suspended", "member", member.id,
+                 {"number": member.number, **({"reason": reason} if reason else {})})
 
 
 def reactivate(member: Member, actor_id: int | None = None) -> None:
@@ -275,7 +276,7 @@ def change_pledge(member: Member, pledge_cents: int) -> None:
 
 def change_pin(member: Member, password: str, pin: str) -> None:
     """Set a new PIN after checking the password; this also unlocks a locked card."""
-    cards.check_pin_format(pin)
+    cards.check_new_pin(pin)
     auth.check_password(member.user, password)
     cards.set_pin(member, pin)
     log.info("member %s changed the PIN", member.id)

@@ -62,6 +62,24 @@ def test_a_pin_is_four_ascii_digits(app, pin):
     assert member.pin_failures == 0  # a malformed PIN is not an attempt
 
 
+@pytest.mark.parametrize("pin", ["0000", "1111", "9999", "1234", "0123", "6789", "4321", "9876", "3210"])
+def test_a_chosen_pin_is_not_one_of_the_first_guesses(app, pin):
+    member = make_member(pin="2468")
+    with pytest.raises(InvalidPin, match="trop facile à deviner"):
+        cards.set_pin(member, pin)
+    assert cards.hash_pin("2468") == member.pin_hash
+    # A member whose card already has such a PIN can still pay with it.
+    member.pin_hash = cards.hash_pin(pin)
+    assert cards.verify_pin(member, pin) is None
+
+
+@pytest.mark.parametrize("pin", ["1235", "2468", "1122", "1212", "0001", "1990", "8642"])
+def test_other_pins_can_be_chosen(app, pin):
+    member = make_member(pin="2468")
+    cards.set_pin(member, pin)
+    assert member.pin_hash == cards.hash_pin(pin)
+
+
 def test_setting_a_new_pin_unlocks_the_card(app):
     member = make_member(pin="2468")
     db.session.commit()

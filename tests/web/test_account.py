@@ -249,7 +249,7 @@ def test_changing_the_pin_asks_the_password_and_unlocks_the_card(client, member)
     cards.verify_pin(fresh, "4826")
 
 
-@pytest.mark.parametrize(("pin", "confirm"), [("12", "12"), ("abcd", "abcd"), ("1234", "4321"), ("١٢٣٤", "١٢٣٤")])
+@pytest.mark.parametrize(("pin", "confirm"), [("12", "12"), ("abcd", "abcd"), ("1234", "4321"), ("١٢٣٤", "١٢٣٤"), ("1234", "1234"), ("0000", "0000")])
 def test_a_bad_new_pin_is_refused(client, member, pin, confirm):
     before = member.pin_hash
     response = _post(client, "/compte/pin", {"password": PASSWORD, "pin": pin, "pin_confirm": confirm})

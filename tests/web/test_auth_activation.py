@@ -74,6 +74,7 @@ def test_activation_by_link_sets_password_and_pin_and_signs_in(client, auth):
     ({"password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "pin": "583", "pin_confirm": "583"}, "4 chiffres"),
     ({"password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "pin": "5831", "pin_confirm": "5832"}, "identiques"),
     ({"password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "pin": "12ab", "pin_confirm": "12ab"}, "4 chiffres"),
+    ({"password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "pin": "1234", "pin_confirm": "1234"}, "trop facile à deviner"),
 ])
 def test_activation_refuses_weak_passwords_and_bad_pins(client, fields, problem):
     approval = _approve("rose@example.test")
