@@ -2,6 +2,7 @@
 htmx), bad input and the rate limit."""
 from __future__ import annotations
 
+import html as html_lib
 import re
 from datetime import time, timedelta
 
@@ -325,6 +326,9 @@ def test_tokens_are_long_and_random(db, event):
 
 def test_change_and_cancel_through_the_private_link(client, db, post_form, event):
     token = token_of(register(post_form, event, people="2"))
+    # The browser's confirmation has the buttons "OK" and "Annuler": the question says which keeps what.
+    manage = client.get(f"/inscription/{token}").get_data(as_text=True)
+    assert "Annuler\u00a0»\u00a0: je garde mon inscription" in html_lib.unescape(manage)
     response = post_form(f"/inscription/{token}", {"people": "4", "needs_ride": "y"})
     assert response.status_code == 303
     (row,) = registrations(db, event)
