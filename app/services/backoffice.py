@@ -121,25 +121,38 @@ def reject_application(application: Application, reason: str, actor_id: int) -> 
     membership.reject(application, reason, actor_id=actor_id)
 
 
-def suspend_member(member: Member, actor_id: int) -> None:
-    membership.suspend(member, actor_id=actor_id)
+def suspend_member(member: Member, actor_id: int, reason: str = "") -> bool:
+    """False when the membership was already suspended (a form sent again): nothing changes."""
+    if member.status == "suspended":
+        return False
+    membership.suspend(member, actor_id=actor_id, reason=reason)
+    return True
 
 
-def reactivate_member(member: Member, actor_id: int) -> None:
+def reactivate_member(member: Member, actor_id: int) -> bool:
+    """False when the membership was already active: nothing changes."""
+    if member.status == "active":
+        return False
     membership.reactivate(member, actor_id=actor_id)
+    return True
 
 
-def unlock_card(member: Member, actor_id: int) -> None:
+def unlock_card(member: Member, actor_id: int) -> bool:
+    """False when the card was not locked (unlocked meanwhile, or a form sent again)."""
+    if not cards.is_locked(member):
+        return False
     failures = member.pin_failures
     cards.unlock_card(member)
     audit.record(actor_id, "member.card_unlocked", "member", member.id,
                  {"number": member.number, "wrong_pins": failures})
+    return True
 
 
-def replace_card(member: Member, actor_id: int) -> None:
+def replace_card(member: Member, actor_id: int) -> bool:
     """A new card (new QR token): the old card stops paying."""
     membership.report_lost_card(member)
     audit.record(actor_id, "member.card_replaced", "member", member.id, {"number": member.number})
+    return True
 
 
 def send_activation(member: Member, actor_id: int):

@@ -220,7 +220,7 @@ def test_suspend_reactivate_unlock_and_new_card(client, admin, db):
     db.session.commit()
     url = f"/admin/adherents/{member.id}"
     assert "Unlock the card" in client.get(url + "?lang=en").get_data(as_text=True)
-    assert _post(client, url, url + "/suspendre").status_code == 302
+    assert _post(client, url, url + "/suspendre", {"reason": "Carte prêtée"}).status_code == 302
     _db.session.refresh(member)
     assert member.status == "suspended"
     assert _post(client, url, url + "/reactiver").status_code == 302
@@ -230,13 +230,53 @@ def test_suspend_reactivate_unlock_and_new_card(client, admin, db):
     _db.session.refresh(member)
     assert member.pin_failures == 0 and not cards.is_locked(member)
     old_token = member.card_token
-    assert _post(client, url, url + "/carte/remplacer").status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    card = re.search(r'name="card" type="hidden" value="(\w+)"', page).group(1)
+    assert _post(client, url, url + "/carte/remplacer", {"confirm": "y", "card": card}).status_code == 302
     _db.session.refresh(member)
     assert member.card_token and member.card_token != old_token
     actions = [e.action for e in _db.session.scalars(
         _db.select(AuditEntry).where(AuditEntry.target_id == member.id).order_by(AuditEntry.id))]
     assert actions == ["member.suspended", "member.reactivated", "member.card_unlocked", "member.card_replaced"]
     assert _entries("member.card_unlocked")[0].details["wrong_pins"] == 3
+    assert _entries("member.suspended")[0].details["reason"] == "Carte prêtée"
+
+
+def test_stopping_the_card_asks_for_a_confirmation(client, admin, db):
+    member = make_member()
+    db.session.commit()
+    url = f"/admin/adherents/{member.id}"
+    token = member.card_token
+    no_reason = _post(client, url, url + "/suspendre?lang=en", {"reason": "  "})
+    assert no_reason.status_code == 422 and "Give the reason of the suspension." in no_reason.get_data(as_text=True)
+    not_ticked = _post(client, url, url + "/carte/remplacer?lang=en")
+    assert not_ticked.status_code == 422
+    assert "Tick the box to confirm: the old card stops paying at once." in not_ticked.get_data(as_text=True)
+    _db.session.refresh(member)
+    assert member.status == "active" and member.card_token == token and _entries("member.card_replaced") == []
+
+
+def test_an_outdated_form_says_what_happened(client, admin, db):
+    member = make_member(pin_failures=3)
+    db.session.commit()
+    url = f"/admin/adherents/{member.id}"
+    client.set_cookie("lang", "en")
+    page = client.get(url).get_data(as_text=True)
+    token = csrf_from(page)
+    card = re.search(r'name="card" type="hidden" value="(\w+)"', page).group(1)
+    for _ in range(2):  # the same page's forms sent twice (Back, send again)
+        client.post(url + "/debloquer", data={"csrf_token": token})
+        client.post(url + "/carte/remplacer", data={"csrf_token": token, "confirm": "y", "card": card})
+        client.post(url + "/suspendre", data={"csrf_token": token, "reason": "Déménagement"})
+        client.post(url + "/reactiver", data={"csrf_token": token})
+    html = client.get(url).get_data(as_text=True)
+    assert "The card was not locked: nothing was changed." in html
+    assert "The card was already replaced since this page was shown: nothing was changed." in html
+    assert "This membership was already active: nothing was changed." not in html
+    assert len(_entries("member.card_unlocked")) == len(_entries("member.card_replaced")) == 1
+    client.post(url + "/reactiver", data={"csrf_token": token})
+    assert "This membership was already active: nothing was changed." in client.get(url).get_data(as_text=True)
+    assert len(_entries("member.reactivated")) == 2 and len(_entries("member.suspended")) == 2
 
 
 def test_card_reprint_page(client, admin, db):
@@ -294,7 +334,7 @@ def test_erased_members_cannot_be_changed(client, admin, db):
     url = f"/admin/adherents/{member.id}"
     assert client.get(url).status_code == 200
     assert client.get(url + "/carte").status_code == 404
-    response = _post(client, url, url + "/suspendre")
+    response = _post(client, url, url + "/suspendre", {"reason": "Test"})
     assert response.status_code == 302
     _db.session.refresh(member)
     assert member.status == "erased"

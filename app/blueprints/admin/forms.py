@@ -10,7 +10,7 @@ import secrets
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
@@ -82,6 +82,26 @@ class RejectForm(FlaskForm):
         validators=[DataRequired(_l("Give the reason: the applicant receives it.")),
                     Length(max=REASON_MAX, message=_l("At most %(max)d characters.", max=REASON_MAX))],
     )
+
+
+class MemberSuspendForm(FlaskForm):
+    """Suspending stops the card at once: the reason, required, is the confirmation (and goes to
+    the audit log, as for merchants)."""
+
+    reason = StringField(
+        _l("Reason of the suspension (kept in the audit log)"), filters=[_line],
+        validators=[DataRequired(_l("Give the reason of the suspension.")),
+                    Length(max=300, message=_l("At most %(max)d characters.", max=300))],
+    )
+
+
+class ReplaceCardForm(FlaskForm):
+    """A new card stops the old one at once: a box to tick confirms it. `card` identifies the
+    card shown when the page was drawn, so that a form sent again does not replace the new one."""
+
+    confirm = BooleanField(_l("The old card is lost or stolen: it stops paying at once."),
+                           validators=[DataRequired(_l("Tick the box to confirm: the old card stops paying at once."))])
+    card = HiddenField()
 
 
 class MemberSearchForm(FlaskForm):

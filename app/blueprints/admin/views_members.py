@@ -1,13 +1,15 @@
 """Members: search, applications to review, a member's file, status and card actions."""
 from __future__ import annotations
 
+import hashlib
+
 import segno
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.blueprints.admin import bp
-from app.blueprints.admin.forms import ConfirmForm, MemberSearchForm, RejectForm
+from app.blueprints.admin.forms import ConfirmForm, MemberSearchForm, MemberSuspendForm, RejectForm, ReplaceCardForm
 from app.extensions import db
 from app.htmx import render
 from app.models import Application, Member
@@ -46,48 +48,83 @@ def members():
 @bp.get("/adherents/<int:member_id>")
 @access(ADMIN)
 def member(member_id: int):
-    record = backoffice.member_file(_member(member_id), page=_page_arg())
-    return render_template("admin/members/detail.html", file=record, member=record.member, form=ConfirmForm())
+    return _member_page(_member(member_id))
 
 
-def _member_action(member_id: int, action, done: str):
+def _member_page(member: Member, status: int = 200, suspend: MemberSuspendForm | None = None,
+                 replace: ReplaceCardForm | None = None):
+    replace = replace or ReplaceCardForm(formdata=None)
+    replace.card.data = card_fingerprint(member)
+    record = backoffice.member_file(member, page=_page_arg())
+    return render_template("admin/members/detail.html", file=record, member=record.member, form=ConfirmForm(),
+                           suspend=suspend or MemberSuspendForm(formdata=None), replace=replace), status
+
+
+def card_fingerprint(member: Member) -> str:
+    """Which card the page showed, without putting the card's secret token in the page."""
+    return hashlib.sha256((member.card_token or "").encode()).hexdigest()[:16]
+
+
+def _member_action(member_id: int, action, done: str, already: str):
     member = _member(member_id)
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
+    return _run(member, lambda: action(member, current_user.id), done, already)
+
+
+def _run(member: Member, action, done: str, already: str):
+    """Do `action`; say what happened: `done`, or `already` when it found nothing to change
+    (an outdated page, a form sent twice)."""
     try:
-        action(member, current_user.id)
+        changed = action()
     except MemberErased as exc:
         flash(exc.message, "error")
         return redirect(url_for("admin.member", member_id=member.id))
     db.session.commit()
-    flash(done, "success")
+    flash(done if changed else already, "success" if changed else "info")
     return redirect(url_for("admin.member", member_id=member.id))
 
 
 @bp.post("/adherents/<int:member_id>/suspendre")
 @access(ADMIN)
 def member_suspend(member_id: int):
-    return _member_action(member_id, backoffice.suspend_member, _("Membership suspended: the card no longer pays."))
+    member = _member(member_id)
+    form = MemberSuspendForm()
+    if not form.validate_on_submit():
+        return _member_page(member, 422, suspend=form)
+    return _run(member, lambda: backoffice.suspend_member(member, current_user.id, form.reason.data),
+                _("Membership suspended: the card no longer pays."),
+                _("This membership was already suspended: nothing was changed."))
 
 
 @bp.post("/adherents/<int:member_id>/reactiver")
 @access(ADMIN)
 def member_reactivate(member_id: int):
-    return _member_action(member_id, backoffice.reactivate_member, _("Membership active again."))
+    return _member_action(member_id, backoffice.reactivate_member, _("Membership active again."),
+                          _("This membership was already active: nothing was changed."))
 
 
 @bp.post("/adherents/<int:member_id>/debloquer")
 @access(ADMIN)
 def member_unlock(member_id: int):
-    return _member_action(member_id, backoffice.unlock_card, _("Card unlocked: the member can pay with their PIN again."))
+    return _member_action(member_id, backoffice.unlock_card, _("Card unlocked: the member can pay with their PIN again."),
+                          _("The card was not locked: nothing was changed."))
 
 
 @bp.post("/adherents/<int:member_id>/carte/remplacer")
 @access(ADMIN)
 def member_replace_card(member_id: int):
-    return _member_action(member_id, backoffice.replace_card,
-                          _("New card made: the old one no longer pays. Print the new card."))
+    member = _member(member_id)
+    form = ReplaceCardForm()
+    if not form.validate_on_submit():
+        return _member_page(member, 422, replace=form)
+    # The page showed another card: it was replaced since (a form sent twice). The new card stays.
+    fresh = form.card.data == card_fingerprint(member)
+    return _run(member, lambda: fresh and backoffice.replace_card(member, current_user.id),
+                _("New card made: the old one no longer pays. Print the new card."),
+                _("The card was already replaced since this page was shown: nothing was changed. "
+                  "Print the current card."))
 
 
 @bp.get("/adherents/<int:member_id>/carte")
