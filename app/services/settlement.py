@@ -61,8 +61,12 @@ def parse_period(text: str | None) -> str:
     match = PERIOD.match((text or "").strip())
     if match:
         year, month = int(match.group(1)), int(match.group(2))
-        if 1 <= month <= 12 and FIRST_YEAR <= year <= ledger.today().year + 1:
+        last_year = ledger.today().year + 1
+        if 1 <= month <= 12 and FIRST_YEAR <= year <= last_year:
             return f"{year:04d}-{month:02d}"
+        if 1 <= month <= 12:
+            raise InvalidPeriod(_l("This month is out of range: choose a month from %(first)s to %(last)s.",
+                                   first=f"{FIRST_YEAR}-01", last=f"{last_year}-12"))
     raise InvalidPeriod(_l("This month is not valid: use the format YYYY-MM, for example 2026-03."))
 
 

@@ -86,6 +86,11 @@ def test_month_picker_and_bad_months(client, admin, db, last):
     bad = client.get("/admin/reglements?mois=2026-13")
     assert bad.status_code == 400 and "not valid" in bad.get_data(as_text=True)
     assert client.get("/admin/reglements?mois=<script>").status_code == 400
+    for far in ("1999-01", f"{ledger.today().year + 2}-01"):
+        response = client.get(f"/admin/reglements?mois={far}")
+        html = response.get_data(as_text=True)
+        assert response.status_code == 400 and "This month is out of range: choose a month from 2000-01 to" in html, far
+        assert "use the format YYYY-MM" not in html
     assert client.get("/admin/reglements/2026-13/sepa.xml").status_code == 404
     assert client.get("/admin/reglements/abcd/commercants/1").status_code == 404
     current = client.get(f"/admin/reglements?mois={ledger.current_period()}").get_data(as_text=True)
