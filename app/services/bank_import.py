@@ -8,6 +8,8 @@ Files: UTF-8 (with or without BOM) or Windows-1252 (what French banks and Excel 
 or tab as separator; a header row naming a date, an amount (or separate debit and credit
 columns) and a label. Dates as 05/03/2026, 05/03/26, 05-03-2026, 05.03.2026 or 2026-03-05;
 amounts as 1 234,56, 1234.56, +15,00 or 15,00 €. Debits (negative amounts) are listed and ignored.
+Credits above the manual form's maximum (`MAX_AMOUNT_CENTS`) and dates in the future are listed
+for attention, not recorded.
 
 Nothing is recorded before the preview is confirmed. The preview's matched rows travel signed
 (itsdangerous) to the confirmation, so what is recorded is what was shown. Each row is recorded
@@ -30,7 +32,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from app.extensions import db
-from app.i18n import fold
+from app.i18n import MAX_AMOUNT_CENTS, fold, money
 from app.models import Member
 from app.models.ledger import Transfer
 from app.services import audit, cards, contributions, ledger
@@ -65,6 +67,12 @@ class StatementRow:
     problem: str = ""
     member: Member | None = None
     key: str = ""
+
+    @property
+    def can_record_by_hand(self) -> bool:
+        """Whether the manual form would take this row (readable, positive, not too large, not in
+        the future: exactly the rows that got a key) and it is not recorded or about to be."""
+        return bool(self.key) and self.status == "unmatched"
 
 
 @dataclass
@@ -247,6 +255,8 @@ def _classify(record, columns, line, seen: Counter, today: date) -> StatementRow
         row.problem = str(_l("The amount could not be read."))
     elif cents <= 0:
         row.status, row.problem = "ignored", str(_l("A debit or a zero amount: not a contribution."))
+    elif cents > MAX_AMOUNT_CENTS:  # the manual form's maximum: surely a misread or a typo
+        row.problem = str(_l("This amount is too large (at most %(max)s).", max=money(MAX_AMOUNT_CENTS)))
     elif day > today:
         row.problem = str(_l("The date is in the future."))
     else:

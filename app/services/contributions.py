@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from app.extensions import db
+from app.i18n import MAX_AMOUNT_CENTS, money
 from app.models.ledger import CONTRIBUTION_METHODS, Transfer
 from app.services import audit, ledger
 from app.services.errors import InvalidContribution
@@ -32,8 +33,9 @@ def record_contribution(
     """Record a contribution paid by `member` on `paid_on` (flushes, never commits).
 
     `reference` is the payment's own reference (cheque number, bank label), kept as the memo.
-    Raises `InvalidContribution` for an unknown method or a date in the future, `ValueError` for
-    an amount that is not a positive number of cents.
+    Raises `InvalidContribution` for an unknown method, a date in the future or an amount above
+    the forms' maximum (`MAX_AMOUNT_CENTS`), `ValueError` for an amount that is not a positive
+    number of cents.
     """
     if method not in METHODS:
         raise InvalidContribution(_l("Choose how the contribution was paid."))
@@ -41,6 +43,8 @@ def record_contribution(
         raise InvalidContribution(_l("Enter the date of the payment."))
     if paid_on > ledger.today():
         raise InvalidContribution(_l("The payment date cannot be in the future."))
+    if isinstance(amount_cents, int) and amount_cents > MAX_AMOUNT_CENTS:  # the forms' maximum
+        raise InvalidContribution(_l("This amount is too large (at most %(max)s).", max=money(MAX_AMOUNT_CENTS)))
     if member.id is None:
         db.session.flush()
     memo = (reference or "").strip()[:500]

@@ -150,3 +150,39 @@ def test_recording_twice_records_once(app, db):
 def test_a_forged_batch_is_refused(app, db):
     with pytest.raises(StatementUnreadable):
         bank_import.record_batch("not-a-signed-batch", None)
+
+
+def test_an_amount_above_the_manual_forms_maximum_needs_attention(app, db):
+    """1 234 567,00 € is read, but the manual form refuses more than MAX_AMOUNT_CENTS: so does the import."""
+    from app.i18n import MAX_AMOUNT_CENTS
+
+    member = make_member()
+    db.session.commit()
+    day = bank_import.ledger.today().strftime("%d/%m/%Y")
+    statement = bank_import.read_statement(_statement([
+        (day, f"PATIAS {member.number}", "1 234 567,00"), (day, f"PATIAS {member.number}", "100 000,00")]))
+    too_large, at_most = statement.rows
+    assert (too_large.status, too_large.key, too_large.can_record_by_hand) == ("unmatched", "", False)
+    assert "trop élevé" in too_large.problem  # French outside a request
+    assert (at_most.status, at_most.amount_cents) == ("matched", MAX_AMOUNT_CENTS)
+    assert statement.matched_cents == MAX_AMOUNT_CENTS
+
+
+def test_the_service_refuses_an_amount_above_the_maximum_too(app, db):
+    from app.i18n import MAX_AMOUNT_CENTS
+    from app.services.errors import InvalidContribution
+
+    member = make_member()
+    with pytest.raises(InvalidContribution):
+        bank_import.contributions.record_contribution(
+            member, MAX_AMOUNT_CENTS + 1, bank_import.ledger.today(), "transfer")
+
+
+def test_a_future_row_cannot_be_recorded_by_hand(app, db):
+    member = make_member()
+    db.session.commit()
+    future = (bank_import.ledger.today() + timedelta(days=2)).strftime("%d/%m/%Y")
+    [row] = bank_import.read_statement(_statement([(future, f"PATIAS {member.number}", "5,00")])).rows
+    assert row.status == "unmatched" and "futur" in row.problem
+    assert not row.can_record_by_hand
+
