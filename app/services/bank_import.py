@@ -9,7 +9,9 @@ or tab as separator; a header row naming a date, an amount (or separate debit an
 columns) and a label. Dates as 05/03/2026, 05/03/26, 05-03-2026, 05.03.2026 or 2026-03-05;
 amounts as 1 234,56, 1234.56, +15,00 or 15,00 €. Debits (negative amounts) are listed and ignored.
 Credits above the manual form's maximum (`MAX_AMOUNT_CENTS`) and dates in the future are listed
-for attention, not recorded.
+for attention, not recorded. A credit of a member with the amount and date of a contribution
+already recorded by hand is a probable duplicate: listed, not recorded (the treasurer records it
+by hand if it really is a second payment).
 
 Nothing is recorded before the preview is confirmed. The preview's matched rows travel signed
 (itsdangerous) to the confirmation, so what is recorded is what was shown. Each row is recorded
@@ -29,7 +31,8 @@ from datetime import date, datetime
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import or_, select
+from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.i18n import MAX_AMOUNT_CENTS, fold, money
@@ -63,7 +66,7 @@ class StatementRow:
     day: date | None
     amount_cents: int | None
     label: str
-    status: str = "unmatched"  # matched | unmatched | duplicate | ignored
+    status: str = "unmatched"  # matched | unmatched | duplicate | likely_duplicate | ignored
     problem: str = ""
     member: Member | None = None
     key: str = ""
@@ -72,7 +75,7 @@ class StatementRow:
     def can_record_by_hand(self) -> bool:
         """Whether the manual form would take this row (readable, positive, not too large, not in
         the future: exactly the rows that got a key) and it is not recorded or about to be."""
-        return bool(self.key) and self.status == "unmatched"
+        return bool(self.key) and self.status in ("unmatched", "likely_duplicate")
 
 
 @dataclass
@@ -289,6 +292,32 @@ def _mark_members_and_duplicates(statement: Statement) -> None:
             row.problem = str(_l("No member has the number %(number)s.", number=number))
             continue
         row.member, row.status = member, "matched"
+    _mark_entered_by_hand(statement.matched)
+
+
+def _mark_entered_by_hand(rows: list[StatementRow]) -> None:
+    """Matched rows with the member, amount and date of a contribution recorded otherwise than
+    by an import (by hand, not cancelled) become probable duplicates, one per such contribution."""
+    if not rows:
+        return
+    reversal = aliased(Transfer)
+    cancelled = select(reversal.id).where(reversal.reverses_id == Transfer.id).exists()
+    found = db.session.scalars(
+        select(Transfer).where(
+            Transfer.kind == "contribution", Transfer.member_id.in_({r.member.id for r in rows}),
+            Transfer.occurred_on.in_({r.day for r in rows}), Transfer.amount_cents.in_({r.amount_cents for r in rows}),
+            or_(Transfer.idempotency_key.is_(None), ~Transfer.idempotency_key.startswith(KEY_PREFIX, autoescape=True)),
+            ~cancelled,
+        ).order_by(Transfer.id)
+    )
+    by_hand: dict[tuple, list[Transfer]] = {}
+    for t in found:
+        by_hand.setdefault((t.member_id, t.occurred_on, t.amount_cents), []).append(t)
+    for row in rows:
+        earlier = by_hand.get((row.member.id, row.day, row.amount_cents))
+        if earlier:
+            row.status = "likely_duplicate"
+            row.problem = str(_l("Probably already recorded by hand: receipt %(reference)s has the same member, amount and date. If this is a second payment, record it by hand.", reference=earlier.pop(0).reference))
 
 
 # From the preview to the ledger

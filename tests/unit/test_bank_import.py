@@ -186,3 +186,32 @@ def test_a_future_row_cannot_be_recorded_by_hand(app, db):
     assert row.status == "unmatched" and "futur" in row.problem
     assert not row.can_record_by_hand
 
+
+def test_a_payment_already_entered_by_hand_is_a_probable_duplicate(app, db):
+    from app.services import contributions
+
+    member, other = make_member(), make_member()
+    db.session.commit()
+    today = bank_import.ledger.today()
+    by_hand = contributions.record_contribution(member, 1500, today, "transfer",
+                                                idempotency_key="admin-contribution:abcdefgh")
+    cancelled = contributions.record_contribution(member, 2000, today, "transfer")
+    bank_import.ledger.reverse(cancelled, kind="correction", actor_id=None, memo="typo")
+    db.session.commit()
+    day = today.strftime("%d/%m/%Y")
+    rows = [
+        (day, f"VIR PATIAS {member.number}", "15,00"),  # entered by hand already
+        (day, f"VIR PATIAS {member.number} BIS", "15,00"),  # a second identical payment: only one was entered
+        (day, f"VIR PATIAS {member.number}", "20,00"),  # the one entered by hand was cancelled
+        (day, f"VIR PATIAS {other.number}", "15,00"),  # another member
+    ]
+    statement = bank_import.read_statement(_statement(rows))
+    assert [r.status for r in statement.rows] == ["likely_duplicate", "matched", "matched", "matched"]
+    likely = statement.rows[0]
+    assert by_hand.reference in likely.problem and likely.member.id == member.id and likely.can_record_by_hand
+    # Not in the batch: confirming records the three others only.
+    result = bank_import.record_batch(bank_import.batch_token(statement), None)
+    assert (result.recorded, result.recorded_cents) == (3, 5000)
+    # Contributions recorded by an import are not "by hand": the same file again shows them as imported.
+    again = bank_import.read_statement(_statement(rows))
+    assert [r.status for r in again.rows] == ["likely_duplicate", "duplicate", "duplicate", "duplicate"]

@@ -192,3 +192,35 @@ def test_no_file_and_forged_batch(client, admin, db):
 def test_record_by_hand_link_prefills_the_form(client, admin, db):
     html = client.get("/admin/cotisations?amount=20,5&paid_on=2026-01-02&reference=VIR+M+DUPONT").get_data(as_text=True)
     assert 'value="20,5"' in html and 'value="2026-01-02"' in html and 'value="VIR M DUPONT"' in html
+
+
+def test_preview_rows_needing_attention_say_why(client, admin, db):
+    """Too large, in the future, entered by hand already: not recorded, each with its reason; a link
+    to the manual form only where that form would accept the row."""
+    member = make_member()
+    entered = contributions.record_contribution(member, 1500, ledger.today(), "cash")
+    db.session.commit()
+    day, future = ledger.today().strftime("%d/%m/%Y"), (ledger.today() + timedelta(days=3)).strftime("%d/%m/%Y")
+    data = (f"Date;Libellé;Montant\r\n{day};PATIAS {member.number};1 234 567,00\r\n"
+            f"{future};VIR M DUPONT;20,00\r\n{day};VIR PATIAS {member.number};15,00\r\n").encode()
+    html = _upload(client, data).get_data(as_text=True)
+    assert re.search(r'id="count-matched">0<', html) and re.search(r'id="count-unmatched">2<', html)
+    assert re.search(r'id="count-likely-duplicate">1<', html) and "record-statement" not in html
+    rows = re.findall(r'<tr data-status="(\w+)">(.*?)</tr>', html, re.S)
+    assert [status for status, _ in rows] == ["unmatched", "unmatched", "likely_duplicate"]
+    too_large, in_future, by_hand = (cells for _, cells in rows)
+    assert "This amount is too large (at most €100,000.00)." in too_large and "Record by hand" not in too_large
+    assert "The date is in the future." in in_future and "Record by hand" not in in_future
+    assert "Probable duplicate" in by_hand and entered.reference in by_hand
+    link = re.search(r'href="(/admin/cotisations\?[^"]+)">Record by hand<', by_hand).group(1)
+    assert f"number={member.number}" in link
+    assert _contributions() == [entered]
+
+
+def test_a_row_status_is_singular_in_french(client, admin, db):
+    member = make_member()
+    db.session.commit()
+    html = _upload(client, _csv(member), lang="fr").get_data(as_text=True)
+    statuses = re.findall(r'<span class="status status-unmatched">([^<]+)</span>', html)
+    assert statuses == ["Non rattachée", "Non rattachée"]
+    assert "Non rattachées" in html  # the count above the rows stays plural
