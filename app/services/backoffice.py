@@ -234,7 +234,9 @@ def sales_of_member(member: Member, limit: int = 50) -> list[Transfer]:
         return []
     return list(db.session.scalars(
         select(Transfer).where(Transfer.kind == "purchase", Transfer.source_id == account.id)
-        .order_by(Transfer.id.desc()).limit(limit)
+        # Newest first by the sale's day and time: ids follow the order rows were written, not
+        # the day of the sale (sales recorded later, demo data).
+        .order_by(Transfer.occurred_on.desc(), Transfer.created_at.desc(), Transfer.id.desc()).limit(limit)
     ))
 
 

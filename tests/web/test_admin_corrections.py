@@ -41,6 +41,22 @@ def test_find_a_sale_by_reference_or_member_number(client, admin, sale):
     assert "not valid" in html
 
 
+def test_a_members_sales_are_listed_newest_first(client, admin, sale):
+    from datetime import timedelta
+
+    member, merchant_account = sale.source.member, sale.destination
+    day = sale.occurred_on
+    for days_before in (1, -1, 2):  # written in this order, not in the days' order
+        ledger.transfer(source=ledger.member_account(member), destination=merchant_account, amount_cents=100,
+                        kind="purchase", occurred_on=day - timedelta(days=days_before))
+    _db.session.commit()
+    html = client.get("/admin/corrections", query_string={"q": member.number}).get_data(as_text=True)
+    sales = _db.session.scalars(_db.select(Transfer).where(Transfer.kind == "purchase")).all()
+    by_reference = {t.reference: t.occurred_on for t in sales}
+    shown = [by_reference[r] for r in re.findall(r'data-sale="([^"]+)"', html)]
+    assert len(shown) == 4 and shown == sorted(shown, reverse=True)
+
+
 def test_correct_a_sale_with_a_reason(app, client, admin, sale):
     member_account = sale.source
     merchant_account = sale.destination
