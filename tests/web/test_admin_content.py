@@ -222,3 +222,15 @@ def test_event_form_reports_every_error_at_once(client, admin, db):
     assert response.status_code == 422 and "Write the title in English." in html
     assert "Enter a whole number of people" in html
     assert "Choose one of the communes, or write the town of the event." in html
+
+
+def test_unreadable_event_dates_are_shown_back_as_typed(client, admin, db):
+    response = _post(client, "/admin/contenu/evenements/nouveau", "/admin/contenu/evenements/nouveau",
+                     _event_form(starts_at="abc", ends_at="31/02/2026 18:00", registration_closes_at="01/03/2026 18:00"))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    # A date input would drop these values and show an empty field: they come back in text inputs.
+    assert re.search(r'<input [^>]*name="starts_at" [^>]*type="text" value="abc">', html)
+    assert re.search(r'<input [^>]*name="ends_at" [^>]*type="text" value="31/02/2026 18:00">', html)
+    # A date read from the French way of writing it comes back in the ISO form a date input shows.
+    assert re.search(r'<input [^>]*name="registration_closes_at" [^>]*type="datetime-local" value="2026-03-01T18:00">', html)

@@ -76,3 +76,9 @@ def test_the_journal_service_takes_the_extreme_days(app, db):
     from datetime import date
 
     assert audit.journal(since=date.min, until=date.max).total == 0
+
+
+def test_an_unreadable_date_is_shown_back_as_typed(client, admin, db):
+    html = client.get("/admin/journal?since=31/02/2026&until=05/03/2026").get_data(as_text=True)
+    assert '<input aria-describedby="since-error" aria-invalid="true" id="since" name="since" type="text" value="31/02/2026">' in html
+    assert '<input id="until" name="until" type="date" value="2026-03-05">' in html
