@@ -30,6 +30,7 @@ ACTIONS = {
     "member.activation_letter": _l("Activation letter issued"),
     "contribution.recorded": _l("Contribution recorded"),
     "contribution.imported": _l("Bank statement imported"),
+    "contribution.cancelled": _l("Contribution cancelled"),
     "allocation.run": _l("Monthly allocation run"),
     "transfer.corrected": _l("Sale corrected"),
     "settlement.paid": _l("Settlement paid"),

@@ -2,7 +2,8 @@
 
 A contribution moves money from the `contributions` system account (where outside money enters;
 its balance is minus the total received) to the `caisse`. The member who paid is kept on the
-transfer (`Transfer.member_id`): neither account is theirs.
+transfer (`Transfer.member_id`): neither account is theirs. A contribution recorded by mistake is
+cancelled by a correction transfer that reverses it (caisse -> contributions), with the reason.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from app.extensions import db
 from app.i18n import MAX_AMOUNT_CENTS, money
 from app.models.ledger import CONTRIBUTION_METHODS, Transfer
 from app.services import audit, ledger
-from app.services.errors import InvalidContribution
+from app.services.errors import AlreadyReversed, InvalidContribution
 
 METHODS = CONTRIBUTION_METHODS
 
@@ -80,3 +81,43 @@ def contributions_of(member, limit: int | None = None) -> list[Transfer]:
     if limit is not None:
         query = query.limit(limit)
     return list(db.session.scalars(query))
+
+
+def cancellations_of(rows: list[Transfer]) -> dict[int, Transfer]:
+    """The correction that cancelled each of these contributions, by contribution id."""
+    ids = [t.id for t in rows]
+    if not ids:
+        return {}
+    return {t.reverses_id: t for t in db.session.scalars(
+        select(Transfer).where(Transfer.reverses_id.in_(ids), Transfer.kind == "correction"))}
+
+
+def cancel_contribution(contribution: Transfer, reason: str, actor_id: int | None,
+                        idempotency_key: str | None = None) -> Transfer:
+    """Cancel a contribution recorded by mistake (flushes, never commits): a correction transfer
+    moves its amount back from the caisse, at most once; the same key again returns it (`replayed`).
+
+    Raises `InvalidContribution` (not a contribution, no reason), `AlreadyReversed` (cancelled
+    already), `IdempotencyConflict`, and whatever the ledger refuses.
+    """
+    from app.models import Member
+    from app.services.applications import clean_line
+
+    if contribution.kind != "contribution":
+        raise InvalidContribution(_l("Only a contribution can be cancelled here."))
+    reason = clean_line(reason or "")[:500]
+    if not reason:
+        raise InvalidContribution(_l("Give the reason of the cancellation."))
+    try:
+        row = ledger.reverse(contribution, kind="correction", actor_id=actor_id, idempotency_key=idempotency_key,
+                             memo=reason)
+    except AlreadyReversed:
+        raise AlreadyReversed(_l("This contribution was already cancelled: nothing was changed.")) from None
+    if not row.replayed:
+        member = db.session.get(Member, contribution.member_id) if contribution.member_id else None
+        audit.record(actor_id, "contribution.cancelled", "member", contribution.member_id, {
+            "number": member.number if member else None, "amount_cents": contribution.amount_cents,
+            "paid_on": contribution.occurred_on, "transfer": contribution.reference, "correction": row.reference,
+            "reason": reason,
+        })
+    return row

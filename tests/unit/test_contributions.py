@@ -120,3 +120,44 @@ def test_cli_refuses_bad_input_with_a_clear_message(app, runner, args, message):
     assert result.exit_code == 2, result.output
     assert " ".join(expected.split()) in " ".join(result.output.split())
     assert db.session.scalar(select(func.count()).select_from(Transfer)) == 0
+
+
+def test_cancelling_a_contribution_reverses_it_once_and_is_audited(app):
+    from app.models import AuditEntry
+    from app.services.contributions import cancel_contribution
+    from app.services.errors import AlreadyReversed
+
+    member = make_member()
+    caisse = ledger.system_account("caisse")
+    row = record_contribution(member, 100050, date(2025, 1, 5), "cash")
+    kept = record_contribution(member, 1050, date(2025, 1, 5), "cash")
+    before = ledger.balance(caisse)
+    correction = cancel_contribution(row, "  typed 1 000,50 for 10,50 ", None, idempotency_key="cancel-1")
+    assert (correction.kind, correction.reverses_id, correction.amount_cents, correction.memo) == (
+        "correction", row.id, 100050, "typed 1 000,50 for 10,50")
+    assert ledger.balance(caisse) == before - 100050
+    # The same key again (a double click): the same correction, nothing moved, one audit entry.
+    assert cancel_contribution(row, "typed 1 000,50 for 10,50", None, idempotency_key="cancel-1").id == correction.id
+    assert ledger.balance(caisse) == before - 100050
+    # Another attempt (another tab): refused.
+    with pytest.raises(AlreadyReversed):
+        cancel_contribution(row, "again", None, idempotency_key="cancel-2")
+    entries = list(db.session.scalars(select(AuditEntry).where(AuditEntry.action == "contribution.cancelled")))
+    assert [(e.target_id, e.details["amount_cents"], e.details["transfer"], e.details["correction"]) for e in entries] == [
+        (member.id, 100050, row.reference, correction.reference)]
+    assert [t.id for t in contributions_of(member)] == [kept.id]
+    assert list(ledger.verify()) == []
+
+
+def test_only_a_contribution_with_a_reason_is_cancelled(app):
+    from app.services.contributions import cancel_contribution
+
+    member = make_member()
+    row = record_contribution(member, 1000, date(2025, 1, 5), "cash")
+    with pytest.raises(InvalidContribution):
+        cancel_contribution(row, " \t", None)
+    allocation = ledger.transfer(source=ledger.system_account("caisse"), destination=ledger.member_account(member),
+                                 amount_cents=500, kind="allocation")
+    with pytest.raises(InvalidContribution):
+        cancel_contribution(allocation, "not a contribution", None)
+    assert contributions_of(member) == [row]

@@ -125,6 +125,7 @@ ADMIN_AREA = {
     "admin.allocation_run": ADMIN,
     "admin.contributions": ADMIN,
     "admin.contribution_record": ADMIN,
+    "admin.contribution_cancel": ADMIN,
     "admin.contributions_import": ADMIN,
     "admin.contributions_preview": ADMIN,
     "admin.contributions_import_confirm": ADMIN,

@@ -224,3 +224,57 @@ def test_a_row_status_is_singular_in_french(client, admin, db):
     statuses = re.findall(r'<span class="status status-unmatched">([^<]+)</span>', html)
     assert statuses == ["Non rattachée", "Non rattachée"]
     assert "Non rattachées" in html  # the count above the rows stays plural
+
+
+# Cancelling a contribution
+
+
+def test_a_mistaken_contribution_is_cancelled_with_a_reason(client, admin, db):
+    member = make_member(pledge_cents=1050)
+    row = contributions.record_contribution(member, 100050, ledger.today(), "cash")
+    db.session.commit()
+    caisse_before = ledger.balance(ledger.system_account("caisse"))
+    index = client.get("/admin/cotisations?lang=en").get_data(as_text=True)
+    url = f"/admin/cotisations/{row.id}/annulation"
+    assert f'href="{url}"' in index and re.search(r'id="total-paid">€1,000.50<', index)
+    # The confirmation step: a page with the contribution and a required reason (no JavaScript needed).
+    page = client.get(url + "?lang=en")
+    assert page.status_code == 200 and "€1,000.50" in page.get_data(as_text=True)
+    form = _form(client, url + "?lang=en")
+    response = client.post(url + "?lang=en", data={**form, "reason": "  "})
+    assert response.status_code == 400 and "Give the reason of the cancellation." in response.get_data(as_text=True)
+    assert ledger.balance(ledger.system_account("caisse")) == caisse_before
+    data = {**form, "reason": "Typed 1 000,50 for 10,50"}
+    response = client.post(url + "?lang=en", data=data)
+    assert response.status_code == 302
+    assert ledger.balance(ledger.system_account("caisse")) == caisse_before - 100050
+    # Sent again (a double click, Back and resend): cancelled once.
+    assert client.post(url + "?lang=en", data=data).status_code == 302
+    [correction] = _db.session.scalars(_db.select(Transfer).where(Transfer.reverses_id == row.id))
+    assert (correction.kind, correction.memo, correction.actor_id) == ("correction", "Typed 1 000,50 for 10,50", admin.id)
+    assert ledger.balance(ledger.system_account("caisse")) == caisse_before - 100050
+    [entry] = _db.session.scalars(_db.select(AuditEntry).where(AuditEntry.action == "contribution.cancelled"))
+    assert entry.details["reason"] == "Typed 1 000,50 for 10,50" and entry.target_id == member.id
+    # A second cancellation from another copy of the form is refused with a clear message.
+    other = _form(client, "/admin/cotisations?lang=en")  # a fresh key
+    response = client.post(url + "?lang=en", data={**other, "reason": "again"})
+    assert response.status_code == 409 and "already cancelled" in response.get_data(as_text=True)
+    # The page and the lists show it as cancelled; it no longer counts as paid.
+    page = client.get(url + "?lang=en").get_data(as_text=True)
+    assert "confirm-cancellation" not in page and "Typed 1 000,50 for 10,50" in page
+    index = client.get("/admin/cotisations?lang=en").get_data(as_text=True)
+    assert "Contribution cancelled" in index and f'href="{url}"' not in index
+    assert re.search(r'id="total-paid">€0.00<', index)
+    member_page = client.get(f"/admin/adherents/{member.id}?lang=en")
+    assert member_page.status_code == 200
+    assert 'id="member-contributions"' not in member_page.get_data(as_text=True)  # "No contribution recorded."
+    assert list(ledger.verify()) == []
+
+
+def test_only_contributions_have_a_cancellation_page(client, admin, db):
+    member = make_member()
+    allocation = ledger.transfer(source=ledger.system_account("caisse"), destination=ledger.member_account(member),
+                                 amount_cents=500, kind="allocation")
+    db.session.commit()
+    assert client.get(f"/admin/cotisations/{allocation.id}/annulation").status_code == 404
+    assert client.get("/admin/cotisations/999999/annulation").status_code == 404

@@ -183,6 +183,16 @@ class StatementConfirmForm(FlaskForm):
     batch = HiddenField(validators=[DataRequired(_l("This preview has expired: import the file again."))])
 
 
+class ContributionCancelForm(_KeyedForm):
+    """Cancelling a contribution: the reason, required, is the confirmation (audit log, ledger memo)."""
+
+    reason = TextAreaField(
+        _l("Reason of the cancellation (kept in the audit log)"), filters=[_line],
+        validators=[DataRequired(_l("Give the reason of the cancellation.")),
+                    Length(max=REASON_MAX, message=_l("At most %(max)d characters.", max=REASON_MAX))],
+    )
+
+
 class AllocationRunForm(FlaskForm):
     period = HiddenField(validators=[DataRequired(), Regexp(r"^\d{4}-(0[1-9]|1[0-2])$")])
 

@@ -1,18 +1,27 @@
-"""Contributions: record a payment, pledged against paid per month, bank statement import."""
+"""Contributions: record or cancel a payment, pledged against paid per month, bank statement import."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
 from app.blueprints.admin import bp
-from app.blueprints.admin.forms import ContributionForm, MonthForm, StatementConfirmForm, StatementUploadForm
+from app.blueprints.admin.forms import (
+    ContributionCancelForm,
+    ContributionForm,
+    MonthForm,
+    StatementConfirmForm,
+    StatementUploadForm,
+)
 from app.extensions import db
 from app.models import Member
+from app.models.ledger import Transfer
 from app.security import ADMIN, access
 from app.services import backoffice, bank_import, ledger
+from app.services.contributions import cancel_contribution, cancellations_of
 from app.services.errors import (
+    DomainError,
     IdempotencyConflict,
     InvalidContribution,
     StatementUnreadable,
@@ -30,9 +39,10 @@ def _contributions_page(form: ContributionForm, status: int = 200, error=None):
     period = month_form.month.data if month_form.validate() and month_form.month.data else ledger.current_period()
     behind = request.args.get("behind") == "1"
     table = backoffice.pledges_against_payments(period, only_behind=behind, page=_page_arg())
+    recent = backoffice.recent_contributions()
     return render_template(
         "admin/contributions/index.html", form=form, month_form=month_form, table=table, behind=behind,
-        recent=backoffice.recent_contributions(), error=error,
+        recent=recent, cancellations=cancellations_of([t for t, _m in recent]), error=error,
     ), (400 if month_form.errors and status == 200 else status)
 
 
@@ -83,6 +93,41 @@ def _money(cents: int) -> str:
     from app.i18n import money
 
     return money(cents)
+
+
+@bp.route("/cotisations/<int:transfer_id>/annulation", methods=["GET", "POST"])
+@access(ADMIN)
+def contribution_cancel(transfer_id: int):
+    """The confirmation page (GET) and the cancellation (POST): a reason is required."""
+    contribution = db.session.get(Transfer, transfer_id)
+    if contribution is None or contribution.kind != "contribution":
+        abort(404)
+    member = db.session.get(Member, contribution.member_id) if contribution.member_id else None
+    form = ContributionCancelForm()
+    error, status = None, 200
+    if form.validate_on_submit():
+        try:
+            row = cancel_contribution(contribution, form.reason.data, current_user.id,
+                                      idempotency_key=f"admin-contribution-cancel:{form.key.data}")
+        except InvalidContribution as exc:
+            form.reason.errors.append(exc.message)
+            status = 400
+        except IdempotencyConflict as exc:
+            error, status = exc.message, 422
+        except DomainError as exc:  # AlreadyReversed (cancelled meanwhile), or the ledger's own refusal
+            db.session.rollback()
+            error, status = exc.message, 409
+        else:
+            db.session.commit()
+            flash(_("Contribution %(reference)s cancelled: %(amount)s taken back out of the caisse (correction %(correction)s).",
+                    reference=contribution.reference, amount=_money(contribution.amount_cents),
+                    correction=row.reference), "success")
+            return redirect(url_for("admin.contributions"))
+    elif form.is_submitted():
+        status = 400
+    cancellation = cancellations_of([contribution]).get(contribution.id)
+    return render_template("admin/contributions/cancel.html", contribution=contribution, member=member,
+                           cancellation=cancellation, form=form, error=error), status
 
 
 @bp.get("/cotisations/import")
