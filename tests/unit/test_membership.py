@@ -199,7 +199,7 @@ def _ledger_snapshot():
 def test_erasure_blanks_personal_data_and_leaves_the_ledger_untouched(app):
     application = make_application(email="erase.me@example.test", phone="0611223344")
     member = membership.approve(application).member
-    auth.activate(member.user, "a long password", "4321")
+    auth.activate(member.user, "a long password", "4391")
     merchant_account = ledger.merchant_account(make_shop())
     ledger.transfer(source=ledger.member_account(member), destination=merchant_account, amount_cents=2350, kind="purchase")
     old_token = member.card_token
