@@ -71,7 +71,7 @@ def test_month_page_shows_each_merchant_and_the_blocking_ones(client, admin, db,
     html = client.get("/admin/reglements").get_data(as_text=True)
     assert _english_label(last) in html
     row = re.search(rf'<tr id="merchant-{paid_by_transfer.id}">(.*?)</tr>', html, re.S).group(1)
-    assert "€15.50" in row and ">2<" in row
+    assert "€15.50" in row and "2 sales: €15.50" in row  # the breakdown under the name
     blocking = re.search(r'<div class="blocking".*?</div>', html, re.S).group(0)
     assert "Ferme Sans IBAN" in blocking and "€7.00" in blocking and "IBAN missing" in blocking
     assert "Ferme Payable" not in blocking
