@@ -217,11 +217,12 @@ def test_duplicating_an_event_past_the_calendar_is_refused(client, admin, db):
 
 def test_event_form_reports_every_error_at_once(client, admin, db):
     response = _post(client, "/admin/contenu/evenements/nouveau", "/admin/contenu/evenements/nouveau",
-                     _event_form(title_en="", capacity="beaucoup", commune="", town=""))
+                     _event_form(title_en="", capacity="beaucoup", commune="", town="", ends_at="2020-01-01T10:00"))
     html = response.get_data(as_text=True)
     assert response.status_code == 422 and "Write the title in English." in html
     assert "Enter a whole number of people" in html
     assert "Choose one of the communes, or write the town of the event." in html
+    assert "The end must be after the start." in html
 
 
 def test_unreadable_event_dates_are_shown_back_as_typed(client, admin, db):

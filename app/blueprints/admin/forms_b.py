@@ -254,9 +254,14 @@ class EventForm(FlaskForm):
         _event_date(field)
 
     def validate(self, extra_validators=None):
-        """The fields' checks, and "a commune or a town" (which Optional() would skip on an empty
-        town), reported together: the admin corrects everything in one go."""
+        """The fields' checks, the end after the start, and "a commune or a town" (which
+        Optional() would skip on an empty town), reported together: the admin corrects
+        everything in one go (the service checks them again)."""
         ok = super().validate(extra_validators)
+        starts, ends = self.starts_at.data, self.ends_at.data
+        if starts and ends and not self.ends_at.errors and ends <= starts:
+            self.ends_at.errors.append(_l("The end must be after the start."))
+            ok = False
         if self.commune.data is None and not self.town.data and not self.town.errors:
             self.town.errors.append(_l("Choose one of the communes, or write the town of the event."))
             ok = False
