@@ -105,7 +105,7 @@ def test_the_treasurer_approves_records_and_allocates(page, live_server, live_ap
     assert_no_console_errors(page)
 
 
-STATEMENT = "Date;Libellé;Montant\r\n{day};VIR SEPA PATIAS 000018 COTISATION;15,00\r\n{day};VIR INCONNU;20,00\r\n{day};PRLV FRAIS;-3,50\r\n"
+STATEMENT = "Date;Libellé;Montant\r\n{day};VIR SEPA PATIAS 000018 COTISATION;13,57\r\n{day};VIR INCONNU;20,00\r\n{day};PRLV FRAIS;-3,50\r\n"
 
 
 @pytest.mark.parametrize("page", [{"viewport": (1280, 800)}, {"viewport": PHONE}], indirect=True, ids=["desktop", "phone"])
