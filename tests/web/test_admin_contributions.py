@@ -237,6 +237,8 @@ def test_a_mistaken_contribution_is_cancelled_with_a_reason(client, admin, db):
     index = client.get("/admin/cotisations?lang=en").get_data(as_text=True)
     url = f"/admin/cotisations/{row.id}/annulation"
     assert f'href="{url}"' in index and re.search(r'id="total-paid">€1,000.50<', index)
+    # The member's page leads there too (an older contribution is not in the latest list).
+    assert f'href="{url}"' in client.get(f"/admin/adherents/{member.id}?lang=en").get_data(as_text=True)
     # The confirmation step: a page with the contribution and a required reason (no JavaScript needed).
     page = client.get(url + "?lang=en")
     assert page.status_code == 200 and "€1,000.50" in page.get_data(as_text=True)
