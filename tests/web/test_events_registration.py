@@ -43,6 +43,14 @@ def token_of(response) -> str:
 
 # --- Registering ---------------------------------------------------------------------------------
 
+def test_the_demo_accounts_reserved_domain_is_accepted(client, db, post_form, event):
+    """The demo members' addresses end in .test (reserved, never real): prefilled for a signed-in
+    demo member, they must register like any address, as on the application form."""
+    response = register(post_form, event, email="membre2@patias.test")
+    assert response.status_code == 303
+    assert [r.email for r in registrations(db, event)] == ["membre2@patias.test"]
+
+
 def test_register_then_land_on_the_private_page(client, db, post_form, event):
     response = register(post_form, event, people="2", needs_ride="y")
     assert response.status_code == 303
