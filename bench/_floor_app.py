@@ -14,7 +14,13 @@ import sqlite3
 import threading
 
 from flask import Flask, abort, request
-from flask_login import LoginManager, UserMixin, current_user, login_required, login_user
+from flask_login import (
+    LoginManager,
+    UserMixin,
+    current_user,
+    login_required,
+    login_user,
+)
 from flask_wtf.csrf import CSRFProtect, generate_csrf
 
 RECEIPT = """<div class="receipt" data-sale-done>

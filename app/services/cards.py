@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from itertools import pairwise
 
 from flask import current_app
 from sqlalchemy.orm.attributes import set_committed_value
@@ -79,7 +80,7 @@ def check_pin_format(pin: str | None) -> str:
 def _guessable(pin: str) -> bool:
     """One digit four times (0000) or a run up or down (1234, 9876): the first PINs a thief
     tries, and three tries are allowed before the card locks."""
-    steps = {int(b) - int(a) for a, b in zip(pin, pin[1:])}
+    steps = {int(b) - int(a) for a, b in pairwise(pin)}
     return steps in ({0}, {1}, {-1})
 
 

@@ -14,7 +14,6 @@ from app.services import cards
 from app.services.auth import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from app.services.errors import InvalidMemberNumber
 
-
 _MEMBER_NUMBER_LIKE = re.compile(r"[\d\s.-]+")
 
 
