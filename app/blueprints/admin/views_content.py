@@ -248,10 +248,15 @@ def _event_data(form: EventForm) -> EventData:
 @bp.get("/contenu/evenements")
 @access(ADMIN)
 def events():
+    return _events_page()
+
+
+def _events_page(status: int = 200, error=None):
+    """The events' list; with `error` (a refused publish or duplicate), above it."""
     coming, past = events_admin.admin_list()
     people = event_service.people_by_event([e.id for e in coming + past])
-    return render("admin/content/events.html", coming=coming, past=past, people=people, action=ActionForm(),
-                  kinds=KIND_LABELS)
+    return render("admin/content/events.html", status=status, coming=coming, past=past, people=people,
+                  action=ActionForm(), kinds=KIND_LABELS, error=error)
 
 
 @bp.route("/contenu/evenements/nouveau", methods=["GET", "POST"])
@@ -298,9 +303,7 @@ def event_publish(event_id: int):
             if published:
                 flash(_("“%(title)s” is published.", title=event.tr("title")), "success")
             return redirect(url_for("admin.events") + f"#event-{event.id}", 303)
-    coming, past = events_admin.admin_list()
-    return render("admin/content/events.html", status=INVALID, coming=coming, past=past, action=ActionForm(),
-                  people=event_service.people_by_event([e.id for e in coming + past]), kinds=KIND_LABELS, error=error)
+    return _events_page(INVALID, error)
 
 
 @bp.post("/contenu/evenements/<int:event_id>/dupliquer")
@@ -317,10 +320,7 @@ def event_duplicate(event_id: int):
             db.session.rollback()
             error = exc.message
     if error:
-        coming, past = events_admin.admin_list()
-        return render("admin/content/events.html", status=INVALID, coming=coming, past=past, action=ActionForm(),
-                      people=event_service.people_by_event([e.id for e in coming + past]), kinds=KIND_LABELS,
-                      error=error)
+        return _events_page(INVALID, error)
     db.session.commit()
     flash(_("A draft copy is made for %(date)s: check it, then publish it.",
             date=datetime_short(copy.starts_at)), "success")
