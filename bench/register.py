@@ -459,6 +459,42 @@ def measured_phase(server: Server, count: int, seconds: float, work) -> dict:
     return figures
 
 
+def sale_sample(send, *args) -> tuple[int, float]:
+    """One sale of a phase, `send(*args)`: (status, seconds); 599 for an answer that is not a
+    receipt, 0 for none at all."""
+    try:
+        answer = send(*args)
+    except Unanswered:
+        return 0, 0.0
+    ok = answer.status == 200 and "data-sale-done" in answer.body
+    return (answer.status if ok else 599), answer.seconds
+
+
+def saturated_phases(server: Server, clients: list[RegisterClient], seconds: float, sales) -> dict:
+    """A warm-up, then `sales` and `/healthz` each as fast as the clients can, measured
+    (`measured_phase`): the two phases of the ratio, for the register and for the floor."""
+
+    def health(index: int, stop: threading.Event) -> list:
+        samples = []
+        while not stop.is_set():
+            try:
+                answer = clients[index].request("GET", "/healthz")
+                samples.append((answer.status, answer.seconds))
+            except Unanswered:
+                samples.append((0, 0.0))
+        return samples
+
+    run_clients(len(clients), 1.0, sales)  # warm-up: connections, caches, the WAL
+    sale = measured_phase(server, len(clients), seconds, sales)
+    healthz = measured_phase(server, len(clients), seconds, health)
+    return {
+        "sales": sale,
+        "healthz": healthz,
+        "sales_per_second": sale["per_second"],
+        "ratio_to_healthz": round(sale["per_second"] / healthz["per_second"], 3) if healthz["per_second"] else None,
+    }
+
+
 def bench_engine(database_url: str, *, clients: int, seconds: float, workers: int, threads: int,
                  paced_rate: float = 2.0) -> dict:
     """Saturation (every client as fast as it can) for sales and /healthz, then the latency of
@@ -488,40 +524,20 @@ def bench_engine(database_url: str, *, clients: int, seconds: float, workers: in
                 fields = refs[n % len(refs)]
                 form = client.sale_form(fields, 100 + n % 400, fixture.category_ids[n % 2], key=new_key())
                 n += 1
-                try:
-                    answer = client.debit(form)
-                    ok = answer.status == 200 and "data-sale-done" in answer.body
-                    samples.append((answer.status if ok else 599, answer.seconds))
-                except Unanswered:
-                    samples.append((0, 0.0))
+                samples.append(sale_sample(client.debit, form))
             return samples
 
-        def health(index: int, stop: threading.Event) -> list:
-            client = tablets[index][0]
-            samples = []
-            while not stop.is_set():
-                try:
-                    answer = client.request("GET", "/healthz")
-                    samples.append((answer.status, answer.seconds))
-                except Unanswered:
-                    samples.append((0, 0.0))
-            return samples
-
-        run_clients(clients, 1.0, sales)  # warm-up: connections, caches, the WAL
-        sale = measured_phase(server, clients, seconds, sales)
-        healthz = measured_phase(server, clients, seconds, health)
+        phases = saturated_phases(server, [client for client, _ in tablets], seconds, sales)
         paced = run_clients(clients, seconds, lambda index, stop: sales(index, stop, pace=1.0 / paced_rate))
         for client, _ in tablets:
             client.close()
     finally:
         server.stop()
     check = verify_ledger(database_url, {"PIN_PEPPER": env["PIN_PEPPER"]})
+    sale, healthz = phases["sales"], phases["healthz"]
     return {
-        "sales": sale,
-        "healthz": healthz,
+        **phases,
         "paced": {"per_client_per_second": paced_rate, **paced},
-        "sales_per_second": sale["per_second"],
-        "ratio_to_healthz": round(sale["per_second"] / healthz["per_second"], 3) if healthz["per_second"] else None,
         "cpu_bound_ratio": (
             round(healthz["machine_cpu_ms_per_request"] / sale["machine_cpu_ms_per_request"], 3)
             if sale.get("machine_cpu_ms_per_request") and healthz.get("machine_cpu_ms_per_request") else None
@@ -555,37 +571,15 @@ def bench_floor(*, clients: int, seconds: float, workers: int, threads: int) -> 
                 while not stop.is_set():
                     form = {"csrf_token": client.csrf, "account": 1 + n % 10, "amount": 100 + n % 400, "key": new_key()}
                     n += 1
-                    try:
-                        answer = client.request("POST", "/sale", form, HTMX)
-                        ok = answer.status == 200 and "data-sale-done" in answer.body
-                        samples.append((answer.status if ok else 599, answer.seconds))
-                    except Unanswered:
-                        samples.append((0, 0.0))
+                    samples.append(sale_sample(client.request, "POST", "/sale", form, HTMX))
                 return samples
 
-            def health(index: int, stop: threading.Event) -> list:
-                samples = []
-                while not stop.is_set():
-                    try:
-                        answer = tablets[index].request("GET", "/healthz")
-                        samples.append((answer.status, answer.seconds))
-                    except Unanswered:
-                        samples.append((0, 0.0))
-                return samples
-
-            run_clients(clients, 1.0, sales)  # warm-up
-            sale = measured_phase(server, clients, seconds, sales)
-            healthz = measured_phase(server, clients, seconds, health)
+            phases = saturated_phases(server, tablets, seconds, sales)
             for client in tablets:
                 client.close()
         finally:
             server.stop()
-    return {
-        "sales": sale,
-        "healthz": healthz,
-        "sales_per_second": sale["per_second"],
-        "ratio_to_healthz": round(sale["per_second"] / healthz["per_second"], 3) if healthz["per_second"] else None,
-    }
+    return phases
 
 
 def cpu_per_request(requests: int = 300) -> dict:
