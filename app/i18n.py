@@ -72,6 +72,10 @@ def money(cents: int | None) -> str:
     parts = _money_parts(current_language()) if cents >= 0 else None
     if parts is None:
         return format_currency(Decimal(cents) / 100, "EUR")
+    return _rebuilt(parts, cents)
+
+
+def _rebuilt(parts: tuple[str, str, str, str], cents: int) -> str:
     prefix, group, decimal, suffix = parts
     euros, rest = divmod(cents, 100)
     return prefix + f"{euros:,}".replace(",", group) + f"{decimal}{rest:02d}{suffix}"
@@ -88,13 +92,11 @@ def _money_parts(language: str) -> tuple[str, str, str, str] | None:
     match = re.fullmatch(r"(\D*)1(?P<group>\D+)234(?P=group)567(\D+)89(\D*)", sample)
     if match is None:
         return None
-    prefix, group, decimal, suffix = match.groups()
+    parts = match.groups()
     for cents in _MONEY_PROBES:
-        euros, rest = divmod(cents, 100)
-        rebuilt = prefix + f"{euros:,}".replace(",", group) + f"{decimal}{rest:02d}{suffix}"
-        if rebuilt != babel_format_currency(Decimal(cents) / 100, "EUR", locale=language):
+        if _rebuilt(parts, cents) != babel_format_currency(Decimal(cents) / 100, "EUR", locale=language):
             return None
-    return prefix, group, decimal, suffix
+    return parts
 
 
 def date_long(value: date | datetime) -> str:
@@ -135,7 +137,7 @@ _TOO_MANY_DIGITS = re.compile(r"^\d{10,}(?:[.,]\d{1,2})?$")
 def amount_input(cents: int) -> str:
     """An amount as a form field shows it back, in the reader's way: 12,50 in French, 12.50 in
     English (no symbol, no grouping; `parse_amount` reads either)."""
-    return f"{cents // 100}{get_decimal_symbol(get_locale() or 'fr')}{cents % 100:02d}"
+    return f"{cents // 100}{get_decimal_symbol(current_language())}{cents % 100:02d}"
 
 
 def parse_amount(text: str | None, *, allow_zero: bool = False, max_cents: int = MAX_AMOUNT_CENTS) -> int:
