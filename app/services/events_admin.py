@@ -195,7 +195,7 @@ def duplicate_for_next_month(event: Event, actor_id: int | None) -> Event:
     """A draft copy of `event` on the same weekday of the same week next month; refused
     (InvalidContent) when next month is out of the calendar the events may use."""
     start_local = event.starts_at.astimezone(PARIS)
-    if start_local.year >= LAST_YEAR and start_local.month == 12 or start_local.year > LAST_YEAR:
+    if (start_local.year, start_local.month) >= (LAST_YEAR, 12):
         raise InvalidContent(_l("The copy would fall after %(last)d: change this event’s date first.", last=LAST_YEAR))
     new_day = same_weekday_next_month(start_local.date())
     shift_days = (new_day - start_local.date()).days
