@@ -32,7 +32,6 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import or_, select
-from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.i18n import MAX_AMOUNT_CENTS, fold, money
@@ -300,14 +299,12 @@ def _mark_entered_by_hand(rows: list[StatementRow]) -> None:
     by an import (by hand, not cancelled) become probable duplicates, one per such contribution."""
     if not rows:
         return
-    reversal = aliased(Transfer)
-    cancelled = select(reversal.id).where(reversal.reverses_id == Transfer.id).exists()
     found = db.session.scalars(
         select(Transfer).where(
             Transfer.kind == "contribution", Transfer.member_id.in_({r.member.id for r in rows}),
             Transfer.occurred_on.in_({r.day for r in rows}), Transfer.amount_cents.in_({r.amount_cents for r in rows}),
             or_(Transfer.idempotency_key.is_(None), ~Transfer.idempotency_key.startswith(KEY_PREFIX, autoescape=True)),
-            ~cancelled,
+            ~contributions.is_reversed(),
         ).order_by(Transfer.id)
     )
     by_hand: dict[tuple, list[Transfer]] = {}

@@ -69,13 +69,18 @@ def record_contribution(
     return row
 
 
+def is_reversed():
+    """SQL: a transfer reverses the `Transfer` row of the outer query (`~is_reversed()`: a
+    contribution not cancelled)."""
+    reversal = aliased(Transfer)
+    return select(reversal.id).where(reversal.reverses_id == Transfer.id).exists()
+
+
 def contributions_of(member, limit: int | None = None) -> list[Transfer]:
     """The contributions recorded for a member and not cancelled, latest payment first."""
-    reversal = aliased(Transfer)
-    cancelled = select(reversal.id).where(reversal.reverses_id == Transfer.id).exists()
     query = (
         select(Transfer)
-        .where(Transfer.kind == "contribution", Transfer.member_id == member.id, ~cancelled)
+        .where(Transfer.kind == "contribution", Transfer.member_id == member.id, ~is_reversed())
         .order_by(Transfer.occurred_on.desc(), Transfer.id.desc())
     )
     if limit is not None:
