@@ -6,7 +6,7 @@ FLASK := FLASK_APP=wsgi.py $(BIN)/flask
 PO := translations/fr/LC_MESSAGES/messages.po
 MO := translations/fr/LC_MESSAGES/messages.mo
 
-.PHONY: run test bench translations i18n-update clean
+.PHONY: run test lint bench translations i18n-update clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ run: $(VENV)/.run-installed $(MO)
 
 test: $(VENV)/.dev-installed $(MO)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The linter and the formatter's check, as CI runs them (`ruff format .` fixes the layout).
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: $(VENV)/.dev-installed $(MO)
 	$(BIN)/python -m bench

@@ -1,4 +1,5 @@
 """SSA PATIAS caisse: the application factory."""
+
 from __future__ import annotations
 
 import logging
@@ -64,8 +65,11 @@ def register_extensions(app: Flask) -> None:
     )
     db.init_app(app)
     migrate.init_app(
-        app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
-        render_as_batch=True, compare_type=True,
+        app,
+        db,
+        directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
+        render_as_batch=True,
+        compare_type=True,
     )
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Europe/Paris")
@@ -90,7 +94,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     import importlib
 
-    for name, module, prefix in BLUEPRINTS:
+    for _name, module, prefix in BLUEPRINTS:
         try:
             package = importlib.import_module(module)
             importlib.import_module(f"{module}.routes")
@@ -137,7 +141,7 @@ def register_errors(app: Flask) -> None:
         try:
             db.session.rollback()
             return render_template("errors/500.html", error=error), 500
-        except Exception:  # noqa: BLE001 - the visitor must get an error page whatever happened
+        except Exception:
             app.logger.exception("the full error page could not be drawn")
             # Straight from the Jinja environment: the context processors read the database.
             return app.jinja_env.get_template("errors/500_minimal.html").render(), 500
@@ -152,4 +156,6 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(ssa)
     if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )

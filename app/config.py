@@ -3,14 +3,16 @@
 `create_app()` picks the class from `FLASK_CONFIG` (development, testing, production); every
 setting can be overridden by the environment variable of the same name.
 """
+
 from __future__ import annotations
 
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import ClassVar
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SECRET = "dev-only-not-secret"  # noqa: S105 - refused by ProductionConfig
+DEFAULT_SECRET = "dev-only-not-secret"
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -27,7 +29,7 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{ROOT / 'instance' / 'patias.sqlite3'}"
     )
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {"pool_pre_ping": True}
 
     BABEL_DEFAULT_LOCALE = "fr"
     BABEL_DEFAULT_TIMEZONE = "Europe/Paris"
@@ -87,9 +89,13 @@ class ProductionConfig(Config):
         """Refuse to start with a missing or default secret."""
         secret = config.get("SECRET_KEY") or ""
         if secret in ("", DEFAULT_SECRET, TestConfig.SECRET_KEY) or len(secret) < 32:
-            raise RuntimeError("ProductionConfig: set SECRET_KEY to a random value of 32+ characters.")
+            raise RuntimeError(
+                "ProductionConfig: set SECRET_KEY to a random value of 32+ characters."
+            )
         if len(config.get("PIN_PEPPER") or "") < 32:
-            raise RuntimeError("ProductionConfig: set PIN_PEPPER to a random value of 32+ characters.")
+            raise RuntimeError(
+                "ProductionConfig: set PIN_PEPPER to a random value of 32+ characters."
+            )
 
 
 CONFIGS = {

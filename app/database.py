@@ -24,6 +24,7 @@ to latency, not to correctness: SQLite's own lock still decides, so a writer tha
 queue (a shell, the CLI) is only waited for by the busy handler, as before. It is taken only in
 requests, whose transactions end with the request (gunicorn's timeout bounds a stuck one).
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -134,15 +135,21 @@ class DirectSQL:
         return self.connection.execute(self._sql(sql), parameters).fetchone()
 
 
-def _refuse_early_writes(connection, _cursor, statement, _parameters, _context, _executemany) -> None:
-    if connection.dialect.name == "sqlite" and statement.lstrip()[:7].upper().startswith(_WRITES) and _in_read_phase():
+def _refuse_early_writes(
+    connection, _cursor, statement, _parameters, _context, _executemany
+) -> None:
+    if (
+        connection.dialect.name == "sqlite"
+        and statement.lstrip()[:7].upper().startswith(_WRITES)
+        and _in_read_phase()
+    ):
         raise RuntimeError("a @reads_first view wrote before start_writing(): " + statement[:80])
 
 
 class _WriterQueue:
     """The queue of one database file's writers: a lock per process, then a file lock."""
 
-    _queues: dict[str, _WriterQueue] = {}
+    _queues: ClassVar[dict[str, _WriterQueue]] = {}
     _guard = threading.Lock()
 
     def __init__(self, path: str):
@@ -231,7 +238,11 @@ class QueuedConnection(sqlite3.Connection):
 
 def engine_options(uri: str, options: dict) -> dict:
     """The engine options for `uri`: a file SQLite gets `QueuedConnection`."""
-    if not uri.startswith("sqlite") or ":memory:" in uri or uri.rstrip("/") in ("sqlite:", "sqlite:/"):
+    if (
+        not uri.startswith("sqlite")
+        or ":memory:" in uri
+        or uri.rstrip("/") in ("sqlite:", "sqlite:/")
+    ):
         return options
     connect_args = {**options.get("connect_args", {}), "factory": QueuedConnection}
     return {**options, "connect_args": connect_args}
@@ -282,5 +293,9 @@ def install_engine_events() -> None:
 
 
 def is_sqlite(session_or_engine) -> bool:
-    bind = session_or_engine.get_bind() if hasattr(session_or_engine, "get_bind") else session_or_engine
+    bind = (
+        session_or_engine.get_bind()
+        if hasattr(session_or_engine, "get_bind")
+        else session_or_engine
+    )
     return bind.dialect.name == "sqlite"

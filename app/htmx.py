@@ -1,4 +1,5 @@
 """The one place that decides between a full page and an htmx fragment."""
+
 from __future__ import annotations
 
 from flask import make_response, render_template, request
@@ -6,7 +7,10 @@ from flask import make_response, render_template, request
 
 def is_htmx() -> bool:
     """An htmx request that wants a fragment (a history restore wants the whole page)."""
-    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
 
 
 def render(page: str, partial: str | None = None, status: int = 200, **context):

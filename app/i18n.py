@@ -3,6 +3,7 @@
 French is the default. `?lang=en` or `?lang=fr` switches and is remembered in a cookie; a first
 visit follows `Accept-Language`.
 """
+
 from __future__ import annotations
 
 import re
@@ -50,7 +51,11 @@ def remember_locale(response):
     lang = g.pop("set_lang_cookie", None)
     if lang:
         response.set_cookie(
-            LANG_COOKIE, lang, max_age=LANG_COOKIE_AGE, httponly=True, samesite="Lax",
+            LANG_COOKIE,
+            lang,
+            max_age=LANG_COOKIE_AGE,
+            httponly=True,
+            samesite="Lax",
             secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
         )
     return response
@@ -94,13 +99,19 @@ def _money_parts(language: str) -> tuple[str, str, str, str] | None:
         return None
     parts = match.groups()
     for cents in _MONEY_PROBES:
-        if _rebuilt(parts, cents) != babel_format_currency(Decimal(cents) / 100, "EUR", locale=language):
+        if _rebuilt(parts, cents) != babel_format_currency(
+            Decimal(cents) / 100, "EUR", locale=language
+        ):
             return None
     return parts
 
 
 def date_long(value: date | datetime) -> str:
-    return format_date(value, "full") if not isinstance(value, datetime) else format_datetime(value, "full")
+    return (
+        format_date(value, "full")
+        if not isinstance(value, datetime)
+        else format_datetime(value, "full")
+    )
 
 
 def day(value: date | datetime, fmt: str = "long") -> str:
@@ -140,7 +151,9 @@ def amount_input(cents: int) -> str:
     return f"{cents // 100}{get_decimal_symbol(current_language())}{cents % 100:02d}"
 
 
-def parse_amount(text: str | None, *, allow_zero: bool = False, max_cents: int = MAX_AMOUNT_CENTS) -> int:
+def parse_amount(
+    text: str | None, *, allow_zero: bool = False, max_cents: int = MAX_AMOUNT_CENTS
+) -> int:
     """Euros typed by a person -> cents. `12,50`, `12.50`, `12,5` and `12` are all 1250.
 
     Refuses (with a translated message) empty input, signs, letters, exponents, three decimals,
@@ -156,7 +169,9 @@ def parse_amount(text: str | None, *, allow_zero: bool = False, max_cents: int =
         if re.match(r"^\d+[.,]\d{3,}$", cleaned):
             raise AmountError(_l("Use at most two decimals, for example 12.50."))
         if _TOO_MANY_DIGITS.match(cleaned):  # a well-formed amount of 10 digits or more
-            raise AmountError(_l("This amount is too large (at most %(max)s).", max=money(max_cents)))
+            raise AmountError(
+                _l("This amount is too large (at most %(max)s).", max=money(max_cents))
+            )
         raise AmountError(_l("Enter an amount in euros, for example 12.50."))
     euros, decimals = match.group(1), (match.group(2) or "").ljust(2, "0")
     try:
@@ -196,6 +211,14 @@ def _escaped_html(self) -> Markup:
 
 def register_template_helpers(app) -> None:
     LazyString.__html__ = _escaped_html
-    app.jinja_env.filters.update(money=money, day=day, hour=hour, datetime_short=datetime_short, date_long=date_long,
-                                 capfirst=capfirst)
-    app.jinja_env.globals.update(current_language=current_language, url_with_lang=url_with_lang, has_endpoint=has_endpoint)
+    app.jinja_env.filters.update(
+        money=money,
+        day=day,
+        hour=hour,
+        datetime_short=datetime_short,
+        date_long=date_long,
+        capfirst=capfirst,
+    )
+    app.jinja_env.globals.update(
+        current_language=current_language, url_with_lang=url_with_lang, has_endpoint=has_endpoint
+    )

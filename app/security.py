@@ -3,9 +3,10 @@
 Every view declares its audience with `@access(...)`. A view without a declaration is refused
 (secure by default), and `tests/web/test_access.py` walks `app.url_map` to fail on any such route.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from flask import Flask, abort, current_app, redirect, request, session, url_for
 from flask_login import current_user
@@ -67,7 +68,11 @@ def is_acting_admin() -> bool:
 def _second_factor_redirect():
     from app.services import twofactor
 
-    endpoint = "admin.second_factor_verify" if twofactor.is_enrolled(current_user) else "admin.second_factor_enrol"
+    endpoint = (
+        "admin.second_factor_verify"
+        if twofactor.is_enrolled(current_user)
+        else "admin.second_factor_enrol"
+    )
     target = url_for(endpoint, next=request.full_path if request.method == "GET" else None)
     if request.headers.get("HX-Request"):
         response = current_app.response_class(status=401)
@@ -121,4 +126,3 @@ def set_security_headers(response):
     if request.endpoint != "static" and "_user_id" in session:
         headers["Cache-Control"] = "no-store"
     return response
-

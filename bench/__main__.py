@@ -1,6 +1,7 @@
 """`python -m bench [NAME ...]`: run the `main()` of every module of bench/ (or of those named)
 and print their figures as one JSON document. A module that fails is reported and makes the
 exit status 1; the others still run."""
+
 from __future__ import annotations
 
 import importlib
@@ -35,7 +36,10 @@ def main(argv: list[str]) -> int:
     available = modules()
     unknown = [name for name in argv if name not in available]
     if unknown:
-        print(f"unknown bench module(s): {', '.join(unknown)}; available: {', '.join(available)}", file=sys.stderr)
+        print(
+            f"unknown bench module(s): {', '.join(unknown)}; available: {', '.join(available)}",
+            file=sys.stderr,
+        )
         return 2
     figures, failed = run(argv or available)
     print(json.dumps(figures, indent=2, default=str))

@@ -9,18 +9,19 @@ Two figures, because the dataset puts its million sales in the last closed month
   `ix_transfer_kind_day` alone (about 0.5 µs a sale on SQLite).
 Both are computed in a request context, as the view does, and include drawing the chart's data.
 """
+
 from __future__ import annotations
 
 
 def measure_dashboard(dataset, runs: int = 5) -> dict:
-    from bench.backoffice import BUDGET_SECONDS, _app, _timed
-
     from app.extensions import db
     from app.i18n import money
     from app.services import dashboard
+    from bench.backoffice import BUDGET_SECONDS, _app, _timed
 
     app = _app(dataset)
     with app.test_request_context("/admin/"):
+
         def draw(period=None):
             board = dashboard.compute(period)
             dashboard.chart(board.months, money, lambda m: m.period)

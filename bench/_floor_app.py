@@ -7,6 +7,7 @@ holding the idempotency-key read, the conditional debit, the credit and the inse
 three-line template for the receipt. No ORM, no PIN, no member lookup, no audit, no logging.
 /healthz answers "ok" from the same server.
 """
+
 from __future__ import annotations
 
 import os
@@ -49,7 +50,9 @@ def create_app() -> Flask:
 
     def connection() -> sqlite3.Connection:
         if not hasattr(local, "connection"):
-            local.connection = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+            local.connection = sqlite3.connect(
+                path, isolation_level=None, timeout=30, check_same_thread=False
+            )
             for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
                 local.connection.execute(f"PRAGMA {pragma}")
         return local.connection
@@ -80,7 +83,8 @@ def create_app() -> Flask:
             done = db.execute("SELECT id, amount FROM sale WHERE key = ?", (key,)).fetchone()
             if done is None:
                 debited = db.execute(
-                    "UPDATE account SET balance = balance - ? WHERE id = ? AND balance >= ?", (amount, account, amount),
+                    "UPDATE account SET balance = balance - ? WHERE id = ? AND balance >= ?",
+                    (amount, account, amount),
                 ).rowcount
                 if debited != 1:
                     db.execute("ROLLBACK")
@@ -92,14 +96,17 @@ def create_app() -> Flask:
                 ).lastrowid
             else:
                 sale_id, amount = done
-            balance = db.execute("SELECT balance FROM account WHERE id = ?", (account,)).fetchone()[0]
+            balance = db.execute("SELECT balance FROM account WHERE id = ?", (account,)).fetchone()[
+                0
+            ]
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
-        return receipt.render(amount=cents(amount), balance=cents(balance), time="10:42",
-                                      reference=f"V{sale_id:06d}")
+        return receipt.render(
+            amount=cents(amount), balance=cents(balance), time="10:42", reference=f"V{sale_id:06d}"
+        )
 
     return app
 
@@ -112,5 +119,8 @@ def create_database(path: str, accounts: int, balance: int) -> None:
         CREATE TABLE sale (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, account_id INTEGER NOT NULL
             REFERENCES account (id), cashier INTEGER NOT NULL, amount INTEGER NOT NULL);
     """)
-    db.executemany("INSERT INTO account (id, balance) VALUES (?, ?)", [(n, balance if n else 0) for n in range(accounts + 1)])
+    db.executemany(
+        "INSERT INTO account (id, balance) VALUES (?, ?)",
+        [(n, balance if n else 0) for n in range(accounts + 1)],
+    )
     db.close()

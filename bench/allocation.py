@@ -24,6 +24,7 @@ peak during the step.
 Run: `python -m bench.allocation` (options: --sizes 100000,1000000, --quick for 10,000 and 50,000,
 --engines sqlite,postgresql). BENCH_QUICK=1 in the environment also selects the small sizes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,7 +46,12 @@ RATIO_TARGET = 2.0
 MEMORY_TARGET_MB = 200
 SIZES = (100_000, 1_000_000)
 QUICK_SIZES = (10_000, 50_000)
-MONTHS = {"first_month": "2031-01", "steady_month": "2031-02", "capped_month": "2031-03", "rerun": "2031-03"}
+MONTHS = {
+    "first_month": "2031-01",
+    "steady_month": "2031-02",
+    "capped_month": "2031-03",
+    "rerun": "2031-03",
+}
 
 
 # --- in the worker process -----------------------------------------------------------------
@@ -85,7 +91,10 @@ def _setup(url: str, size: int) -> dict:
         db.session.commit()
         values = {
             **_literal_defaults(Member.__table__),
-            "first_name": "'Bench'", "last_name": "'Member'", "status": "'active'", "created_at": ":now",
+            "first_name": "'Bench'",
+            "last_name": "'Member'",
+            "status": "'active'",
+            "created_at": ":now",
         }
         for name, value in list(values.items()):
             if isinstance(value, bool):
@@ -114,7 +123,9 @@ def _setup(url: str, size: int) -> dict:
         else:
             db.session.execute(text("ANALYZE"))
             db.session.commit()
-        members = db.session.execute(text("SELECT count(*) FROM account WHERE kind = 'member'")).scalar_one()
+        members = db.session.execute(
+            text("SELECT count(*) FROM account WHERE kind = 'member'")
+        ).scalar_one()
         seconds = time.perf_counter() - started
         db.session.remove()
         db.engine.dispose()
@@ -149,17 +160,27 @@ def _step(url: str, step: str, rows_per_member: int = 1) -> dict:
         db.session.commit()
         if step == "bare_insert_select":
             db.session.execute(text("DROP TABLE IF EXISTS bench_bare"))
-            db.session.execute(text("CREATE TABLE bench_bare AS SELECT * FROM transfer WHERE 1 = 0"))
+            db.session.execute(
+                text("CREATE TABLE bench_bare AS SELECT * FROM transfer WHERE 1 = 0")
+            )
             db.session.commit()
         params = {"caisse": caisse, "now": datetime.now(UTC), "day": date(2030, 12, 1)}
         tracemalloc.start()
         started = time.perf_counter()
         if step == "bare_insert_select":
-            db.session.execute(allocation._typed(_baseline_rows_sql("bench_bare", "2 * a.id + r.k", rows_per_member)), params)
+            db.session.execute(
+                allocation._typed(
+                    _baseline_rows_sql("bench_bare", "2 * a.id + r.k", rows_per_member)
+                ),
+                params,
+            )
             db.session.commit()
         elif step == "insert_select_into_transfer":
             db.session.execute(
-                allocation._typed(_baseline_rows_sql("transfer", "1000000000 + 2 * a.id + r.k", rows_per_member)), params
+                allocation._typed(
+                    _baseline_rows_sql("transfer", "1000000000 + 2 * a.id + r.k", rows_per_member)
+                ),
+                params,
             )
             db.session.commit()
         elif step == "verify":
@@ -170,18 +191,24 @@ def _step(url: str, step: str, rows_per_member: int = 1) -> dict:
             summary = allocation.allocate_month(MONTHS[step])
             db.session.commit()
             figures.update(
-                members_credited=summary.members_credited, total_cents=summary.total_cents,
-                expired_members=summary.expired_members, expired_cents=summary.expired_cents,
+                members_credited=summary.members_credited,
+                total_cents=summary.total_cents,
+                expired_members=summary.expired_members,
+                expired_cents=summary.expired_cents,
             )
         seconds = time.perf_counter() - started
         python_peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         if step == "insert_select_into_transfer":
-            figures["rows"] = db.session.execute(text("SELECT count(*) FROM transfer WHERE id > 1000000000")).scalar_one()
+            figures["rows"] = db.session.execute(
+                text("SELECT count(*) FROM transfer WHERE id > 1000000000")
+            ).scalar_one()
             db.session.execute(text("DELETE FROM transfer WHERE id > 1000000000"))
             db.session.commit()
         if step == "bare_insert_select":
-            figures["rows"] = db.session.execute(text("SELECT count(*) FROM bench_bare")).scalar_one()
+            figures["rows"] = db.session.execute(
+                text("SELECT count(*) FROM bench_bare")
+            ).scalar_one()
             db.session.execute(text("DROP TABLE bench_bare"))
             db.session.commit()
         db.session.remove()
@@ -201,7 +228,11 @@ def _worker(argv: list[str]) -> None:
     parser.add_argument("--size", type=int, default=0)
     parser.add_argument("--rows-per-member", type=int, default=1)
     args = parser.parse_args(argv)
-    result = _setup(args.url, args.size) if args.step == "setup" else _step(args.url, args.step, args.rows_per_member)
+    result = (
+        _setup(args.url, args.size)
+        if args.step == "setup"
+        else _step(args.url, args.step, args.rows_per_member)
+    )
     print("RESULT " + json.dumps(result), flush=True)
 
 
@@ -210,15 +241,32 @@ def _worker(argv: list[str]) -> None:
 
 def _run_worker(url: str, step: str, size: int = 0, rows_per_member: int = 1) -> dict:
     completed = subprocess.run(
-        [sys.executable, "-m", "bench.allocation", "--worker", "--url", url, "--step", step, "--size", str(size),
-         "--rows-per-member", str(rows_per_member)],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "bench.allocation",
+            "--worker",
+            "--url",
+            url,
+            "--step",
+            step,
+            "--size",
+            str(size),
+            "--rows-per-member",
+            str(rows_per_member),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
         env={**os.environ, "PYTHONWARNINGS": "ignore", "FLASK_CONFIG": "testing"},
     )
     for line in completed.stdout.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
-    raise RuntimeError(f"bench step {step} failed:\n{completed.stdout[-2000:]}\n{completed.stderr[-4000:]}")
+            return json.loads(line[len("RESULT ") :])
+    raise RuntimeError(
+        f"bench step {step} failed:\n{completed.stdout[-2000:]}\n{completed.stderr[-4000:]}"
+    )
 
 
 class _Database:
@@ -254,7 +302,11 @@ class _Database:
 
 
 def _report(engine: str, size: int, step: str, figures: dict) -> None:
-    print(f"  {engine} {size:,} {step}: {figures['seconds']} s, rss {figures['rss_peak_mb']} MB", file=sys.stderr, flush=True)
+    print(
+        f"  {engine} {size:,} {step}: {figures['seconds']} s, rss {figures['rss_peak_mb']} MB",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 # Rows each month writes per member: an allocation; in the capped month an expiry too.
@@ -276,7 +328,12 @@ def measure(engine: str, size: int) -> dict:
         for step in MONTHS:
             copies = ROWS_PER_MEMBER[step]
             indexed = _run_worker(url, "insert_select_into_transfer", rows_per_member=copies)
-            _report(engine, size, f"insert_select_into_transfer of {copies} N rows before {step}", indexed)
+            _report(
+                engine,
+                size,
+                f"insert_select_into_transfer of {copies} N rows before {step}",
+                indexed,
+            )
             month = _run_worker(url, step)
             _report(engine, size, step, month)
             month["baseline_rows"] = copies * size
@@ -289,10 +346,20 @@ def measure(engine: str, size: int) -> dict:
         _report(engine, size, "verify", figures["verify"])
     writing = ("first_month", "steady_month", "capped_month")
     figures["verdict"] = {
-        **{f"{step}_ratio_to_indexed": figures[step]["ratio_to_indexed"] for step in MONTHS if step != "rerun"},
-        **{f"{step}_ratio_to_bare": figures[step]["ratio_to_bare"] for step in MONTHS if step != "rerun"},
-        "months_within_ratio_to_indexed": max(figures[s]["ratio_to_indexed"] for s in writing) <= RATIO_TARGET,
-        "months_within_ratio_to_bare": max(figures[s]["ratio_to_bare"] for s in writing) <= RATIO_TARGET,
+        **{
+            f"{step}_ratio_to_indexed": figures[step]["ratio_to_indexed"]
+            for step in MONTHS
+            if step != "rerun"
+        },
+        **{
+            f"{step}_ratio_to_bare": figures[step]["ratio_to_bare"]
+            for step in MONTHS
+            if step != "rerun"
+        },
+        "months_within_ratio_to_indexed": max(figures[s]["ratio_to_indexed"] for s in writing)
+        <= RATIO_TARGET,
+        "months_within_ratio_to_bare": max(figures[s]["ratio_to_bare"] for s in writing)
+        <= RATIO_TARGET,
         "peak_rss_mb": max(figures[s]["rss_peak_mb"] for s in MONTHS),
         "memory_within_target": max(figures[s]["rss_peak_mb"] for s in MONTHS) <= MEMORY_TARGET_MB,
     }
@@ -303,7 +370,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default=None, help="comma-separated member counts")
     parser.add_argument("--quick", action="store_true", help=f"sizes {QUICK_SIZES}")
-    parser.add_argument("--engines", default=None, help="sqlite,postgresql (default: PostgreSQL when TEST_DATABASE_URL is set)")
+    parser.add_argument(
+        "--engines",
+        default=None,
+        help="sqlite,postgresql (default: PostgreSQL when TEST_DATABASE_URL is set)",
+    )
     args = parser.parse_args(argv)
     if args.sizes:
         sizes = [int(s) for s in args.sizes.split(",")]
@@ -311,10 +382,16 @@ def main(argv: list[str] | None = None) -> dict:
         sizes = list(QUICK_SIZES)
     else:
         sizes = list(SIZES)
-    engines = args.engines.split(",") if args.engines else ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+    engines = (
+        args.engines.split(",")
+        if args.engines
+        else ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+    )
 
     results = {
-        "benchmark": "allocation", "ratio_target": RATIO_TARGET, "memory_target_mb": MEMORY_TARGET_MB,
+        "benchmark": "allocation",
+        "ratio_target": RATIO_TARGET,
+        "memory_target_mb": MEMORY_TARGET_MB,
         "runs": [measure(engine, size) for engine in engines for size in sizes],
     }
     if "postgresql" not in engines:

@@ -14,6 +14,7 @@ it wants to show. `build_dataset` is shared: add what another measurement needs 
 Run: `python -m bench.backoffice` (options: --members N, --sales N, --runs N; --keep PATH keeps
 the database, and --keep PATH --reuse measures again on it without rebuilding).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,8 @@ import statistics
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time as clock, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -48,8 +50,9 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def build_dataset(path: Path, members: int = 10_000, sales: int = 1_000_000, merchants: int = 60,
-                  seed: int = 6) -> Dataset:
+def build_dataset(
+    path: Path, members: int = 10_000, sales: int = 1_000_000, merchants: int = 60, seed: int = 6
+) -> Dataset:
     """Create the SQLite file at `path` with the schema, the association's data and the ledger."""
     from app import create_app
     from app.demo.association import load_reference_data
@@ -87,7 +90,10 @@ def build_dataset(path: Path, members: int = 10_000, sales: int = 1_000_000, mer
         cursor.executemany(
             "INSERT INTO member (id, number, pseudonym, first_name, last_name, commune_id, address, status,"
             " pledge_cents, pin_failures, created_at) VALUES (?, ?, ?, 'Prénom', 'Nom', ?, '', 'active', 1000, 0, ?)",
-            [(m, f"{m:06d}", f"m-bench{m:08d}", rng.choice(communes), now) for m in range(1, members + 1)],
+            [
+                (m, f"{m:06d}", f"m-bench{m:08d}", rng.choice(communes), now)
+                for m in range(1, members + 1)
+            ],
         )
         next_account = cursor.execute("SELECT max(id) FROM account").fetchone()[0] + 1
         member_accounts = list(range(next_account, next_account + members))
@@ -113,7 +119,9 @@ def build_dataset(path: Path, members: int = 10_000, sales: int = 1_000_000, mer
             """`count` sales over `span_days` days from `start`, in time order (ids follow time,
             as they do when a register writes them)."""
             nonlocal transfer_id
-            minutes = sorted(rng.randrange(span_days * 600) for _ in range(count))  # 8:00-18:00 each day
+            minutes = sorted(
+                rng.randrange(span_days * 600) for _ in range(count)
+            )  # 8:00-18:00 each day
             batch = []
             for minute in minutes:
                 transfer_id += 1
@@ -123,8 +131,21 @@ def build_dataset(path: Path, members: int = 10_000, sales: int = 1_000_000, mer
                 moment = datetime.combine(day, clock(8 + minute % 600 // 60, minute % 60), PARIS)
                 spent[source] += amount
                 earned[destination] += amount
-                batch.append((transfer_id, "purchase", source, destination, amount, _stamp(moment), day.isoformat(),
-                               ledger.reference_for(transfer_id), rng.choice(categories), None, None))
+                batch.append(
+                    (
+                        transfer_id,
+                        "purchase",
+                        source,
+                        destination,
+                        amount,
+                        _stamp(moment),
+                        day.isoformat(),
+                        ledger.reference_for(transfer_id),
+                        rng.choice(categories),
+                        None,
+                        None,
+                    )
+                )
                 if len(batch) == 50_000:
                     cursor.executemany(insert, batch)
                     batch.clear()
@@ -136,34 +157,71 @@ def build_dataset(path: Path, members: int = 10_000, sales: int = 1_000_000, mer
         # 1 % of last month's sales cancelled the same day (refunds: merchant -> member).
         cancelled = cursor.execute(
             "SELECT id, source_id, destination_id, amount_cents, created_at, occurred_on, category_id FROM transfer"
-            " WHERE kind = 'purchase' AND occurred_on < ? AND id % 100 = 7", (today.replace(day=1).isoformat(),)
+            " WHERE kind = 'purchase' AND occurred_on < ? AND id % 100 = 7",
+            (today.replace(day=1).isoformat(),),
         ).fetchall()
         refunds = []
         for sale_id, source, destination, amount, created_at, occurred_on, category in cancelled:
             transfer_id += 1
             spent[source] -= amount
             earned[destination] -= amount
-            refunds.append((transfer_id, "refund", destination, source, amount, created_at, occurred_on,
-                            ledger.reference_for(transfer_id), category, None, sale_id))
+            refunds.append(
+                (
+                    transfer_id,
+                    "refund",
+                    destination,
+                    source,
+                    amount,
+                    created_at,
+                    occurred_on,
+                    ledger.reference_for(transfer_id),
+                    category,
+                    None,
+                    sale_id,
+                )
+            )
         cursor.executemany(insert, refunds)
         # Every member was credited what they spend (allocations of the month), so no balance is negative.
         allocations = []
         for account in member_accounts:
             if spent[account] > 0:
                 transfer_id += 1
-                allocations.append((transfer_id, "allocation", caisse, account, spent[account], now, first.isoformat(),
-                                    ledger.reference_for(transfer_id), None, period, None))
+                allocations.append(
+                    (
+                        transfer_id,
+                        "allocation",
+                        caisse,
+                        account,
+                        spent[account],
+                        now,
+                        first.isoformat(),
+                        ledger.reference_for(transfer_id),
+                        None,
+                        period,
+                        None,
+                    )
+                )
         cursor.executemany(insert, allocations)
-        cursor.executemany("UPDATE account SET balance_cents = ? WHERE id = ?",
-                           [(cents, account) for account, cents in earned.items()])
-        cursor.execute("UPDATE account SET balance_cents = -? WHERE id = ?",
-                       (sum(a[4] for a in allocations), caisse))
+        cursor.executemany(
+            "UPDATE account SET balance_cents = ? WHERE id = ?",
+            [(cents, account) for account, cents in earned.items()],
+        )
+        cursor.execute(
+            "UPDATE account SET balance_cents = -? WHERE id = ?",
+            (sum(a[4] for a in allocations), caisse),
+        )
         cursor.execute("COMMIT")
         raw.close()
         db.session.remove()
         db.engine.dispose()
-    return Dataset(path=path, members=members, merchants=merchants, sales=sales, period=period,
-                   build_seconds=round(time.perf_counter() - started, 1))
+    return Dataset(
+        path=path,
+        members=members,
+        merchants=merchants,
+        sales=sales,
+        period=period,
+        build_seconds=round(time.perf_counter() - started, 1),
+    )
 
 
 def existing_dataset(path: Path) -> Dataset:
@@ -174,13 +232,26 @@ def existing_dataset(path: Path) -> Dataset:
 
     with sqlite3.connect(path) as connection:
         members, merchants = connection.execute(
-            "SELECT (SELECT count(*) FROM member), (SELECT count(*) FROM merchant)").fetchone()
-        period = connection.execute("SELECT max(period) FROM transfer WHERE kind = 'allocation'").fetchone()[0]
+            "SELECT (SELECT count(*) FROM member), (SELECT count(*) FROM merchant)"
+        ).fetchone()
+        period = connection.execute(
+            "SELECT max(period) FROM transfer WHERE kind = 'allocation'"
+        ).fetchone()[0]
         start = f"{period}-01"
         end = settlement.next_month_start(period).isoformat()
-        sales = connection.execute("SELECT count(*) FROM transfer WHERE kind = 'purchase' AND occurred_on >= ?"
-                                   " AND occurred_on < ?", (start, end)).fetchone()[0]
-    return Dataset(path=path, members=members, merchants=merchants, sales=sales, period=period, build_seconds=0.0)
+        sales = connection.execute(
+            "SELECT count(*) FROM transfer WHERE kind = 'purchase' AND occurred_on >= ?"
+            " AND occurred_on < ?",
+            (start, end),
+        ).fetchone()[0]
+    return Dataset(
+        path=path,
+        members=members,
+        merchants=merchants,
+        sales=sales,
+        period=period,
+        build_seconds=0.0,
+    )
 
 
 def _timed(runs: int, work) -> tuple[float, list[float], object]:
@@ -208,9 +279,13 @@ def measure_settlement(dataset: Dataset, runs: int = 5) -> dict:
     app = _app(dataset)
     with app.test_request_context("/admin/reglements"):
         median, times, month = _timed(runs, lambda: settlement.month_settlement(dataset.period))
-        sepa_median, _, transfer = _timed(3, lambda: sepa.transfer_file(dataset.period, month=month))
+        sepa_median, _, transfer = _timed(
+            3, lambda: sepa.transfer_file(dataset.period, month=month)
+        )
         merchant = db.session.get(Merchant, 1)
-        statement_median, _, statement = _timed(3, lambda: settlement.statement(merchant, dataset.period))
+        statement_median, _, statement = _timed(
+            3, lambda: settlement.statement(merchant, dataset.period)
+        )
         figures = {
             "seconds": round(median, 3),
             "runs_seconds": [round(t, 3) for t in times],
@@ -245,24 +320,37 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--sales", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--keep", type=Path, help="build the database at this path and keep it")
-    parser.add_argument("--reuse", action="store_true", help="with --keep: use the database already there")
+    parser.add_argument(
+        "--reuse", action="store_true", help="with --keep: use the database already there"
+    )
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
         path = args.keep or Path(tmp) / "backoffice.sqlite3"
         if args.reuse and path.exists():
             dataset = existing_dataset(path)
-            print(f"Using {path}: {dataset.sales:,} sales in {dataset.period}, {dataset.members:,} members")
+            print(
+                f"Using {path}: {dataset.sales:,} sales in {dataset.period}, {dataset.members:,} members"
+            )
         else:
             if path.exists():
                 path.unlink()
-            print(f"Building {args.sales:,} sales and {args.members:,} members in {path} ...", flush=True)
+            print(
+                f"Building {args.sales:,} sales and {args.members:,} members in {path} ...",
+                flush=True,
+            )
             dataset = build_dataset(path, members=args.members, sales=args.sales)
             print(f"  built in {dataset.build_seconds} s (sales in {dataset.period})")
         results = {
-            "benchmark": "backoffice", "engine": "sqlite", "budget_seconds": BUDGET_SECONDS,
-            "members": dataset.members, "merchants": dataset.merchants, "sales": dataset.sales,
-            "period": dataset.period, "build_seconds": dataset.build_seconds, "measurements": {},
+            "benchmark": "backoffice",
+            "engine": "sqlite",
+            "budget_seconds": BUDGET_SECONDS,
+            "members": dataset.members,
+            "merchants": dataset.merchants,
+            "sales": dataset.sales,
+            "period": dataset.period,
+            "build_seconds": dataset.build_seconds,
+            "measurements": {},
         }
         for name, measure in measurements().items():
             figures = measure(dataset, runs=args.runs)

@@ -8,6 +8,7 @@ register's QR scanner), are listed but not counted (the budget is about text of 
 Run: `python -m bench page_weight` (or `make bench`). Prints JSON; also writes
 bench/results/page_weight.json.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -38,7 +39,16 @@ class Assets(HTMLParser):
         if tag == "link" and "stylesheet" in rel and a.get("href"):
             self.found.append(("css", a["href"]))
         elif tag == "link" and ("icon" in rel or "preload" in rel) and a.get("href"):
-            self.found.append(("css" if a.get("as") == "style" else "js" if a.get("as") == "script" else "image", a["href"]))
+            self.found.append(
+                (
+                    "css"
+                    if a.get("as") == "style"
+                    else "js"
+                    if a.get("as") == "script"
+                    else "image",
+                    a["href"],
+                )
+            )
         elif tag == "script" and a.get("src"):
             self.found.append(("js", a["src"]))
         elif tag == "img" and a.get("src"):
@@ -67,7 +77,15 @@ def measure(client, path: str) -> dict:
     """The page and every same-origin CSS/JS it loads (CSS @imports followed), gzip sizes."""
     base = f"http://localhost{path}"
     html = fetch(client, path)
-    parts = [{"url": path, "type": "html", "raw_bytes": len(html), "gzip_bytes": gz(html), "counted": True}]
+    parts = [
+        {
+            "url": path,
+            "type": "html",
+            "raw_bytes": len(html),
+            "gzip_bytes": gz(html),
+            "counted": True,
+        }
+    ]
     parser = Assets()
     parser.feed(html.decode("utf-8"))
     queue, seen = list(parser.found), {path}
@@ -75,7 +93,14 @@ def measure(client, path: str) -> dict:
         kind, ref = queue.pop(0)
         absolute = urlsplit(urljoin(base, ref))
         if absolute.netloc != "localhost":
-            parts.append({"url": ref, "type": kind, "note": "other origin: not loaded by this site", "counted": False})
+            parts.append(
+                {
+                    "url": ref,
+                    "type": kind,
+                    "note": "other origin: not loaded by this site",
+                    "counted": False,
+                }
+            )
             continue
         url = absolute.path + (f"?{absolute.query}" if absolute.query else "")
         if url in seen:
@@ -83,9 +108,20 @@ def measure(client, path: str) -> dict:
         seen.add(url)
         data = fetch(client, url)
         counted = kind in ("css", "js")
-        parts.append({"url": url, "type": kind, "raw_bytes": len(data), "gzip_bytes": gz(data), "counted": counted})
+        parts.append(
+            {
+                "url": url,
+                "type": kind,
+                "raw_bytes": len(data),
+                "gzip_bytes": gz(data),
+                "counted": counted,
+            }
+        )
         if kind == "css":
-            queue.extend(("css", urljoin(f"http://localhost{url}", imp)) for imp in _CSS_IMPORT.findall(data.decode("utf-8", "replace")))
+            queue.extend(
+                ("css", urljoin(f"http://localhost{url}", imp))
+                for imp in _CSS_IMPORT.findall(data.decode("utf-8", "replace"))
+            )
     total = sum(p["gzip_bytes"] for p in parts if p["counted"])
     return {
         "page": path,
@@ -101,7 +137,9 @@ def sign_in(client, login: str) -> bool:
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
     if not token:
         return False
-    response = client.post("/connexion", data={"login": login, "password": PASSWORD, "csrf_token": token.group(1)})
+    response = client.post(
+        "/connexion", data={"login": login, "password": PASSWORD, "csrf_token": token.group(1)}
+    )
     return response.status_code in (302, 303)
 
 
@@ -127,13 +165,17 @@ def main(argv: list[str] | None = None) -> dict:
         # No app context held around the clients: each request must get its own (its own `g`).
         results["pages"].append(measure(app.test_client(), "/"))
         if "merchant.register" not in app.view_functions:
-            results["notes"].append("/caisse not measured: the cash register route does not exist yet.")
+            results["notes"].append(
+                "/caisse not measured: the cash register route does not exist yet."
+            )
         else:
             client = app.test_client()
             if sign_in(client, CASHIER):
                 results["pages"].append(measure(client, "/caisse"))
             else:
-                results["notes"].append(f"/caisse not measured: could not sign in as {CASHIER} (demo data missing?).")
+                results["notes"].append(
+                    f"/caisse not measured: could not sign in as {CASHIER} (demo data missing?)."
+                )
         with app.app_context():
             from app.extensions import db
 
@@ -144,7 +186,10 @@ def main(argv: list[str] | None = None) -> dict:
     print(text)
     for page in results["pages"]:
         verdict = "within" if page["within_budget"] else "OVER"
-        print(f"{page['page']}: {page['total_gzip_bytes']:,} bytes gzip, {verdict} the {BUDGET_BYTES:,}-byte budget", file=sys.stderr)
+        print(
+            f"{page['page']}: {page['total_gzip_bytes']:,} bytes gzip, {verdict} the {BUDGET_BYTES:,}-byte budget",
+            file=sys.stderr,
+        )
     for note in results["notes"]:
         print(note, file=sys.stderr)
     return results

@@ -25,6 +25,7 @@ Run: `python -m bench.register` (or `make bench`). Options: --seconds N, --clien
 The server launcher, the database preparation and the HTTP client are also used by
 tests/reliability/test_register_load.py and test_register_crash.py.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -97,20 +98,44 @@ class Server:
         self.process.wait(timeout=15)
 
     def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+        return (
+            self.log_path.read_text(encoding="utf-8", errors="replace")
+            if self.log_path.exists()
+            else ""
+        )
 
 
 def start_server(
-    database_url: str, env: dict[str, str], *, workers: int = 2, threads: int = 8, factory: str = "create_app()",
-    port: int | None = None, log_path: Path | None = None, access_log: bool = True, module: str = "app",
+    database_url: str,
+    env: dict[str, str],
+    *,
+    workers: int = 2,
+    threads: int = 8,
+    factory: str = "create_app()",
+    port: int | None = None,
+    log_path: Path | None = None,
+    access_log: bool = True,
+    module: str = "app",
 ) -> Server:
     """Start gunicorn on `database_url` and wait until /healthz answers."""
     port = port or free_port()
     log_path = log_path or Path(tempfile.mkstemp(prefix="register-server-", suffix=".log")[1])
     command = [
-        str(ROOT / ".venv" / "bin" / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-        "--threads", str(threads), "--worker-class", "gthread", "--keep-alive", "30", "--graceful-timeout", "5",
-        "--timeout", "60",
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--worker-class",
+        "gthread",
+        "--keep-alive",
+        "30",
+        "--graceful-timeout",
+        "5",
+        "--timeout",
+        "60",
     ]
     if access_log:
         command += ["--access-logfile", "-"]
@@ -118,14 +143,21 @@ def start_server(
     environment = {**os.environ, **env, "DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
     handle = open(log_path, "ab")  # noqa: SIM115 - the server writes to it until it stops
     process = subprocess.Popen(
-        command, cwd=ROOT, env=environment, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
+        command,
+        cwd=ROOT,
+        env=environment,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     handle.close()
     server = Server(process, f"http://127.0.0.1:{port}", log_path)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{server.log()[-3000:]}")
+            raise RuntimeError(
+                f"gunicorn exited with {process.returncode}:\n{server.log()[-3000:]}"
+            )
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
         try:
             connection.request("GET", "/healthz")
@@ -163,7 +195,13 @@ class Fixture:
 
 
 def prepare_database(
-    database_url: str, *, cashiers: int, members: int, balance_cents: int, pin_pepper: str, merchants: int = 4,
+    database_url: str,
+    *,
+    cashiers: int,
+    members: int,
+    balance_cents: int,
+    pin_pepper: str,
+    merchants: int = 4,
 ) -> Fixture:
     """Schema, reference data, conventioned merchants with cashiers, members with a balance."""
     from app import create_app
@@ -185,36 +223,66 @@ def prepare_database(
 
         commune = db.session.scalars(db.select(Commune)).first()
         for n in range(merchants):
-            shop = Merchant(name=f"Bench {n}", kind="producer", commune_id=commune.id, status="active",
-                            conventioned_since=date(2025, 1, 1), categories=categories)
+            shop = Merchant(
+                name=f"Bench {n}",
+                kind="producer",
+                commune_id=commune.id,
+                status="active",
+                conventioned_since=date(2025, 1, 1),
+                categories=categories,
+            )
             db.session.add(shop)
             shops.append(shop)
         db.session.flush()
         password = hash_password(PASSWORD)
         users = []
         for n in range(cashiers):
-            user = User(email=f"bench-caisse{n}@patias.test", password_hash=password, role="cashier",
-                        display_name=f"Caisse {n}", merchant_id=shops[n % merchants].id)
+            user = User(
+                email=f"bench-caisse{n}@patias.test",
+                password_hash=password,
+                role="cashier",
+                display_name=f"Caisse {n}",
+                merchant_id=shops[n % merchants].id,
+            )
             db.session.add(user)
             users.append(user)
         people = []
         for n in range(members):
-            user = User(email=f"bench-membre{n}@patias.test", password_hash="", role="member", display_name=f"M{n}")
+            user = User(
+                email=f"bench-membre{n}@patias.test",
+                password_hash="",
+                role="member",
+                display_name=f"M{n}",
+            )
             db.session.add(user)
             db.session.flush()
-            member = Member(number=cards.member_number(n + 1), pseudonym=f"m-bench{n:06d}", user_id=user.id,
-                            first_name=f"Membre{n}", last_name="Banc", status="active",
-                            card_token=cards.new_card_token(), pin_hash=cards.hash_pin(PIN))
+            member = Member(
+                number=cards.member_number(n + 1),
+                pseudonym=f"m-bench{n:06d}",
+                user_id=user.id,
+                first_name=f"Membre{n}",
+                last_name="Banc",
+                status="active",
+                card_token=cards.new_card_token(),
+                pin_hash=cards.hash_pin(PIN),
+            )
             db.session.add(member)
             people.append(member)
         db.session.flush()
         for member in people:
-            ledger.transfer(source=ledger.system_account("caisse"), destination=ledger.member_account(member),
-                            amount_cents=balance_cents, kind="allocation", period="2099-01")
+            ledger.transfer(
+                source=ledger.system_account("caisse"),
+                destination=ledger.member_account(member),
+                amount_cents=balance_cents,
+                kind="allocation",
+                period="2099-01",
+            )
         db.session.commit()
         fixture = Fixture(
-            cashiers=[(u.id, u.email) for u in users], members=[(m.id, m.number) for m in people],
-            balance_cents=balance_cents, category_ids=[c.id for c in categories],
+            cashiers=[(u.id, u.email) for u in users],
+            members=[(m.id, m.number) for m in people],
+            balance_cents=balance_cents,
+            category_ids=[c.id for c in categories],
         )
         db.session.remove()
         db.engine.dispose()
@@ -239,12 +307,26 @@ def create_postgres_database(base_url: str) -> tuple[str, callable]:
     return url.set(database=name).render_as_string(hide_password=False), drop
 
 
-def verify_ledger(database_url: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def verify_ledger(
+    database_url: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """`flask ssa verify-ledger` on that database, as an operator would run it."""
-    environment = {**os.environ, **(env or {}), "DATABASE_URL": database_url, "FLASK_APP": "wsgi.py",
-                   "FLASK_CONFIG": "testing", "PYTHONPATH": str(ROOT)}
-    return subprocess.run([str(ROOT / ".venv" / "bin" / "flask"), "ssa", "verify-ledger"], cwd=ROOT,
-                          env=environment, capture_output=True, text=True, timeout=120)
+    environment = {
+        **os.environ,
+        **(env or {}),
+        "DATABASE_URL": database_url,
+        "FLASK_APP": "wsgi.py",
+        "FLASK_CONFIG": "testing",
+        "PYTHONPATH": str(ROOT),
+    }
+    return subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "flask"), "ssa", "verify-ledger"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 # --- the client ------------------------------------------------------------------------------
@@ -293,7 +375,9 @@ class RegisterClient:
             self.connection.close()
             self.connection = None
 
-    def request(self, method: str, path: str, form: dict | None = None, headers: dict | None = None) -> Answer:
+    def request(
+        self, method: str, path: str, form: dict | None = None, headers: dict | None = None
+    ) -> Answer:
         body = urlencode(form).encode() if form is not None else b""
         sent = {**self.extra_headers, **(headers or {})}
         if self.cookies:
@@ -304,7 +388,12 @@ class RegisterClient:
             sent["Origin"] = self.base_url
         sent["Referer"] = self.base_url + "/caisse"
         sent["Host"] = f"{self.host}:{self.port}"
-        request_bytes = len(f"{method} {path} HTTP/1.1\r\n") + sum(len(f"{k}: {v}\r\n") for k, v in sent.items()) + 2 + len(body)
+        request_bytes = (
+            len(f"{method} {path} HTTP/1.1\r\n")
+            + sum(len(f"{k}: {v}\r\n") for k, v in sent.items())
+            + 2
+            + len(body)
+        )
         started = time.perf_counter()
         for attempt in (1, 2):
             reused = self.connection is not None
@@ -333,16 +422,24 @@ class RegisterClient:
             if header.lower() == "set-cookie":
                 name, _, rest = value.partition("=")
                 self.cookies[name] = rest.split(";", 1)[0]
-        response_bytes = len(f"HTTP/1.1 {response.status} {response.reason}\r\n") + sum(
-            len(f"{k}: {v}\r\n") for k, v in response.getheaders()) + 2 + len(data)
+        response_bytes = (
+            len(f"HTTP/1.1 {response.status} {response.reason}\r\n")
+            + sum(len(f"{k}: {v}\r\n") for k, v in response.getheaders())
+            + 2
+            + len(data)
+        )
         if response.getheader("Connection", "").lower() == "close":
             self.close()
-        return Answer(response.status, data.decode("utf-8", "replace"), seconds, request_bytes, response_bytes)
+        return Answer(
+            response.status, data.decode("utf-8", "replace"), seconds, request_bytes, response_bytes
+        )
 
     def login(self, email: str, password: str = PASSWORD) -> None:
         page = self.request("GET", "/connexion")
         token = _CSRF.search(page.body).group(1)
-        answer = self.request("POST", "/connexion", {"login": email, "password": password, "csrf_token": token})
+        answer = self.request(
+            "POST", "/connexion", {"login": email, "password": password, "csrf_token": token}
+        )
         if answer.status not in (302, 303):
             raise RuntimeError(f"login of {email} answered {answer.status}")
         register = self.request("GET", "/caisse")
@@ -352,15 +449,33 @@ class RegisterClient:
 
     def identify(self, number: str) -> tuple[dict, Answer]:
         """Step 1 as htmx does it: the member reference and a server-made key."""
-        answer = self.request("POST", "/caisse/membre", {"number": number, "csrf_token": self.csrf}, HTMX)
+        answer = self.request(
+            "POST", "/caisse/membre", {"number": number, "csrf_token": self.csrf}, HTMX
+        )
         if answer.status != 200:
             raise RuntimeError(f"identify {number} answered {answer.status}: {answer.body[:300]}")
-        fields = {name: re.search(rf'data-{name}="([^"]*)"', answer.body).group(1) for name in ("member", "key")}
+        fields = {
+            name: re.search(rf'data-{name}="([^"]*)"', answer.body).group(1)
+            for name in ("member", "key")
+        }
         return fields, answer
 
-    def sale_form(self, fields: dict, cents: int, category: int | str = "", pin: str = PIN, key: str | None = None) -> dict:
-        return {"csrf_token": self.csrf, "member": fields["member"], "key": key or fields["key"],
-                "amount": f"{cents // 100},{cents % 100:02d}", "category": str(category), "pin": pin}
+    def sale_form(
+        self,
+        fields: dict,
+        cents: int,
+        category: int | str = "",
+        pin: str = PIN,
+        key: str | None = None,
+    ) -> dict:
+        return {
+            "csrf_token": self.csrf,
+            "member": fields["member"],
+            "key": key or fields["key"],
+            "amount": f"{cents // 100},{cents % 100:02d}",
+            "category": str(category),
+            "pin": pin,
+        }
 
     def debit(self, form: dict, headers: dict | None = None) -> Answer:
         return self.request("POST", "/caisse/debit", form, {**HTMX, **(headers or {})})
@@ -413,7 +528,10 @@ def run_clients(count: int, seconds: float, work) -> dict:
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
         "errors": len(failed) + len(errors),
         "error_details": errors[:5],
-        "statuses": {str(code): sum(1 for status, _ in samples if status == code) for code in sorted({s for s, _ in samples})},
+        "statuses": {
+            str(code): sum(1 for status, _ in samples if status == code)
+            for code in sorted({s for s, _ in samples})
+        },
     }
 
 
@@ -453,9 +571,13 @@ def measured_phase(server: Server, count: int, seconds: float, work) -> dict:
     server_after, machine_after = _group_cpu_seconds(server.process.pid), _machine_busy_seconds()
     requests = figures["requests"] or 1
     if server_before is not None and server_after is not None:
-        figures["server_cpu_ms_per_request"] = round((server_after - server_before) / requests * 1000, 2)
+        figures["server_cpu_ms_per_request"] = round(
+            (server_after - server_before) / requests * 1000, 2
+        )
     if machine_before is not None and machine_after is not None:
-        figures["machine_cpu_ms_per_request"] = round((machine_after - machine_before) / requests * 1000, 2)
+        figures["machine_cpu_ms_per_request"] = round(
+            (machine_after - machine_before) / requests * 1000, 2
+        )
     return figures
 
 
@@ -491,18 +613,33 @@ def saturated_phases(server: Server, clients: list[RegisterClient], seconds: flo
         "sales": sale,
         "healthz": healthz,
         "sales_per_second": sale["per_second"],
-        "ratio_to_healthz": round(sale["per_second"] / healthz["per_second"], 3) if healthz["per_second"] else None,
+        "ratio_to_healthz": round(sale["per_second"] / healthz["per_second"], 3)
+        if healthz["per_second"]
+        else None,
     }
 
 
-def bench_engine(database_url: str, *, clients: int, seconds: float, workers: int, threads: int,
-                 paced_rate: float = 2.0) -> dict:
+def bench_engine(
+    database_url: str,
+    *,
+    clients: int,
+    seconds: float,
+    workers: int,
+    threads: int,
+    paced_rate: float = 2.0,
+) -> dict:
     """Saturation (every client as fast as it can) for sales and /healthz, then the latency of
     sales at a steady `paced_rate` sales per second per client."""
     env = production_env()
     # One tablet per stall; 10 members shared by all the tablets.
-    fixture = prepare_database(database_url, cashiers=clients, members=10, balance_cents=10_000_000,
-                               pin_pepper=env["PIN_PEPPER"], merchants=clients)
+    fixture = prepare_database(
+        database_url,
+        cashiers=clients,
+        members=10,
+        balance_cents=10_000_000,
+        pin_pepper=env["PIN_PEPPER"],
+        merchants=clients,
+    )
     server = start_server(database_url, env, workers=workers, threads=threads, access_log=False)
     try:
         tablets = []
@@ -522,13 +659,17 @@ def bench_engine(database_url: str, *, clients: int, seconds: float, workers: in
                     time.sleep(max(0.0, due - time.perf_counter()))
                     due += pace
                 fields = refs[n % len(refs)]
-                form = client.sale_form(fields, 100 + n % 400, fixture.category_ids[n % 2], key=new_key())
+                form = client.sale_form(
+                    fields, 100 + n % 400, fixture.category_ids[n % 2], key=new_key()
+                )
                 n += 1
                 samples.append(sale_sample(client.debit, form))
             return samples
 
         phases = saturated_phases(server, [client for client, _ in tablets], seconds, sales)
-        paced = run_clients(clients, seconds, lambda index, stop: sales(index, stop, pace=1.0 / paced_rate))
+        paced = run_clients(
+            clients, seconds, lambda index, stop: sales(index, stop, pace=1.0 / paced_rate)
+        )
         for client, _ in tablets:
             client.close()
     finally:
@@ -540,7 +681,8 @@ def bench_engine(database_url: str, *, clients: int, seconds: float, workers: in
         "paced": {"per_client_per_second": paced_rate, **paced},
         "cpu_bound_ratio": (
             round(healthz["machine_cpu_ms_per_request"] / sale["machine_cpu_ms_per_request"], 3)
-            if sale.get("machine_cpu_ms_per_request") and healthz.get("machine_cpu_ms_per_request") else None
+            if sale.get("machine_cpu_ms_per_request") and healthz.get("machine_cpu_ms_per_request")
+            else None
         ),
         "verify_ledger_ok": check.returncode == 0,
     }
@@ -557,8 +699,14 @@ def bench_floor(*, clients: int, seconds: float, workers: int, threads: int) -> 
         path = f"{directory}/floor.sqlite3"
         _floor_app.create_database(path, accounts=10, balance=10_000_000_000)
         env = {"SECRET_KEY": secrets.token_urlsafe(48), "FLOOR_DATABASE": path}
-        server = start_server(f"sqlite:///{path}", env, workers=workers, threads=threads, access_log=False,
-                              module="bench._floor_app")
+        server = start_server(
+            f"sqlite:///{path}",
+            env,
+            workers=workers,
+            threads=threads,
+            access_log=False,
+            module="bench._floor_app",
+        )
         try:
             tablets = []
             for n in range(clients):
@@ -569,7 +717,12 @@ def bench_floor(*, clients: int, seconds: float, workers: int, threads: int) -> 
             def sales(index: int, stop: threading.Event) -> list:
                 client, samples, n = tablets[index], [], 0
                 while not stop.is_set():
-                    form = {"csrf_token": client.csrf, "account": 1 + n % 10, "amount": 100 + n % 400, "key": new_key()}
+                    form = {
+                        "csrf_token": client.csrf,
+                        "account": 1 + n % 10,
+                        "amount": 100 + n % 400,
+                        "key": new_key(),
+                    }
                     n += 1
                     samples.append(sale_sample(client.request, "POST", "/sale", form, HTMX))
                 return samples
@@ -589,29 +742,54 @@ def cpu_per_request(requests: int = 300) -> dict:
     with tempfile.TemporaryDirectory() as directory:
         database_url = f"sqlite:///{directory}/cpu.sqlite3"
         env = production_env()
-        fixture = prepare_database(database_url, cashiers=1, members=10, balance_cents=10_000_000,
-                                   pin_pepper=env["PIN_PEPPER"])
+        fixture = prepare_database(
+            database_url,
+            cashiers=1,
+            members=10,
+            balance_cents=10_000_000,
+            pin_pepper=env["PIN_PEPPER"],
+        )
         from app import create_app
 
         app = create_app(
-            "production", SQLALCHEMY_DATABASE_URI=database_url, SECRET_KEY=env["SECRET_KEY"],
-            PIN_PEPPER=env["PIN_PEPPER"], SESSION_COOKIE_SECURE=False, MAIL_BACKEND="console",
+            "production",
+            SQLALCHEMY_DATABASE_URI=database_url,
+            SECRET_KEY=env["SECRET_KEY"],
+            PIN_PEPPER=env["PIN_PEPPER"],
+            SESSION_COOKIE_SECURE=False,
+            MAIL_BACKEND="console",
         )
         app_log = logging.getLogger("app")
         logging_level = app_log.level
         app_log.setLevel(logging.WARNING)  # the sale's log line is not what is measured
         client = app.test_client()
         token = _CSRF.search(client.get("/connexion").get_data(as_text=True)).group(1)
-        client.post("/connexion", data={"login": fixture.cashiers[0][1], "password": PASSWORD, "csrf_token": token})
+        client.post(
+            "/connexion",
+            data={"login": fixture.cashiers[0][1], "password": PASSWORD, "csrf_token": token},
+        )
         token = _CSRF.search(client.get("/caisse").get_data(as_text=True)).group(1)
         refs = []
         for _, number in fixture.members:
-            body = client.post("/caisse/membre", data={"number": number, "csrf_token": token}, headers=HTMX).get_data(as_text=True)
-            refs.append({name: re.search(rf'data-{name}="([^"]*)"', body).group(1) for name in ("member", "key")})
+            body = client.post(
+                "/caisse/membre", data={"number": number, "csrf_token": token}, headers=HTMX
+            ).get_data(as_text=True)
+            refs.append(
+                {
+                    name: re.search(rf'data-{name}="([^"]*)"', body).group(1)
+                    for name in ("member", "key")
+                }
+            )
 
         def sale(n: int) -> None:
-            form = {"csrf_token": token, "member": refs[n % len(refs)]["member"], "key": new_key(), "amount": "1,25",
-                    "category": str(fixture.category_ids[0]), "pin": PIN}
+            form = {
+                "csrf_token": token,
+                "member": refs[n % len(refs)]["member"],
+                "key": new_key(),
+                "amount": "1,25",
+                "category": str(fixture.category_ids[0]),
+                "pin": PIN,
+            }
             response = client.post("/caisse/debit", data=form, headers=HTMX)
             if "data-sale-done" not in response.get_data(as_text=True):
                 raise RuntimeError(f"sale answered {response.status_code}")
@@ -643,7 +821,9 @@ def first_load_and_sale_bytes() -> dict:
     with tempfile.TemporaryDirectory() as directory:
         database_url = f"sqlite:///{directory}/weight.sqlite3"
         env = production_env()
-        fixture = prepare_database(database_url, cashiers=1, members=1, balance_cents=100_000, pin_pepper=env["PIN_PEPPER"])
+        fixture = prepare_database(
+            database_url, cashiers=1, members=1, balance_cents=100_000, pin_pepper=env["PIN_PEPPER"]
+        )
         server = start_server(database_url, env, workers=1, threads=4, access_log=False)
         try:
             plain = {k: v for k, v in BROWSER_HEADERS.items() if not k.startswith("HX-")}
@@ -660,13 +840,19 @@ def first_load_and_sale_bytes() -> dict:
 def _first_load(client: RegisterClient) -> dict:
     page = client.request("GET", "/caisse", headers={"Accept": "text/html"})
     parts = [("/caisse", len(page.body.encode()), len(gzip.compress(page.body.encode(), 6)))]
-    for ref in re.findall(r'<(?:link[^>]+href|script[^>]+src)="(/static/[^"]+\.(?:css|js))"', page.body):
+    for ref in re.findall(
+        r'<(?:link[^>]+href|script[^>]+src)="(/static/[^"]+\.(?:css|js))"', page.body
+    ):
         asset = client.request("GET", ref)
         data = asset.body.encode()
         parts.append((ref, len(data), len(gzip.compress(data, 6))))
     total = sum(gz for _, _, gz in parts)
-    return {"gzip_bytes": total, "budget_bytes": FIRST_LOAD_BUDGET, "within_budget": total <= FIRST_LOAD_BUDGET,
-            "parts": [{"url": url, "raw_bytes": raw, "gzip_bytes": gz} for url, raw, gz in parts]}
+    return {
+        "gzip_bytes": total,
+        "budget_bytes": FIRST_LOAD_BUDGET,
+        "within_budget": total <= FIRST_LOAD_BUDGET,
+        "parts": [{"url": url, "raw_bytes": raw, "gzip_bytes": gz} for url, raw, gz in parts],
+    }
 
 
 def _sale_in_chromium(base_url: str, fixture: Fixture) -> dict | None:
@@ -677,8 +863,12 @@ def _sale_in_chromium(base_url: str, fixture: Fixture) -> dict | None:
     except ImportError:
         return None
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-        page = browser.new_context(viewport={"width": 1280, "height": 800}, locale="fr-FR").new_page()
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--no-sandbox"]
+        )
+        page = browser.new_context(
+            viewport={"width": 1280, "height": 800}, locale="fr-FR"
+        ).new_page()
         page.goto(base_url + "/connexion")
         page.fill("input[name=login]", fixture.cashiers[0][1])
         page.fill("input[name=password]", PASSWORD)
@@ -686,7 +876,10 @@ def _sale_in_chromium(base_url: str, fixture: Fixture) -> dict | None:
             page.click("form:has(input[name=password]) [type=submit]")
         page.goto(base_url + "/caisse")
         requests = []
-        page.on("requestfinished", lambda request: requests.append(request) if "/caisse/" in request.url else None)
+        page.on(
+            "requestfinished",
+            lambda request: requests.append(request) if "/caisse/" in request.url else None,
+        )
         page.fill("input[name=number]", fixture.members[0][1])
         page.click("form[action$='/membre'] button[type=submit]")
         page.wait_for_selector("input[name=amount]")
@@ -697,31 +890,65 @@ def _sale_in_chromium(base_url: str, fixture: Fixture) -> dict | None:
         trips = []
         for request in requests:
             sizes = request.sizes()
-            trips.append({"url": urlsplit(request.url).path, "request_bytes": sizes["requestHeadersSize"] + sizes["requestBodySize"],
-                          "response_bytes": sizes["responseHeadersSize"] + sizes["responseBodySize"]})
+            trips.append(
+                {
+                    "url": urlsplit(request.url).path,
+                    "request_bytes": sizes["requestHeadersSize"] + sizes["requestBodySize"],
+                    "response_bytes": sizes["responseHeadersSize"] + sizes["responseBodySize"],
+                }
+            )
         browser.close()
     total = sum(t["request_bytes"] + t["response_bytes"] for t in trips)
-    return {"measured_in": "chromium", "round_trips": trips, "total_bytes": total, "budget_bytes": SALE_BUDGET,
-            "within_budget": total <= SALE_BUDGET}
+    return {
+        "measured_in": "chromium",
+        "round_trips": trips,
+        "total_bytes": total,
+        "budget_bytes": SALE_BUDGET,
+        "within_budget": total <= SALE_BUDGET,
+    }
 
 
 def _sale_with_http(client: RegisterClient, fixture: Fixture) -> dict:
-    htmx = {k: v for k, v in BROWSER_HEADERS.items() if k.startswith("HX-")} | {"X-CSRFToken": client.csrf}
-    answer = client.request("POST", "/caisse/membre", {"number": fixture.members[0][1], "card": ""}, htmx)
-    fields = {name: re.search(rf'data-{name}="([^"]*)"', answer.body).group(1) for name in ("member", "key")}
+    htmx = {k: v for k, v in BROWSER_HEADERS.items() if k.startswith("HX-")} | {
+        "X-CSRFToken": client.csrf
+    }
+    answer = client.request(
+        "POST", "/caisse/membre", {"number": fixture.members[0][1], "card": ""}, htmx
+    )
+    fields = {
+        name: re.search(rf'data-{name}="([^"]*)"', answer.body).group(1)
+        for name in ("member", "key")
+    }
     identify = answer
     form = client.sale_form(fields, 1250)
     del form["csrf_token"]  # htmx sends the token as the X-CSRFToken header (hx-params)
     debit = client.debit(form, headers=htmx)
-    trips = [{"url": "/caisse/membre", "request_bytes": identify.request_bytes, "response_bytes": identify.response_bytes},
-             {"url": "/caisse/debit", "request_bytes": debit.request_bytes, "response_bytes": debit.response_bytes}]
+    trips = [
+        {
+            "url": "/caisse/membre",
+            "request_bytes": identify.request_bytes,
+            "response_bytes": identify.response_bytes,
+        },
+        {
+            "url": "/caisse/debit",
+            "request_bytes": debit.request_bytes,
+            "response_bytes": debit.response_bytes,
+        },
+    ]
     total = sum(t["request_bytes"] + t["response_bytes"] for t in trips)
-    return {"measured_in": "http.client with browser headers", "round_trips": trips, "total_bytes": total,
-            "budget_bytes": SALE_BUDGET, "within_budget": total <= SALE_BUDGET}
+    return {
+        "measured_in": "http.client with browser headers",
+        "round_trips": trips,
+        "total_bytes": total,
+        "budget_bytes": SALE_BUDGET,
+        "within_budget": total <= SALE_BUDGET,
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(prog="python -m bench.register", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.register", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
@@ -729,31 +956,50 @@ def main(argv: list[str] | None = None) -> dict:
     # should not wait for the GIL behind its siblings (more threads measured slower, bench/README).
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--engine", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument("--no-floor", action="store_true", help="skip the floor (bench/_floor_app.py)")
-    parser.add_argument("--paced-rate", type=float, default=2.0, help="sales per second per client, paced phase")
+    parser.add_argument(
+        "--no-floor", action="store_true", help="skip the floor (bench/_floor_app.py)"
+    )
+    parser.add_argument(
+        "--paced-rate", type=float, default=2.0, help="sales per second per client, paced phase"
+    )
     args = parser.parse_args(argv)
-    results = {"benchmark": "register", "clients": args.clients, "seconds": args.seconds,
-               "server": f"gunicorn gthread, {args.workers} workers x {args.threads} threads, production settings",
-               "engines": {}}
+    results = {
+        "benchmark": "register",
+        "clients": args.clients,
+        "seconds": args.seconds,
+        "server": f"gunicorn gthread, {args.workers} workers x {args.threads} threads, production settings",
+        "engines": {},
+    }
     if args.engine in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as directory:
             results["engines"]["sqlite"] = bench_engine(
-                f"sqlite:///{directory}/bench.sqlite3", clients=args.clients, seconds=args.seconds,
-                workers=args.workers, threads=args.threads, paced_rate=args.paced_rate)
+                f"sqlite:///{directory}/bench.sqlite3",
+                clients=args.clients,
+                seconds=args.seconds,
+                workers=args.workers,
+                threads=args.threads,
+                paced_rate=args.paced_rate,
+            )
     if args.engine in ("postgresql", "both"):
         if os.environ.get("TEST_DATABASE_URL"):
             url, drop = create_postgres_database(os.environ["TEST_DATABASE_URL"])
             try:
                 results["engines"]["postgresql"] = bench_engine(
-                    url, clients=args.clients, seconds=args.seconds, workers=args.workers, threads=args.threads,
-                    paced_rate=args.paced_rate)
+                    url,
+                    clients=args.clients,
+                    seconds=args.seconds,
+                    workers=args.workers,
+                    threads=args.threads,
+                    paced_rate=args.paced_rate,
+                )
             finally:
                 drop()
         else:
             results["engines"]["postgresql"] = "skipped: TEST_DATABASE_URL is not set"
     if not args.no_floor:
-        results["floor"] = bench_floor(clients=args.clients, seconds=args.seconds, workers=args.workers,
-                                       threads=args.threads)
+        results["floor"] = bench_floor(
+            clients=args.clients, seconds=args.seconds, workers=args.workers, threads=args.threads
+        )
     results["cpu_per_request"] = cpu_per_request()
     results.update(first_load_and_sale_bytes())
     RESULTS.mkdir(exist_ok=True)
@@ -764,32 +1010,48 @@ def main(argv: list[str] | None = None) -> dict:
         if isinstance(figures, dict):
             sale = figures["sales"]
             paced = figures["paced"]
-            print(f"{engine}: {figures['sales_per_second']} sales/s, ratio to /healthz {figures['ratio_to_healthz']}, "
-                  f"p50 {sale['p50_ms']} ms, p99 {sale['p99_ms']} ms, errors {sale['errors']}, "
-                  f"/healthz {figures['healthz']['per_second']}/s; at {paced['per_second']} sales/s "
-                  f"({args.clients} x {paced['per_client_per_second']}/s): p50 {paced['p50_ms']} ms, "
-                  f"p99 {paced['p99_ms']} ms, errors {paced['errors']}", file=sys.stderr)
+            print(
+                f"{engine}: {figures['sales_per_second']} sales/s, ratio to /healthz {figures['ratio_to_healthz']}, "
+                f"p50 {sale['p50_ms']} ms, p99 {sale['p99_ms']} ms, errors {sale['errors']}, "
+                f"/healthz {figures['healthz']['per_second']}/s; at {paced['per_second']} sales/s "
+                f"({args.clients} x {paced['per_client_per_second']}/s): p50 {paced['p50_ms']} ms, "
+                f"p99 {paced['p99_ms']} ms, errors {paced['errors']}",
+                file=sys.stderr,
+            )
             if figures["cpu_bound_ratio"]:
                 health = figures["healthz"]
-                print(f"{engine}: CPU per request at saturation: sale {sale.get('server_cpu_ms_per_request')} ms in "
-                      f"gunicorn, {sale['machine_cpu_ms_per_request']} ms for the machine; /healthz "
-                      f"{health.get('server_cpu_ms_per_request')} ms, {health['machine_cpu_ms_per_request']} ms: "
-                      f"a CPU-bound machine cannot exceed a ratio of {figures['cpu_bound_ratio']}", file=sys.stderr)
+                print(
+                    f"{engine}: CPU per request at saturation: sale {sale.get('server_cpu_ms_per_request')} ms in "
+                    f"gunicorn, {sale['machine_cpu_ms_per_request']} ms for the machine; /healthz "
+                    f"{health.get('server_cpu_ms_per_request')} ms, {health['machine_cpu_ms_per_request']} ms: "
+                    f"a CPU-bound machine cannot exceed a ratio of {figures['cpu_bound_ratio']}",
+                    file=sys.stderr,
+                )
     if "floor" in results:
         floor = results["floor"]
-        print(f"floor (bench/_floor_app.py, the least a signed-in CSRF-checked sale on SQLite costs in this stack): "
-              f"{floor['sales_per_second']} sales/s, ratio to its /healthz {floor['ratio_to_healthz']}, "
-              f"p99 {floor['sales']['p99_ms']} ms, errors {floor['sales']['errors'] + floor['healthz']['errors']}",
-              file=sys.stderr)
+        print(
+            f"floor (bench/_floor_app.py, the least a signed-in CSRF-checked sale on SQLite costs in this stack): "
+            f"{floor['sales_per_second']} sales/s, ratio to its /healthz {floor['ratio_to_healthz']}, "
+            f"p99 {floor['sales']['p99_ms']} ms, errors {floor['sales']['errors'] + floor['healthz']['errors']}",
+            file=sys.stderr,
+        )
         sqlite = results["engines"].get("sqlite")
         if isinstance(sqlite, dict) and floor["sales_per_second"]:
-            print(f"sqlite: the register makes {sqlite['sales_per_second'] / floor['sales_per_second']:.0%} of the "
-                  f"floor's sales/s", file=sys.stderr)
+            print(
+                f"sqlite: the register makes {sqlite['sales_per_second'] / floor['sales_per_second']:.0%} of the "
+                f"floor's sales/s",
+                file=sys.stderr,
+            )
     cpu = results["cpu_per_request"]
-    print(f"app CPU per request (one thread, no HTTP): sale {cpu['sale_cpu_ms']} ms, /healthz {cpu['healthz_cpu_ms']} ms",
-          file=sys.stderr)
-    print(f"/caisse first load: {results['first_load']['gzip_bytes']:,} bytes gzip (budget {FIRST_LOAD_BUDGET:,}); "
-          f"one sale: {results['one_sale']['total_bytes']:,} bytes on the wire (budget {SALE_BUDGET:,})", file=sys.stderr)
+    print(
+        f"app CPU per request (one thread, no HTTP): sale {cpu['sale_cpu_ms']} ms, /healthz {cpu['healthz_cpu_ms']} ms",
+        file=sys.stderr,
+    )
+    print(
+        f"/caisse first load: {results['first_load']['gzip_bytes']:,} bytes gzip (budget {FIRST_LOAD_BUDGET:,}); "
+        f"one sale: {results['one_sale']['total_bytes']:,} bytes on the wire (budget {SALE_BUDGET:,})",
+        file=sys.stderr,
+    )
     return results
 
 

@@ -1,5 +1,6 @@
 """Races for the concurrency tests: each thread has its own app context, hence its own session and
 connection (like a worker), and a barrier releases them together."""
+
 from __future__ import annotations
 
 import threading

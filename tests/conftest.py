@@ -5,6 +5,7 @@ PostgreSQL (when `TEST_DATABASE_URL` is set; each run gets a database of its own
 end). Tests that need PostgreSQL or Chromium skip with the reason when they are missing, and fail
 instead when `CI=true`.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,7 +28,9 @@ def require(condition: bool, reason: str) -> None:
     if condition:
         return
     if IN_CI:
-        pytest.fail(f"{reason} (CI=true: missing requirements fail instead of skipping)", pytrace=False)
+        pytest.fail(
+            f"{reason} (CI=true: missing requirements fail instead of skipping)", pytrace=False
+        )
     pytest.skip(reason)
 
 
@@ -87,11 +90,17 @@ def truncate_all() -> None:
     tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
     with _db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            conn.execute(
+                text(
+                    "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+                )
+            )
         else:
             for table in tables:
                 conn.execute(text(f'DELETE FROM "{table}"'))
-            if conn.execute(text("SELECT name FROM sqlite_master WHERE name = 'sqlite_sequence'")).first():
+            if conn.execute(
+                text("SELECT name FROM sqlite_master WHERE name = 'sqlite_sequence'")
+            ).first():
                 conn.execute(text("DELETE FROM sqlite_sequence"))
 
 
@@ -129,7 +138,9 @@ def runner(app):
     return app.test_cli_runner()
 
 
-_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+_CSRF = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
+)
 
 
 def csrf_from(html: str) -> str:
@@ -149,7 +160,9 @@ def unused_totp_code(email: str, secret: str) -> str:
     from app.models.twofactor import TotpCredential
 
     last = _db.session.scalar(
-        _db.select(TotpCredential.last_step).join(User, User.id == TotpCredential.user_id).where(User.email == email)
+        _db.select(TotpCredential.last_step)
+        .join(User, User.id == TotpCredential.user_id)
+        .where(User.email == email)
     )
     totp = pyotp.TOTP(secret)
     while True:
@@ -170,7 +183,11 @@ class Auth:
         page = self.client.get("/connexion")
         return self.client.post(
             "/connexion",
-            data={"login": login, "password": password, "csrf_token": csrf_from(page.get_data(as_text=True))},
+            data={
+                "login": login,
+                "password": password,
+                "csrf_token": csrf_from(page.get_data(as_text=True)),
+            },
             follow_redirects=follow,
         )
 
@@ -183,13 +200,17 @@ class Auth:
         page = self.client.get("/admin/securite/verification")
         return self.client.post(
             "/admin/securite/verification",
-            data={"code": unused_totp_code(email, secret or TEST_TOTP_SECRET),
-                  "csrf_token": csrf_from(page.get_data(as_text=True))},
+            data={
+                "code": unused_totp_code(email, secret or TEST_TOTP_SECRET),
+                "csrf_token": csrf_from(page.get_data(as_text=True)),
+            },
         )
 
     def logout(self):
         page = self.client.get("/")
-        return self.client.post("/deconnexion", data={"csrf_token": csrf_from(page.get_data(as_text=True))})
+        return self.client.post(
+            "/deconnexion", data={"csrf_token": csrf_from(page.get_data(as_text=True))}
+        )
 
 
 @pytest.fixture
@@ -201,7 +222,9 @@ def auth(client):
 def post_form(client):
     """GET a page, then POST to it (or to `action`) with its CSRF token added."""
 
-    def post(url: str, data: dict, action: str | None = None, headers: dict | None = None, **kwargs):
+    def post(
+        url: str, data: dict, action: str | None = None, headers: dict | None = None, **kwargs
+    ):
         page = client.get(url)
         payload = {"csrf_token": csrf_from(page.get_data(as_text=True)), **data}
         return client.post(action or url, data=payload, headers=headers or {}, **kwargs)

@@ -1,4 +1,5 @@
 """Callable factories: each makes one valid object, flushed, with overridable fields."""
+
 from __future__ import annotations
 
 import itertools
@@ -7,6 +8,7 @@ from werkzeug.security import generate_password_hash
 
 from app.extensions import db
 from app.models import User
+from app.services.ledger import today as paris_today
 
 _seq = itertools.count(1)
 PASSWORD = "patias-demo"
@@ -20,7 +22,9 @@ def password_hash(password: str = PASSWORD) -> str:
     return _HASH_CACHE[password]
 
 
-def make_user(role: str = "member", email: str | None = None, password: str = PASSWORD, **fields) -> User:
+def make_user(
+    role: str = "member", email: str | None = None, password: str = PASSWORD, **fields
+) -> User:
     n = next(_seq)
     user = User(
         email=email if email is not None else f"{role}{n}@example.test",
@@ -49,16 +53,24 @@ def make_member(
     number = member_number(int(highest[:5]) + 1 if highest else 1)
     address = None if email == "" else (email or f"member{n}@example.test")
     user = User(
-        email=address, password_hash=password_hash(password) if password else "", role="member",
+        email=address,
+        password_hash=password_hash(password) if password else "",
+        role="member",
         display_name=fields.get("first_name", f"Prénom{n}"),
     )
     db.session.add(user)
     db.session.flush()
     member = Member(
-        number=number, pseudonym=f"m-test{n:08d}", user_id=user.id,
-        first_name=fields.pop("first_name", f"Prénom{n}"), last_name=fields.pop("last_name", f"Nom{n}"),
-        email=address, status=fields.pop("status", "active"), card_token=new_card_token(),
-        pin_hash=hash_pin(pin) if pin else None, **fields,
+        number=number,
+        pseudonym=f"m-test{n:08d}",
+        user_id=user.id,
+        first_name=fields.pop("first_name", f"Prénom{n}"),
+        last_name=fields.pop("last_name", f"Nom{n}"),
+        email=address,
+        status=fields.pop("status", "active"),
+        card_token=new_card_token(),
+        pin_hash=hash_pin(pin) if pin else None,
+        **fields,
     )
     db.session.add(member)
     db.session.flush()
@@ -67,22 +79,30 @@ def make_member(
 
 def make_event(days_ahead: int = 10, at: tuple[int, int] = (9, 30), hours: int = 3, **fields):
     """A published event `days_ahead` days from today, starting at `at` (Europe/Paris), in Boën."""
-    from datetime import date, datetime, time, timedelta
+    from datetime import datetime, time, timedelta
     from zoneinfo import ZoneInfo
 
     from app.models import Commune, Event
 
     n = next(_seq)
-    day = date.today() + timedelta(days=days_ahead)
+    day = paris_today() + timedelta(days=days_ahead)
     starts = fields.pop("starts_at", datetime.combine(day, time(*at), ZoneInfo("Europe/Paris")))
     commune = fields.pop("commune", None) or db.session.scalar(
         db.select(Commune).where(Commune.name == "Boën-sur-Lignon")
     )
     values = {
-        "slug": f"event-{n}", "kind": "meeting", "title_fr": f"Réunion {n}", "title_en": f"Meeting {n}",
-        "description_fr": "Ordre du jour.\n\nCafé offert.", "description_en": "Agenda.\n\nCoffee provided.",
-        "place_name": "Salle des fêtes", "address": "Rue de la Mairie", "status": "published",
-        "starts_at": starts, "ends_at": starts + timedelta(hours=hours), "commune": commune,
+        "slug": f"event-{n}",
+        "kind": "meeting",
+        "title_fr": f"Réunion {n}",
+        "title_en": f"Meeting {n}",
+        "description_fr": "Ordre du jour.\n\nCafé offert.",
+        "description_en": "Agenda.\n\nCoffee provided.",
+        "place_name": "Salle des fêtes",
+        "address": "Rue de la Mairie",
+        "status": "published",
+        "starts_at": starts,
+        "ends_at": starts + timedelta(hours=hours),
+        "commune": commune,
     }
     values.update(fields)
     event = Event(**values)
@@ -105,7 +125,9 @@ def make_registration(event, **fields):
 TEST_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
-def make_admin(email: str | None = None, totp_secret: str | None = TEST_TOTP_SECRET, **fields) -> User:
+def make_admin(
+    email: str | None = None, totp_secret: str | None = TEST_TOTP_SECRET, **fields
+) -> User:
     """An admin with a confirmed second factor (`TEST_TOTP_SECRET`), or none with `totp_secret=None`."""
     from app.models.base import utcnow
     from app.models.twofactor import TotpCredential
@@ -117,7 +139,9 @@ def make_admin(email: str | None = None, totp_secret: str | None = TEST_TOTP_SEC
     return user
 
 
-def make_merchant(status: str = "active", categories: tuple[str, ...] = ("fruits-legumes", "oeufs"), **fields):
+def make_merchant(
+    status: str = "active", categories: tuple[str, ...] = ("fruits-legumes", "oeufs"), **fields
+):
     """A conventioned merchant (unless `status` or `conventioned_since=None` say otherwise) in Boën."""
     from datetime import date
 
@@ -128,9 +152,14 @@ def make_merchant(status: str = "active", categories: tuple[str, ...] = ("fruits
         db.select(Commune).where(Commune.name == "Boën-sur-Lignon")
     )
     merchant = Merchant(
-        name=fields.pop("name", f"Ferme {n}"), kind=fields.pop("kind", "producer"), commune_id=commune.id,
-        status=status, conventioned_since=fields.pop("conventioned_since", date(2025, 1, 1)),
-        categories=list(db.session.scalars(db.select(Category).where(Category.slug.in_(categories)))),
+        name=fields.pop("name", f"Ferme {n}"),
+        kind=fields.pop("kind", "producer"),
+        commune_id=commune.id,
+        status=status,
+        conventioned_since=fields.pop("conventioned_since", date(2025, 1, 1)),
+        categories=list(
+            db.session.scalars(db.select(Category).where(Category.slug.in_(categories)))
+        ),
         **fields,
     )
     db.session.add(merchant)

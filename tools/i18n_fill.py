@@ -4,6 +4,7 @@ A plural entry takes a list: {"%(num)d item": ["%(num)d article", "%(num)d artic
 Run `make i18n-update` first so that the msgids exist. Prints the msgids it could not find.
 Usage: .venv/bin/python tools/i18n_fill.py < translations.json
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -27,14 +28,18 @@ def main() -> int:
             key = msgid
             message = catalog.get(key)
             if message is None:
-                message = next((m for m in catalog if isinstance(m.id, tuple) and m.id[0] == msgid), None)
+                message = next(
+                    (m for m in catalog if isinstance(m.id, tuple) and m.id[0] == msgid), None
+                )
             if message is None:
                 missing.append(msgid)
                 continue
             message.string = tuple(msgstr) if isinstance(msgstr, list) else msgstr
             message.flags.discard("fuzzy")
         with open(PO, "wb") as handle:
-            write_po(handle, catalog, width=0, no_location=True, sort_output=True, ignore_obsolete=True)
+            write_po(
+                handle, catalog, width=0, no_location=True, sort_output=True, ignore_obsolete=True
+            )
     for msgid in missing:
         print(f"not in the catalogue: {msgid!r}", file=sys.stderr)
     return 1 if missing else 0

@@ -1,4 +1,5 @@
 """`flask ssa ...`: the association's commands. Each domain adds its own in a module here."""
+
 from __future__ import annotations
 
 import importlib

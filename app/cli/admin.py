@@ -1,4 +1,5 @@
 """`flask ssa reset-2fa EMAIL`: remove an admin's second factor (lost phone)."""
+
 from __future__ import annotations
 
 import click
@@ -14,12 +15,16 @@ def reset_second_factor_command(email: str) -> None:
     from app.models import User
     from app.services import twofactor
 
-    user = db.session.scalar(db.select(User).where(User.email == email.strip().lower(), User.role == "admin"))
+    user = db.session.scalar(
+        db.select(User).where(User.email == email.strip().lower(), User.role == "admin")
+    )
     if user is None:
         raise click.BadParameter(f"no admin signs in with {email}", param_hint="EMAIL")
     removed = twofactor.reset(user)
     db.session.commit()
     if removed:
-        click.echo(f"Second factor of {user.email} removed; their sessions are ended. They enrol again at the next sign-in.")
+        click.echo(
+            f"Second factor of {user.email} removed; their sessions are ended. They enrol again at the next sign-in."
+        )
     else:
         click.echo(f"{user.email} had no second factor: they enrol at the next sign-in.")

@@ -1,4 +1,5 @@
 """`flask ssa send-reminders`: the e-mails of the day before each event."""
+
 from datetime import date
 
 import click
@@ -7,8 +8,13 @@ from app.cli import ssa
 
 
 @ssa.command("send-reminders")
-@click.option("--date", "today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Send as if today were this date (YYYY-MM-DD): events of the next day are reminded.")
+@click.option(
+    "--date",
+    "today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Send as if today were this date (YYYY-MM-DD): events of the next day are reminded.",
+)
 def send_reminders_command(today) -> None:
     """Queue reminders for tomorrow's events (registrants and drivers); `send-mail` sends them.
 

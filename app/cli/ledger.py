@@ -1,4 +1,5 @@
 """`flask ssa allocate`, `flask ssa verify-ledger`, `flask ssa record-contribution`."""
+
 from __future__ import annotations
 
 import sys
@@ -25,7 +26,12 @@ def _check_month(_ctx, _param, value):
 
 
 @ssa.command("allocate")
-@click.option("--month", callback=_check_month, metavar="YYYY-MM", help="Month to allocate (default: the current month).")
+@click.option(
+    "--month",
+    callback=_check_month,
+    metavar="YYYY-MM",
+    help="Month to allocate (default: the current month).",
+)
 def allocate_command(month: str | None) -> None:
     """Credit the month's allocation to every active member not yet credited."""
     from app.extensions import db
@@ -33,6 +39,7 @@ def allocate_command(month: str | None) -> None:
 
     if sys.stdout.isatty():
         with click.progressbar(length=1, label="Allocating", show_pos=True) as bar:
+
             def progress(done: int, total: int) -> None:
                 bar.length = max(total, 1)
                 bar.update(done - bar.pos)
@@ -43,10 +50,19 @@ def allocate_command(month: str | None) -> None:
     # The monthly run (usually from cron) appears in the back office's journal, by "the system".
     from app.services import audit
 
-    audit.record(None, "allocation.run", "period", None, {
-        "period": result.period, "members_credited": result.members_credited, "total_cents": result.total_cents,
-        "expired_members": result.expired_members, "expired_cents": result.expired_cents,
-    })
+    audit.record(
+        None,
+        "allocation.run",
+        "period",
+        None,
+        {
+            "period": result.period,
+            "members_credited": result.members_credited,
+            "total_cents": result.total_cents,
+            "expired_members": result.expired_members,
+            "expired_cents": result.expired_cents,
+        },
+    )
     db.session.commit()
     click.echo(
         f"{result.period}: {result.members_credited} member(s) credited, total {_euros(result.total_cents)};"
@@ -61,7 +77,10 @@ def verify_ledger_command() -> None:
 
     report = verify()
     summary = report.summary
-    accounts = ", ".join(f"{kind} {count}" for kind, count in sorted(summary["accounts"].items())) or "none"
+    accounts = (
+        ", ".join(f"{kind} {count}" for kind, count in sorted(summary["accounts"].items()))
+        or "none"
+    )
     click.echo(f"Accounts: {accounts}.")
     for kind, figures in sorted(summary["transfers"].items()):
         click.echo(f"Transfers {kind}: {figures['count']}, {_euros(figures['total_cents'])}.")
@@ -81,13 +100,21 @@ def verify_ledger_command() -> None:
 @ssa.command("record-contribution", context_settings={"ignore_unknown_options": True})
 @click.argument("number")
 @click.argument("amount")
-@click.option("--date", "paid_on", metavar="YYYY-MM-DD", help="Date of the payment (default: today).")
 @click.option(
-    "--method", type=click.Choice(["transfer", "cash", "cheque", "direct_debit"]), default="transfer",
+    "--date", "paid_on", metavar="YYYY-MM-DD", help="Date of the payment (default: today)."
+)
+@click.option(
+    "--method",
+    type=click.Choice(["transfer", "cash", "cheque", "direct_debit"]),
+    default="transfer",
     show_default=True,
 )
-@click.option("--reference", default="", help="The payment's own reference (cheque number, bank label).")
-def record_contribution_command(number: str, amount: str, paid_on: str | None, method: str, reference: str) -> None:
+@click.option(
+    "--reference", default="", help="The payment's own reference (cheque number, bank label)."
+)
+def record_contribution_command(
+    number: str, amount: str, paid_on: str | None, method: str, reference: str
+) -> None:
     """Record a contribution paid by member NUMBER: AMOUNT in euros (12,50 or 12.50)."""
     from app.extensions import db
     from app.i18n import AmountError, parse_amount
@@ -117,4 +144,6 @@ def record_contribution_command(number: str, amount: str, paid_on: str | None, m
     except DomainError as exc:
         raise click.BadParameter(str(exc.message)) from None
     db.session.commit()
-    click.echo(f"Contribution {row.reference}: {_euros(cents)} from member {number} on {day.isoformat()} ({method}).")
+    click.echo(
+        f"Contribution {row.reference}: {_euros(cents)} from member {number} on {day.isoformat()} ({method})."
+    )

@@ -1,5 +1,6 @@
 """`flask ssa approve|reject|activation-letter`: deciding applications from the command line
 (the admin pages come with the back office)."""
+
 from __future__ import annotations
 
 import os
@@ -23,7 +24,8 @@ def write_letter(member, issued) -> Path:
 
     # Our own stylesheets, inlined: the file is opened from disk, away from the site.
     css = "\n".join(
-        (Path(current_app.static_folder) / "css" / name).read_text(encoding="utf-8") for name in ("main.css", "account.css")
+        (Path(current_app.static_folder) / "css" / name).read_text(encoding="utf-8")
+        for name in ("main.css", "account.css")
     )
     path = _letter_path(member)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -44,11 +46,15 @@ def _application(application_id: int):
 
 def _report_activation(member, letter) -> None:
     if letter is None:
-        click.echo(f"Activation link mailed to {member.user.email} (sent by `flask ssa send-mail`).")
+        click.echo(
+            f"Activation link mailed to {member.user.email} (sent by `flask ssa send-mail`)."
+        )
         return
     path = write_letter(member, letter)
     click.echo("No e-mail: print the activation letter and post it.")
-    click.echo(f"  activation code: {letter.code} (valid until {letter.expires_at:%Y-%m-%d}, shown once)")
+    click.echo(
+        f"  activation code: {letter.code} (valid until {letter.expires_at:%Y-%m-%d}, shown once)"
+    )
     click.echo(f"  letter: {path}")
 
 
@@ -72,7 +78,9 @@ def approve_command(application_id: int) -> None:
 
 @ssa.command("reject")
 @click.argument("application_id", type=int)
-@click.option("--reason", required=True, help="Why (sent to the applicant when they gave an e-mail).")
+@click.option(
+    "--reason", required=True, help="Why (sent to the applicant when they gave an e-mail)."
+)
 def reject_command(application_id: int, reason: str) -> None:
     """Reject a pending application, with the reason."""
     from app.extensions import db

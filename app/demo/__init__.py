@@ -2,6 +2,7 @@
 
 Every step is idempotent: running the command twice changes nothing the second time.
 """
+
 from __future__ import annotations
 
 import importlib

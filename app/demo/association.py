@@ -1,4 +1,5 @@
 """The association's own data (communes, categories, pickup points, rules), then its content."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -15,8 +16,10 @@ def load_reference_data() -> None:
     for row in load_data("communes"):
         if row["name"] not in communes:
             commune = Commune(
-                name=row["name"], slug=fold(row["name"]).replace(" ", "-"),
-                postcode=row.get("postcode", ""), aliases=row.get("aliases", []),
+                name=row["name"],
+                slug=fold(row["name"]).replace(" ", "-"),
+                postcode=row.get("postcode", ""),
+                aliases=row.get("aliases", []),
             )
             db.session.add(commune)
             communes[row["name"]] = commune
@@ -28,7 +31,9 @@ def load_reference_data() -> None:
     points = set(db.session.scalars(db.select(PickupPoint.name)))
     for position, row in enumerate(load_data("pickup_points")):
         if row["name"] not in points:
-            db.session.add(PickupPoint(name=row["name"], commune=communes[row["commune"]], position=position))
+            db.session.add(
+                PickupPoint(name=row["name"], commune=communes[row["commune"]], position=position)
+            )
     db.session.flush()
 
 

@@ -1,6 +1,7 @@
 """Demo people: an admin, ten active members allocated for the month with some contributions,
 and two applications waiting for a decision. Every login uses the password `patias-demo`;
 every card's PIN is 1234. Idempotent: what exists is left alone."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -27,10 +28,24 @@ MEMBERS = (
     ("Paul", "Vial", "Solore-en-Forez", 7500),
 )
 PENDING = (
-    {"first_name": "Élodie", "last_name": "Chambon", "commune": "Montverdun", "address": "3 chemin des Près",
-     "email": "elodie.chambon@example.test", "phone": None, "contribution_cents": 1200},
-    {"first_name": "Roger", "last_name": "Fayolle", "commune": "L'Hôpital-sous-Rochefort", "address": "Le Bourg",
-     "email": None, "phone": "0477000001", "contribution_cents": 0},
+    {
+        "first_name": "Élodie",
+        "last_name": "Chambon",
+        "commune": "Montverdun",
+        "address": "3 chemin des Près",
+        "email": "elodie.chambon@example.test",
+        "phone": None,
+        "contribution_cents": 1200,
+    },
+    {
+        "first_name": "Roger",
+        "last_name": "Fayolle",
+        "commune": "L'Hôpital-sous-Rochefort",
+        "address": "Le Bourg",
+        "email": None,
+        "phone": "0477000001",
+        "contribution_cents": 0,
+    },
 )
 # Members whose contribution of the month has already reached the association.
 PAID = range(1, 7)
@@ -39,7 +54,9 @@ PAID = range(1, 7)
 def _commune(name: str) -> Commune | None:
     commune = db.session.scalar(db.select(Commune).where(Commune.name == name))
     if commune is None:  # a merged commune: find the one that lists it as an alias
-        commune = next((c for c in db.session.scalars(db.select(Commune)) if name in (c.aliases or [])), None)
+        commune = next(
+            (c for c in db.session.scalars(db.select(Commune)) if name in (c.aliases or [])), None
+        )
     return commune or db.session.scalars(db.select(Commune).order_by(Commune.id)).first()
 
 
@@ -47,7 +64,14 @@ def seed() -> Iterator[str]:
     password_hash = auth.hash_password(PASSWORD)  # hashed once, reused: seeding stays quick
 
     if db.session.scalar(db.select(User).where(User.email == ADMIN_EMAIL)) is None:
-        db.session.add(User(email=ADMIN_EMAIL, password_hash=password_hash, role="admin", display_name="Coordination"))
+        db.session.add(
+            User(
+                email=ADMIN_EMAIL,
+                password_hash=password_hash,
+                role="admin",
+                display_name="Coordination",
+            )
+        )
         db.session.flush()
     yield f"Admin: {ADMIN_EMAIL} / {PASSWORD}"
     yield _admin_second_factor()
@@ -59,8 +83,13 @@ def seed() -> Iterator[str]:
             continue
         place = _commune(commune)
         member = membership.create_member(
-            first, last, email=email, address=f"{index} place de la Mairie", commune_id=place.id if place else None,
-            pledge_cents=pledge, number=cards.member_number(index),
+            first,
+            last,
+            email=email,
+            address=f"{index} place de la Mairie",
+            commune_id=place.id if place else None,
+            pledge_cents=pledge,
+            number=cards.member_number(index),
         )
         member.pin_hash = cards.hash_pin(PIN)
         member.user.password_hash = password_hash
@@ -74,17 +103,29 @@ def seed() -> Iterator[str]:
     recorded = 0
     paid_on = ledger.today()
     for index in PAID:
-        member = db.session.scalar(db.select(Member).where(Member.number == cards.member_number(index)))
-        if member is None or member.pledge_cents <= 0 or contributions.contributions_of(member, limit=1):
+        member = db.session.scalar(
+            db.select(Member).where(Member.number == cards.member_number(index))
+        )
+        if (
+            member is None
+            or member.pledge_cents <= 0
+            or contributions.contributions_of(member, limit=1)
+        ):
             continue
-        contributions.record_contribution(member, member.pledge_cents, paid_on, "transfer" if index % 2 else "cash")
+        contributions.record_contribution(
+            member, member.pledge_cents, paid_on, "transfer" if index % 2 else "cash"
+        )
         recorded += 1
     yield f"Contributions: {recorded} recorded."
 
     added = 0
     for row in PENDING:
-        exists = db.session.scalar(db.select(Application.id).where(
-            Application.first_name == row["first_name"], Application.last_name == row["last_name"]))
+        exists = db.session.scalar(
+            db.select(Application.id).where(
+                Application.first_name == row["first_name"],
+                Application.last_name == row["last_name"],
+            )
+        )
         if exists is not None:
             continue
         place = _commune(row["commune"])

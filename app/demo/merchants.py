@@ -1,6 +1,7 @@
 """Demo merchants: three conventioned producers and shops, their market stalls, one cashier
 each (`caisse1@patias.test` ... `caisse3@patias.test`, password `patias-demo`) and a few days
 of sales made through the ledger by the demo members."""
+
 from __future__ import annotations
 
 import random
@@ -85,13 +86,24 @@ def _merchant(spec: dict) -> Merchant:
     if merchant is not None:
         return merchant
     commune = db.session.scalar(select(Commune).where(Commune.name == spec["commune"]))
-    categories = list(db.session.scalars(select(Category).where(Category.slug.in_(spec["categories"]))))
+    categories = list(
+        db.session.scalars(select(Category).where(Category.slug.in_(spec["categories"])))
+    )
     merchant = Merchant(
-        name=spec["name"], kind=spec["kind"], commune_id=commune.id, address=spec["address"],
-        description_fr=spec["description_fr"], description_en=spec["description_en"], status="active",
-        conventioned_since=spec["conventioned_since"], iban=spec["iban"], categories=categories,
-        stalls=[MarketStall(place=place, weekday=weekday, opens=opens, closes=closes)
-                for place, weekday, opens, closes in spec["stalls"]],
+        name=spec["name"],
+        kind=spec["kind"],
+        commune_id=commune.id,
+        address=spec["address"],
+        description_fr=spec["description_fr"],
+        description_en=spec["description_en"],
+        status="active",
+        conventioned_since=spec["conventioned_since"],
+        iban=spec["iban"],
+        categories=categories,
+        stalls=[
+            MarketStall(place=place, weekday=weekday, opens=opens, closes=closes)
+            for place, weekday, opens, closes in spec["stalls"]
+        ],
     )
     db.session.add(merchant)
     return merchant
@@ -101,8 +113,11 @@ def _cashier(email: str, merchant: Merchant) -> User:
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None:
         user = User(
-            email=email, password_hash=hash_password(DEMO_PASSWORD), role="cashier",
-            display_name=merchant.name, merchant_id=merchant.id,
+            email=email,
+            password_hash=hash_password(DEMO_PASSWORD),
+            role="cashier",
+            display_name=merchant.name,
+            merchant_id=merchant.id,
         )
         db.session.add(user)
     return user
@@ -113,13 +128,22 @@ def _sales(merchants: list[Merchant]) -> str:
 
     Each sale has a fixed idempotency key, so a second seeding replays instead of selling again.
     """
-    members = list(db.session.scalars(
-        select(Member).where(Member.status == "active", Member.pin_hash.is_not(None)).order_by(Member.number).limit(10)
-    ))
+    members = list(
+        db.session.scalars(
+            select(Member)
+            .where(Member.status == "active", Member.pin_hash.is_not(None))
+            .order_by(Member.number)
+            .limit(10)
+        )
+    )
     if not members:
         return "Demo sales: no demo member to sell to (members are seeded first)."
     today = ledger.today()
-    days = [day for day in (today - timedelta(days=n) for n in range(SALE_DAYS - 1, -1, -1)) if day.month == today.month]
+    days = [
+        day
+        for day in (today - timedelta(days=n) for n in range(SALE_DAYS - 1, -1, -1))
+        if day.month == today.month
+    ]
     rng = random.Random(42)
     made = 0
     turn = 0
@@ -128,16 +152,23 @@ def _sales(merchants: list[Merchant]) -> str:
         categories = sorted(c.id for c in merchant.categories)
         for day in days:
             for n in range(SALES_PER_DAY):
-                member = members[turn % len(members)]  # in turn: every demo member keeps most of the month
+                member = members[
+                    turn % len(members)
+                ]  # in turn: every demo member keeps most of the month
                 turn += 1
                 amount = rng.randrange(200, 1500, 10)
                 category = rng.choice(categories) if categories else None
                 key = f"demo-sale:{merchant.id}:{day.isoformat()}:{n}"
                 try:
                     sale = ledger.transfer(
-                        source=ledger.member_account(member), destination=ledger.merchant_account(merchant),
-                        amount_cents=amount, kind="purchase", actor_id=cashier.id, idempotency_key=key,
-                        category_id=category, occurred_on=day,
+                        source=ledger.member_account(member),
+                        destination=ledger.merchant_account(merchant),
+                        amount_cents=amount,
+                        kind="purchase",
+                        actor_id=cashier.id,
+                        idempotency_key=key,
+                        category_id=category,
+                        occurred_on=day,
                     )
                 except (InsufficientBalance, IdempotencyConflict):
                     continue  # a member already short, or a database seeded by an older version
@@ -146,15 +177,25 @@ def _sales(merchants: list[Merchant]) -> str:
                     sale.created_at = _sale_time(day, today, n)
                     made += 1
     first = merchants[0]
-    todays = list(db.session.scalars(
-        select(Transfer).where(
-            Transfer.destination_id == ledger.merchant_account(first).id,
-            Transfer.kind == "purchase", Transfer.occurred_on == today,
-        ).order_by(Transfer.id)
-    ))
+    todays = list(
+        db.session.scalars(
+            select(Transfer)
+            .where(
+                Transfer.destination_id == ledger.merchant_account(first).id,
+                Transfer.kind == "purchase",
+                Transfer.occurred_on == today,
+            )
+            .order_by(Transfer.id)
+        )
+    )
     if todays:
         # One mistaken sale, cancelled: the sales list and report show a cancellation.
-        ledger.reverse(todays[0], kind="refund", actor_id=first.cashiers[0].id, idempotency_key=f"demo-cancel:{first.id}")
+        ledger.reverse(
+            todays[0],
+            kind="refund",
+            actor_id=first.cashiers[0].id,
+            idempotency_key=f"demo-cancel:{first.id}",
+        )
     db.session.flush()
     return f"Demo sales: {made} new sales over {len(days)} day(s)."
 

@@ -3,6 +3,7 @@
 Rows are written by `app.services.audit.record` and never changed: the ORM refuses to update or
 delete them (see the listeners below) and no route edits them.
 """
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,5 +1,6 @@
 """The association's data and public content: communes, categories, pickup points, FAQ, pages,
 settings (association rules), feedback votes, the mail outbox."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -20,7 +21,7 @@ class Commune(db.Model):
     aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
     eligible: Mapped[bool] = mapped_column(default=True)
 
-    pickup_points: Mapped[list["PickupPoint"]] = relationship(back_populates="commune")
+    pickup_points: Mapped[list[PickupPoint]] = relationship(back_populates="commune")
 
     def __repr__(self) -> str:
         return f"<Commune {self.name}>"
@@ -77,7 +78,7 @@ class Setting(db.Model):
 
 
 class FeedbackVote(Timestamped, db.Model):
-    """"Was this page useful?": one vote per visitor and page (the visitor is a random cookie id)."""
+    """ "Was this page useful?": one vote per visitor and page (the visitor is a random cookie id)."""
 
     __table_args__ = (UniqueConstraint("page", "visitor", name="uq_feedback_vote_page_visitor"),)
 
@@ -111,7 +112,9 @@ class OutboxMessage(Timestamped, db.Model):
 class RateLimitHit(db.Model):
     """Counters for public forms and lookups (per address or per user, per window)."""
 
-    __table_args__ = (UniqueConstraint("scope", "key", "window", name="uq_rate_limit_hit_scope_key_window"),)
+    __table_args__ = (
+        UniqueConstraint("scope", "key", "window", name="uq_rate_limit_hit_scope_key_window"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     scope: Mapped[str] = mapped_column(String(40))

@@ -1,5 +1,6 @@
 """Events (working-group meetings, cooking workshops, ...), registrations with a waiting list,
 and the carpools that bring people from the town-hall squares."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -80,8 +81,19 @@ class Event(Localized, Timestamped, db.Model):
 
 
 # What a calendar app shows: a change to any of these bumps SEQUENCE so that the app replaces its copy.
-CALENDAR_FIELDS = ("starts_at", "ends_at", "place_name", "address", "commune_id", "town", "status", "title_fr",
-                   "title_en", "description_fr", "description_en")
+CALENDAR_FIELDS = (
+    "starts_at",
+    "ends_at",
+    "place_name",
+    "address",
+    "commune_id",
+    "town",
+    "status",
+    "title_fr",
+    "title_en",
+    "description_fr",
+    "description_en",
+)
 
 
 @event.listens_for(Event, "before_update")
@@ -105,7 +117,9 @@ class Registration(Timestamped, db.Model):
         CheckConstraint(f"people BETWEEN 1 AND {MAX_PEOPLE}", name="people_range"),
         CheckConstraint(_in("status", REGISTRATION_STATUSES), name="status"),
         CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name="reachable"),
-        CheckConstraint("(status = 'waiting') = (position IS NOT NULL)", name="position_iff_waiting"),
+        CheckConstraint(
+            "(status = 'waiting') = (position IS NOT NULL)", name="position_iff_waiting"
+        ),
         UniqueConstraint("event_id", "email", name="uq_event_registration_event_id_email"),
     )
 
@@ -123,7 +137,9 @@ class Registration(Timestamped, db.Model):
     token: Mapped[str] = mapped_column(String(64), unique=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     language: Mapped[str] = mapped_column(String(2), default="fr")
-    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), nullable=True, index=True)
+    member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("member.id"), nullable=True, index=True
+    )
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -133,8 +149,12 @@ class Registration(Timestamped, db.Model):
     commune = relationship("Commune")
     member = relationship("Member")
     rides: Mapped[list[Ride]] = relationship(back_populates="driver", order_by="Ride.id")
-    bookings: Mapped[list[Booking]] = relationship(back_populates="registration", order_by="Booking.id")
-    ride_request: Mapped[RideRequest | None] = relationship(back_populates="registration", uselist=False)
+    bookings: Mapped[list[Booking]] = relationship(
+        back_populates="registration", order_by="Booking.id"
+    )
+    ride_request: Mapped[RideRequest | None] = relationship(
+        back_populates="registration", uselist=False
+    )
 
     @property
     def is_active(self) -> bool:
@@ -146,7 +166,9 @@ class Registration(Timestamped, db.Model):
 
     @property
     def active_booking(self) -> Booking | None:
-        return next((b for b in self.bookings if b.status == "booked" and b.ride.status == "open"), None)
+        return next(
+            (b for b in self.bookings if b.status == "booked" and b.ride.status == "open"), None
+        )
 
 
 class Ride(Timestamped, db.Model):
@@ -161,8 +183,12 @@ class Ride(Timestamped, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
-    driver_id: Mapped[int] = mapped_column(ForeignKey("event_registration.id", ondelete="CASCADE"), index=True)
-    pickup_point_id: Mapped[int | None] = mapped_column(ForeignKey("pickup_point.id"), nullable=True)
+    driver_id: Mapped[int] = mapped_column(
+        ForeignKey("event_registration.id", ondelete="CASCADE"), index=True
+    )
+    pickup_point_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pickup_point.id"), nullable=True
+    )
     pickup_text: Mapped[str] = mapped_column(String(160), default="")
     departs_at: Mapped[datetime] = mapped_column(UTCDateTime)
     seats: Mapped[int] = mapped_column()
@@ -198,7 +224,9 @@ class Booking(Timestamped, db.Model):
     __table_args__ = (
         CheckConstraint(f"seats BETWEEN 1 AND {MAX_SEATS}", name="seats_range"),
         CheckConstraint("status IN ('booked', 'cancelled')", name="status"),
-        UniqueConstraint("ride_id", "registration_id", name="uq_ride_booking_ride_id_registration_id"),
+        UniqueConstraint(
+            "ride_id", "registration_id", name="uq_ride_booking_ride_id_registration_id"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -214,7 +242,7 @@ class Booking(Timestamped, db.Model):
 
 
 class RideRequest(Timestamped, db.Model):
-    """"I need a ride from there": the demand drivers see on the carpool board.
+    """ "I need a ride from there": the demand drivers see on the carpool board.
 
     One per registration; `status` is open, matched (the person booked a seat) or cancelled.
     """
@@ -231,7 +259,9 @@ class RideRequest(Timestamped, db.Model):
     registration_id: Mapped[int] = mapped_column(
         ForeignKey("event_registration.id", ondelete="CASCADE"), unique=True
     )
-    pickup_point_id: Mapped[int | None] = mapped_column(ForeignKey("pickup_point.id"), nullable=True)
+    pickup_point_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pickup_point.id"), nullable=True
+    )
     pickup_text: Mapped[str] = mapped_column(String(160), default="")
     seats: Mapped[int] = mapped_column(default=1)
     status: Mapped[str] = mapped_column(String(10), default="open")

@@ -9,6 +9,7 @@ At most one allocation per member and month is a partial unique index on the tra
 pair names the member, and the guarantee sits on the money row that would be duplicated, with no
 second table to keep in step with it.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -22,7 +23,14 @@ from app.models.base import UTCDateTime, utcnow
 ACCOUNT_KINDS = ("member", "merchant", "system")
 SYSTEM_ACCOUNTS = ("caisse", "contributions", "grants", "payouts")
 TRANSFER_KINDS = (
-    "allocation", "purchase", "refund", "expiry", "contribution", "grant", "settlement", "correction",
+    "allocation",
+    "purchase",
+    "refund",
+    "expiry",
+    "contribution",
+    "grant",
+    "settlement",
+    "correction",
 )
 REVERSAL_KINDS = ("refund", "correction")
 CONTRIBUTION_METHODS = ("transfer", "cash", "cheque", "direct_debit")
@@ -68,8 +76,12 @@ class Account(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(10))
     code: Mapped[str | None] = mapped_column(String(40), unique=True, nullable=True)
-    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), unique=True, nullable=True)
-    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchant.id"), unique=True, nullable=True)
+    member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("member.id"), unique=True, nullable=True
+    )
+    merchant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("merchant.id"), unique=True, nullable=True
+    )
     balance_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -100,21 +112,35 @@ class Transfer(db.Model):
         # read from this index alone (a month of a million sales by category, merchant and member,
         # services.dashboard.month_sales; bench/backoffice.py). It replaces (kind, occurred_on), its
         # prefix, so a sale still writes the same number of index entries.
-        Index("ix_transfer_kind_day", "kind", "occurred_on", "category_id", "destination_id", "source_id",
-              "amount_cents"),
+        Index(
+            "ix_transfer_kind_day",
+            "kind",
+            "occurred_on",
+            "category_id",
+            "destination_id",
+            "source_id",
+            "amount_cents",
+        ),
         # What an account received, day by day: a month of a merchant's sales is summed from this
         # index alone, without reading the rows (settlements, statements; bench/backoffice.py).
-        Index("ix_transfer_destination_day", "destination_id", "occurred_on", "kind", "amount_cents"),
+        Index(
+            "ix_transfer_destination_day", "destination_id", "occurred_on", "kind", "amount_cents"
+        ),
         # A transfer is reversed at most once.
         Index(
-            "uq_transfer_reverses_id", "reverses_id", unique=True,
+            "uq_transfer_reverses_id",
+            "reverses_id",
+            unique=True,
             sqlite_where=text("kind IN ('refund', 'correction')"),
             postgresql_where=text("kind IN ('refund', 'correction')"),
         ),
         # At most one allocation per member (= per member account) and month.
         # Month first: a run's new entries all fall in the month's own part of the index.
         Index(
-            "uq_transfer_allocation_period", "period", "destination_id", unique=True,
+            "uq_transfer_allocation_period",
+            "period",
+            "destination_id",
+            unique=True,
             sqlite_where=text("kind = 'allocation'"),
             postgresql_where=text("kind = 'allocation'"),
         ),
@@ -146,7 +172,7 @@ class Transfer(db.Model):
 
     source: Mapped[Account] = relationship(foreign_keys=[source_id])
     destination: Mapped[Account] = relationship(foreign_keys=[destination_id])
-    reverses: Mapped["Transfer | None"] = relationship(remote_side=[id])
+    reverses: Mapped[Transfer | None] = relationship(remote_side=[id])
     category = relationship("Category")
     member = relationship("Member")
 

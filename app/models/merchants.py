@@ -1,4 +1,5 @@
 """Conventioned producers and shops, and where they stand at markets."""
+
 from __future__ import annotations
 
 from datetime import date, time
@@ -36,7 +37,7 @@ class Merchant(Localized, Timestamped, db.Model):
 
     commune = relationship("Commune")
     categories = relationship("Category", secondary=merchant_category, order_by="Category.position")
-    stalls: Mapped[list["MarketStall"]] = relationship(
+    stalls: Mapped[list[MarketStall]] = relationship(
         back_populates="merchant", cascade="all, delete-orphan", order_by="MarketStall.weekday"
     )
     cashiers = relationship("User", back_populates="merchant")
@@ -52,7 +53,9 @@ class MarketStall(db.Model):
     __table_args__ = (CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"), index=True)
+    merchant_id: Mapped[int] = mapped_column(
+        ForeignKey("merchant.id", ondelete="CASCADE"), index=True
+    )
     place: Mapped[str] = mapped_column(String(160))
     weekday: Mapped[int] = mapped_column()
     opens: Mapped[time] = mapped_column()

@@ -1,4 +1,5 @@
 """People: sign-in identities (users), applications to join, members."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -28,7 +29,9 @@ class User(UserMixin, Timestamped, db.Model):
     failed_logins: Mapped[int] = mapped_column(default=0)
     login_blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchant.id"), nullable=True, index=True)
+    merchant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("merchant.id"), nullable=True, index=True
+    )
 
     merchant = relationship("Merchant", back_populates="cashiers")
 
@@ -103,7 +106,9 @@ class Member(Timestamped, db.Model):
     application_id: Mapped[int | None] = mapped_column(ForeignKey("application.id"), nullable=True)
     first_name: Mapped[str] = mapped_column(String(80))
     last_name: Mapped[str] = mapped_column(String(80))
-    commune_id: Mapped[int | None] = mapped_column(ForeignKey("commune.id"), nullable=True, index=True)
+    commune_id: Mapped[int | None] = mapped_column(
+        ForeignKey("commune.id"), nullable=True, index=True
+    )
     address: Mapped[str] = mapped_column(String(300), default="")
     email: Mapped[str | None] = mapped_column(String(254), nullable=True)
     phone: Mapped[str | None] = mapped_column(String(20), nullable=True)

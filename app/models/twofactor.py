@@ -1,4 +1,5 @@
 """Admins' second factor: a TOTP secret per admin (RFC 6238, 30-second steps, 6 digits)."""
+
 from __future__ import annotations
 
 from datetime import datetime

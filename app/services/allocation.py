@@ -26,6 +26,7 @@ Roll-over rules (`association()["rollover"]`):
 - `{"rule": "none"}`: no cap.
 The rule applies to the members credited by the run, so a re-run expires nothing more.
 """
+
 from __future__ import annotations
 
 import re
@@ -93,7 +94,9 @@ _TYPES = {"now": UTCDateTime(), "day": Date()}
 def _typed(sql: str):
     """`text(sql)` with the date parameters it uses typed (the driver gets dates, not strings)."""
     statement = text(sql)
-    return statement.bindparams(*(bindparam(name, type_=kind) for name, kind in _TYPES.items() if f":{name}" in sql))
+    return statement.bindparams(
+        *(bindparam(name, type_=kind) for name, kind in _TYPES.items() if f":{name}" in sql)
+    )
 
 
 class _Ids:
@@ -102,7 +105,9 @@ class _Ids:
     def __init__(self):
         self.postgresql = db.session.get_bind().dialect.name == "postgresql"
         if self.postgresql:
-            sequence = db.session.execute(text("SELECT pg_get_serial_sequence('transfer', 'id')")).scalar_one()
+            sequence = db.session.execute(
+                text("SELECT pg_get_serial_sequence('transfer', 'id')")
+            ).scalar_one()
             self.sequence = sequence.replace("'", "''")
 
     def expression(self, order_by: str) -> str:
@@ -122,7 +127,13 @@ _SKIP_ALLOCATED = "ON CONFLICT (period, destination_id) WHERE kind = 'allocation
 
 
 def _insert_transfers(
-    ids: _Ids, kind: str, source: str, destination: str, amount: str, rows_sql: str, params: dict,
+    ids: _Ids,
+    kind: str,
+    source: str,
+    destination: str,
+    amount: str,
+    rows_sql: str,
+    params: dict,
     on_conflict: str = "",
 ) -> tuple[int, int]:
     """Insert one transfer per row of `rows_sql` (aliased `a`); return the id below all the new
@@ -159,27 +170,34 @@ def _create_member_accounts(now) -> None:
 def _member_range() -> tuple[int, int, int]:
     """Lowest and highest id of the active members, and their number."""
     low, high, total = db.session.execute(
-        text("SELECT coalesce(min(id), 0), coalesce(max(id), 0), count(*) FROM member WHERE status = 'active'")
+        text(
+            "SELECT coalesce(min(id), 0), coalesce(max(id), 0), count(*) FROM member WHERE status = 'active'"
+        )
     ).one()
     return low, high, total
 
 
-def _credit_batch(ids: _Ids, params: dict, low: int, high: int, cap: int | None) -> tuple[int, int, int]:
+def _credit_batch(
+    ids: _Ids, params: dict, low: int, high: int, cap: int | None
+) -> tuple[int, int, int]:
     """Allocate to the active members with ids in (low, high]; return (credited, expired members,
     expired cents)."""
     # The range is stated on both sides of the join so that each is read through its index.
     members = "m.id > :low AND m.id <= :high AND a.member_id > :low AND a.member_id <= :high"
     batch = {**params, "low": low, "high": high}
     before, credited = _insert_transfers(
-        ids, "allocation", ":caisse", "a.id", ":amount",
+        ids,
+        "allocation",
+        ":caisse",
+        "a.id",
+        ":amount",
         f"FROM account a JOIN member m ON m.id = a.member_id WHERE m.status = 'active' AND {members}",
-        batch, on_conflict=_SKIP_ALLOCATED,
+        batch,
+        on_conflict=_SKIP_ALLOCATED,
     )
     # `kind || ''` keeps both planners off the kind indexes: the batch's rows are the last ones of
     # the primary key, while the month's index part grows with every batch.
-    this_run = (
-        "SELECT destination_id FROM transfer WHERE id > :before AND kind || '' = 'allocation' AND period = :period"
-    )
+    this_run = "SELECT destination_id FROM transfer WHERE id > :before AND kind || '' = 'allocation' AND period = :period"
     if not credited:
         return 0, 0, 0
     credit = f"UPDATE account SET balance_cents = balance_cents + :amount WHERE id IN ({this_run})"
@@ -187,7 +205,9 @@ def _credit_batch(ids: _Ids, params: dict, low: int, high: int, cap: int | None)
         # The credit itself says how many balances passed the cap (the new balances of rows it
         # holds locked): when none did, as in most months, the expiry statement is skipped.
         above = db.session.execute(
-            text(f"WITH credited AS ({credit} RETURNING balance_cents) SELECT count(*) FROM credited WHERE balance_cents > :cap"),
+            text(
+                f"WITH credited AS ({credit} RETURNING balance_cents) SELECT count(*) FROM credited WHERE balance_cents > :cap"
+            ),
             {**batch, "before": before, "cap": cap},
         ).scalar_one()
         if not above:
@@ -198,7 +218,11 @@ def _credit_batch(ids: _Ids, params: dict, low: int, high: int, cap: int | None)
         return credited, 0, 0
     # The credited rows are now locked by this transaction: their balances cannot change under us.
     expiry_before, count = _insert_transfers(
-        ids, "expiry", "a.id", ":caisse", "a.balance_cents - :cap",
+        ids,
+        "expiry",
+        "a.id",
+        ":caisse",
+        "a.balance_cents - :cap",
         f"FROM account a WHERE a.id IN ({this_run}) AND a.balance_cents > :cap",
         {**batch, "before": before, "cap": cap},
     )
@@ -206,7 +230,8 @@ def _credit_batch(ids: _Ids, params: dict, low: int, high: int, cap: int | None)
         return credited, 0, 0
     expired = "FROM transfer e WHERE e.id > :expiry_before AND e.kind || '' = 'expiry' AND e.period = :period"
     cents = db.session.execute(
-        text(f"SELECT coalesce(sum(e.amount_cents), 0) {expired}"), {**batch, "expiry_before": expiry_before}
+        text(f"SELECT coalesce(sum(e.amount_cents), 0) {expired}"),
+        {**batch, "expiry_before": expiry_before},
     ).scalar_one()
     if ids.postgresql:
         lower = (
@@ -257,8 +282,12 @@ def allocate_month(
     _create_member_accounts(now)
     first, last, total = _member_range()
     params = {
-        "caisse": caisse.id, "amount": amount, "actor": actor_id, "now": now,
-        "day": period_start(period), "period": period,
+        "caisse": caisse.id,
+        "amount": amount,
+        "actor": actor_id,
+        "now": now,
+        "day": period_start(period),
+        "period": period,
     }
     credited = expired_members = expired_cents = 0
     # Batches are ranges of member ids (ids are nearly dense, and a range needs no counting).
@@ -298,7 +327,9 @@ def allocate_member_now(member, actor_id: int | None = None) -> Transfer | None:
     caisse = ledger.system_account("caisse")
     already = db.session.scalar(
         select(Transfer.id).where(
-            Transfer.kind == "allocation", Transfer.destination_id == account.id, Transfer.period == period
+            Transfer.kind == "allocation",
+            Transfer.destination_id == account.id,
+            Transfer.period == period,
         )
     )
     if already:
@@ -306,8 +337,13 @@ def allocate_member_now(member, actor_id: int | None = None) -> Transfer | None:
     rules = association()
     try:
         row = ledger.transfer(
-            source=caisse, destination=account, amount_cents=int(rules["allocation_cents"]), kind="allocation",
-            actor_id=actor_id, period=period, occurred_on=period_start(period),
+            source=caisse,
+            destination=account,
+            amount_cents=int(rules["allocation_cents"]),
+            kind="allocation",
+            actor_id=actor_id,
+            period=period,
+            occurred_on=period_start(period),
         )
     except AlreadyAllocated:
         return None
@@ -315,7 +351,12 @@ def allocate_member_now(member, actor_id: int | None = None) -> Transfer | None:
     current = ledger.balance(account)
     if cap is not None and current > cap:
         ledger.transfer(
-            source=account, destination=caisse, amount_cents=current - cap, kind="expiry",
-            actor_id=actor_id, period=period, occurred_on=period_start(period),
+            source=account,
+            destination=caisse,
+            amount_cents=current - cap,
+            kind="expiry",
+            actor_id=actor_id,
+            period=period,
+            occurred_on=period_start(period),
         )
     return row

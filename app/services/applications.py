@@ -7,6 +7,7 @@ so that no other caller can store an application that breaks them.
 `possible_duplicates` finds the other applications and the members that look like the same
 person, so that a coordinator does not give one person two allocations.
 """
+
 from __future__ import annotations
 
 import re
@@ -57,7 +58,9 @@ def clean_line(text: str | None) -> str:
 
 def clean_address(text: str | None) -> str:
     """A postal address: controls removed, each line trimmed, empty lines dropped."""
-    lines = (" ".join(line.split()) for line in strip_controls(text, keep_newlines=True).split("\n"))
+    lines = (
+        " ".join(line.split()) for line in strip_controls(text, keep_newlines=True).split("\n")
+    )
     return "\n".join(line for line in lines if line)
 
 
@@ -79,7 +82,7 @@ def normalize_phone(text: str | None) -> str | None:
         digits = "0" + digits[4:]
     if not _FRENCH_PHONE.match(digits):
         return None
-    return " ".join(digits[i:i + 2] for i in range(0, 10, 2))
+    return " ".join(digits[i : i + 2] for i in range(0, 10, 2))
 
 
 def minimum_contribution_cents() -> int:
@@ -114,7 +117,9 @@ def submit_application(
     email = (email or "").strip() or None
     phone = (phone or "").strip() or None
     if not email and not phone:
-        raise MissingContact(_l("Give an e-mail address or a phone number, so that we can reach you."))
+        raise MissingContact(
+            _l("Give an e-mail address or a phone number, so that we can reach you.")
+        )
     application = Application(
         first_name=clean_line(first_name)[:NAME_MAX],
         last_name=clean_line(last_name)[:NAME_MAX],
@@ -129,7 +134,13 @@ def submit_application(
     db.session.add(application)
     db.session.flush()
     if email:
-        queue_mail(email, "application_received", application.language, application=application, association=association())
+        queue_mail(
+            email,
+            "application_received",
+            application.language,
+            application=application,
+            association=association(),
+        )
     return application
 
 
@@ -175,7 +186,7 @@ def phone_key(text: str | None) -> str | None:
     raw = re.sub(r"[^\d+]", "", (text or "").replace("(0)", ""))
     for prefix in ("+33", "0033"):
         if raw.startswith(prefix):
-            rest = raw[len(prefix):]
+            rest = raw[len(prefix) :]
             raw = rest if rest.startswith("0") else "0" + rest
             break
     digits = re.sub(r"\D", "", raw)
@@ -184,10 +195,12 @@ def phone_key(text: str | None) -> str | None:
 
 def name_key(first_name: str | None, last_name: str | None) -> str:
     """First and last name as compared for duplicates: no accents, no case, no spaces or hyphens."""
+
     def fold(text: str | None) -> str:
         decomposed = unicodedata.normalize("NFKD", text or "")
         bare = "".join(c for c in decomposed if not unicodedata.combining(c))
         return _NAME_IGNORED.sub("", bare).casefold()
+
     return f"{fold(first_name)}|{fold(last_name)}"
 
 
@@ -204,11 +217,18 @@ def _candidates(model, application: Application, email: str | None, phone: str |
     if email:
         conditions.append(func.lower(func.trim(model.email)) == email)
     if phone:
-        conditions.append(and_(model.phone.is_not(None), _stripped_phone(model.phone).endswith(phone[-_PHONE_TAIL:])))
+        conditions.append(
+            and_(
+                model.phone.is_not(None),
+                _stripped_phone(model.phone).endswith(phone[-_PHONE_TAIL:]),
+            )
+        )
     return or_(*conditions)
 
 
-def _reasons(row, application: Application, email: str | None, phone: str | None, name: str) -> tuple[str, ...]:
+def _reasons(
+    row, application: Application, email: str | None, phone: str | None, name: str
+) -> tuple[str, ...]:
     reasons = []
     if email and email_key(row.email) == email:
         reasons.append(EMAIL)
@@ -234,8 +254,16 @@ def possible_duplicates(application: Application) -> list[PossibleDuplicate]:
     found: list[PossibleDuplicate] = []
 
     member_rows = db.session.execute(
-        select(Member.id, Member.number, Member.first_name, Member.last_name, Member.email, Member.phone,
-               Member.commune_id, Member.status)
+        select(
+            Member.id,
+            Member.number,
+            Member.first_name,
+            Member.last_name,
+            Member.email,
+            Member.phone,
+            Member.commune_id,
+            Member.status,
+        )
         .where(Member.status != "erased", _candidates(Member, application, email, phone))
         .where(or_(Member.application_id.is_(None), Member.application_id != application.id))
         .order_by(Member.id)
@@ -243,19 +271,45 @@ def possible_duplicates(application: Application) -> list[PossibleDuplicate]:
     for row in member_rows:
         reasons = _reasons(row, application, email, phone, name)
         if reasons:
-            found.append(PossibleDuplicate("member", row.id, f"{row.first_name} {row.last_name}", row.status,
-                                           reasons, number=row.number))
+            found.append(
+                PossibleDuplicate(
+                    "member",
+                    row.id,
+                    f"{row.first_name} {row.last_name}",
+                    row.status,
+                    reasons,
+                    number=row.number,
+                )
+            )
 
-    query = select(Application.id, Application.first_name, Application.last_name, Application.email,
-                   Application.phone, Application.commune_id, Application.status, Application.created_at)
+    query = select(
+        Application.id,
+        Application.first_name,
+        Application.last_name,
+        Application.email,
+        Application.phone,
+        Application.commune_id,
+        Application.status,
+        Application.created_at,
+    )
     if application.id is not None:
         query = query.where(Application.id != application.id)
     application_rows = db.session.execute(
-        query.where(_candidates(Application, application, email, phone)).order_by(Application.created_at, Application.id)
+        query.where(_candidates(Application, application, email, phone)).order_by(
+            Application.created_at, Application.id
+        )
     )
     for row in application_rows:
         reasons = _reasons(row, application, email, phone, name)
         if reasons:
-            found.append(PossibleDuplicate("application", row.id, f"{row.first_name} {row.last_name}", row.status,
-                                           reasons, received_at=row.created_at))
+            found.append(
+                PossibleDuplicate(
+                    "application",
+                    row.id,
+                    f"{row.first_name} {row.last_name}",
+                    row.status,
+                    reasons,
+                    received_at=row.created_at,
+                )
+            )
     return found

@@ -5,6 +5,7 @@ An attempt slot is claimed with a conditional UPDATE before the secret is compar
 guesses compare at most `limit` secrets. The attempt that fills the last slot blocks the row for
 `block_minutes` and starts the counter again.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -17,8 +18,13 @@ from app.extensions import db
 from app.models.base import utcnow
 
 
-def claim(row, counter: InstrumentedAttribute, blocked_until: InstrumentedAttribute, limit: int,
-          blocked: Callable[[], Exception]) -> int:
+def claim(
+    row,
+    counter: InstrumentedAttribute,
+    blocked_until: InstrumentedAttribute,
+    limit: int,
+    blocked: Callable[[], Exception],
+) -> int:
     """Take one attempt slot on `row` (returns its rank: `counter` after the claim).
 
     No slot while `counter` has reached `limit` or `blocked_until` is still to come: `row` is then
@@ -42,8 +48,14 @@ def claim(row, counter: InstrumentedAttribute, blocked_until: InstrumentedAttrib
     return claimed
 
 
-def record_failure(row, claimed: int, counter: InstrumentedAttribute, blocked_until: InstrumentedAttribute,
-                   limit: int, block_minutes: int) -> bool:
+def record_failure(
+    row,
+    claimed: int,
+    counter: InstrumentedAttribute,
+    blocked_until: InstrumentedAttribute,
+    limit: int,
+    block_minutes: int,
+) -> bool:
     """A wrong secret on the attempt ranked `claimed`: the one that fills the last slot blocks `row`.
 
     Refreshes `row` either way; returns whether this attempt blocked it.
@@ -51,8 +63,11 @@ def record_failure(row, claimed: int, counter: InstrumentedAttribute, blocked_un
     blocking = claimed >= limit
     if blocking:
         db.session.execute(
-            update(counter.class_).where(counter.class_.id == row.id)
-            .values({counter.key: 0, blocked_until.key: utcnow() + timedelta(minutes=block_minutes)})
+            update(counter.class_)
+            .where(counter.class_.id == row.id)
+            .values(
+                {counter.key: 0, blocked_until.key: utcnow() + timedelta(minutes=block_minutes)}
+            )
         )
     db.session.refresh(row, [counter.key, blocked_until.key])
     return blocking

@@ -3,6 +3,7 @@
 Services call `record(...)` in the transaction of the action itself, so an entry exists exactly
 when the action was committed. Entries are never edited (see `app.models.audit`).
 """
+
 from __future__ import annotations
 
 import json
@@ -103,8 +104,13 @@ def _check_keys(details: dict) -> None:
             raise ValueError(f"the audit log never stores {key!r}")
 
 
-def record(actor_id: int | None, action: str, target_type: str = "", target_id: int | None = None,
-           details: dict | None = None) -> AuditEntry:
+def record(
+    actor_id: int | None,
+    action: str,
+    target_type: str = "",
+    target_id: int | None = None,
+    details: dict | None = None,
+) -> AuditEntry:
     """Append one entry (flushes, never commits). `action` is one of `ACTIONS`."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}: add it to app.services.audit.ACTIONS")
@@ -112,8 +118,13 @@ def record(actor_id: int | None, action: str, target_type: str = "", target_id: 
     _check_keys(details)
     plain = _plain(details)
     json.dumps(plain)  # fails here, not at flush time, if something is not serialisable
-    entry = AuditEntry(actor_id=actor_id, action=action, target_type=target_type or "", target_id=target_id,
-                       details=plain)
+    entry = AuditEntry(
+        actor_id=actor_id,
+        action=action,
+        target_type=target_type or "",
+        target_id=target_id,
+        details=plain,
+    )
     db.session.add(entry)
     db.session.flush()
     return entry
@@ -128,7 +139,9 @@ def detail_label(key: str) -> str:
 
 
 def value_label(value) -> str:
-    return str(VALUE_LABELS[value]) if isinstance(value, str) and value in VALUE_LABELS else str(value)
+    return (
+        str(VALUE_LABELS[value]) if isinstance(value, str) and value in VALUE_LABELS else str(value)
+    )
 
 
 # Reading the journal
@@ -138,9 +151,16 @@ def _paris_midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), PARIS)
 
 
-def journal(action: str | None = None, actor_id: int | None = None, since: date | None = None,
-            until: date | None = None, target_type: str | None = None, target_id: int | None = None,
-            page: int = 1, per_page: int = 50) -> Pagination:
+def journal(
+    action: str | None = None,
+    actor_id: int | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    target_type: str | None = None,
+    target_id: int | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> Pagination:
     """Entries newest first, filtered; `since` and `until` are days in Europe/Paris, inclusive."""
     query = select(AuditEntry)
     if action:
@@ -161,4 +181,8 @@ def journal(action: str | None = None, actor_id: int | None = None, since: date 
 def actors() -> list[User]:
     """Users who appear in the log (for the journal's filter)."""
     ids = select(AuditEntry.actor_id).where(AuditEntry.actor_id.is_not(None)).distinct()
-    return list(db.session.scalars(select(User).where(User.id.in_(ids)).order_by(User.display_name, User.id)))
+    return list(
+        db.session.scalars(
+            select(User).where(User.id.in_(ids)).order_by(User.display_name, User.id)
+        )
+    )

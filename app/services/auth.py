@@ -10,6 +10,7 @@ Links are signed with itsdangerous and carry a fingerprint of the user's passwor
 session version: setting a password (activation, reset) changes the fingerprint, so a link
 serves once.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -60,9 +61,13 @@ MAX_CODE_ATTEMPTS = 5  # per member number and hour
 def check_password_strength(password: str | None) -> str:
     password = password or ""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise WeakPassword(_l("The password needs at least %(min)d characters.", min=MIN_PASSWORD_LENGTH))
+        raise WeakPassword(
+            _l("The password needs at least %(min)d characters.", min=MIN_PASSWORD_LENGTH)
+        )
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise WeakPassword(_l("The password can have at most %(max)d characters.", max=MAX_PASSWORD_LENGTH))
+        raise WeakPassword(
+            _l("The password can have at most %(max)d characters.", max=MAX_PASSWORD_LENGTH)
+        )
     return password
 
 
@@ -123,8 +128,13 @@ def _blocked_error(minutes: int) -> LoginBlocked:
 
 def _claim_attempt(user: User) -> int:
     """Take one attempt slot for `user` (returns its rank), or raise `LoginBlocked`."""
-    return attempts.claim(user, User.failed_logins, User.login_blocked_until, MAX_FAILED_LOGINS,
-                          lambda: _blocked_error(_minutes_left(user)))
+    return attempts.claim(
+        user,
+        User.failed_logins,
+        User.login_blocked_until,
+        MAX_FAILED_LOGINS,
+        lambda: _blocked_error(_minutes_left(user)),
+    )
 
 
 def _give_back(user: User) -> None:
@@ -136,8 +146,14 @@ def _give_back(user: User) -> None:
 
 def _record_failure(user: User, claimed: int) -> None:
     """A wrong password: the attempt that fills the last slot blocks the account."""
-    attempts.record_failure(user, claimed, User.failed_logins, User.login_blocked_until, MAX_FAILED_LOGINS,
-                            BLOCK_MINUTES)
+    attempts.record_failure(
+        user,
+        claimed,
+        User.failed_logins,
+        User.login_blocked_until,
+        MAX_FAILED_LOGINS,
+        BLOCK_MINUTES,
+    )
 
 
 def check_password(user: User, password: str | None) -> None:
@@ -172,7 +188,12 @@ def authenticate(login: str | None, password: str | None, client: str | None = N
         check_password_hash(_dummy_hash(), password or "")
         _count_client_failure(client)
         try:
-            ratelimit.hit("login-unknown", (login or "").strip().lower(), MAX_FAILED_LOGINS - 1, BLOCK_MINUTES * 60)
+            ratelimit.hit(
+                "login-unknown",
+                (login or "").strip().lower(),
+                MAX_FAILED_LOGINS - 1,
+                BLOCK_MINUTES * 60,
+            )
         except RateLimited as exc:
             raise _blocked_error(max(1, math.ceil(exc.retry_after / 60))) from exc
         raise LoginFailed(_l("Wrong e-mail, member number or password."))
@@ -238,7 +259,11 @@ def read_link_token(token: str, purpose: str, max_age_seconds: int) -> User:
     if not isinstance(data, dict) or not isinstance(data.get("u"), int):
         raise InvalidToken(_l("This link is not valid."))
     user = db.session.get(User, data["u"])
-    if user is None or not user.is_enabled or not hmac.compare_digest(str(data.get("f")), _fingerprint(user)):
+    if (
+        user is None
+        or not user.is_enabled
+        or not hmac.compare_digest(str(data.get("f")), _fingerprint(user))
+    ):
         raise InvalidToken(_l("This link was already used or is no longer valid."))
     return user
 
@@ -286,12 +311,23 @@ def request_password_reset(email: str | None) -> bool:
         return False
     if not user.password_hash:
         # Not activated yet: the activation link is what they need.
-        queue_mail(address, "activation", user.language, name=user.display_name,
-                   link=absolute_url("auth.activate", token=activation_token(user)),
-                   days=ACTIVATION_LINK_DAYS)
+        queue_mail(
+            address,
+            "activation",
+            user.language,
+            name=user.display_name,
+            link=absolute_url("auth.activate", token=activation_token(user)),
+            days=ACTIVATION_LINK_DAYS,
+        )
         return True
-    queue_mail(address, "password_reset", user.language, name=user.display_name,
-               link=absolute_url("auth.reset_password", token=reset_token(user)), hours=RESET_LINK_HOURS)
+    queue_mail(
+        address,
+        "password_reset",
+        user.language,
+        name=user.display_name,
+        link=absolute_url("auth.reset_password", token=reset_token(user)),
+        hours=RESET_LINK_HOURS,
+    )
     return True
 
 
@@ -343,7 +379,9 @@ def issue_activation_code(user: User) -> IssuedCode:
     return IssuedCode(code=format_code(code), expires_at=expires)
 
 
-def activate_with_code(number: str, code: str, password: str, pin: str, client: str | None = None) -> User:
+def activate_with_code(
+    number: str, code: str, password: str, pin: str, client: str | None = None
+) -> User:
     """Activate the account of member `number` with the code of its letter.
 
     Raises `InvalidMemberNumber` (typo), `InvalidActivationCode` (unknown member, wrong,
@@ -356,9 +394,13 @@ def activate_with_code(number: str, code: str, password: str, pin: str, client: 
     cards.check_pin_format(pin)
     ratelimit.hit("activation-code", number, MAX_CODE_ATTEMPTS, 3600)
     if client:
-        ratelimit.hit("activation-client", client, current_app.config.get("ACTIVATION_CLIENT_LIMIT", 30), 3600)
+        ratelimit.hit(
+            "activation-client", client, current_app.config.get("ACTIVATION_CLIENT_LIMIT", 30), 3600
+        )
     invalid = InvalidActivationCode(
-        _l("This code does not match this member number, or it has expired. Check both, or ask the association for a new letter.")
+        _l(
+            "This code does not match this member number, or it has expired. Check both, or ask the association for a new letter."
+        )
     )
     member = db.session.scalar(db.select(Member).where(Member.number == number))
     if member is None or member.user is None:
@@ -380,4 +422,3 @@ def activate_with_code(number: str, code: str, password: str, pin: str, client: 
         raise invalid
     activate(member.user, password, pin)
     return member.user
-

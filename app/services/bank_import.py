@@ -18,6 +18,7 @@ Nothing is recorded before the preview is confirmed. The preview's matched rows 
 with an idempotency key made from its content (date, amount, label, and its rank among identical
 rows), so importing the same statement again, or an overlapping one, records nothing twice.
 """
+
 from __future__ import annotations
 
 import csv
@@ -38,7 +39,12 @@ from app.i18n import MAX_AMOUNT_CENTS, fold, money
 from app.models import Member
 from app.models.ledger import Transfer
 from app.services import audit, cards, contributions, ledger
-from app.services.errors import DomainError, IdempotencyConflict, InvalidMemberNumber, StatementUnreadable
+from app.services.errors import (
+    DomainError,
+    IdempotencyConflict,
+    InvalidMemberNumber,
+    StatementUnreadable,
+)
 
 MAX_BYTES = 1024 * 1024
 MAX_ROWS = 5000
@@ -48,13 +54,33 @@ REFERENCE_PREFIX = "PATIAS"
 _REFERENCE = re.compile(r"PATIAS\W{0,3}(\d{3}\s?\d{3})(?!\d)", re.IGNORECASE)
 
 # Header names, folded (lower case, no accents, punctuation as spaces), by column.
-_DATE_NAMES = ("date", "date operation", "date de l operation", "date d operation", "date comptable",
-               "booking date", "transaction date", "date de comptabilisation")
+_DATE_NAMES = (
+    "date",
+    "date operation",
+    "date de l operation",
+    "date d operation",
+    "date comptable",
+    "booking date",
+    "transaction date",
+    "date de comptabilisation",
+)
 _AMOUNT_NAMES = ("montant", "amount", "montant eur", "montant en euros", "montant euros", "valeur")
 _CREDIT_NAMES = ("credit", "credit eur", "credits", "montant credit", "credit euros")
 _DEBIT_NAMES = ("debit", "debit eur", "debits", "montant debit", "debit euros")
-_LABEL_NAMES = ("libelle", "label", "libelle operation", "libelle de l operation", "reference", "description",
-                "motif", "details", "detail", "communication", "libelle simplifie", "informations complementaires")
+_LABEL_NAMES = (
+    "libelle",
+    "label",
+    "libelle operation",
+    "libelle de l operation",
+    "reference",
+    "description",
+    "motif",
+    "details",
+    "detail",
+    "communication",
+    "libelle simplifie",
+    "informations complementaires",
+)
 _DATE_FORMATS = ("%d/%m/%Y", "%d/%m/%y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d-%m-%y")
 _AMOUNT = re.compile(r"^([+-]?)(\d{1,3}(?:[ .\u00a0\u202f']\d{3})+|\d+)(?:[.,](\d{1,2}))?$")
 
@@ -102,11 +128,21 @@ class Statement:
 def decode(data: bytes) -> tuple[str, str]:
     """The text of the file and the encoding it was read with; `StatementUnreadable` otherwise."""
     if data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise StatementUnreadable(_l("This is a spreadsheet file (Excel or LibreOffice), not a CSV file. Open it and save it as CSV, or export the statement as CSV from the bank’s website."))
+        raise StatementUnreadable(
+            _l(
+                "This is a spreadsheet file (Excel or LibreOffice), not a CSV file. Open it and save it as CSV, or export the statement as CSV from the bank’s website."
+            )
+        )
     if data[:4] == b"%PDF":
-        raise StatementUnreadable(_l("This is a PDF file. Export the statement as CSV from the bank’s website."))
+        raise StatementUnreadable(
+            _l("This is a PDF file. Export the statement as CSV from the bank’s website.")
+        )
     if b"\x00" in data:
-        raise StatementUnreadable(_l("This file is not text (perhaps UTF-16 or a binary file). Export the statement as CSV in UTF-8 or Windows-1252."))
+        raise StatementUnreadable(
+            _l(
+                "This file is not text (perhaps UTF-16 or a binary file). Export the statement as CSV in UTF-8 or Windows-1252."
+            )
+        )
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="strict"), "UTF-8 (BOM)"
     try:
@@ -116,14 +152,20 @@ def decode(data: bytes) -> tuple[str, str]:
     try:
         return data.decode("cp1252"), "Windows-1252"
     except UnicodeDecodeError as exc:
-        raise StatementUnreadable(_l("The characters of this file could not be read: export it as CSV in UTF-8 or Windows-1252 (ANSI).")) from exc
+        raise StatementUnreadable(
+            _l(
+                "The characters of this file could not be read: export it as CSV in UTF-8 or Windows-1252 (ANSI)."
+            )
+        ) from exc
 
 
 def _separator(header: str) -> str:
     counts = {sep: header.count(sep) for sep in (";", "\t", ",")}
     best = max(counts, key=lambda sep: (counts[sep], sep == ";"))
     if counts[best] == 0:
-        raise StatementUnreadable(_l("No column separator found: the file should have columns separated by ; or ,"))
+        raise StatementUnreadable(
+            _l("No column separator found: the file should have columns separated by ; or ,")
+        )
     return best
 
 
@@ -140,12 +182,23 @@ def _find(names: list[str], wanted: tuple[str, ...]) -> int | None:
 def _columns(header: list[str]) -> dict[str, int | None]:
     names = [fold(cell) for cell in header]
     columns = {
-        "date": _find(names, _DATE_NAMES), "amount": _find(names, _AMOUNT_NAMES),
-        "credit": _find(names, _CREDIT_NAMES), "debit": _find(names, _DEBIT_NAMES),
+        "date": _find(names, _DATE_NAMES),
+        "amount": _find(names, _AMOUNT_NAMES),
+        "credit": _find(names, _CREDIT_NAMES),
+        "debit": _find(names, _DEBIT_NAMES),
         "label": _find(names, _LABEL_NAMES),
     }
-    if columns["date"] is None or columns["label"] is None or (columns["amount"] is None and columns["credit"] is None):
-        raise StatementUnreadable(_l("The first row must name the columns: a date (“Date”), an amount (“Montant”, or “Crédit” and “Débit”) and a label (“Libellé”). Found: %(found)s.", found=", ".join(h.strip() for h in header if h.strip())[:300] or "–"))
+    if (
+        columns["date"] is None
+        or columns["label"] is None
+        or (columns["amount"] is None and columns["credit"] is None)
+    ):
+        raise StatementUnreadable(
+            _l(
+                "The first row must name the columns: a date (“Date”), an amount (“Montant”, or “Crédit” and “Débit”) and a label (“Libellé”). Found: %(found)s.",
+                found=", ".join(h.strip() for h in header if h.strip())[:300] or "–",
+            )
+        )
     return columns
 
 
@@ -153,7 +206,7 @@ def parse_day(text: str) -> date | None:
     text = (text or "").strip()
     for fmt in _DATE_FORMATS:
         try:
-            return datetime.strptime(text, fmt).date()
+            return datetime.strptime(text, fmt).date()  # noqa: DTZ007 - a calendar day, no time
         except ValueError:
             continue
     return None
@@ -188,7 +241,12 @@ def member_reference(label: str) -> tuple[str | None, str]:
     try:
         return cards.check_member_number(number), ""
     except InvalidMemberNumber:
-        return None, str(_l("The member number %(number)s in the label is not valid (check digit).", number=number))
+        return None, str(
+            _l(
+                "The member number %(number)s in the label is not valid (check digit).",
+                number=number,
+            )
+        )
 
 
 def row_key(day: date, cents: int, label: str, rank: int) -> str:
@@ -201,14 +259,18 @@ def read_statement(data: bytes, filename: str = "") -> Statement:
     if not data or not data.strip():
         raise StatementUnreadable(_l("The file is empty."))
     if len(data) > MAX_BYTES:
-        raise StatementUnreadable(_l("The file is too large (at most 1 MB): export a shorter period."))
+        raise StatementUnreadable(
+            _l("The file is too large (at most 1 MB): export a shorter period.")
+        )
     text, encoding = decode(data)
     lines = text.splitlines()
     # Some banks put a few lines (account number, period) above the header: skip to the first
     # line that names the columns.
     start = 0
     for index, line in enumerate(lines[:15]):
-        if "date" in fold(line) and ("montant" in fold(line) or "amount" in fold(line) or "credit" in fold(line)):
+        if "date" in fold(line) and (
+            "montant" in fold(line) or "amount" in fold(line) or "credit" in fold(line)
+        ):
             start = index
             break
     body = "\n".join(lines[start:])
@@ -216,15 +278,24 @@ def read_statement(data: bytes, filename: str = "") -> Statement:
     try:
         records = list(csv.reader(io.StringIO(body), delimiter=separator))
     except csv.Error as exc:
-        raise StatementUnreadable(_l("The file is not a valid CSV file: %(error)s", error=str(exc)[:200])) from exc
+        raise StatementUnreadable(
+            _l("The file is not a valid CSV file: %(error)s", error=str(exc)[:200])
+        ) from exc
     if not records:
         raise StatementUnreadable(_l("The file is empty."))
     columns = _columns(records[0])
     if len(records) - 1 > MAX_ROWS:
-        raise StatementUnreadable(_l("The file has too many rows (at most %(max)d): export a shorter period.", max=MAX_ROWS))
+        raise StatementUnreadable(
+            _l(
+                "The file has too many rows (at most %(max)d): export a shorter period.",
+                max=MAX_ROWS,
+            )
+        )
     from app.services.applications import clean_line
 
-    statement = Statement(filename=clean_line(filename)[:120], encoding=encoding, separator=separator)
+    statement = Statement(
+        filename=clean_line(filename)[:120], encoding=encoding, separator=separator
+    )
     seen: Counter = Counter()
     today = ledger.today()
     for offset, record in enumerate(records[1:], start=start + 2):
@@ -247,8 +318,16 @@ def _classify(record, columns, line, seen: Counter, today: date) -> StatementRow
     if columns["amount"] is not None:
         cents = parse_signed_cents(_cell(record, columns["amount"]))
     else:
-        credit = parse_signed_cents(_cell(record, columns["credit"])) if _cell(record, columns["credit"]).strip() else None
-        debit = parse_signed_cents(_cell(record, columns["debit"])) if _cell(record, columns["debit"]).strip() else None
+        credit = (
+            parse_signed_cents(_cell(record, columns["credit"]))
+            if _cell(record, columns["credit"]).strip()
+            else None
+        )
+        debit = (
+            parse_signed_cents(_cell(record, columns["debit"]))
+            if _cell(record, columns["debit"]).strip()
+            else None
+        )
         cents = abs(credit) if credit else (-abs(debit) if debit else None)
     row = StatementRow(line=line, day=day, amount_cents=cents, label=label)
     if day is None:
@@ -256,9 +335,14 @@ def _classify(record, columns, line, seen: Counter, today: date) -> StatementRow
     elif cents is None:
         row.problem = str(_l("The amount could not be read."))
     elif cents <= 0:
-        row.status, row.problem = "ignored", str(_l("A debit or a zero amount: not a contribution."))
+        row.status, row.problem = (
+            "ignored",
+            str(_l("A debit or a zero amount: not a contribution.")),
+        )
     elif cents > MAX_AMOUNT_CENTS:  # the manual form's maximum: surely a misread or a typo
-        row.problem = str(_l("This amount is too large (at most %(max)s).", max=money(MAX_AMOUNT_CENTS)))
+        row.problem = str(
+            _l("This amount is too large (at most %(max)s).", max=money(MAX_AMOUNT_CENTS))
+        )
     elif day > today:
         row.problem = str(_l("The date is in the future."))
     else:
@@ -276,9 +360,21 @@ def _mark_members_and_duplicates(statement: Statement) -> None:
         if number is None:
             row.problem = problem
     wanted = {n for n in numbers.values() if n}
-    members = {m.number: m for m in db.session.scalars(select(Member).where(Member.number.in_(wanted)))} if wanted else {}
+    members = (
+        {m.number: m for m in db.session.scalars(select(Member).where(Member.number.in_(wanted)))}
+        if wanted
+        else {}
+    )
     keys = {row.key for row in candidates}
-    recorded = set(db.session.scalars(select(Transfer.idempotency_key).where(Transfer.idempotency_key.in_(keys)))) if keys else set()
+    recorded = (
+        set(
+            db.session.scalars(
+                select(Transfer.idempotency_key).where(Transfer.idempotency_key.in_(keys))
+            )
+        )
+        if keys
+        else set()
+    )
     for row in candidates:
         if row.key in recorded:
             row.status, row.problem = "duplicate", str(_l("Already recorded (an earlier import)."))
@@ -300,12 +396,19 @@ def _mark_entered_by_hand(rows: list[StatementRow]) -> None:
     if not rows:
         return
     found = db.session.scalars(
-        select(Transfer).where(
-            Transfer.kind == "contribution", Transfer.member_id.in_({r.member.id for r in rows}),
-            Transfer.occurred_on.in_({r.day for r in rows}), Transfer.amount_cents.in_({r.amount_cents for r in rows}),
-            or_(Transfer.idempotency_key.is_(None), ~Transfer.idempotency_key.startswith(KEY_PREFIX, autoescape=True)),
+        select(Transfer)
+        .where(
+            Transfer.kind == "contribution",
+            Transfer.member_id.in_({r.member.id for r in rows}),
+            Transfer.occurred_on.in_({r.day for r in rows}),
+            Transfer.amount_cents.in_({r.amount_cents for r in rows}),
+            or_(
+                Transfer.idempotency_key.is_(None),
+                ~Transfer.idempotency_key.startswith(KEY_PREFIX, autoescape=True),
+            ),
             ~contributions.is_reversed(),
-        ).order_by(Transfer.id)
+        )
+        .order_by(Transfer.id)
     )
     by_hand: dict[tuple, list[Transfer]] = {}
     for t in found:
@@ -314,7 +417,12 @@ def _mark_entered_by_hand(rows: list[StatementRow]) -> None:
         earlier = by_hand.get((row.member.id, row.day, row.amount_cents))
         if earlier:
             row.status = "likely_duplicate"
-            row.problem = str(_l("Probably already recorded by hand: receipt %(reference)s has the same member, amount and date. If this is a second payment, record it by hand.", reference=earlier.pop(0).reference))
+            row.problem = str(
+                _l(
+                    "Probably already recorded by hand: receipt %(reference)s has the same member, amount and date. If this is a second payment, record it by hand.",
+                    reference=earlier.pop(0).reference,
+                )
+            )
 
 
 # From the preview to the ledger
@@ -326,7 +434,10 @@ def _serializer() -> URLSafeTimedSerializer:
 
 def batch_token(statement: Statement) -> str:
     """The matched rows, signed, for the confirmation form."""
-    rows = [[r.line, r.day.isoformat(), r.amount_cents, r.label, r.member.id, r.key] for r in statement.matched]
+    rows = [
+        [r.line, r.day.isoformat(), r.amount_cents, r.label, r.member.id, r.key]
+        for r in statement.matched
+    ]
     return _serializer().dumps({"file": statement.filename, "rows": rows})
 
 
@@ -356,7 +467,12 @@ def record_batch(token: str, actor_id: int) -> ImportResult:
             continue
         try:
             row = contributions.record_contribution(
-                member, cents, date.fromisoformat(day), "transfer", actor_id=actor_id, idempotency_key=key,
+                member,
+                cents,
+                date.fromisoformat(day),
+                "transfer",
+                actor_id=actor_id,
+                idempotency_key=key,
                 reference=label,
             )
         except IdempotencyConflict:
@@ -370,8 +486,17 @@ def record_batch(token: str, actor_id: int) -> ImportResult:
         else:
             recorded += 1
             recorded_cents += cents
-    audit.record(actor_id, "contribution.imported", "statement", None, {
-        "file": payload.get("file", ""), "recorded": recorded, "amount_cents": recorded_cents,
-        "already_recorded": already, "skipped": skipped,
-    })
+    audit.record(
+        actor_id,
+        "contribution.imported",
+        "statement",
+        None,
+        {
+            "file": payload.get("file", ""),
+            "recorded": recorded,
+            "amount_cents": recorded_cents,
+            "already_recorded": already,
+            "skipped": skipped,
+        },
+    )
     return ImportResult(recorded, recorded_cents, already, skipped)

@@ -5,6 +5,7 @@ before any lookup. A PIN is stored as HMAC-SHA256 keyed with the server's pepper
 cannot protect 10,000 possibilities, a secret key can. Three wrong PINs in a row lock the card;
 the counter lives in the member row, so every tablet and worker shares it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -90,7 +91,9 @@ def check_new_pin(pin: str | None) -> str:
 
     check_pin_format(pin)
     if _guessable(pin):
-        raise InvalidPin(_l("This PIN is too easy to guess (like 1234 or 0000): choose another one."))
+        raise InvalidPin(
+            _l("This PIN is too easy to guess (like 1234 or 0000): choose another one.")
+        )
     return pin
 
 
@@ -143,11 +146,19 @@ def pin_attempt(sql: DirectSQL, member_id: int, pin_hash: str | None, pin: str |
     check_pin_format(pin)
     claimed = sql.one(_CLAIM, (member_id, MAX_PIN_FAILURES))
     if claimed is None:  # another tablet locked it meanwhile
-        raise CardLocked(_l("This card is locked after three wrong PINs. The member can set a new PIN in their account, or contact the association."))
+        raise CardLocked(
+            _l(
+                "This card is locked after three wrong PINs. The member can set a new PIN in their account, or contact the association."
+            )
+        )
     if pin_hash and hmac.compare_digest(pin_hash, hash_pin(pin)):
         sql.execute("UPDATE member SET pin_failures = 0 WHERE id = ?", (member_id,))
         return
     left = MAX_PIN_FAILURES - claimed[0]
     if left <= 0:
-        raise CardLocked(_l("Wrong PIN. The card is now locked: the member can set a new PIN in their account, or contact the association."))
+        raise CardLocked(
+            _l(
+                "Wrong PIN. The card is now locked: the member can set a new PIN in their account, or contact the association."
+            )
+        )
     raise WrongPin(left, _l("Wrong PIN. Attempts left: %(left)d.", left=left))

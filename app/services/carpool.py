@@ -5,14 +5,14 @@ two passengers booking the last seat at the same moment never both get it. Whoev
 a change is told by e-mail: the driver when a seat is booked or given up, the passengers when a
 ride is cancelled.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, time
 
-from flask_babel import format_time
+from flask_babel import format_time, ngettext
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -31,12 +31,14 @@ from app.services.errors import (
 )
 from app.services.mail import queue_mail
 
-
 # --- Reading -------------------------------------------------------------------------------
+
 
 def pickup_points() -> list[PickupPoint]:
     """The association's pickup points, Boën-sur-Lignon's town-hall square first."""
-    return list(db.session.scalars(select(PickupPoint).order_by(PickupPoint.position, PickupPoint.id)))
+    return list(
+        db.session.scalars(select(PickupPoint).order_by(PickupPoint.position, PickupPoint.id))
+    )
 
 
 def default_point(commune_id: int | None) -> PickupPoint | None:
@@ -44,7 +46,10 @@ def default_point(commune_id: int | None) -> PickupPoint | None:
     if commune_id is None:
         return None
     return db.session.scalar(
-        select(PickupPoint).where(PickupPoint.commune_id == commune_id).order_by(PickupPoint.position).limit(1)
+        select(PickupPoint)
+        .where(PickupPoint.commune_id == commune_id)
+        .order_by(PickupPoint.position)
+        .limit(1)
     )
 
 
@@ -59,15 +64,23 @@ def seats_taken(ride_id: int, except_booking_id: int | None = None) -> int:
 
 def open_ride_of(registration_id: int) -> Ride | None:
     return db.session.scalar(
-        select(Ride).where(Ride.driver_id == registration_id, Ride.status == "open").order_by(Ride.id).limit(1)
+        select(Ride)
+        .where(Ride.driver_id == registration_id, Ride.status == "open")
+        .order_by(Ride.id)
+        .limit(1)
     )
 
 
 def active_booking_of(registration_id: int) -> Booking | None:
     return db.session.scalar(
-        select(Booking).join(Ride).where(
-            Booking.registration_id == registration_id, Booking.status == "booked", Ride.status == "open"
-        ).limit(1)
+        select(Booking)
+        .join(Ride)
+        .where(
+            Booking.registration_id == registration_id,
+            Booking.status == "booked",
+            Ride.status == "open",
+        )
+        .limit(1)
     )
 
 
@@ -93,16 +106,31 @@ class Board:
 def board(event: Event) -> Board:
     """Open rides (with the seats left) and open requests grouped by pickup point, in the
     association's order of pickup points, free-text places last."""
-    rides = list(db.session.scalars(
-        select(Ride).join(Registration, Ride.driver_id == Registration.id)
-        .where(Ride.event_id == event.id, Ride.status == "open", Registration.status == "confirmed")
-        .order_by(Ride.departs_at, Ride.id)
-    ))
+    rides = list(
+        db.session.scalars(
+            select(Ride)
+            .join(Registration, Ride.driver_id == Registration.id)
+            .where(
+                Ride.event_id == event.id, Ride.status == "open", Registration.status == "confirmed"
+            )
+            .order_by(Ride.departs_at, Ride.id)
+        )
+    )
     requests = db.session.scalars(
-        select(RideRequest).join(Registration, RideRequest.registration_id == Registration.id)
+        select(RideRequest)
+        .join(Registration, RideRequest.registration_id == Registration.id)
         .outerjoin(PickupPoint, RideRequest.pickup_point_id == PickupPoint.id)
-        .where(RideRequest.event_id == event.id, RideRequest.status == "open", Registration.status == "confirmed")
-        .order_by(PickupPoint.position.is_(None), PickupPoint.position, RideRequest.pickup_text, RideRequest.id)
+        .where(
+            RideRequest.event_id == event.id,
+            RideRequest.status == "open",
+            Registration.status == "confirmed",
+        )
+        .order_by(
+            PickupPoint.position.is_(None),
+            PickupPoint.position,
+            RideRequest.pickup_text,
+            RideRequest.id,
+        )
     )
     demand: dict[str, Demand] = {}
     for request in requests:
@@ -114,6 +142,7 @@ def board(event: Event) -> Board:
 
 # --- Drivers -------------------------------------------------------------------------------
 
+
 def departure_time(event: Event, at: time) -> datetime:
     """A time of day typed by the driver, on the event's day in Europe/Paris."""
     local_day = event.starts_at.astimezone(event_service.PARIS).date()
@@ -121,8 +150,14 @@ def departure_time(event: Event, at: time) -> datetime:
 
 
 def offer_ride(
-    registration: Registration, *, departure: time, seats: int, pickup_point_id: int | None = None,
-    pickup_text: str = "", note: str = "", now: datetime | None = None,
+    registration: Registration,
+    *,
+    departure: time,
+    seats: int,
+    pickup_point_id: int | None = None,
+    pickup_text: str = "",
+    note: str = "",
+    now: datetime | None = None,
 ) -> Ride:
     """Offer seats in one's car. The ride leaves on the event's day, before it starts."""
     event = _lock_for_carpool(registration, now)
@@ -134,14 +169,23 @@ def offer_ride(
         raise AlreadyOffering()
     departs_at = departure_time(event, departure)
     if departs_at >= event.starts_at:
-        raise InvalidRide(_l("The ride must leave before the event starts (%(time)s).",
-                             time=format_time(event.starts_at, "HH:mm")))
+        raise InvalidRide(
+            _l(
+                "The ride must leave before the event starts (%(time)s).",
+                time=format_time(event.starts_at, "HH:mm"),
+            )
+        )
     if departs_at <= (now or utcnow()):
         raise InvalidRide(_l("This departure time has already passed."))
     ride = Ride(
-        event_id=event.id, driver_id=registration.id, pickup_point_id=pickup_point_id,
-        pickup_text="" if pickup_point_id else pickup_text.strip(), departs_at=departs_at, seats=seats,
-        note=note.strip(), status="open",
+        event_id=event.id,
+        driver_id=registration.id,
+        pickup_point_id=pickup_point_id,
+        pickup_text="" if pickup_point_id else pickup_text.strip(),
+        departs_at=departs_at,
+        seats=seats,
+        note=note.strip(),
+        status="open",
     )
     registration.offers_ride = True
     db.session.add(ride)
@@ -161,20 +205,32 @@ def cancel_ride(ride: Ride, now: datetime | None = None) -> None:
 
 def _cancel_ride(ride: Ride) -> None:
     ride.status = "cancelled"
-    for booking in db.session.scalars(select(Booking).where(Booking.ride_id == ride.id, Booking.status == "booked")):
+    for booking in db.session.scalars(
+        select(Booking).where(Booking.ride_id == ride.id, Booking.status == "booked")
+    ):
         booking.status = "cancelled"
         db.session.flush()
         passenger = booking.registration
         sync_request(passenger)
         if passenger.email:
-            queue_mail(passenger.email, "event_ride_cancelled", passenger.language, ride=ride, event=ride.event,
-                       registration=passenger, private_url=event_service.private_url(passenger))
+            queue_mail(
+                passenger.email,
+                "event_ride_cancelled",
+                passenger.language,
+                ride=ride,
+                event=ride.event,
+                registration=passenger,
+                private_url=event_service.private_url(passenger),
+            )
     db.session.flush()
 
 
 # --- Passengers ----------------------------------------------------------------------------
 
-def book(ride: Ride, registration: Registration, seats: int, now: datetime | None = None) -> Booking:
+
+def book(
+    ride: Ride, registration: Registration, seats: int, now: datetime | None = None
+) -> Booking:
     """Book seats in a ride; never more than it has left, even when others book at the same moment."""
     _lock_for_carpool(registration, now)
     db.session.refresh(ride)
@@ -188,13 +244,17 @@ def book(ride: Ride, registration: Registration, seats: int, now: datetime | Non
     if current is not None and current.ride_id != ride.id:
         raise AlreadyBooked()
     booking = current or db.session.scalar(
-        select(Booking).where(Booking.ride_id == ride.id, Booking.registration_id == registration.id)
+        select(Booking).where(
+            Booking.ride_id == ride.id, Booking.registration_id == registration.id
+        )
     )
     left = ride.seats - seats_taken(ride.id, except_booking_id=booking.id if booking else None)
     if seats > left:
         raise RideFull(max(left, 0), _ride_full_message(max(left, 0)))
     if booking is None:
-        booking = Booking(ride_id=ride.id, registration_id=registration.id, seats=seats, status="booked")
+        booking = Booking(
+            ride_id=ride.id, registration_id=registration.id, seats=seats, status="booked"
+        )
         db.session.add(booking)
     else:
         booking.seats, booking.status = seats, "booked"
@@ -203,8 +263,16 @@ def book(ride: Ride, registration: Registration, seats: int, now: datetime | Non
     sync_request(registration)
     driver = ride.driver
     if driver.email:
-        queue_mail(driver.email, "event_ride_booked", driver.language, ride=ride, event=ride.event,
-                   passenger=registration, seats=seats, private_url=event_service.private_url(driver))
+        queue_mail(
+            driver.email,
+            "event_ride_booked",
+            driver.language,
+            ride=ride,
+            event=ride.event,
+            passenger=registration,
+            seats=seats,
+            private_url=event_service.private_url(driver),
+        )
     return booking
 
 
@@ -223,22 +291,35 @@ def _cancel_booking(booking: Booking) -> None:
     sync_request(booking.registration)
     ride, driver = booking.ride, booking.ride.driver
     if ride.status == "open" and driver.email:
-        queue_mail(driver.email, "event_booking_cancelled", driver.language, ride=ride, event=ride.event,
-                   passenger=booking.registration, seats=booking.seats,
-                   private_url=event_service.private_url(driver))
+        queue_mail(
+            driver.email,
+            "event_booking_cancelled",
+            driver.language,
+            ride=ride,
+            event=ride.event,
+            passenger=booking.registration,
+            seats=booking.seats,
+            private_url=event_service.private_url(driver),
+        )
 
 
 def request_ride(
-    registration: Registration, *, seats: int, pickup_point_id: int | None = None, pickup_text: str = "",
+    registration: Registration,
+    *,
+    seats: int,
+    pickup_point_id: int | None = None,
+    pickup_text: str = "",
     now: datetime | None = None,
 ) -> RideRequest:
-    """"I need a ride from there": drivers see the demand per pickup point."""
+    """ "I need a ride from there": drivers see the demand per pickup point."""
     _lock_for_carpool(registration, now)
     if not 1 <= seats <= min(registration.people, MAX_PEOPLE):
         raise ValueError("seats must be between 1 and the party's size")
     if pickup_point_id is None and not pickup_text.strip():
         raise ValueError("a request needs a pickup point or a place")
-    request = db.session.scalar(select(RideRequest).where(RideRequest.registration_id == registration.id))
+    request = db.session.scalar(
+        select(RideRequest).where(RideRequest.registration_id == registration.id)
+    )
     if request is None:
         request = RideRequest(event_id=registration.event_id, registration_id=registration.id)
         db.session.add(request)
@@ -259,10 +340,13 @@ def cancel_request(registration: Registration, now: datetime | None = None) -> N
 
 # --- Kept in step with the registration ----------------------------------------------------
 
+
 def sync_request(registration: Registration) -> None:
     """Open a request for a confirmed registrant who needs a ride and has no seat (from their
     commune's town-hall square unless they chose a point); close it otherwise."""
-    request = db.session.scalar(select(RideRequest).where(RideRequest.registration_id == registration.id))
+    request = db.session.scalar(
+        select(RideRequest).where(RideRequest.registration_id == registration.id)
+    )
     booked = active_booking_of(registration.id) is not None
     wanted = registration.status == "confirmed" and registration.needs_ride and not booked
     if wanted:
@@ -270,8 +354,12 @@ def sync_request(registration: Registration) -> None:
             point = default_point(registration.commune_id)
             if point is None:
                 return  # no commune: the private page asks where they would leave from
-            request = RideRequest(event_id=registration.event_id, registration_id=registration.id,
-                                  pickup_point_id=point.id, seats=registration.people)
+            request = RideRequest(
+                event_id=registration.event_id,
+                registration_id=registration.id,
+                pickup_point_id=point.id,
+                seats=registration.people,
+            )
             db.session.add(request)
         request.status = "open"
         request.seats = min(request.seats, registration.people)
@@ -305,7 +393,9 @@ def release(registration: Registration) -> None:
     sync_request(registration)
 
 
-def _lock_for_carpool(registration: Registration, now: datetime | None, need_confirmed: bool = True) -> Event:
+def _lock_for_carpool(
+    registration: Registration, now: datetime | None, need_confirmed: bool = True
+) -> Event:
     event = event_service.lock_event(registration.event_id)
     db.session.refresh(registration)
     if not event.carpool:
@@ -321,4 +411,6 @@ def _lock_for_carpool(registration: Registration, now: datetime | None, need_con
 def _ride_full_message(left: int):
     if left == 0:
         return _l("Sorry, this car is full now.")
-    return ngettext("Only %(num)d seat left in this car.", "Only %(num)d seats left in this car.", left)
+    return ngettext(
+        "Only %(num)d seat left in this car.", "Only %(num)d seats left in this car.", left
+    )

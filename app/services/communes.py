@@ -14,6 +14,7 @@ Prefix rules, so that typing live gives an answer early without claiming a diffe
 - a name that starts no commune but is a letter or two away from one of ours ("Boën-sur-Lingon",
   "Sail-sous-Cousan") is not eligible either, but the answer suggests the commune.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -33,7 +34,24 @@ TYPO_SIMILARITY = 0.8
 MAX_SUGGESTIONS = 3
 ABBREVIATIONS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
 # Words that never end a commune's name: text ending on one is still being typed.
-LINKING_WORDS = {"sur", "sous", "en", "le", "la", "les", "l", "de", "des", "d", "du", "et", "aux", "au", "lez", "pres"}
+LINKING_WORDS = {
+    "sur",
+    "sous",
+    "en",
+    "le",
+    "la",
+    "les",
+    "l",
+    "de",
+    "des",
+    "d",
+    "du",
+    "et",
+    "aux",
+    "au",
+    "lez",
+    "pres",
+}
 
 EMPTY = "empty"  # nothing (or only digits and punctuation) typed
 SHORT = "short"  # fewer than three letters and no exact name
@@ -98,7 +116,9 @@ def check_eligibility(text: str | None) -> Eligibility:
         return _answer(query, exact[0])
     if len(compact) < 3:
         return Eligibility(query, SHORT)
-    starting = [c for c in names if c.key.startswith(key) or c.key.replace(" ", "").startswith(compact)]
+    starting = [
+        c for c in names if c.key.startswith(key) or c.key.replace(" ", "").startswith(compact)
+    ]
     communes = {c.commune.id for c in starting}
     if not starting:
         return Eligibility(query, OUTSIDE, candidates=_close_to(compact, names))
@@ -110,7 +130,9 @@ def check_eligibility(text: str | None) -> Eligibility:
         if len(words) > 1 and (not complete_words or words[-1] in LINKING_WORDS):
             return _answer(query, starting[0])
     if len(words) > 1 and complete_words and words[-1] not in LINKING_WORDS:
-        return Eligibility(query, OUTSIDE, candidates=tuple(c for c in starting if c.commune.eligible))
+        return Eligibility(
+            query, OUTSIDE, candidates=tuple(c for c in starting if c.commune.eligible)
+        )
     return Eligibility(query, CHOOSE, candidates=tuple(starting))
 
 
@@ -134,7 +156,9 @@ def _close_to(compact: str, names: list[Candidate]) -> tuple[Candidate, ...]:
 def _answer(query: str, candidate: Candidate) -> Eligibility:
     if not candidate.commune.eligible:
         return Eligibility(query, OUTSIDE)
-    return Eligibility(query, ELIGIBLE, candidate.commune, candidate.name if candidate.alias else None)
+    return Eligibility(
+        query, ELIGIBLE, candidate.commune, candidate.name if candidate.alias else None
+    )
 
 
 def find_commune(text: str | None) -> Commune | None:

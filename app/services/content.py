@@ -7,6 +7,7 @@ They may name the association's rules instead of copying them, so that changing 
 every page: {allocation}, {min_contribution}, {contribution_rule}, {rollover}, {contact_email}, {contact_phone},
 {association}, {communes_count}.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,10 +45,13 @@ def rollover_text(rules: dict | None = None) -> str:
             "Unspent allocation carries over to the next month, but after the monthly credit your "
             "balance cannot go above %(cap)s (%(months)d months of allocation): anything above that "
             "returns to the common fund.",
-            cap=money(allocation * months), months=months,
+            cap=money(allocation * months),
+            months=months,
         )
     if rule in ("expire", "expires", "month_end", "expire_month_end"):
-        return _("Unspent allocation returns to the common fund at the end of each month: it does not carry over.")
+        return _(
+            "Unspent allocation returns to the common fund at the end of each month: it does not carry over."
+        )
     if rule in ("none", "no_cap", "keep", "carry", "carry_over"):
         return _("Unspent allocation carries over from month to month, without limit.")
     return _("The association decides what happens to unspent allocation: ask a coordinator.")
@@ -106,9 +110,13 @@ def blocks(text: str, values: dict[str, str] | None = None) -> list[Block]:
 
 
 def faq_entries() -> list[FaqEntry]:
-    return list(db.session.scalars(
-        db.select(FaqEntry).where(FaqEntry.published.is_(True)).order_by(FaqEntry.position, FaqEntry.id)
-    ))
+    return list(
+        db.session.scalars(
+            db.select(FaqEntry)
+            .where(FaqEntry.published.is_(True))
+            .order_by(FaqEntry.position, FaqEntry.id)
+        )
+    )
 
 
 def page(slug: str) -> Page | None:
@@ -126,7 +134,11 @@ def conventioned_merchants() -> list[tuple[Commune, list[Merchant]]]:
     merchants = db.session.scalars(
         db.select(Merchant)
         .where(Merchant.status == "active", Merchant.conventioned_since.is_not(None))
-        .options(selectinload(Merchant.categories), selectinload(Merchant.stalls), selectinload(Merchant.commune))
+        .options(
+            selectinload(Merchant.categories),
+            selectinload(Merchant.stalls),
+            selectinload(Merchant.commune),
+        )
     ).all()
     groups: dict[int, tuple[Commune, list[Merchant]]] = {}
     for merchant in merchants:
@@ -142,4 +154,6 @@ def weekday_name(weekday: int) -> str:
 
 def stall_hours(stall: MarketStall) -> tuple[str, str]:
     locale = get_locale()
-    return babel_format_time(stall.opens, "short", locale=locale), babel_format_time(stall.closes, "short", locale=locale)
+    return babel_format_time(stall.opens, "short", locale=locale), babel_format_time(
+        stall.closes, "short", locale=locale
+    )

@@ -7,6 +7,7 @@ its French and English texts are both there. Texts are the plain format of
 Every change is written to the audit log (`content.changed`; removing a subscriber:
 `subscriber.deleted`, without the address, which is what the person asked to erase).
 """
+
 from __future__ import annotations
 
 import csv
@@ -81,13 +82,24 @@ def faq_entries() -> list[FaqEntry]:
 
 def _clean_faq(data: FaqData) -> FaqData:
     cleaned = FaqData(
-        question_fr=clean_line(data.question_fr)[:QUESTION_MAX], question_en=clean_line(data.question_en)[:QUESTION_MAX],
-        answer_fr=clean_text(data.answer_fr, ANSWER_MAX), answer_en=clean_text(data.answer_en, ANSWER_MAX),
+        question_fr=clean_line(data.question_fr)[:QUESTION_MAX],
+        question_en=clean_line(data.question_en)[:QUESTION_MAX],
+        answer_fr=clean_text(data.answer_fr, ANSWER_MAX),
+        answer_en=clean_text(data.answer_en, ANSWER_MAX),
         published=bool(data.published),
     )
-    _both(cleaned.question_fr, cleaned.question_en,
-          _l("Write the question in French."), _l("Write the question in English."))
-    _both(cleaned.answer_fr, cleaned.answer_en, _l("Write the answer in French."), _l("Write the answer in English."))
+    _both(
+        cleaned.question_fr,
+        cleaned.question_en,
+        _l("Write the question in French."),
+        _l("Write the question in English."),
+    )
+    _both(
+        cleaned.answer_fr,
+        cleaned.answer_en,
+        _l("Write the answer in French."),
+        _l("Write the answer in English."),
+    )
     return cleaned
 
 
@@ -95,7 +107,11 @@ def create_faq(data: FaqData, actor_id: int | None) -> FaqEntry:
     """A new entry, placed last."""
     data = _clean_faq(data)
     last = db.session.scalar(select(func.max(FaqEntry.position)))
-    entry = FaqEntry(slug=unique_slug(FaqEntry, slugify(data.question_fr)), position=(last or 0) + 1, **vars(data))
+    entry = FaqEntry(
+        slug=unique_slug(FaqEntry, slugify(data.question_fr)),
+        position=(last or 0) + 1,
+        **vars(data),
+    )
     db.session.add(entry)
     db.session.flush()
     _log(actor_id, "faq", entry.id, "created", entry.slug)
@@ -141,7 +157,10 @@ def move_faq(entry: FaqEntry, direction: str, actor_id: int | None) -> bool:
     if not 0 <= other < len(entries):
         db.session.flush()
         return False
-    entries[index].position, entries[other].position = entries[other].position, entries[index].position
+    entries[index].position, entries[other].position = (
+        entries[other].position,
+        entries[index].position,
+    )
     db.session.flush()
     _log(actor_id, "faq", entry.id, f"moved {direction}", entry.slug)
     return True
@@ -178,11 +197,23 @@ def update_page(slug: str, data: PageData, actor_id: int | None) -> Page:
     if found is None:
         raise InvalidContent(_l("This page does not exist."))
     cleaned = PageData(
-        title_fr=clean_line(data.title_fr)[:TITLE_MAX], title_en=clean_line(data.title_en)[:TITLE_MAX],
-        body_fr=clean_text(data.body_fr, BODY_MAX), body_en=clean_text(data.body_en, BODY_MAX),
+        title_fr=clean_line(data.title_fr)[:TITLE_MAX],
+        title_en=clean_line(data.title_en)[:TITLE_MAX],
+        body_fr=clean_text(data.body_fr, BODY_MAX),
+        body_en=clean_text(data.body_en, BODY_MAX),
     )
-    _both(cleaned.title_fr, cleaned.title_en, _l("Write the title in French."), _l("Write the title in English."))
-    _both(cleaned.body_fr, cleaned.body_en, _l("Write the text in French."), _l("Write the text in English."))
+    _both(
+        cleaned.title_fr,
+        cleaned.title_en,
+        _l("Write the title in French."),
+        _l("Write the title in English."),
+    )
+    _both(
+        cleaned.body_fr,
+        cleaned.body_en,
+        _l("Write the text in French."),
+        _l("Write the text in English."),
+    )
     if found.id is None:
         db.session.add(found)
     for name, value in vars(cleaned).items():
@@ -216,7 +247,10 @@ def feedback_table() -> list[FeedbackRow]:
     rows = db.session.execute(
         select(FeedbackVote.page, useful, func.count()).group_by(FeedbackVote.page)
     ).all()
-    table = [FeedbackRow(page=page, useful=int(yes or 0), not_useful=int(total) - int(yes or 0)) for page, yes, total in rows]
+    table = [
+        FeedbackRow(page=page, useful=int(yes or 0), not_useful=int(total) - int(yes or 0))
+        for page, yes, total in rows
+    ]
     return sorted(table, key=lambda row: (-row.total, row.page))
 
 
@@ -236,7 +270,9 @@ def _subscribers_matching(text: str | None):
 NEWEST_FIRST = (Subscriber.created_at.desc(), Subscriber.id.desc())
 
 
-def subscribers(text: str | None = "", page: int = 1, per_page: int = SUBSCRIBERS_PER_PAGE) -> Pagination:
+def subscribers(
+    text: str | None = "", page: int = 1, per_page: int = SUBSCRIBERS_PER_PAGE
+) -> Pagination:
     """One page of the subscribers (newest first) whose address contains `text`; a page number
     out of range gives the nearest page."""
     return paginate(_subscribers_matching(text), NEWEST_FIRST, page, per_page)
@@ -257,10 +293,14 @@ def subscribers_csv() -> bytes:
     writer = csv.writer(buffer, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     writer.writerow([str(title) for title in SUBSCRIBER_CSV_COLUMNS])
     for subscriber in db.session.scalars(select(Subscriber).order_by(*NEWEST_FIRST)):
-        writer.writerow([
-            neutralise(subscriber.email), neutralise(subscriber.commune), neutralise(subscriber.language),
-            subscriber.created_at.astimezone(PARIS).strftime("%d/%m/%Y %H:%M"),
-        ])
+        writer.writerow(
+            [
+                neutralise(subscriber.email),
+                neutralise(subscriber.commune),
+                neutralise(subscriber.language),
+                subscriber.created_at.astimezone(PARIS).strftime("%d/%m/%Y %H:%M"),
+            ]
+        )
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 

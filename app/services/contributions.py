@@ -5,6 +5,7 @@ its balance is minus the total received) to the `caisse`. The member who paid is
 transfer (`Transfer.member_id`): neither account is theirs. A contribution recorded by mistake is
 cancelled by a correction transfer that reverses it (caisse -> contributions), with the reason.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -45,7 +46,9 @@ def record_contribution(
     if paid_on > ledger.today():
         raise InvalidContribution(_l("The payment date cannot be in the future."))
     if isinstance(amount_cents, int) and amount_cents > MAX_AMOUNT_CENTS:  # the forms' maximum
-        raise InvalidContribution(_l("This amount is too large (at most %(max)s).", max=money(MAX_AMOUNT_CENTS)))
+        raise InvalidContribution(
+            _l("This amount is too large (at most %(max)s).", max=money(MAX_AMOUNT_CENTS))
+        )
     if member.id is None:
         db.session.flush()
     memo = (reference or "").strip()[:500]
@@ -62,10 +65,19 @@ def record_contribution(
         member_id=member.id,
     )
     if not row.replayed:
-        audit.record(actor_id, "contribution.recorded", "member", member.id, {
-            "number": member.number, "amount_cents": amount_cents, "paid_on": paid_on, "method": method,
-            "transfer": row.reference,
-        })
+        audit.record(
+            actor_id,
+            "contribution.recorded",
+            "member",
+            member.id,
+            {
+                "number": member.number,
+                "amount_cents": amount_cents,
+                "paid_on": paid_on,
+                "method": method,
+                "transfer": row.reference,
+            },
+        )
     return row
 
 
@@ -93,12 +105,17 @@ def cancellations_of(rows: list[Transfer]) -> dict[int, Transfer]:
     ids = [t.id for t in rows]
     if not ids:
         return {}
-    return {t.reverses_id: t for t in db.session.scalars(
-        select(Transfer).where(Transfer.reverses_id.in_(ids), Transfer.kind == "correction"))}
+    return {
+        t.reverses_id: t
+        for t in db.session.scalars(
+            select(Transfer).where(Transfer.reverses_id.in_(ids), Transfer.kind == "correction")
+        )
+    }
 
 
-def cancel_contribution(contribution: Transfer, reason: str, actor_id: int | None,
-                        idempotency_key: str | None = None) -> Transfer:
+def cancel_contribution(
+    contribution: Transfer, reason: str, actor_id: int | None, idempotency_key: str | None = None
+) -> Transfer:
     """Cancel a contribution recorded by mistake (flushes, never commits): a correction transfer
     moves its amount back from the caisse, at most once; the same key again returns it (`replayed`).
 
@@ -114,15 +131,31 @@ def cancel_contribution(contribution: Transfer, reason: str, actor_id: int | Non
     if not reason:
         raise InvalidContribution(_l("Give the reason of the cancellation."))
     try:
-        row = ledger.reverse(contribution, kind="correction", actor_id=actor_id, idempotency_key=idempotency_key,
-                             memo=reason)
+        row = ledger.reverse(
+            contribution,
+            kind="correction",
+            actor_id=actor_id,
+            idempotency_key=idempotency_key,
+            memo=reason,
+        )
     except AlreadyReversed:
-        raise AlreadyReversed(_l("This contribution was already cancelled: nothing was changed.")) from None
+        raise AlreadyReversed(
+            _l("This contribution was already cancelled: nothing was changed.")
+        ) from None
     if not row.replayed:
         member = db.session.get(Member, contribution.member_id) if contribution.member_id else None
-        audit.record(actor_id, "contribution.cancelled", "member", contribution.member_id, {
-            "number": member.number if member else None, "amount_cents": contribution.amount_cents,
-            "paid_on": contribution.occurred_on, "transfer": contribution.reference, "correction": row.reference,
-            "reason": reason,
-        })
+        audit.record(
+            actor_id,
+            "contribution.cancelled",
+            "member",
+            contribution.member_id,
+            {
+                "number": member.number if member else None,
+                "amount_cents": contribution.amount_cents,
+                "paid_on": contribution.occurred_on,
+                "transfer": contribution.reference,
+                "correction": row.reference,
+                "reason": reason,
+            },
+        )
     return row

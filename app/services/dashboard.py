@@ -14,6 +14,7 @@ date (`occurred_on`, Europe/Paris): a correction or refund counts in the month i
 - Unpaid settlements: what merchants' accounts hold beyond the current month's net sales, that
   is euros owed for months already over.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -127,7 +128,9 @@ def _month_sql(column: str) -> str:
 
 def _system_ids() -> dict[str, int]:
     ledger.system_account("caisse")  # creates the system accounts of an empty ledger
-    return dict(db.session.execute(select(Account.code, Account.id).where(Account.kind == "system")).all())
+    return dict(
+        db.session.execute(select(Account.code, Account.id).where(Account.kind == "system")).all()
+    )
 
 
 def member_counts() -> dict[str, int]:
@@ -152,7 +155,12 @@ def monthly_flows(periods: list[str]) -> list[MonthFigures]:
                        OR (t.source_id = :caisse AND t.destination_id = :contributions))
                 GROUP BY {month}, t.kind"""
         ),
-        {"start": start, "end": end, "caisse": systems["caisse"], "contributions": systems["contributions"]},
+        {
+            "start": start,
+            "end": end,
+            "caisse": systems["caisse"],
+            "contributions": systems["contributions"],
+        },
     ).all()
     for period, _kind, cents in rows:
         figures[period]["contributions"] += int(cents or 0)
@@ -180,7 +188,9 @@ def monthly_flows(periods: list[str]) -> list[MonthFigures]:
     for period, kind, cents in rows:
         figures[period]["allocations" if kind == "allocation" else "expired"] -= int(cents or 0)
     return [
-        MonthFigures(p, figures[p]["contributions"], figures[p]["allocations"], figures[p]["expired"])
+        MonthFigures(
+            p, figures[p]["contributions"], figures[p]["allocations"], figures[p]["expired"]
+        )
         for p in periods
     ]
 
@@ -245,7 +255,9 @@ _MEMBER_SIDE = """
 
 @dataclass(frozen=True)
 class MonthSales:
-    by_merchant_account: dict[tuple[int | None, int], tuple[int, int]]  # (category, account) -> (cents, sales)
+    by_merchant_account: dict[
+        tuple[int | None, int], tuple[int, int]
+    ]  # (category, account) -> (cents, sales)
     by_commune: dict[int | None, tuple[int, int]]
 
     @property
@@ -279,8 +291,10 @@ def month_sales(period: str) -> MonthSales:
 
 
 def _shares(totals: dict, labels: dict, unknown: str) -> list[Share]:
-    shares = [Share(labels.get(key, unknown) if key is not None else unknown, cents, sales)
-              for key, (cents, sales) in totals.items()]
+    shares = [
+        Share(labels.get(key, unknown) if key is not None else unknown, cents, sales)
+        for key, (cents, sales) in totals.items()
+    ]
     return sorted(shares, key=lambda s: (-s.cents, s.label))
 
 
@@ -291,18 +305,35 @@ def breakdowns(sales: MonthSales) -> tuple[list[Share], list[Share], list[Share]
     for (category, account), (cents, count) in sales.by_merchant_account.items():
         by_category[category] = (by_category[category][0] + cents, by_category[category][1] + count)
         by_account[account] = (by_account[account][0] + cents, by_account[account][1] + count)
-    categories = {c.id: c.tr("name") for c in db.session.scalars(
-        select(Category).where(Category.id.in_([k for k in by_category if k is not None])))}
-    owners = dict(db.session.execute(
-        select(Account.id, Account.merchant_id).where(Account.id.in_(list(by_account)))).all())
-    names = dict(db.session.execute(
-        select(Merchant.id, Merchant.name).where(Merchant.id.in_([m for m in owners.values() if m is not None]))).all())
+    categories = {
+        c.id: c.tr("name")
+        for c in db.session.scalars(
+            select(Category).where(Category.id.in_([k for k in by_category if k is not None]))
+        )
+    }
+    owners = dict(
+        db.session.execute(
+            select(Account.id, Account.merchant_id).where(Account.id.in_(list(by_account)))
+        ).all()
+    )
+    names = dict(
+        db.session.execute(
+            select(Merchant.id, Merchant.name).where(
+                Merchant.id.in_([m for m in owners.values() if m is not None])
+            )
+        ).all()
+    )
     by_merchant: dict = defaultdict(lambda: (0, 0))
     for account, (cents, count) in by_account.items():
         merchant = owners.get(account)
         by_merchant[merchant] = (by_merchant[merchant][0] + cents, by_merchant[merchant][1] + count)
-    communes = dict(db.session.execute(
-        select(Commune.id, Commune.name).where(Commune.id.in_([k for k in sales.by_commune if k is not None]))).all())
+    communes = dict(
+        db.session.execute(
+            select(Commune.id, Commune.name).where(
+                Commune.id.in_([k for k in sales.by_commune if k is not None])
+            )
+        ).all()
+    )
     return (
         _shares(by_category, categories, str(_l("No category"))),
         _shares(by_merchant, names, str(_l("Unknown merchant"))),
@@ -317,7 +348,9 @@ def merchant_dues(this_month: MonthSales) -> tuple[int, int, int]:
     net sales (`this_month`) belongs to months already over: a settlement is due.
     """
     current = this_month.merchant_totals()
-    balances = db.session.execute(select(Account.id, Account.balance_cents).where(Account.kind == "merchant")).all()
+    balances = db.session.execute(
+        select(Account.id, Account.balance_cents).where(Account.kind == "merchant")
+    ).all()
     past_due = [int(balance) - current.get(account_id, 0) for account_id, balance in balances]
     past_due = [cents for cents in past_due if cents > 0]
     return len(past_due), sum(past_due), sum(int(balance) for _id, balance in balances)
@@ -340,15 +373,21 @@ def compute(period: str | None = None) -> Dashboard:
         select(func.count()).select_from(Application).where(Application.status == "pending")
     )
     board.locked_cards = db.session.scalar(
-        select(func.count()).select_from(Member)
+        select(func.count())
+        .select_from(Member)
         .where(Member.pin_failures >= MAX_PIN_FAILURES, Member.status != "erased")
     )
     systems = _system_ids()
-    held = dict(db.session.execute(
-        select(Account.kind, func.coalesce(func.sum(Account.balance_cents), 0))
-        .where(Account.kind != "system").group_by(Account.kind)
-    ).all())
-    board.caisse_cents = db.session.scalar(select(Account.balance_cents).where(Account.id == systems["caisse"]))
+    held = dict(
+        db.session.execute(
+            select(Account.kind, func.coalesce(func.sum(Account.balance_cents), 0))
+            .where(Account.kind != "system")
+            .group_by(Account.kind)
+        ).all()
+    )
+    board.caisse_cents = db.session.scalar(
+        select(Account.balance_cents).where(Account.id == systems["caisse"])
+    )
     board.held_by_members_cents = int(held.get("member", 0))
     board.months = monthly_flows(last_periods(period))
     sales = month_sales(period)
@@ -357,7 +396,8 @@ def compute(period: str | None = None) -> Dashboard:
     # What needs attention is about today, whichever month is looked at.
     current = ledger.current_period()
     board.unpaid_merchants, board.unpaid_cents, board.owed_to_merchants_cents = merchant_dues(
-        sales if period == current else month_sales(current))
+        sales if period == current else month_sales(current)
+    )
     board.events = upcoming_events()
     return board
 
@@ -386,14 +426,23 @@ class Chart:
     left: float
 
 
-def chart(months: list[MonthFigures], format_money, format_month, format_tick=None, format_axis=None,
-          width: int = 640, height: int = 260) -> Chart:
+def chart(
+    months: list[MonthFigures],
+    format_money,
+    format_month,
+    format_tick=None,
+    format_axis=None,
+    width: int = 640,
+    height: int = 260,
+) -> Chart:
     """Bars of contributions and allocations per month, with a labelled vertical scale."""
     format_tick = format_tick or format_money
     format_axis = format_axis or format_month
     left, right, top, bottom = 84.0, 8.0, 12.0, 40.0
     plot_w, plot_h = width - left - right, height - top - bottom
-    highest = max([1, *(m.contributions_cents for m in months), *(m.allocations_cents for m in months)])
+    highest = max(
+        [1, *(m.contributions_cents for m in months), *(m.allocations_cents for m in months)]
+    )
     scale_top = _nice_ceiling(highest)
     slot = plot_w / max(len(months), 1)
     bar_w = slot * 0.36
@@ -406,12 +455,22 @@ def chart(months: list[MonthFigures], format_money, format_month, format_tick=No
             (bar_w, month.allocations_cents, "bar-alloc", _l("Allocations")),
         ):
             h = max(cents, 0) / scale_top * plot_h
-            bars.append(Bar(round(x0 + offset, 1), round(baseline - h, 1), round(bar_w, 1), round(h, 1), css,
-                            f"{format_month(month)} · {name}: {format_money(cents)}"))
+            bars.append(
+                Bar(
+                    round(x0 + offset, 1),
+                    round(baseline - h, 1),
+                    round(bar_w, 1),
+                    round(h, 1),
+                    css,
+                    f"{format_month(month)} · {name}: {format_money(cents)}",
+                )
+            )
         # The year only under the first month and each January, so that twelve labels fit.
         year = str(month.start.year) if index == 0 or month.start.month == 1 else ""
         labels.append((round(left + index * slot + slot / 2, 1), format_axis(month), year))
-    ticks = [(round(baseline - plot_h * i / 4, 1), format_tick(scale_top * i // 4)) for i in range(5)]
+    ticks = [
+        (round(baseline - plot_h * i / 4, 1), format_tick(scale_top * i // 4)) for i in range(5)
+    ]
     return Chart(width, height, bars, ticks, labels, round(baseline, 1), left)
 
 

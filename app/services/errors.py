@@ -1,4 +1,5 @@
 """Named domain errors. Views turn them into form errors or 4xx fragments."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -73,8 +74,10 @@ class AlreadyRegistered(DomainError):
     """An e-mail address already registered for the event, typed by someone who may not own it:
     nothing was changed and the registration stays hidden; its private link went to that address."""
 
-    message = _l("This e-mail address is already registered for this event: we have sent the link to manage "
-                 "the registration to it.")
+    message = _l(
+        "This e-mail address is already registered for this event: we have sent the link to manage "
+        "the registration to it."
+    )
 
 
 class NotEnoughPlaces(DomainError):
@@ -175,7 +178,10 @@ class InsufficientBalance(DomainError):
     """The conditional debit found less than the amount on the account."""
 
     def __init__(self, available_cents: int, message=None):
-        super().__init__(message or _l("The balance is not sufficient for this amount."), available_cents=available_cents)
+        super().__init__(
+            message or _l("The balance is not sufficient for this amount."),
+            available_cents=available_cents,
+        )
         self.available_cents = available_cents
 
 
@@ -183,7 +189,12 @@ class IdempotencyConflict(DomainError):
     """A retry key was used again for a different request (answered with 422)."""
 
     def __init__(self, message=None):
-        super().__init__(message or _l("This form was already submitted with other values. Reload the page and start again."))
+        super().__init__(
+            message
+            or _l(
+                "This form was already submitted with other values. Reload the page and start again."
+            )
+        )
 
 
 class AlreadyReversed(DomainError):

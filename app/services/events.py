@@ -6,6 +6,7 @@ Every operation that counts places and then writes takes the event's lock first
 place. On PostgreSQL that is a row lock (`SELECT ... FOR UPDATE`); on SQLite the request already
 holds the database's write lock (`BEGIN IMMEDIATE`, see app/database.py).
 """
+
 from __future__ import annotations
 
 import csv
@@ -18,9 +19,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import format_datetime
+from flask_babel import format_datetime, ngettext
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from sqlalchemy import delete, func, or_, select
 
 from app.extensions import db
@@ -28,7 +28,12 @@ from app.models import Event, Registration
 from app.models.base import utcnow
 from app.models.events import MAX_PEOPLE
 from app.services import carpool
-from app.services.errors import AlreadyRegistered, NotEnoughPlaces, RegistrationCancelled, RegistrationClosed
+from app.services.errors import (
+    AlreadyRegistered,
+    NotEnoughPlaces,
+    RegistrationCancelled,
+    RegistrationClosed,
+)
 from app.services.mail import queue_mail
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -36,10 +41,13 @@ PARIS = ZoneInfo("Europe/Paris")
 
 # --- Reading -------------------------------------------------------------------------------
 
+
 def lock_event(event_id: int) -> Event:
     """Load the event for writing, serialising every writer of its registrations and rides."""
     statement = (
-        select(Event).where(Event.id == event_id).with_for_update()
+        select(Event)
+        .where(Event.id == event_id)
+        .with_for_update()
         .execution_options(populate_existing=True)
     )
     return db.session.execute(statement).scalar_one()
@@ -47,8 +55,9 @@ def lock_event(event_id: int) -> Event:
 
 def confirmed_people(event_id: int) -> int:
     total = db.session.scalar(
-        select(func.coalesce(func.sum(Registration.people), 0))
-        .where(Registration.event_id == event_id, Registration.status == "confirmed")
+        select(func.coalesce(func.sum(Registration.people), 0)).where(
+            Registration.event_id == event_id, Registration.status == "confirmed"
+        )
     )
     return int(total or 0)
 
@@ -75,25 +84,35 @@ def places_left(event: Event, confirmed: int | None = None) -> int | None:
 
 
 def waiting_list(event: Event) -> list[Registration]:
-    return list(db.session.scalars(
-        select(Registration).where(Registration.event_id == event.id, Registration.status == "waiting")
-        .order_by(Registration.position, Registration.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(Registration)
+            .where(Registration.event_id == event.id, Registration.status == "waiting")
+            .order_by(Registration.position, Registration.id)
+        )
+    )
 
 
 def attendees(event: Event) -> list[Registration]:
-    return list(db.session.scalars(
-        select(Registration).where(Registration.event_id == event.id, Registration.status == "confirmed")
-        .order_by(func.lower(Registration.name), Registration.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(Registration)
+            .where(Registration.event_id == event.id, Registration.status == "confirmed")
+            .order_by(func.lower(Registration.name), Registration.id)
+        )
+    )
 
 
-def upcoming(limit: int | None = None, now: datetime | None = None, include_cancelled: bool = True) -> list[Event]:
+def upcoming(
+    limit: int | None = None, now: datetime | None = None, include_cancelled: bool = True
+) -> list[Event]:
     """Published events that have not ended, soonest first (cancelled ones stay listed, marked)."""
     now = now or utcnow()
     statuses = ("published", "cancelled") if include_cancelled else ("published",)
     statement = (
-        select(Event).where(Event.status.in_(statuses), Event.ends_at >= now).order_by(Event.starts_at, Event.id)
+        select(Event)
+        .where(Event.status.in_(statuses), Event.ends_at >= now)
+        .order_by(Event.starts_at, Event.id)
     )
     if limit:
         statement = statement.limit(limit)
@@ -102,10 +121,13 @@ def upcoming(limit: int | None = None, now: datetime | None = None, include_canc
 
 def past(now: datetime | None = None) -> list[Event]:
     now = now or utcnow()
-    return list(db.session.scalars(
-        select(Event).where(Event.status.in_(("published", "cancelled")), Event.ends_at < now)
-        .order_by(Event.starts_at.desc(), Event.id.desc())
-    ))
+    return list(
+        db.session.scalars(
+            select(Event)
+            .where(Event.status.in_(("published", "cancelled")), Event.ends_at < now)
+            .order_by(Event.starts_at.desc(), Event.id.desc())
+        )
+    )
 
 
 def by_month(items: Iterable, key=lambda item: item) -> list[tuple[date, list]]:
@@ -125,7 +147,8 @@ def registration_of_member(event: Event, member_id: int | None) -> Registration 
         return None
     return db.session.scalar(
         select(Registration).where(
-            Registration.event_id == event.id, Registration.member_id == member_id,
+            Registration.event_id == event.id,
+            Registration.member_id == member_id,
             Registration.status != "cancelled",
         )
     )
@@ -198,7 +221,7 @@ def normalise_phone(text: str | None) -> str | None:
     if raw.startswith("+33") and len(raw) == 12:
         raw = "0" + raw[3:]
     if _FRENCH.match(raw):
-        return " ".join(raw[i:i + 2] for i in range(0, 10, 2))
+        return " ".join(raw[i : i + 2] for i in range(0, 10, 2))
     if _INTERNATIONAL.match(raw):
         return raw
     raise ValueError(raw)
@@ -229,6 +252,7 @@ def event_url(event: Event) -> str:
 
 # --- Registering, changing, cancelling ----------------------------------------------------------
 
+
 @dataclass
 class Outcome:
     """What a registration came to: `created` is False when an earlier one was updated, or left
@@ -242,10 +266,20 @@ class Outcome:
 
 
 def register(
-    event: Event, *, name: str, email: str | None = None, phone: str | None = None,
-    commune_id: int | None = None, people: int = 1, needs_ride: bool = False, offers_ride: bool = False,
-    language: str = "fr", member_id: int | None = None, created_by_id: int | None = None,
-    key: str | None = None, now: datetime | None = None,
+    event: Event,
+    *,
+    name: str,
+    email: str | None = None,
+    phone: str | None = None,
+    commune_id: int | None = None,
+    people: int = 1,
+    needs_ride: bool = False,
+    offers_ride: bool = False,
+    language: str = "fr",
+    member_id: int | None = None,
+    created_by_id: int | None = None,
+    key: str | None = None,
+    now: datetime | None = None,
 ) -> Outcome:
     """Register someone, on the waiting list when the places left do not fit their party.
 
@@ -282,7 +316,9 @@ def register(
         existing.commune_id = commune_id
         if member_id:
             existing.member_id = member_id
-        promoted = _change(event, existing, people=people, needs_ride=needs_ride, offers_ride=offers_ride)
+        promoted = _change(
+            event, existing, people=people, needs_ride=needs_ride, offers_ride=offers_ride
+        )
         _mail_registration(existing, updated=True)
         return Outcome(existing, False, promoted)
 
@@ -305,7 +341,12 @@ def register(
 
 
 def update_registration(
-    registration: Registration, *, people: int, needs_ride: bool, offers_ride: bool, now: datetime | None = None,
+    registration: Registration,
+    *,
+    people: int,
+    needs_ride: bool,
+    offers_ride: bool,
+    now: datetime | None = None,
 ) -> list[Registration]:
     """Change the party size or the ride needs from the private link; returns who got promoted.
 
@@ -322,10 +363,14 @@ def update_registration(
     else:
         check_not_started(event, now)
     _check_people(people)
-    return _change(event, registration, people=people, needs_ride=needs_ride, offers_ride=offers_ride)
+    return _change(
+        event, registration, people=people, needs_ride=needs_ride, offers_ride=offers_ride
+    )
 
 
-def cancel_registration(registration: Registration, now: datetime | None = None) -> list[Registration]:
+def cancel_registration(
+    registration: Registration, now: datetime | None = None
+) -> list[Registration]:
     """Cancel, free the places and the carpool seats, promote the waiting list; returns the promoted."""
     event = lock_event(registration.event_id)
     db.session.refresh(registration)
@@ -338,8 +383,14 @@ def cancel_registration(registration: Registration, now: datetime | None = None)
     db.session.flush()
     promoted = promote(event)
     if registration.email:
-        queue_mail(registration.email, "event_cancelled", registration.language,
-                   registration=registration, event=event, event_url=event_url(event))
+        queue_mail(
+            registration.email,
+            "event_cancelled",
+            registration.language,
+            registration=registration,
+            event=event,
+            event_url=event_url(event),
+        )
     return promoted
 
 
@@ -366,7 +417,8 @@ def forget_person(member_id: int | None, emails: Iterable[str]) -> set[str]:
     if ids:
         db.session.flush()
         db.session.execute(
-            delete(Registration).where(Registration.id.in_(ids)), execution_options={"synchronize_session": False}
+            delete(Registration).where(Registration.id.in_(ids)),
+            execution_options={"synchronize_session": False},
         )
         db.session.expire_all()
     return addresses
@@ -389,8 +441,14 @@ def promote(event: Event) -> list[Registration]:
     for registration in promoted:
         carpool.sync_request(registration)
         if registration.email:
-            queue_mail(registration.email, "event_promoted", registration.language, registration=registration,
-                       event=event, private_url=private_url(registration))
+            queue_mail(
+                registration.email,
+                "event_promoted",
+                registration.language,
+                registration=registration,
+                event=event,
+                private_url=private_url(registration),
+            )
     return promoted
 
 
@@ -415,23 +473,36 @@ def _placement(event: Event, people: int) -> tuple[str, int | None]:
     if free is None or people <= free:
         return "confirmed", None
     last = db.session.scalar(
-        select(func.max(Registration.position))
-        .where(Registration.event_id == event.id, Registration.status == "waiting")
+        select(func.max(Registration.position)).where(
+            Registration.event_id == event.id, Registration.status == "waiting"
+        )
     )
     return "waiting", (last or 0) + 1
 
 
-def _change(event: Event, registration: Registration, *, people: int, needs_ride: bool, offers_ride: bool):
+def _change(
+    event: Event, registration: Registration, *, people: int, needs_ride: bool, offers_ride: bool
+):
     if registration.status == "confirmed" and people > registration.people:
         free = places_left(event)
         if free is not None and people - registration.people > free:
             if free == 0:
                 raise NotEnoughPlaces(free, _l("No place is left: your party cannot grow."))
-            raise NotEnoughPlaces(free, " ".join((
-                ngettext("Only %(num)d place is left.", "Only %(num)d places are left.", free),
-                ngettext("Your party can be at most %(num)d person.", "Your party can be at most %(num)d people.",
-                         registration.people + free),
-            )))
+            raise NotEnoughPlaces(
+                free,
+                " ".join(
+                    (
+                        ngettext(
+                            "Only %(num)d place is left.", "Only %(num)d places are left.", free
+                        ),
+                        ngettext(
+                            "Your party can be at most %(num)d person.",
+                            "Your party can be at most %(num)d people.",
+                            registration.people + free,
+                        ),
+                    )
+                ),
+            )
     registration.people = people
     registration.needs_ride, registration.offers_ride = needs_ride, offers_ride
     carpool.follow_needs(registration)
@@ -450,11 +521,20 @@ def _mail_registration(registration: Registration, updated: bool, resent: bool =
     """The confirmation with the private link; `resent`: the same again, because someone typed
     this address to register once more."""
     if registration.email:
-        queue_mail(registration.email, "event_registered", registration.language, registration=registration,
-                   event=registration.event, updated=updated, resent=resent, private_url=private_url(registration))
+        queue_mail(
+            registration.email,
+            "event_registered",
+            registration.language,
+            registration=registration,
+            event=registration.event,
+            updated=updated,
+            resent=resent,
+            private_url=private_url(registration),
+        )
 
 
 # --- Reminders ----------------------------------------------------------------------------------
+
 
 def send_reminders(today: date | None = None) -> int:
     """Queue the reminder of the day before for every event of tomorrow (Europe/Paris) to its
@@ -465,22 +545,34 @@ def send_reminders(today: date | None = None) -> int:
     start = datetime.combine(tomorrow, time(0), PARIS)
     end = datetime.combine(tomorrow + timedelta(days=1), time(0), PARIS)
     event_ids = db.session.scalars(
-        select(Event.id).where(Event.status == "published", Event.starts_at >= start, Event.starts_at < end)
+        select(Event.id)
+        .where(Event.status == "published", Event.starts_at >= start, Event.starts_at < end)
         .order_by(Event.starts_at)
     ).all()
     queued = 0
     for event_id in event_ids:
         event = lock_event(event_id)
         pending = db.session.scalars(
-            select(Registration).where(
-                Registration.event_id == event.id, Registration.status == "confirmed",
-                Registration.email.is_not(None), Registration.reminded_at.is_(None),
-            ).order_by(Registration.id)
+            select(Registration)
+            .where(
+                Registration.event_id == event.id,
+                Registration.status == "confirmed",
+                Registration.email.is_not(None),
+                Registration.reminded_at.is_(None),
+            )
+            .order_by(Registration.id)
         ).all()
         for registration in pending:
-            queue_mail(registration.email, "event_reminder", registration.language, registration=registration,
-                       event=event, ride=registration.open_ride, booking=registration.active_booking,
-                       private_url=private_url(registration))
+            queue_mail(
+                registration.email,
+                "event_reminder",
+                registration.language,
+                registration=registration,
+                event=event,
+                ride=registration.open_ride,
+                booking=registration.active_booking,
+                private_url=private_url(registration),
+            )
             registration.reminded_at = utcnow()
             queued += 1
         db.session.flush()
@@ -488,6 +580,7 @@ def send_reminders(today: date | None = None) -> int:
 
 
 # --- Calendar (ICS) -----------------------------------------------------------------------------
+
 
 def uid(event: Event) -> str:
     return f"event-{event.id}@patias"
@@ -517,7 +610,9 @@ def calendar_ics(events: list[Event], name: str, language: str = "fr") -> bytes:
         entry.add("dtstamp", modified)
         entry.add("last-modified", modified)
         entry.add("sequence", event.sequence)
-        location = ", ".join(part for part in (event.place_name, event.address, event.locality) if part)
+        location = ", ".join(
+            part for part in (event.place_name, event.address, event.locality) if part
+        )
         if location:
             entry.add("location", location)
         description = getattr(event, f"description_{language}") or event.description_fr

@@ -11,6 +11,7 @@ and a fifth weekday that the next month does not have becomes its last one. The 
 Europe/Paris is kept (across a daylight-saving change too), the registration window moves by
 the same number of days, registrations and rides are not copied, and the copy is a draft.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
@@ -27,7 +28,7 @@ from app.models.events import EVENT_KINDS
 from app.services import audit
 from app.services import events as event_service
 from app.services.applications import clean_address, clean_line
-from app.services.content_admin import unique_slug, clean_text, slugify
+from app.services.content_admin import clean_text, slugify, unique_slug
 from app.services.errors import InvalidContent
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -73,23 +74,40 @@ class EventData:
 def admin_list(now: datetime | None = None) -> tuple[list[Event], list[Event]]:
     """(coming: drafts and events not ended, soonest first; past: most recent first)."""
     now = now or utcnow()
-    coming = list(db.session.scalars(select(Event).where(Event.ends_at >= now).order_by(Event.starts_at, Event.id)))
-    past = list(db.session.scalars(
-        select(Event).where(Event.ends_at < now).order_by(Event.starts_at.desc(), Event.id.desc()).limit(50)
-    ))
+    coming = list(
+        db.session.scalars(
+            select(Event).where(Event.ends_at >= now).order_by(Event.starts_at, Event.id)
+        )
+    )
+    past = list(
+        db.session.scalars(
+            select(Event)
+            .where(Event.ends_at < now)
+            .order_by(Event.starts_at.desc(), Event.id.desc())
+            .limit(50)
+        )
+    )
     return coming, past
 
 
 def _clean(data: EventData) -> EventData:
     cleaned = EventData(
-        kind=data.kind, title_fr=clean_line(data.title_fr)[:TITLE_MAX], title_en=clean_line(data.title_en)[:TITLE_MAX],
-        starts_at=data.starts_at, ends_at=data.ends_at,
+        kind=data.kind,
+        title_fr=clean_line(data.title_fr)[:TITLE_MAX],
+        title_en=clean_line(data.title_en)[:TITLE_MAX],
+        starts_at=data.starts_at,
+        ends_at=data.ends_at,
         description_fr=clean_text(data.description_fr, DESCRIPTION_MAX),
         description_en=clean_text(data.description_en, DESCRIPTION_MAX),
-        place_name=clean_line(data.place_name)[:160], address=clean_address(data.address)[:300],
-        commune_id=data.commune_id, town=clean_line(data.town)[:120], capacity=data.capacity,
-        registration_enabled=bool(data.registration_enabled), carpool=bool(data.carpool),
-        registration_opens_at=data.registration_opens_at, registration_closes_at=data.registration_closes_at,
+        place_name=clean_line(data.place_name)[:160],
+        address=clean_address(data.address)[:300],
+        commune_id=data.commune_id,
+        town=clean_line(data.town)[:120],
+        capacity=data.capacity,
+        registration_enabled=bool(data.registration_enabled),
+        carpool=bool(data.carpool),
+        registration_opens_at=data.registration_opens_at,
+        registration_closes_at=data.registration_closes_at,
     )
     if cleaned.kind not in EVENT_KINDS:
         raise InvalidContent(_l("Choose the kind of event."), field="kind")
@@ -99,33 +117,49 @@ def _clean(data: EventData) -> EventData:
         raise InvalidContent(_l("Write the title in English."), field="title_en")
     if bool(cleaned.description_fr) != bool(cleaned.description_en):
         field = "description_en" if cleaned.description_fr else "description_fr"
-        raise InvalidContent(_l("Write the description in both languages, or leave both empty."), field=field)
+        raise InvalidContent(
+            _l("Write the description in both languages, or leave both empty."), field=field
+        )
     for name in ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at"):
         moment = getattr(cleaned, name)
         if moment is not None and moment.tzinfo is None:
             raise ValueError("event times must be timezone-aware")
         if not _in_calendar(moment):
-            raise InvalidContent(_l("Enter a date between %(first)d and %(last)d.", first=FIRST_YEAR, last=LAST_YEAR),
-                                 field=name)
+            raise InvalidContent(
+                _l(
+                    "Enter a date between %(first)d and %(last)d.", first=FIRST_YEAR, last=LAST_YEAR
+                ),
+                field=name,
+            )
     if cleaned.ends_at <= cleaned.starts_at:
         raise InvalidContent(_l("The end must be after the start."), field="ends_at")
     if cleaned.ends_at - cleaned.starts_at > timedelta(days=14):
-        raise InvalidContent(_l("An event lasts at most two weeks: check the end date."), field="ends_at")
+        raise InvalidContent(
+            _l("An event lasts at most two weeks: check the end date."), field="ends_at"
+        )
     if cleaned.commune_id is not None:
         if db.session.get(Commune, cleaned.commune_id) is None:
             raise InvalidContent(_l("Choose the commune from the list."), field="commune_id")
         cleaned.town = ""
     elif not cleaned.town:
-        raise InvalidContent(_l("Choose one of the communes, or write the town of the event."), field="town")
+        raise InvalidContent(
+            _l("Choose one of the communes, or write the town of the event."), field="town"
+        )
     if cleaned.capacity is not None and not 1 <= cleaned.capacity <= MAX_CAPACITY:
-        raise InvalidContent(_l("The capacity is a number of people between 1 and %(max)d.", max=MAX_CAPACITY),
-                             field="capacity")
+        raise InvalidContent(
+            _l("The capacity is a number of people between 1 and %(max)d.", max=MAX_CAPACITY),
+            field="capacity",
+        )
     opens, closes = cleaned.registration_opens_at, cleaned.registration_closes_at
     if closes is not None and closes > cleaned.starts_at:
-        raise InvalidContent(_l("Registrations must close before the event starts."), field="registration_closes_at")
+        raise InvalidContent(
+            _l("Registrations must close before the event starts."), field="registration_closes_at"
+        )
     if opens is not None and opens >= (closes or cleaned.starts_at):
-        raise InvalidContent(_l("Registrations must open before they close and before the event."),
-                             field="registration_opens_at")
+        raise InvalidContent(
+            _l("Registrations must open before they close and before the event."),
+            field="registration_opens_at",
+        )
     return cleaned
 
 
@@ -151,13 +185,18 @@ def update_event(event: Event, data: EventData, actor_id: int | None) -> list[st
     confirmed = event_service.confirmed_people(event.id)
     if data.capacity is not None and data.capacity < confirmed:
         raise InvalidContent(
-            _l("%(num)d people already have a confirmed place: the capacity cannot be lower.", num=confirmed),
+            _l(
+                "%(num)d people already have a confirmed place: the capacity cannot be lower.",
+                num=confirmed,
+            ),
             field="capacity",
         )
     changed = [f.name for f in fields(EventData) if getattr(event, f.name) != getattr(data, f.name)]
     if not changed:
         return []
-    more_places = event.capacity is not None and (data.capacity is None or data.capacity > event.capacity)
+    more_places = event.capacity is not None and (
+        data.capacity is None or data.capacity > event.capacity
+    )
     for name in changed:
         setattr(event, name, getattr(data, name))
     db.session.flush()  # the model bumps `sequence` when what calendar apps show has changed
@@ -172,7 +211,9 @@ def publish_event(event: Event, actor_id: int | None) -> bool:
     if event.status != "draft":
         return False
     if event.starts_at <= utcnow():
-        raise InvalidContent(_l("This event has already started: change its date before publishing it."))
+        raise InvalidContent(
+            _l("This event has already started: change its date before publishing it.")
+        )
     event.status = "published"
     db.session.flush()
     _log(actor_id, event, "published")
@@ -196,7 +237,12 @@ def duplicate_for_next_month(event: Event, actor_id: int | None) -> Event:
     (InvalidContent) when next month is out of the calendar the events may use."""
     start_local = event.starts_at.astimezone(PARIS)
     if (start_local.year, start_local.month) >= (LAST_YEAR, 12):
-        raise InvalidContent(_l("The copy would fall after %(last)d: change this event’s date first.", last=LAST_YEAR))
+        raise InvalidContent(
+            _l(
+                "The copy would fall after %(last)d: change this event’s date first.",
+                last=LAST_YEAR,
+            )
+        )
     new_day = same_weekday_next_month(start_local.date())
     shift_days = (new_day - start_local.date()).days
 
@@ -205,14 +251,22 @@ def duplicate_for_next_month(event: Event, actor_id: int | None) -> Event:
             return None
         local = moment.astimezone(PARIS)
         # Wall-clock time kept: 18:30 stays 18:30 even when summer time starts or ends between.
-        return datetime.combine(local.date() + timedelta(days=shift_days), local.time().replace(tzinfo=None),
-                                PARIS).astimezone(event.starts_at.tzinfo)
+        return datetime.combine(
+            local.date() + timedelta(days=shift_days), local.time().replace(tzinfo=None), PARIS
+        ).astimezone(event.starts_at.tzinfo)
 
     copy = Event(
-        slug=_new_slug(event.title_fr, moved(event.starts_at)), status="draft", sequence=0,
-        **{f.name: getattr(event, f.name) for f in fields(EventData)
-           if f.name not in ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at")},
-        starts_at=moved(event.starts_at), ends_at=moved(event.ends_at),
+        slug=_new_slug(event.title_fr, moved(event.starts_at)),
+        status="draft",
+        sequence=0,
+        **{
+            f.name: getattr(event, f.name)
+            for f in fields(EventData)
+            if f.name
+            not in ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at")
+        },
+        starts_at=moved(event.starts_at),
+        ends_at=moved(event.ends_at),
         registration_opens_at=moved(event.registration_opens_at),
         registration_closes_at=moved(event.registration_closes_at),
     )
@@ -223,5 +277,6 @@ def duplicate_for_next_month(event: Event, actor_id: int | None) -> Event:
 
 
 def _log(actor_id: int | None, event: Event, what: str, **more) -> None:
-    audit.record(actor_id, "content.changed", "event", event.id, {"change": what, "slug": event.slug, **more})
-
+    audit.record(
+        actor_id, "content.changed", "event", event.id, {"change": what, "slug": event.slug, **more}
+    )

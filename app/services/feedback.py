@@ -1,8 +1,9 @@
-""""Was this page useful?": one vote per visitor and page.
+""" "Was this page useful?": one vote per visitor and page.
 
 A visitor who answers again (another tab, a double click) changes their answer: the row is
 unique per (page, visitor), so the counts never hold two votes of the same visitor.
 """
+
 from __future__ import annotations
 
 import re
@@ -53,11 +54,15 @@ def has_voted(page: str, visitor: str | None) -> bool:
 
 def counts(page: str) -> Counts:
     rows = db.session.execute(
-        db.select(FeedbackVote.useful, db.func.count()).where(FeedbackVote.page == page).group_by(FeedbackVote.useful)
+        db.select(FeedbackVote.useful, db.func.count())
+        .where(FeedbackVote.page == page)
+        .group_by(FeedbackVote.useful)
     ).all()
     by_answer = {bool(useful): number for useful, number in rows}
     return Counts(useful=by_answer.get(True, 0), not_useful=by_answer.get(False, 0))
 
 
 def _find(page: str, visitor: str) -> FeedbackVote | None:
-    return db.session.scalar(db.select(FeedbackVote).where(FeedbackVote.page == page, FeedbackVote.visitor == visitor))
+    return db.session.scalar(
+        db.select(FeedbackVote).where(FeedbackVote.page == page, FeedbackVote.visitor == visitor)
+    )

@@ -17,6 +17,7 @@ Receipt references are derived from the transfer id by a bijection written in a 
 alphabet without 0/O, 1/I/L (`reference_for`): unique without retries, not consecutive at a
 glance, and computable in SQL for bulk inserts (`reference_sql`).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -41,7 +42,12 @@ from app.models.ledger import (
     Account,
     Transfer,
 )
-from app.services.errors import AlreadyAllocated, AlreadyReversed, IdempotencyConflict, InsufficientBalance
+from app.services.errors import (
+    AlreadyAllocated,
+    AlreadyReversed,
+    IdempotencyConflict,
+    InsufficientBalance,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -58,7 +64,9 @@ REFERENCE_CAPACITY = _BASE**REFERENCE_LENGTH - _OFFSET  # ids below this have di
 
 
 def _letters(value: int, length: int) -> str:
-    return "".join(REFERENCE_ALPHABET[(value // _BASE**power) % _BASE] for power in range(length - 1, -1, -1))
+    return "".join(
+        REFERENCE_ALPHABET[(value // _BASE**power) % _BASE] for power in range(length - 1, -1, -1)
+    )
 
 
 def reference_for(transfer_id: int) -> str:
@@ -162,7 +170,9 @@ def merchant_account(merchant) -> Account:
 
 def balance(account: Account) -> int:
     """The account's balance as stored now (refreshes the object too)."""
-    value = db.session.execute(select(Account.balance_cents).where(Account.id == account.id)).scalar_one()
+    value = db.session.execute(
+        select(Account.balance_cents).where(Account.id == account.id)
+    ).scalar_one()
     set_committed_value(account, "balance_cents", value)
     return value
 
@@ -180,7 +190,9 @@ _hash_request = request_hash
 
 
 def _by_key(idempotency_key: str) -> Transfer | None:
-    return db.session.scalars(select(Transfer).where(Transfer.idempotency_key == idempotency_key)).first()
+    return db.session.scalars(
+        select(Transfer).where(Transfer.idempotency_key == idempotency_key)
+    ).first()
 
 
 def _replay(existing: Transfer, wanted_hash: str | None) -> Transfer:
@@ -192,7 +204,9 @@ def _replay(existing: Transfer, wanted_hash: str | None) -> Transfer:
 
 def _reversal_of(original: Transfer) -> Transfer | None:
     return db.session.scalars(
-        select(Transfer).where(Transfer.reverses_id == original.id, Transfer.kind.in_(REVERSAL_KINDS))
+        select(Transfer).where(
+            Transfer.reverses_id == original.id, Transfer.kind.in_(REVERSAL_KINDS)
+        )
     ).first()
 
 
@@ -200,18 +214,32 @@ def _reversal_of(original: Transfer) -> Transfer | None:
 # (`DirectSQL`): the same SQL on both engines, without SQLAlchemy's compilation and result
 # machinery around each statement, which cost more than the statements at every sale.
 _TRANSFER_COLUMNS = (
-    "id", "kind", "source_id", "destination_id", "amount_cents", "actor_id", "created_at", "occurred_on",
-    "reference", "idempotency_key", "request_hash", "reverses_id", "category_id", "period", "memo", "method",
+    "id",
+    "kind",
+    "source_id",
+    "destination_id",
+    "amount_cents",
+    "actor_id",
+    "created_at",
+    "occurred_on",
+    "reference",
+    "idempotency_key",
+    "request_hash",
+    "reverses_id",
+    "category_id",
+    "period",
+    "memo",
+    "method",
     "member_id",
 )
-_INSERT_TRANSFER = (
-    f"INSERT INTO transfer ({', '.join(_TRANSFER_COLUMNS)}) VALUES ({', '.join('?' for _ in _TRANSFER_COLUMNS)})"
-)
+_INSERT_TRANSFER = f"INSERT INTO transfer ({', '.join(_TRANSFER_COLUMNS)}) VALUES ({', '.join('?' for _ in _TRANSFER_COLUMNS)})"
 _DEBIT = (
     "UPDATE account SET balance_cents = balance_cents - ? "
     "WHERE id = ? AND (balance_cents >= ? OR kind = 'system') RETURNING balance_cents"
 )
-_CREDIT = "UPDATE account SET balance_cents = balance_cents + ? WHERE id = ? RETURNING balance_cents"
+_CREDIT = (
+    "UPDATE account SET balance_cents = balance_cents + ? WHERE id = ? RETURNING balance_cents"
+)
 _SAVEPOINT = "ledger_move"
 
 
@@ -261,7 +289,9 @@ def post(sql: DirectSQL, source_id: int, destination_id: int, amount_cents: int,
             if account_id == source_id:
                 debited = sql.one(_DEBIT, (amount_cents, source_id, amount_cents))
                 if debited is None:
-                    available = sql.one("SELECT balance_cents FROM account WHERE id = ?", (source_id,))
+                    available = sql.one(
+                        "SELECT balance_cents FROM account WHERE id = ?", (source_id,)
+                    )
                     raise InsufficientBalance(available_cents=available[0] if available else 0)
                 balances[source_id] = debited[0]
             else:
@@ -270,12 +300,18 @@ def post(sql: DirectSQL, source_id: int, destination_id: int, amount_cents: int,
         # the column's sequence. SQLite: one above the largest id, safe because the transaction
         # holds the database's write lock (BEGIN IMMEDIATE).
         transfer_id = sql.one(
-            "SELECT nextval(pg_get_serial_sequence('transfer', 'id'))" if sql.postgresql
+            "SELECT nextval(pg_get_serial_sequence('transfer', 'id'))"
+            if sql.postgresql
             else "SELECT coalesce(max(id), 0) + 1 FROM transfer"
         )[0]
         values = {
-            "memo": "", **row, "id": transfer_id, "reference": reference_for(transfer_id),
-            "source_id": source_id, "destination_id": destination_id, "amount_cents": amount_cents,
+            "memo": "",
+            **row,
+            "id": transfer_id,
+            "reference": reference_for(transfer_id),
+            "source_id": source_id,
+            "destination_id": destination_id,
+            "amount_cents": amount_cents,
         }
         parameters = tuple(_sql_value(sql, values.get(column)) for column in _TRANSFER_COLUMNS)
         try:
@@ -291,7 +327,9 @@ def post(sql: DirectSQL, source_id: int, destination_id: int, amount_cents: int,
 
 
 def _move(source: Account, destination: Account, amount_cents: int, **row) -> Transfer:
-    posted = post(DirectSQL(db.session), source.id, destination.id, amount_cents, created_at=utcnow(), **row)
+    posted = post(
+        DirectSQL(db.session), source.id, destination.id, amount_cents, created_at=utcnow(), **row
+    )
     # The row is written: the session gets it as if it had loaded it (every column is set).
     transfer_row = Transfer(**posted.values)
     make_transient_to_detached(transfer_row)
@@ -341,9 +379,16 @@ def transfer(
         period = current_period()
     if request_hash is None:
         fields = dict(
-            source=source.id, destination=destination.id, amount=amount_cents, kind=kind,
-            reverses=reverses.id if reverses is not None else None, category=category_id,
-            memo=memo, method=method, period=period, member=member_id,
+            source=source.id,
+            destination=destination.id,
+            amount=amount_cents,
+            kind=kind,
+            reverses=reverses.id if reverses is not None else None,
+            category=category_id,
+            memo=memo,
+            method=method,
+            period=period,
+            member=member_id,
         )
         if occurred_on is not None:
             fields["occurred_on"] = occurred_on.isoformat()
@@ -355,10 +400,19 @@ def transfer(
             return _replay(existing, request_hash)
     try:
         row = _move(
-            source, destination, amount_cents, kind=kind, actor_id=actor_id,
-            idempotency_key=idempotency_key, request_hash=request_hash,
-            reverses_id=reverses.id if reverses is not None else None, category_id=category_id,
-            memo=memo or "", method=method, occurred_on=occurred_on or today(), period=period,
+            source,
+            destination,
+            amount_cents,
+            kind=kind,
+            actor_id=actor_id,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+            reverses_id=reverses.id if reverses is not None else None,
+            category_id=category_id,
+            memo=memo or "",
+            method=method,
+            occurred_on=occurred_on or today(),
+            period=period,
             member_id=member_id,
         )
     except (IntegrityError, InsufficientBalance) as refusal:
@@ -372,7 +426,9 @@ def transfer(
             raise
         if kind == "allocation" and db.session.scalar(
             select(Transfer.id).where(
-                Transfer.kind == "allocation", Transfer.destination_id == destination.id, Transfer.period == period
+                Transfer.kind == "allocation",
+                Transfer.destination_id == destination.id,
+                Transfer.period == period,
             )
         ):
             raise AlreadyAllocated() from None
@@ -382,8 +438,15 @@ def transfer(
 
 
 def purchase(
-    sql: DirectSQL, *, source_id: int, destination_id: int, amount_cents: int, actor_id: int,
-    idempotency_key: str, request_hash: str, category_id: int | None,
+    sql: DirectSQL,
+    *,
+    source_id: int,
+    destination_id: int,
+    amount_cents: int,
+    actor_id: int,
+    idempotency_key: str,
+    request_hash: str,
+    category_id: int | None,
 ) -> Posted | Transfer:
     """A sale at the register between accounts known by id: `transfer` for the register's hot
     path, whose caller has validated the amount and looked the key up (not found).
@@ -395,9 +458,17 @@ def purchase(
     _check_amount(amount_cents)
     try:
         return post(
-            sql, source_id, destination_id, amount_cents, kind="purchase", actor_id=actor_id,
-            idempotency_key=idempotency_key, request_hash=request_hash, category_id=category_id,
-            occurred_on=today(), created_at=utcnow(),
+            sql,
+            source_id,
+            destination_id,
+            amount_cents,
+            kind="purchase",
+            actor_id=actor_id,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+            category_id=category_id,
+            occurred_on=today(),
+            created_at=utcnow(),
         )
     except (IntegrityError, InsufficientBalance):
         if (existing := _by_key(idempotency_key)) is not None:
@@ -406,7 +477,12 @@ def purchase(
 
 
 def reverse(
-    original: Transfer, *, kind: str, actor_id: int | None, idempotency_key: str | None = None, memo: str = ""
+    original: Transfer,
+    *,
+    kind: str,
+    actor_id: int | None,
+    idempotency_key: str | None = None,
+    memo: str = "",
 ) -> Transfer:
     """Move the original amount back (destination -> source), at most once per transfer.
 
@@ -423,9 +499,17 @@ def reverse(
     source = db.session.get(Account, original.destination_id)
     destination = db.session.get(Account, original.source_id)
     return transfer(
-        source=source, destination=destination, amount_cents=original.amount_cents, kind=kind,
-        actor_id=actor_id, idempotency_key=idempotency_key, request_hash=_reversal_hash(original, kind, memo),
-        reverses=original, category_id=original.category_id, memo=memo, period=original.period,
+        source=source,
+        destination=destination,
+        amount_cents=original.amount_cents,
+        kind=kind,
+        actor_id=actor_id,
+        idempotency_key=idempotency_key,
+        request_hash=_reversal_hash(original, kind, memo),
+        reverses=original,
+        category_id=original.category_id,
+        memo=memo,
+        period=original.period,
         member_id=original.member_id,
     )
 
@@ -519,7 +603,9 @@ def verify() -> VerifyReport:
     One statement counts every kind of breach; only a failing check is queried again for a
     sample of the rows at fault.
     """
-    counts = ", ".join(f"(SELECT count(*) FROM ({sql}) c{n})" for n, (_, sql, _, _) in enumerate(_CHECKS))
+    counts = ", ".join(
+        f"(SELECT count(*) FROM ({sql}) c{n})" for n, (_, sql, _, _) in enumerate(_CHECKS)
+    )
     total, *found = db.session.execute(
         text(f"SELECT (SELECT coalesce(sum(balance_cents), 0) FROM account), {counts}")
     ).one()
@@ -543,14 +629,20 @@ def summary() -> dict:
     transfers = {
         kind: {"count": count, "total_cents": int(total or 0)}
         for kind, count, total in db.session.execute(
-            select(Transfer.kind, func.count(), func.sum(Transfer.amount_cents)).group_by(Transfer.kind)
+            select(Transfer.kind, func.count(), func.sum(Transfer.amount_cents)).group_by(
+                Transfer.kind
+            )
         ).all()
     }
     systems = dict(
-        db.session.execute(select(Account.code, Account.balance_cents).where(Account.kind == "system")).all()
+        db.session.execute(
+            select(Account.code, Account.balance_cents).where(Account.kind == "system")
+        ).all()
     )
     held = db.session.execute(
-        select(Account.kind, func.sum(Account.balance_cents)).where(Account.kind != "system").group_by(Account.kind)
+        select(Account.kind, func.sum(Account.balance_cents))
+        .where(Account.kind != "system")
+        .group_by(Account.kind)
     ).all()
     return {
         "accounts": accounts,
@@ -558,6 +650,8 @@ def summary() -> dict:
         "system_balances_cents": systems,
         "held_cents": {kind: int(total or 0) for kind, total in held},
         "sum_of_balances_cents": int(
-            db.session.execute(select(func.coalesce(func.sum(Account.balance_cents), 0))).scalar_one()
+            db.session.execute(
+                select(func.coalesce(func.sum(Account.balance_cents), 0))
+            ).scalar_one()
         ),
     }

@@ -1,5 +1,6 @@
 """Mail goes through the outbox: written in the same transaction as what it reports, sent after
 the commit by `flask ssa send-mail` (in development it is printed to the console)."""
+
 from __future__ import annotations
 
 import smtplib
@@ -31,8 +32,10 @@ def send_pending(limit: int = 200) -> tuple[int, int]:
     """Send what the outbox holds; returns (sent, failed). Commits after each message."""
     sent = failed = 0
     pending = db.session.scalars(
-        db.select(OutboxMessage).where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts < 5)
-        .order_by(OutboxMessage.id).limit(limit)
+        db.select(OutboxMessage)
+        .where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts < 5)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
     ).all()
     for message in pending:
         message.attempts += 1
@@ -56,7 +59,10 @@ def _deliver(message: OutboxMessage) -> None:
     email["Subject"] = message.subject
     email.set_content(message.body)
     if config["MAIL_BACKEND"] == "console":
-        print(f"--- mail to {message.recipient}\nSubject: {message.subject}\n\n{message.body}", flush=True)
+        print(
+            f"--- mail to {message.recipient}\nSubject: {message.subject}\n\n{message.body}",
+            flush=True,
+        )
         return
     with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30) as smtp:
         if config["MAIL_USE_TLS"]:

@@ -5,6 +5,7 @@ digit), a random card token for the QR code and an account to sign in with. A me
 e-mail receives an activation link; a member without one receives a printed letter carrying a
 one-time code. Activation sets the password and the PIN (`app.services.auth`).
 """
+
 from __future__ import annotations
 
 import csv
@@ -98,18 +99,29 @@ def create_member(
     email = (email or "").strip().lower() or None
     if email and db.session.scalar(db.select(User.id).where(User.email == email)) is not None:
         raise EmailTaken(_l("An account already uses this e-mail address."))
-    user = User(email=email, role="member", display_name=first_name, language=language, password_hash="")
+    user = User(
+        email=email, role="member", display_name=first_name, language=language, password_hash=""
+    )
     db.session.add(user)
     db.session.flush()
     # Two approvals at once may pick the same number: the unique index refuses the second,
     # which then takes the next one (SQLite serialises writers anyway; PostgreSQL does not).
     for attempt in range(5):
         member = Member(
-            number=number or next_member_number(), pseudonym=_new_pseudonym(), user_id=user.id,
+            number=number or next_member_number(),
+            pseudonym=_new_pseudonym(),
+            user_id=user.id,
             application_id=application.id if application else None,
-            first_name=first_name, last_name=last_name, commune_id=commune_id, address=address or "",
-            email=email, phone=phone or None, status="active", pledge_cents=pledge_cents,
-            card_token=cards.new_card_token(), joined_at=utcnow(),
+            first_name=first_name,
+            last_name=last_name,
+            commune_id=commune_id,
+            address=address or "",
+            email=email,
+            phone=phone or None,
+            status="active",
+            pledge_cents=pledge_cents,
+            card_token=cards.new_card_token(),
+            joined_at=utcnow(),
         )
         try:
             with db.session.begin_nested():
@@ -127,9 +139,15 @@ def approve(application: Application, actor_id: int | None = None) -> Approval:
     if application.status != "pending":
         raise ApplicationNotPending(_l("This application was already decided."))
     member = create_member(
-        application.first_name, application.last_name, email=application.email, phone=application.phone,
-        address=application.address, commune_id=application.commune_id,
-        pledge_cents=application.contribution_cents, language=application.language, application=application,
+        application.first_name,
+        application.last_name,
+        email=application.email,
+        phone=application.phone,
+        address=application.address,
+        commune_id=application.commune_id,
+        pledge_cents=application.contribution_cents,
+        language=application.language,
+        application=application,
     )
     application.status = "approved"
     application.decided_at = utcnow()
@@ -137,8 +155,17 @@ def approve(application: Application, actor_id: int | None = None) -> Approval:
     letter = send_activation(member)
     _allocate_now(member, actor_id)
     log.info("application %s approved by user %s: member %s", application.id, actor_id, member.id)
-    audit.record(actor_id, "application.approved", "member", member.id, {
-        "application_id": application.id, "number": member.number, "activation": "letter" if letter else "email"})
+    audit.record(
+        actor_id,
+        "application.approved",
+        "member",
+        member.id,
+        {
+            "application_id": application.id,
+            "number": member.number,
+            "activation": "letter" if letter else "email",
+        },
+    )
     return Approval(member=member, user=member.user, letter=letter)
 
 
@@ -159,10 +186,17 @@ def reject(application: Application, reason: str, actor_id: int | None = None) -
     application.decided_at = utcnow()
     db.session.flush()
     if application.email:
-        queue_mail(application.email, "application_rejected", application.language,
-                   name=application.first_name, reason=reason)
+        queue_mail(
+            application.email,
+            "application_rejected",
+            application.language,
+            name=application.first_name,
+            reason=reason,
+        )
     log.info("application %s rejected by user %s", application.id, actor_id)
-    audit.record(actor_id, "application.rejected", "application", application.id, {"reason": reason})
+    audit.record(
+        actor_id, "application.rejected", "application", application.id, {"reason": reason}
+    )
 
 
 # Activation
@@ -173,7 +207,11 @@ def send_activation(member: Member) -> auth.IssuedCode | None:
     user = member.user
     if user.email:
         queue_mail(
-            user.email, "activation", user.language, name=member.first_name, number=member.number,
+            user.email,
+            "activation",
+            user.language,
+            name=member.first_name,
+            number=member.number,
             link=auth.absolute_url("auth.activate", token=auth.activation_token(user)),
             days=auth.ACTIVATION_LINK_DAYS,
         )
@@ -181,20 +219,32 @@ def send_activation(member: Member) -> auth.IssuedCode | None:
     return auth.issue_activation_code(user)
 
 
-def render_activation_letter(member: Member, issued: auth.IssuedCode, inline_css: str | None = None) -> str:
+def render_activation_letter(
+    member: Member, issued: auth.IssuedCode, inline_css: str | None = None
+) -> str:
     """The printable letter (HTML) in the member's language: number, code, how to activate.
 
     Served by the app it links the site's stylesheets; saved to a file it carries `inline_css`.
     """
     paths = current_app.url_map.bind("localhost")
-    stylesheets = [] if inline_css else [
-        paths.build("static", {"filename": name}) for name in ("css/main.css", "css/account.css")
-    ]
+    stylesheets = (
+        []
+        if inline_css
+        else [
+            paths.build("static", {"filename": name})
+            for name in ("css/main.css", "css/account.css")
+        ]
+    )
     with force_locale(member.user.language if member.user else "fr"):
         return render_template(
-            "account/activation_letter.html", member=member, code=issued.code, expires_at=issued.expires_at,
-            activation_url=auth.absolute_url("auth.activate_with_code"), inline_css=inline_css,
-            stylesheets=stylesheets, association=association(),
+            "account/activation_letter.html",
+            member=member,
+            code=issued.code,
+            expires_at=issued.expires_at,
+            activation_url=auth.absolute_url("auth.activate_with_code"),
+            inline_css=inline_css,
+            stylesheets=stylesheets,
+            association=association(),
         )
 
 
@@ -207,8 +257,13 @@ def suspend(member: Member, actor_id: int | None = None, reason: str = "") -> No
     member.status = "suspended"
     db.session.flush()
     log.info("member %s suspended by user %s", member.id, actor_id)
-    audit.record(actor_id, "member.suspended", "member", member.id,
-                 {"number": member.number, **({"reason": reason} if reason else {})})
+    audit.record(
+        actor_id,
+        "member.suspended",
+        "member",
+        member.id,
+        {"number": member.number, **({"reason": reason} if reason else {})},
+    )
 
 
 def reactivate(member: Member, actor_id: int | None = None) -> None:
@@ -246,7 +301,11 @@ def find_by_card_token(token: str | None) -> Member:
         if member is not None:
             return member
         if db.session.scalar(db.select(RetiredCardToken.id).where(RetiredCardToken.token == token)):
-            raise LostCard(_l("This card was declared lost: it no longer pays. Ask the member for the new card or the member number."))
+            raise LostCard(
+                _l(
+                    "This card was declared lost: it no longer pays. Ask the member for the new card or the member number."
+                )
+            )
     raise UnknownMember(_l("Unknown card."))
 
 
@@ -269,7 +328,9 @@ def change_pledge(member: Member, pledge_cents: int) -> None:
     if pledge_cents < minimum:
         from app.i18n import money
 
-        raise PledgeTooLow(_l("The minimum contribution is %(amount)s a month.", amount=money(minimum)))
+        raise PledgeTooLow(
+            _l("The minimum contribution is %(amount)s a month.", amount=money(minimum))
+        )
     member.pledge_cents = pledge_cents
     db.session.flush()
 
@@ -407,25 +468,39 @@ def _movement_query(account: Account):
     other = aliased(Account)
     return (
         db.select(Transfer, Merchant.name, Category)
-        .join(other, or_(
-            and_(Transfer.source_id == account.id, other.id == Transfer.destination_id),
-            and_(Transfer.destination_id == account.id, other.id == Transfer.source_id),
-        ))
+        .join(
+            other,
+            or_(
+                and_(Transfer.source_id == account.id, other.id == Transfer.destination_id),
+                and_(Transfer.destination_id == account.id, other.id == Transfer.source_id),
+            ),
+        )
         .outerjoin(Merchant, Merchant.id == other.merchant_id)
         .outerjoin(Category, Category.id == Transfer.category_id)
     )
 
 
-def _movement(account: Account, transfer: Transfer, merchant: str | None, category: Category | None) -> Movement:
+def _movement(
+    account: Account, transfer: Transfer, merchant: str | None, category: Category | None
+) -> Movement:
     sign = 1 if transfer.destination_id == account.id else -1
     return Movement(
-        id=transfer.id, reference=transfer.reference, kind=transfer.kind, occurred_on=transfer.occurred_on,
-        created_at=transfer.created_at, amount_cents=sign * transfer.amount_cents, merchant=merchant or "",
-        category=category.tr("name") if category is not None else "", period=transfer.period, memo=transfer.memo or "",
+        id=transfer.id,
+        reference=transfer.reference,
+        kind=transfer.kind,
+        occurred_on=transfer.occurred_on,
+        created_at=transfer.created_at,
+        amount_cents=sign * transfer.amount_cents,
+        merchant=merchant or "",
+        category=category.tr("name") if category is not None else "",
+        period=transfer.period,
+        memo=transfer.memo or "",
     )
 
 
-def movements(member: Member, page: int = 1, per_page: int = 50, kinds: tuple[str, ...] | None = None) -> MovementPage:
+def movements(
+    member: Member, page: int = 1, per_page: int = 50, kinds: tuple[str, ...] | None = None
+) -> MovementPage:
     """The member's movements, newest first, one page of them."""
     account = own_account(member)
     page = max(1, page)
@@ -436,7 +511,9 @@ def movements(member: Member, page: int = 1, per_page: int = 50, kinds: tuple[st
         query = query.where(Transfer.kind.in_(kinds))
     total = db.session.scalar(db.select(func.count()).select_from(query.subquery()))
     rows = db.session.execute(
-        query.order_by(Transfer.occurred_on.desc(), Transfer.id.desc()).limit(per_page).offset((page - 1) * per_page)
+        query.order_by(Transfer.occurred_on.desc(), Transfer.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
     ).all()
     return MovementPage([_movement(account, *row) for row in rows], page, per_page, total)
 
@@ -446,7 +523,9 @@ def all_movements(member: Member) -> list[Movement]:
     account = own_account(member)
     if account is None:
         return []
-    rows = db.session.execute(_movement_query(account).order_by(Transfer.occurred_on, Transfer.id)).all()
+    rows = db.session.execute(
+        _movement_query(account).order_by(Transfer.occurred_on, Transfer.id)
+    ).all()
     return [_movement(account, *row) for row in rows]
 
 
@@ -463,7 +542,8 @@ def this_month_allocation(member: Member) -> Transfer | None:
         return None
     return db.session.scalar(
         db.select(Transfer).where(
-            Transfer.kind == "allocation", Transfer.destination_id == account.id,
+            Transfer.kind == "allocation",
+            Transfer.destination_id == account.id,
             Transfer.period == ledger.current_period(),
         )
     )
@@ -492,7 +572,15 @@ def summary(member: Member) -> dict:
 
 
 # Column titles in the member's language (the JSON export keeps the raw field names).
-CSV_COLUMNS = (_l("Date"), _l("Reference"), _l("Movement"), _l("Shop"), _l("Category"), _l("Amount (€)"), _l("Note"))
+CSV_COLUMNS = (
+    _l("Date"),
+    _l("Reference"),
+    _l("Movement"),
+    _l("Shop"),
+    _l("Category"),
+    _l("Amount (€)"),
+    _l("Note"),
+)
 
 
 def csv_text(value) -> str:
@@ -517,17 +605,26 @@ def movements_csv(member: Member) -> str:
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow([str(title) for title in CSV_COLUMNS])
     for item in all_movements(member):
-        writer.writerow((
-            item.occurred_on.isoformat(), item.reference, csv_text(item.label), csv_text(item.merchant),
-            csv_text(item.category), euros(item.amount_cents), csv_text(item.memo),
-        ))
+        writer.writerow(
+            (
+                item.occurred_on.isoformat(),
+                item.reference,
+                csv_text(item.label),
+                csv_text(item.merchant),
+                csv_text(item.category),
+                euros(item.amount_cents),
+                csv_text(item.memo),
+            )
+        )
     return "\ufeff" + out.getvalue()
 
 
 def export_data(member: Member) -> dict:
     """Everything the caisse holds about the member, and their own ledger (their rows only)."""
     user = member.user
-    application = db.session.get(Application, member.application_id) if member.application_id else None
+    application = (
+        db.session.get(Application, member.application_id) if member.application_id else None
+    )
     return {
         "exported_at": utcnow().isoformat(),
         "member": {
@@ -549,9 +646,13 @@ def export_data(member: Member) -> dict:
             "email": user.email if user else None,
             "language": user.language if user else None,
             "created_at": user.created_at.isoformat() if user and user.created_at else None,
-            "last_login_at": user.last_login_at.isoformat() if user and user.last_login_at else None,
+            "last_login_at": user.last_login_at.isoformat()
+            if user and user.last_login_at
+            else None,
         },
-        "application": None if application is None else {
+        "application": None
+        if application is None
+        else {
             "first_name": application.first_name,
             "last_name": application.last_name,
             "address": application.address,
@@ -567,16 +668,25 @@ def export_data(member: Member) -> dict:
             "balance_cents": current_balance(member),
             "movements": [
                 {
-                    "date": m.occurred_on.isoformat(), "reference": m.reference, "kind": m.kind,
-                    "amount_cents": m.amount_cents, "merchant": m.merchant or None,
-                    "category": m.category or None, "period": m.period, "memo": m.memo or None,
+                    "date": m.occurred_on.isoformat(),
+                    "reference": m.reference,
+                    "kind": m.kind,
+                    "amount_cents": m.amount_cents,
+                    "merchant": m.merchant or None,
+                    "category": m.category or None,
+                    "period": m.period,
+                    "memo": m.memo or None,
                 }
                 for m in all_movements(member)
             ],
         },
         "contributions": [
-            {"date": t.occurred_on.isoformat(), "reference": t.reference, "amount_cents": t.amount_cents,
-             "method": t.method}
+            {
+                "date": t.occurred_on.isoformat(),
+                "reference": t.reference,
+                "amount_cents": t.amount_cents,
+                "method": t.method,
+            }
             for t in contributions(member)
         ],
         "event_registrations": _event_registrations(member),
@@ -594,8 +704,13 @@ def _event_registrations(member: Member) -> list[dict]:
         {
             "event": row.event.tr("title") if row.event else None,
             "starts_at": row.event.starts_at.isoformat() if row.event else None,
-            "name": row.name, "email": row.email, "phone": row.phone, "people": row.people,
-            "status": row.status, "needs_ride": row.needs_ride, "offers_ride": row.offers_ride,
+            "name": row.name,
+            "email": row.email,
+            "phone": row.phone,
+            "people": row.people,
+            "status": row.status,
+            "needs_ride": row.needs_ride,
+            "offers_ride": row.offers_ride,
             "created_at": row.created_at.isoformat() if row.created_at else None,
         }
         for row in rows
@@ -613,10 +728,16 @@ def export_csv(member: Member) -> str:
             writer.writerow((f"{section}.{key}", csv_text("" if value is None else value)))
     writer.writerow(("ledger.balance_eur", euros(data["ledger"]["balance_cents"])))
     for row in data["contributions"]:
-        writer.writerow((f"contribution.{row['reference']}",
-                         f"{row['date']} {euros(row['amount_cents'])} {row['method'] or ''}".strip()))
+        writer.writerow(
+            (
+                f"contribution.{row['reference']}",
+                f"{row['date']} {euros(row['amount_cents'])} {row['method'] or ''}".strip(),
+            )
+        )
     for index, row in enumerate(data["event_registrations"], start=1):
         for key, value in row.items():
-            writer.writerow((f"event_registration.{index}.{key}", csv_text("" if value is None else value)))
+            writer.writerow(
+                (f"event_registration.{index}.{key}", csv_text("" if value is None else value))
+            )
     writer.writerow(())
     return "\ufeff" + out.getvalue() + movements_csv(member).removeprefix("\ufeff")

@@ -10,6 +10,7 @@ a set-password link (the password-reset link of `app.services.auth`, which serve
 has expired, the admin sends a new invitation, or the cashier uses "forgot password" with the
 same address.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -56,20 +57,26 @@ class MerchantData:
 def search(text: str | None = None, status: str | None = None) -> list[Merchant]:
     """Merchants whose name or commune contains `text` (accents and case ignored), by name."""
     statement = select(Merchant).options(
-        selectinload(Merchant.commune), selectinload(Merchant.categories), selectinload(Merchant.cashiers)
+        selectinload(Merchant.commune),
+        selectinload(Merchant.categories),
+        selectinload(Merchant.cashiers),
     )
     if status in STATUSES:
         statement = statement.where(Merchant.status == status)
     merchants = list(db.session.scalars(statement))
     wanted = fold(clean_line(text)) if text else ""
     if wanted:
-        merchants = [m for m in merchants if wanted in fold(m.name) or wanted in fold(m.commune.name if m.commune else "")]
+        merchants = [
+            m
+            for m in merchants
+            if wanted in fold(m.name) or wanted in fold(m.commune.name if m.commune else "")
+        ]
     return sorted(merchants, key=lambda m: (fold(m.name), m.id))
 
 
 def counts() -> dict[str, int]:
     rows = db.session.execute(select(Merchant.status, func.count()).group_by(Merchant.status)).all()
-    return {status: count for status, count in rows}
+    return dict(rows)
 
 
 def _clean(data: MerchantData) -> MerchantData:
@@ -80,17 +87,32 @@ def _clean(data: MerchantData) -> MerchantData:
         raise InvalidContent(_l("Choose producer or shop."), field="kind")
     if db.session.get(Commune, data.commune_id) is None:
         raise InvalidContent(_l("Choose the commune."), field="commune")
-    description_fr = strip_controls(data.description_fr, keep_newlines=True).strip()[:DESCRIPTION_MAX]
-    description_en = strip_controls(data.description_en, keep_newlines=True).strip()[:DESCRIPTION_MAX]
+    description_fr = strip_controls(data.description_fr, keep_newlines=True).strip()[
+        :DESCRIPTION_MAX
+    ]
+    description_en = strip_controls(data.description_en, keep_newlines=True).strip()[
+        :DESCRIPTION_MAX
+    ]
     if bool(description_fr) != bool(description_en):
-        raise InvalidContent(_l("Write the description in both languages, or leave both empty."), field="description_en")
+        raise InvalidContent(
+            _l("Write the description in both languages, or leave both empty."),
+            field="description_en",
+        )
     if data.conventioned_since is not None and not data.category_ids:
-        raise InvalidContent(_l("A conventioned merchant sells at least one product category."), field="categories")
+        raise InvalidContent(
+            _l("A conventioned merchant sells at least one product category."), field="categories"
+        )
     iban = parse_iban(data.iban) if (data.iban or "").strip() else ""
     return MerchantData(
-        name=name, kind=data.kind, commune_id=data.commune_id, address=clean_address(data.address)[:ADDRESS_MAX],
-        description_fr=description_fr, description_en=description_en,
-        conventioned_since=data.conventioned_since, category_ids=list(dict.fromkeys(data.category_ids)), iban=iban,
+        name=name,
+        kind=data.kind,
+        commune_id=data.commune_id,
+        address=clean_address(data.address)[:ADDRESS_MAX],
+        description_fr=description_fr,
+        description_en=description_en,
+        conventioned_since=data.conventioned_since,
+        category_ids=list(dict.fromkeys(data.category_ids)),
+        iban=iban,
     )
 
 
@@ -127,8 +149,13 @@ def create(data: MerchantData, actor_id: int | None) -> Merchant:
     _apply(merchant, data)
     db.session.add(merchant)
     db.session.flush()
-    audit.record(actor_id, "merchant.created", "merchant", merchant.id,
-                 {"name": merchant.name, "status": merchant.status, **_iban_detail(merchant.iban)})
+    audit.record(
+        actor_id,
+        "merchant.created",
+        "merchant",
+        merchant.id,
+        {"name": merchant.name, "status": merchant.status, **_iban_detail(merchant.iban)},
+    )
     return merchant
 
 
@@ -140,9 +167,14 @@ def create_once(data: MerchantData, actor_id: int | None) -> tuple[Merchant, boo
     cleaned = _clean(data)
     db.session.execute(select(Commune.id).where(Commune.id == cleaned.commune_id).with_for_update())
     twin = db.session.scalar(
-        select(Merchant).where(Merchant.name == cleaned.name, Merchant.commune_id == cleaned.commune_id,
-                               Merchant.created_at >= utcnow() - REPEAT_WINDOW)
-        .order_by(Merchant.id).limit(1)
+        select(Merchant)
+        .where(
+            Merchant.name == cleaned.name,
+            Merchant.commune_id == cleaned.commune_id,
+            Merchant.created_at >= utcnow() - REPEAT_WINDOW,
+        )
+        .order_by(Merchant.id)
+        .limit(1)
     )
     if twin is not None:
         return twin, False
@@ -167,10 +199,16 @@ def update(merchant: Merchant, data: MerchantData, actor_id: int | None) -> list
 
 def _snapshot(merchant: Merchant) -> dict:
     return {
-        "name": merchant.name, "kind": merchant.kind, "commune": merchant.commune_id, "address": merchant.address,
-        "description_fr": merchant.description_fr, "description_en": merchant.description_en,
+        "name": merchant.name,
+        "kind": merchant.kind,
+        "commune": merchant.commune_id,
+        "address": merchant.address,
+        "description_fr": merchant.description_fr,
+        "description_en": merchant.description_en,
         "conventioned_since": merchant.conventioned_since,
-        "categories": sorted(c.id for c in merchant.categories), "iban": merchant.iban, "status": merchant.status,
+        "categories": sorted(c.id for c in merchant.categories),
+        "iban": merchant.iban,
+        "status": merchant.status,
     }
 
 
@@ -180,8 +218,13 @@ def suspend(merchant: Merchant, actor_id: int | None, reason: str = "") -> bool:
         return False
     merchant.status = "suspended"
     db.session.flush()
-    audit.record(actor_id, "merchant.suspended", "merchant", merchant.id,
-                 {"name": merchant.name, "reason": clean_line(reason)[:300]})
+    audit.record(
+        actor_id,
+        "merchant.suspended",
+        "merchant",
+        merchant.id,
+        {"name": merchant.name, "reason": clean_line(reason)[:300]},
+    )
     return True
 
 
@@ -191,15 +234,22 @@ def reactivate(merchant: Merchant, actor_id: int | None) -> bool:
         return False
     merchant.status = "active" if merchant.conventioned_since else "pending"
     db.session.flush()
-    audit.record(actor_id, "merchant.updated", "merchant", merchant.id,
-                 {"changed": ["status"], "status": merchant.status, "reactivated": True})
+    audit.record(
+        actor_id,
+        "merchant.updated",
+        "merchant",
+        merchant.id,
+        {"changed": ["status"], "status": merchant.status, "reactivated": True},
+    )
     return True
 
 
 # Cashier accounts
 
 
-def invite_cashier(merchant: Merchant, email: str, name: str, language: str, actor_id: int | None) -> User:
+def invite_cashier(
+    merchant: Merchant, email: str, name: str, language: str, actor_id: int | None
+) -> User:
     """A cashier account bound to `merchant`, and the invitation mail with its set-password link.
 
     Raises `EmailTaken` when another account signs in with that address.
@@ -208,16 +258,24 @@ def invite_cashier(merchant: Merchant, email: str, name: str, language: str, act
     if db.session.scalar(select(User.id).where(func.lower(User.email) == address)) is not None:
         raise EmailTaken(_l("An account already signs in with this e-mail address."))
     user = User(
-        email=address, role="cashier", merchant_id=merchant.id,
-        display_name=clean_line(name)[:120] or merchant.name, language=language if language in ("fr", "en") else "fr",
+        email=address,
+        role="cashier",
+        merchant_id=merchant.id,
+        display_name=clean_line(name)[:120] or merchant.name,
+        language=language if language in ("fr", "en") else "fr",
         # Nobody knows this password: the cashier chooses theirs with the link (or "forgot password").
         password_hash=auth.hash_password(secrets.token_urlsafe(32)),
     )
     db.session.add(user)
     db.session.flush()
     _send_invitation(user, merchant)
-    audit.record(actor_id, "merchant.cashier_invited", "merchant", merchant.id,
-                 {"user_id": user.id, "email": address})
+    audit.record(
+        actor_id,
+        "merchant.cashier_invited",
+        "merchant",
+        merchant.id,
+        {"user_id": user.id, "email": address},
+    )
     return user
 
 
@@ -226,11 +284,18 @@ def resend_invitation(merchant: Merchant, user: User, actor_id: int | None) -> N
     once a password is set)."""
     _check_cashier(merchant, user)
     _send_invitation(user, merchant)
-    audit.record(actor_id, "merchant.cashier_invited", "merchant", merchant.id,
-                 {"user_id": user.id, "email": user.email, "again": True})
+    audit.record(
+        actor_id,
+        "merchant.cashier_invited",
+        "merchant",
+        merchant.id,
+        {"user_id": user.id, "email": user.email, "again": True},
+    )
 
 
-def set_cashier_enabled(merchant: Merchant, user: User, enabled: bool, actor_id: int | None) -> None:
+def set_cashier_enabled(
+    merchant: Merchant, user: User, enabled: bool, actor_id: int | None
+) -> None:
     """Close (or reopen) a cashier's access; closing also ends their open sessions."""
     _check_cashier(merchant, user)
     if user.is_enabled == enabled:
@@ -239,8 +304,13 @@ def set_cashier_enabled(merchant: Merchant, user: User, enabled: bool, actor_id:
     if not enabled:
         user.session_version += 1
     db.session.flush()
-    audit.record(actor_id, "user.role_changed", "user", user.id,
-                 {"merchant_id": merchant.id, "role": "cashier", "enabled": enabled})
+    audit.record(
+        actor_id,
+        "user.role_changed",
+        "user",
+        user.id,
+        {"merchant_id": merchant.id, "role": "cashier", "enabled": enabled},
+    )
 
 
 def _check_cashier(merchant: Merchant, user: User) -> None:
@@ -250,18 +320,27 @@ def _check_cashier(merchant: Merchant, user: User) -> None:
 
 def _send_invitation(user: User, merchant: Merchant) -> None:
     queue_mail(
-        user.email, "cashier_invitation", user.language, name=user.display_name, merchant=merchant.name,
-        link=auth.absolute_url("auth.reset_password", token=auth.reset_token(user)), hours=auth.RESET_LINK_HOURS,
-        login=auth.absolute_url("auth.login"), forgot=auth.absolute_url("auth.forgot_password"),
+        user.email,
+        "cashier_invitation",
+        user.language,
+        name=user.display_name,
+        merchant=merchant.name,
+        link=auth.absolute_url("auth.reset_password", token=auth.reset_token(user)),
+        hours=auth.RESET_LINK_HOURS,
+        login=auth.absolute_url("auth.login"),
+        forgot=auth.absolute_url("auth.forgot_password"),
     )
 
 
 def cashiers(merchant: Merchant) -> list[User]:
-    return list(db.session.scalars(
-        select(User).where(User.merchant_id == merchant.id, User.role == "cashier").order_by(User.display_name, User.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.merchant_id == merchant.id, User.role == "cashier")
+            .order_by(User.display_name, User.id)
+        )
+    )
 
 
 def never_signed_in(user: User) -> bool:
     return user.last_login_at is None
-

@@ -1,5 +1,6 @@
 """Long lists shown a page at a time (`Pagination`, with what the `pagination` template macro
 needs; `paginate` for a query) and the text search such lists offer (`contains_pattern`)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -52,7 +53,9 @@ def paginate(query, order_by: tuple, page: int, per_page: int) -> Pagination:
     number out of range gives the nearest page)."""
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     page = page_in_range(page, total, per_page)
-    items = list(db.session.scalars(query.order_by(*order_by).limit(per_page).offset((page - 1) * per_page)))
+    items = list(
+        db.session.scalars(query.order_by(*order_by).limit(per_page).offset((page - 1) * per_page))
+    )
     return Pagination(items, page, per_page, total)
 
 

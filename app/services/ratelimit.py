@@ -1,4 +1,5 @@
 """Fixed-window counters in the database, so that every worker and server shares them."""
+
 from __future__ import annotations
 
 import hashlib

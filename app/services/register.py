@@ -11,6 +11,7 @@ Step 1 (identify) is the only member lookup, and it is rate-limited per cashier.
 sale form a signed reference to the member, bound to the cashier, so that the sale step cannot
 be used to look members up without that limit.
 """
+
 from __future__ import annotations
 
 import logging
@@ -64,7 +65,9 @@ def merchant_of(cashier: User) -> Merchant | None:
 def open_merchant(cashier: User) -> Merchant:
     """The merchant the cashier sells for, or `RegisterClosed` with the reason."""
     merchant = merchant_of(cashier)
-    check_open(merchant.status if merchant else None, merchant.conventioned_since if merchant else None)
+    check_open(
+        merchant.status if merchant else None, merchant.conventioned_since if merchant else None
+    )
     return merchant
 
 
@@ -72,9 +75,15 @@ def check_open(status: str | None, conventioned_since: date | None) -> None:
     """`RegisterClosed` with the reason, unless the shop may take payments (`status` None: the
     account sells for no shop)."""
     if status is None:
-        raise RegisterClosed(_l("This account is not the cashier of a shop: it cannot take payments."))
+        raise RegisterClosed(
+            _l("This account is not the cashier of a shop: it cannot take payments.")
+        )
     if status == "suspended":
-        raise RegisterClosed(_l("The association has suspended this shop’s agreement: payments are not possible. Please contact the association."))
+        raise RegisterClosed(
+            _l(
+                "The association has suspended this shop’s agreement: payments are not possible. Please contact the association."
+            )
+        )
     if status != "active" or conventioned_since is None:  # Merchant.is_conventioned
         raise RegisterClosed(_l("This shop is not conventioned yet: payments are not possible."))
 
@@ -99,8 +108,12 @@ def card_token_from_qr(text: str) -> str:
 
 
 def identify(
-    cashier: User, *, number: str | None = None, card: str | None = None,
-    limit: int | None = None, window_seconds: int | None = None,
+    cashier: User,
+    *,
+    number: str | None = None,
+    card: str | None = None,
+    limit: int | None = None,
+    window_seconds: int | None = None,
 ) -> Member:
     """The member who is paying, by typed number or scanned card, if their card can pay.
 
@@ -113,9 +126,12 @@ def identify(
         number = cards.check_member_number(number)
     config = current_app.config
     ratelimit.hit(
-        "register-lookup", str(cashier.id),
+        "register-lookup",
+        str(cashier.id),
         limit if limit is not None else int(config.get("REGISTER_LOOKUP_LIMIT", LOOKUP_LIMIT)),
-        window_seconds if window_seconds is not None else int(config.get("REGISTER_LOOKUP_WINDOW", LOOKUP_WINDOW_SECONDS)),
+        window_seconds
+        if window_seconds is not None
+        else int(config.get("REGISTER_LOOKUP_WINDOW", LOOKUP_WINDOW_SECONDS)),
     )
     if card:
         member = membership.find_by_card_token(card_token_from_qr(card))
@@ -135,11 +151,23 @@ def check_card(status: str, pin_hash: str | None, pin_failures: int) -> None:
     if status == "erased":
         raise UnknownMember(_l("No member has this number."))
     if status != "active":
-        raise MemberSuspended(_l("This membership is suspended: the card cannot pay. The member can contact the association."))
+        raise MemberSuspended(
+            _l(
+                "This membership is suspended: the card cannot pay. The member can contact the association."
+            )
+        )
     if not pin_hash:
-        raise CardNotActivated(_l("This card is not activated yet: the member must first choose a PIN in their account or with the association."))
+        raise CardNotActivated(
+            _l(
+                "This card is not activated yet: the member must first choose a PIN in their account or with the association."
+            )
+        )
     if pin_failures >= cards.MAX_PIN_FAILURES:
-        raise CardLocked(_l("This card is locked after three wrong PINs. The member can set a new PIN in their account, or contact the association."))
+        raise CardLocked(
+            _l(
+                "This card is locked after three wrong PINs. The member can set a new PIN in their account, or contact the association."
+            )
+        )
 
 
 def _serializer(salt: str) -> URLSafeTimedSerializer:
@@ -154,7 +182,9 @@ def member_ref(cashier: User, member: Member) -> str:
 def read_member_ref(cashier: User, token: str | None) -> int:
     """The member id of a reference made by `member_ref` for this cashier, or `IdentificationExpired`."""
     try:
-        member_id, cashier_id = _serializer("register-member").loads(token or "", max_age=MEMBER_REF_MAX_AGE)
+        member_id, cashier_id = _serializer("register-member").loads(
+            token or "", max_age=MEMBER_REF_MAX_AGE
+        )
     except (BadSignature, ValueError, TypeError):
         raise IdentificationExpired(_l("Identify the member again, please.")) from None
     if cashier_id != cashier.id or not isinstance(member_id, int):
@@ -186,8 +216,12 @@ class Receipt:
     replayed: bool = False
 
 
-def sale_hash(*, member_id: int, amount_cents: int, category_id: int | None, merchant_id: int) -> str:
-    return ledger.request_hash(member=member_id, amount=amount_cents, category=category_id, merchant=merchant_id)
+def sale_hash(
+    *, member_id: int, amount_cents: int, category_id: int | None, merchant_id: int
+) -> str:
+    return ledger.request_hash(
+        member=member_id, amount=amount_cents, category=category_id, merchant=merchant_id
+    )
 
 
 def approval_for(cashier: User, member_id: int, amount_cents: int, key: str) -> str:
@@ -196,7 +230,9 @@ def approval_for(cashier: User, member_id: int, amount_cents: int, key: str) -> 
     return _serializer("register-approval").dumps([member_id, cashier.id, amount_cents, key])
 
 
-def _approval_matches(approval: str, cashier: User, member_id: int, amount_cents: int, key: str) -> bool:
+def _approval_matches(
+    approval: str, cashier: User, member_id: int, amount_cents: int, key: str
+) -> bool:
     try:
         values = _serializer("register-approval").loads(approval, max_age=APPROVAL_MAX_AGE)
     except (BadSignature, ValueError, TypeError):
@@ -221,8 +257,14 @@ _PAYER = (
 
 
 def charge(
-    cashier: User, *, member_id: int, amount_cents: int, category_id: int | None, key: str,
-    pin: str | None = None, approval: str | None = None,
+    cashier: User,
+    *,
+    member_id: int,
+    amount_cents: int,
+    category_id: int | None,
+    key: str,
+    pin: str | None = None,
+    approval: str | None = None,
 ) -> Receipt:
     """Debit a sale from the member's allocation to the cashier's merchant, once per key.
 
@@ -237,7 +279,12 @@ def charge(
     """
     merchant_id = cashier.merchant_id if cashier.role == "cashier" else None
     stored_key = _stored_key("sale", cashier, key)
-    wanted = sale_hash(member_id=member_id, amount_cents=amount_cents, category_id=category_id, merchant_id=merchant_id or 0)
+    wanted = sale_hash(
+        member_id=member_id,
+        amount_cents=amount_cents,
+        category_id=category_id,
+        merchant_id=merchant_id or 0,
+    )
     sql = DirectSQL(db.session)
     done = sql.one("SELECT id, request_hash FROM transfer WHERE idempotency_key = ?", (stored_key,))
     if done is not None:
@@ -246,7 +293,9 @@ def charge(
         return receipt_for(db.session.get(Transfer, done[0]), replayed=True)
 
     shop = sql.one(_SHOP, (category_id, category_id, merchant_id)) if merchant_id else None
-    shop_status, conventioned_since, shop_account_id, has_categories, own_category, any_category = shop or (None,) * 6
+    shop_status, conventioned_since, shop_account_id, has_categories, own_category, any_category = (
+        shop or (None,) * 6
+    )
     check_open(shop_status, conventioned_since)
     if category_id is not None and not (own_category if has_categories else any_category):
         raise UnknownCategory()
@@ -267,17 +316,33 @@ def charge(
     if shop_account_id is None:  # the shop's first sale
         shop_account_id = ledger.merchant_account(db.session.get(Merchant, merchant_id)).id
     sale = ledger.purchase(
-        sql, source_id=account_id, destination_id=shop_account_id, amount_cents=amount_cents,
-        actor_id=cashier.id, idempotency_key=stored_key, request_hash=wanted, category_id=category_id,
+        sql,
+        source_id=account_id,
+        destination_id=shop_account_id,
+        amount_cents=amount_cents,
+        actor_id=cashier.id,
+        idempotency_key=stored_key,
+        request_hash=wanted,
+        category_id=category_id,
     )
     if isinstance(sale, Transfer):  # a concurrent twin made the sale first
         return receipt_for(sale, replayed=True)
-    log.info("sale %s: %s cents, merchant %s, cashier %s", sale.reference, amount_cents, merchant_id, cashier.id)
+    log.info(
+        "sale %s: %s cents, merchant %s, cashier %s",
+        sale.reference,
+        amount_cents,
+        merchant_id,
+        cashier.id,
+    )
     # The ledger returned the account's new balance: the same figure a replay recomputes.
     return Receipt(
-        sale_id=sale.id, reference=sale.reference, amount_cents=amount_cents,
-        balance_after_cents=sale.balances[account_id], created_at=sale.created_at,
-        member_name=short_name(first_name, last_name), category_id=category_id,
+        sale_id=sale.id,
+        reference=sale.reference,
+        amount_cents=amount_cents,
+        balance_after_cents=sale.balances[account_id],
+        created_at=sale.created_at,
+        member_name=short_name(first_name, last_name),
+        category_id=category_id,
     )
 
 
@@ -285,7 +350,9 @@ def _balance_after(account_id: int, transfer_id: int) -> int:
     """The account's balance just after `transfer_id`: the account's transfers are numbered in
     the order they locked it (the ledger reserves the id after the debit), so a running sum
     up to that id is the balance at that moment, the same on every replay."""
-    delta = case((Transfer.destination_id == account_id, Transfer.amount_cents), else_=-Transfer.amount_cents)
+    delta = case(
+        (Transfer.destination_id == account_id, Transfer.amount_cents), else_=-Transfer.amount_cents
+    )
     return int(
         db.session.scalar(
             select(func.coalesce(func.sum(delta), 0)).where(
@@ -299,9 +366,14 @@ def _balance_after(account_id: int, transfer_id: int) -> int:
 def receipt_for(sale: Transfer, replayed: bool = False) -> Receipt:
     member = sale.source.member
     return Receipt(
-        sale_id=sale.id, reference=sale.reference, amount_cents=sale.amount_cents,
-        balance_after_cents=_balance_after(sale.source_id, sale.id), created_at=sale.created_at,
-        member_name=member.short_name if member else "", category_id=sale.category_id, replayed=replayed,
+        sale_id=sale.id,
+        reference=sale.reference,
+        amount_cents=sale.amount_cents,
+        balance_after_cents=_balance_after(sale.source_id, sale.id),
+        created_at=sale.created_at,
+        member_name=member.short_name if member else "",
+        category_id=sale.category_id,
+        replayed=replayed,
     )
 
 
@@ -366,23 +438,33 @@ def day_report(merchant: Merchant, day: date) -> DayReport:
     sales = list(
         db.session.scalars(
             select(Transfer)
-            .where(Transfer.destination_id == account.id, Transfer.kind == "purchase", Transfer.occurred_on == day)
+            .where(
+                Transfer.destination_id == account.id,
+                Transfer.kind == "purchase",
+                Transfer.occurred_on == day,
+            )
             .order_by(Transfer.id.desc())
         )
     )
     ids = [sale.id for sale in sales]
-    reversals = {
-        row.reverses_id: row
-        for row in db.session.scalars(
-            select(Transfer).where(Transfer.reverses_id.in_(ids), Transfer.kind == "refund")
-        )
-    } if ids else {}
+    reversals = (
+        {
+            row.reverses_id: row
+            for row in db.session.scalars(
+                select(Transfer).where(Transfer.reverses_id.in_(ids), Transfer.kind == "refund")
+            )
+        }
+        if ids
+        else {}
+    )
     members = _members_of(sales)
     categories = {c.id: c for c in db.session.scalars(select(Category))}
     lines = [
         SaleLine(
-            sale=sale, member_name=members.get(sale.source_id, ""),
-            category=categories.get(sale.category_id), cancellation=reversals.get(sale.id),
+            sale=sale,
+            member_name=members.get(sale.source_id, ""),
+            category=categories.get(sale.category_id),
+            cancellation=reversals.get(sale.id),
         )
         for sale in sales
     ]
@@ -404,7 +486,9 @@ def _members_of(sales: list[Transfer]) -> dict[int, str]:
     if not account_ids:
         return {}
     rows = db.session.execute(
-        select(Account.id, Member).join(Member, Member.id == Account.member_id).where(Account.id.in_(account_ids))
+        select(Account.id, Member)
+        .join(Member, Member.id == Account.member_id)
+        .where(Account.id.in_(account_ids))
     ).all()
     return {account_id: member.short_name for account_id, member in rows}
 
@@ -421,7 +505,9 @@ def find_sale(merchant: Merchant | None, sale_id: int) -> Transfer:
 
 
 def cancellation_of(sale: Transfer) -> Transfer | None:
-    return db.session.scalars(select(Transfer).where(Transfer.reverses_id == sale.id, Transfer.kind == "refund")).first()
+    return db.session.scalars(
+        select(Transfer).where(Transfer.reverses_id == sale.id, Transfer.kind == "refund")
+    ).first()
 
 
 def cancel(cashier: User, sale_id: int, *, pin: str | None, key: str) -> Transfer:
@@ -440,11 +526,17 @@ def cancel(cashier: User, sale_id: int, *, pin: str | None, key: str) -> Transfe
             return existing
         raise AlreadyReversed(_l("This sale has already been cancelled."))
     if sale.occurred_on != today():
-        raise SaleTooOld(_l("Only today’s sales can be cancelled here. For an older sale, please contact the association’s treasurer."))
+        raise SaleTooOld(
+            _l(
+                "Only today’s sales can be cancelled here. For an older sale, please contact the association’s treasurer."
+            )
+        )
     member = sale.source.member
     if member is None:
         raise UnknownMember(_l("No member has this number."))
     cards.verify_pin(member, pin)
     refund = ledger.reverse(sale, kind="refund", actor_id=cashier.id, idempotency_key=stored_key)
-    log.info("sale %s cancelled by cashier %s (refund %s)", sale.reference, cashier.id, refund.reference)
+    log.info(
+        "sale %s cancelled by cashier %s (refund %s)", sale.reference, cashier.id, refund.reference
+    )
     return refund

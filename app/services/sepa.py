@@ -11,6 +11,7 @@ The payer is the association: its name, IBAN and BIC are association data
 per merchant with an amount owed for the month and a valid IBAN; merchants owed money without a
 valid IBAN are not in the file: the settlement page lists them as blocking.
 """
+
 from __future__ import annotations
 
 import re
@@ -31,7 +32,13 @@ from text_unidecode import unidecode
 from app.services import ledger
 from app.services.errors import BankDetailsMissing, InvalidIban, NothingToPay, PeriodNotClosed
 from app.services.settings import association
-from app.services.settlement import MerchantMonth, MonthSettlement, is_closed, month_settlement, parse_period
+from app.services.settlement import (
+    MerchantMonth,
+    MonthSettlement,
+    is_closed,
+    month_settlement,
+    parse_period,
+)
 
 SCHEMA = "pain.001.001.03"
 # The characters every SEPA bank accepts in names and references (the "SEPA Latin" set).
@@ -47,19 +54,35 @@ def parse_iban(text: str | None) -> str:
     if not compact:
         raise InvalidIban(_l("Enter the IBAN."))
     if len(compact) > 34 or not compact.isascii() or not compact.isalnum():
-        raise InvalidIban(_l("An IBAN has only letters and digits (at most 34), for example FR76 3000 1007 9412 3456 7890 185."))
+        raise InvalidIban(
+            _l(
+                "An IBAN has only letters and digits (at most 34), for example FR76 3000 1007 9412 3456 7890 185."
+            )
+        )
     try:
         iban = IBAN(compact, validate_bban=True)
     except InvalidCountryCode:
-        raise InvalidIban(_l("This IBAN does not start with a known country code (FR for France).")) from None
+        raise InvalidIban(
+            _l("This IBAN does not start with a known country code (FR for France).")
+        ) from None
     except InvalidLength:
-        raise InvalidIban(_l("This IBAN does not have the right number of characters for its country.")) from None
+        raise InvalidIban(
+            _l("This IBAN does not have the right number of characters for its country.")
+        ) from None
     except (InvalidChecksumDigits, InvalidBBANChecksum):
-        raise InvalidIban(_l("This IBAN is not valid: its check digits do not match. Check each character.")) from None
+        raise InvalidIban(
+            _l("This IBAN is not valid: its check digits do not match. Check each character.")
+        ) from None
     except SchwiftyException:
-        raise InvalidIban(_l("This IBAN is not valid: check it against the bank details (RIB).")) from None
+        raise InvalidIban(
+            _l("This IBAN is not valid: check it against the bank details (RIB).")
+        ) from None
     if not iban.in_sepa_zone:
-        raise InvalidIban(_l("This IBAN is outside the SEPA area: the association cannot pay it by SEPA transfer."))
+        raise InvalidIban(
+            _l(
+                "This IBAN is outside the SEPA area: the association cannot pay it by SEPA transfer."
+            )
+        )
     return iban.compact
 
 
@@ -74,7 +97,7 @@ def iban_is_valid(text: str | None) -> bool:
 def format_iban(text: str | None) -> str:
     """Groups of four for reading (`FR76 3000 ...`); what is stored is the compact form."""
     compact = re.sub(r"\s", "", text or "")
-    return " ".join(compact[i:i + 4] for i in range(0, len(compact), 4))
+    return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
 
 
 def masked_iban(text: str | None) -> str:
@@ -102,10 +125,17 @@ def debtor() -> dict:
         bic = str(BIC(str(data.get("bic") or "").strip().upper()))
     except (InvalidIban, SchwiftyException):
         raise BankDetailsMissing(
-            _l("The association’s own IBAN or BIC is missing or not valid in its settings: the transfer file cannot be made.")
+            _l(
+                "The association’s own IBAN or BIC is missing or not valid in its settings: the transfer file cannot be made."
+            )
         ) from None
-    return {"name": sepa_text(str(data.get("name") or "Association"), 70), "IBAN": iban, "BIC": bic,
-            "batch": True, "currency": "EUR"}
+    return {
+        "name": sepa_text(str(data.get("name") or "Association"), 70),
+        "IBAN": iban,
+        "BIC": bic,
+        "batch": True,
+        "currency": "EUR",
+    }
 
 
 @dataclass
@@ -129,7 +159,9 @@ def end_to_end_id(period: str, merchant_id: int) -> str:
     return f"PATIAS-{period}-M{merchant_id}"
 
 
-def transfer_file(period: str, month: MonthSettlement | None = None, execution_date: date | None = None) -> TransferFile:
+def transfer_file(
+    period: str, month: MonthSettlement | None = None, execution_date: date | None = None
+) -> TransferFile:
     """The pain.001.001.03 file paying every amount owed for `period` to a merchant with a
     valid IBAN, validated against the schema. Raises `PeriodNotClosed`, `NothingToPay` or
     `BankDetailsMissing`."""
@@ -137,21 +169,33 @@ def transfer_file(period: str, month: MonthSettlement | None = None, execution_d
 
     period = parse_period(period)
     if not is_closed(period):
-        raise PeriodNotClosed(_l("This month is not over yet: its transfer file can be made from the first day of next month."))
+        raise PeriodNotClosed(
+            _l(
+                "This month is not over yet: its transfer file can be made from the first day of next month."
+            )
+        )
     month = month or month_settlement(period)
     payments = month.in_transfer_file
     if not payments:
-        raise NothingToPay(_l("Nothing is owed to a merchant with a valid IBAN for this month: there is no transfer to make."))
+        raise NothingToPay(
+            _l(
+                "Nothing is owed to a merchant with a valid IBAN for this month: there is no transfer to make."
+            )
+        )
     sepa = SepaTransfer(debtor(), schema=SCHEMA, clean=True)
     name = association().get("name") or "PATIAS"
     for line in payments:
-        sepa.add_payment({
-            "name": sepa_text(line.merchant.name, 70) or f"Merchant {line.merchant.id}",
-            "IBAN": parse_iban(line.merchant.iban),
-            "amount": int(line.payable_cents),
-            "execution_date": execution_date or ledger.today(),
-            "description": sepa_text(f"{name} reglement {period} commercant {line.merchant.id}", 140),
-            "endtoend_id": end_to_end_id(period, line.merchant.id),
-        })
+        sepa.add_payment(
+            {
+                "name": sepa_text(line.merchant.name, 70) or f"Merchant {line.merchant.id}",
+                "IBAN": parse_iban(line.merchant.iban),
+                "amount": int(line.payable_cents),
+                "execution_date": execution_date or ledger.today(),
+                "description": sepa_text(
+                    f"{name} reglement {period} commercant {line.merchant.id}", 140
+                ),
+                "endtoend_id": end_to_end_id(period, line.merchant.id),
+            }
+        )
     xml = sepa.export(validate=True)
     return TransferFile(period=period, xml=xml, payments=payments, blocking=month.blocking)

@@ -1,5 +1,6 @@
 """The association's rules, read from `app/data/association.json` and overridden by the
 `setting` table (editable by an admin). Code asks here instead of holding constants."""
+
 from __future__ import annotations
 
 import json
@@ -33,7 +34,9 @@ def association() -> dict:
         # a number (the column has numeric affinity); psycopg decodes it.
         sql = DirectSQL(db.session)
         for key, value in sql.execute('SELECT "key", value FROM setting').fetchall():
-            values[key] = json.loads(value) if isinstance(value, str) and not sql.postgresql else value
+            values[key] = (
+                json.loads(value) if isinstance(value, str) and not sql.postgresql else value
+            )
         g.association = values
     return values
 

@@ -24,6 +24,7 @@ Months are calendar months in Europe/Paris: a transfer belongs to the month of i
   If a payout is later reversed (a correction), what it paid is owed again and is carried into
   the next month's amount.
 """
+
 from __future__ import annotations
 
 import csv
@@ -65,8 +66,13 @@ def parse_period(text: str | None) -> str:
         if 1 <= month <= 12 and FIRST_YEAR <= year <= last_year:
             return f"{year:04d}-{month:02d}"
         if 1 <= month <= 12:
-            raise InvalidPeriod(_l("This month is out of range: choose a month from %(first)s to %(last)s.",
-                                   first=f"{FIRST_YEAR}-01", last=f"{last_year}-12"))
+            raise InvalidPeriod(
+                _l(
+                    "This month is out of range: choose a month from %(first)s to %(last)s.",
+                    first=f"{FIRST_YEAR}-01",
+                    last=f"{last_year}-12",
+                )
+            )
     raise InvalidPeriod(_l("This month is not valid: use the format YYYY-MM, for example 2026-03."))
 
 
@@ -255,19 +261,40 @@ def _activity_rows(start: date, account_ids: list[int] | None) -> list[_Row]:
     cancelled payout) are few rows, read through the source index.
     """
     merchants = (
-        select(Account.id).where(Account.kind == "merchant") if account_ids is None else list(account_ids)
+        select(Account.id).where(Account.kind == "merchant")
+        if account_ids is None
+        else list(account_ids)
     )
     payouts = _payouts_id()
     received = db.session.execute(
-        select(Transfer.destination_id, Transfer.occurred_on, Transfer.kind, func.count(), func.sum(Transfer.amount_cents))
+        select(
+            Transfer.destination_id,
+            Transfer.occurred_on,
+            Transfer.kind,
+            func.count(),
+            func.sum(Transfer.amount_cents),
+        )
         .where(Transfer.destination_id.in_(merchants), Transfer.occurred_on >= start)
         .group_by(Transfer.destination_id, Transfer.occurred_on, Transfer.kind)
     ).all()
-    rows = [_Row(account, True, kind, False, day, None, count, int(cents)) for account, day, kind, count, cents in received]
+    rows = [
+        _Row(account, True, kind, False, day, None, count, int(cents))
+        for account, day, kind, count, cents in received
+    ]
     returned = db.session.execute(
-        select(Transfer.destination_id, Transfer.occurred_on, Transfer.kind, Transfer.period, func.count(),
-               func.sum(Transfer.amount_cents))
-        .where(Transfer.source_id == payouts, Transfer.destination_id.in_(merchants), Transfer.occurred_on >= start)
+        select(
+            Transfer.destination_id,
+            Transfer.occurred_on,
+            Transfer.kind,
+            Transfer.period,
+            func.count(),
+            func.sum(Transfer.amount_cents),
+        )
+        .where(
+            Transfer.source_id == payouts,
+            Transfer.destination_id.in_(merchants),
+            Transfer.occurred_on >= start,
+        )
         .group_by(Transfer.destination_id, Transfer.occurred_on, Transfer.kind, Transfer.period)
     ).all()
     for account, day, kind, period, count, cents in returned:
@@ -275,9 +302,14 @@ def _activity_rows(start: date, account_ids: list[int] | None) -> list[_Row]:
         rows.append(_Row(account, True, kind, False, day, None, -count, -int(cents)))
         rows.append(_Row(account, True, kind, True, day, period, count, int(cents)))
     paid_out = db.session.execute(
-        select(Transfer.source_id, Transfer.destination_id == payouts, Transfer.occurred_on, Transfer.kind,
-               Transfer.period, Transfer.amount_cents)
-        .where(Transfer.source_id.in_(merchants), Transfer.occurred_on >= start)
+        select(
+            Transfer.source_id,
+            Transfer.destination_id == payouts,
+            Transfer.occurred_on,
+            Transfer.kind,
+            Transfer.period,
+            Transfer.amount_cents,
+        ).where(Transfer.source_id.in_(merchants), Transfer.occurred_on >= start)
     ).all()
     totals: dict[tuple, list[int]] = {}
     for account, to_payouts, day, kind, period, cents in paid_out:
@@ -285,8 +317,10 @@ def _activity_rows(start: date, account_ids: list[int] | None) -> list[_Row]:
         entry = totals.setdefault(key, [0, 0])
         entry[0] += 1
         entry[1] += int(cents)
-    rows.extend(_Row(account, False, kind, payout, day, period, count, cents)
-                for (account, kind, payout, day, period), (count, cents) in totals.items())
+    rows.extend(
+        _Row(account, False, kind, payout, day, period, count, cents)
+        for (account, kind, payout, day, period), (count, cents) in totals.items()
+    )
     return rows
 
 
@@ -326,32 +360,46 @@ def _settlements(period: str, merchant_ids: list[int]) -> dict[int, Transfer]:
 
 def _accounts(merchant: Merchant | None = None) -> list[tuple[Account, Merchant]]:
     statement = (
-        select(Account, Merchant).join(Merchant, Merchant.id == Account.merchant_id).where(Account.kind == "merchant")
+        select(Account, Merchant)
+        .join(Merchant, Merchant.id == Account.merchant_id)
+        .where(Account.kind == "merchant")
     )
     if merchant is not None:
         statement = statement.where(Account.merchant_id == merchant.id)
-    return sorted(db.session.execute(statement).all(), key=lambda pair: (pair[1].name.lower(), pair[1].id))
+    return sorted(
+        db.session.execute(statement).all(), key=lambda pair: (pair[1].name.lower(), pair[1].id)
+    )
 
 
 def month_settlement(period: str) -> MonthSettlement:
     """Every merchant's figures for `period` (merchants that have an account, by name)."""
     pairs = _accounts()
     lines = {
-        account.id: MerchantMonth(merchant=merchant, account_id=account.id, period=period,
-                                  balance_cents=account.balance_cents)
+        account.id: MerchantMonth(
+            merchant=merchant,
+            account_id=account.id,
+            period=period,
+            balance_cents=account.balance_cents,
+        )
         for account, merchant in pairs
     }
     if lines:
         _fill(lines, _activity_rows(month_start(period), None), period)
         for merchant_id, row in _settlements(period, [m.id for _, m in pairs]).items():
-            next(line for line in lines.values() if line.merchant.id == merchant_id).settlement = row
+            next(
+                line for line in lines.values() if line.merchant.id == merchant_id
+            ).settlement = row
     return MonthSettlement(period=period, lines=list(lines.values()))
 
 
 def _merchant_month_rows(merchant: Merchant, period: str) -> tuple[MerchantMonth, list[_Row]]:
     account = ledger.merchant_account(merchant)
-    line = MerchantMonth(merchant=merchant, account_id=account.id, period=period,
-                         balance_cents=ledger.balance(account))
+    line = MerchantMonth(
+        merchant=merchant,
+        account_id=account.id,
+        period=period,
+        balance_cents=ledger.balance(account),
+    )
     rows = _activity_rows(month_start(period), [account.id])
     _fill({account.id: line}, rows, period)
     line.settlement = _settlements(period, [merchant.id]).get(merchant.id)
@@ -363,7 +411,9 @@ def merchant_month(merchant: Merchant, period: str) -> MerchantMonth:
     return _merchant_month_rows(merchant, period)[0]
 
 
-def merchant_months(merchant: Merchant, count: int = 12, include_current: bool = True) -> list[MerchantMonth]:
+def merchant_months(
+    merchant: Merchant, count: int = 12, include_current: bool = True
+) -> list[MerchantMonth]:
     """The merchant's last `count` months, newest first (the current month, still open, first)."""
     latest = ledger.current_period() if include_current else last_closed_period()
     periods = [shift(latest, -n) for n in range(count)]
@@ -373,12 +423,16 @@ def merchant_months(merchant: Merchant, count: int = 12, include_current: bool =
     settled = {
         row.idempotency_key: row
         for row in db.session.scalars(
-            select(Transfer).where(Transfer.idempotency_key.in_([settlement_key(p, merchant.id) for p in periods]))
+            select(Transfer).where(
+                Transfer.idempotency_key.in_([settlement_key(p, merchant.id) for p in periods])
+            )
         )
     }
     months = []
     for period in periods:
-        line = MerchantMonth(merchant=merchant, account_id=account.id, period=period, balance_cents=balance)
+        line = MerchantMonth(
+            merchant=merchant, account_id=account.id, period=period, balance_cents=balance
+        )
         _fill({account.id: line}, rows, period)
         line.settlement = settled.get(settlement_key(period, merchant.id))
         months.append(line)
@@ -443,25 +497,43 @@ def _kind_of(kind: str, incoming: bool) -> str:
 
 
 _LINE_COLUMNS = (
-    Transfer.id, Transfer.reference, Transfer.kind, Transfer.occurred_on, Transfer.created_at,
-    Transfer.source_id, Transfer.destination_id, Transfer.amount_cents, Transfer.category_id, Transfer.reverses_id,
+    Transfer.id,
+    Transfer.reference,
+    Transfer.kind,
+    Transfer.occurred_on,
+    Transfer.created_at,
+    Transfer.source_id,
+    Transfer.destination_id,
+    Transfer.amount_cents,
+    Transfer.category_id,
+    Transfer.reverses_id,
 )
 
 
 def _lines(rows, account_id: int) -> list[StatementLine]:
     reversed_ids = {row.reverses_id for row in rows if row.reverses_id}
-    references = dict(
-        db.session.execute(select(Transfer.id, Transfer.reference).where(Transfer.id.in_(reversed_ids))).all()
-    ) if reversed_ids else {}
+    references = (
+        dict(
+            db.session.execute(
+                select(Transfer.id, Transfer.reference).where(Transfer.id.in_(reversed_ids))
+            ).all()
+        )
+        if reversed_ids
+        else {}
+    )
     categories = {c.id: c for c in db.session.scalars(select(Category))}
     lines = []
     for row in rows:
         incoming = row.destination_id == account_id
-        lines.append(StatementLine(
-            transfer=row, kind=_kind_of(row.kind, incoming),
-            signed_cents=row.amount_cents if incoming else -row.amount_cents,
-            category=categories.get(row.category_id), reverses_reference=references.get(row.reverses_id, ""),
-        ))
+        lines.append(
+            StatementLine(
+                transfer=row,
+                kind=_kind_of(row.kind, incoming),
+                signed_cents=row.amount_cents if incoming else -row.amount_cents,
+                category=categories.get(row.category_id),
+                reverses_reference=references.get(row.reverses_id, ""),
+            )
+        )
     return lines
 
 
@@ -489,37 +561,58 @@ def statement(merchant: Merchant, period: str, with_lines: bool = False) -> Stat
             entry.refunds_cents -= signed
         elif kind == "correction":
             entry.corrections_cents -= signed
-    result.days = [days[day] for day in sorted(days) if days[day].net_cents or days[day].sales_count
-                   or days[day].refunds_cents or days[day].corrections_cents]
-    in_month = (Transfer.occurred_on >= start, Transfer.occurred_on < end,
-                Transfer.source_id != payouts_id, Transfer.destination_id != payouts_id)
+    result.days = [
+        days[day]
+        for day in sorted(days)
+        if days[day].net_cents
+        or days[day].sales_count
+        or days[day].refunds_cents
+        or days[day].corrections_cents
+    ]
+    in_month = (
+        Transfer.occurred_on >= start,
+        Transfer.occurred_on < end,
+        Transfer.source_id != payouts_id,
+        Transfer.destination_id != payouts_id,
+    )
     order = (Transfer.occurred_on, Transfer.created_at, Transfer.id)
     if with_lines:
         rows = db.session.execute(
             select(*_LINE_COLUMNS)
-            .where(or_(Transfer.destination_id == account_id, Transfer.source_id == account_id), *in_month)
+            .where(
+                or_(Transfer.destination_id == account_id, Transfer.source_id == account_id),
+                *in_month,
+            )
             .order_by(*order)
         ).all()
         result.lines = _lines(rows, account_id)
     else:
         adjustments = db.session.execute(
             select(*_LINE_COLUMNS)
-            .where(or_((Transfer.destination_id == account_id) & (Transfer.kind != "purchase"),
-                       Transfer.source_id == account_id), *in_month)
+            .where(
+                or_(
+                    (Transfer.destination_id == account_id) & (Transfer.kind != "purchase"),
+                    Transfer.source_id == account_id,
+                ),
+                *in_month,
+            )
             .order_by(*order)
         ).all()
         result.lines = _lines(adjustments, account_id)
-    result.payouts = list(db.session.scalars(
-        select(Transfer)
-        .where(
-            Transfer.kind.in_(("settlement", "correction")), Transfer.period == period,
-            or_(
-                (Transfer.source_id == account_id) & (Transfer.destination_id == payouts_id),
-                (Transfer.source_id == payouts_id) & (Transfer.destination_id == account_id),
-            ),
+    result.payouts = list(
+        db.session.scalars(
+            select(Transfer)
+            .where(
+                Transfer.kind.in_(("settlement", "correction")),
+                Transfer.period == period,
+                or_(
+                    (Transfer.source_id == account_id) & (Transfer.destination_id == payouts_id),
+                    (Transfer.source_id == payouts_id) & (Transfer.destination_id == account_id),
+                ),
+            )
+            .order_by(Transfer.id)
         )
-        .order_by(Transfer.id)
-    ))
+    )
     return result
 
 
@@ -545,19 +638,39 @@ def statement_csv(result: Statement, language: str) -> bytes:
     then the month's figures. Text cells are neutralised; amounts are numbers we wrote."""
     from app.i18n import hour
 
-    labels = {"sale": _("Sale"), "refund": _("Cancellation"), "correction": _("Correction"), "other": _("Other")}
+    labels = {
+        "sale": _("Sale"),
+        "refund": _("Cancellation"),
+        "correction": _("Correction"),
+        "other": _("Other"),
+    }
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     writer.writerow([neutralise(result.merchant.name), result.period])
-    writer.writerow([_("Date"), _("Time"), _("Reference"), _("Operation"), _("Category"), _("Cancels sale"),
-                     _("Amount (EUR)")])
+    writer.writerow(
+        [
+            _("Date"),
+            _("Time"),
+            _("Reference"),
+            _("Operation"),
+            _("Category"),
+            _("Cancels sale"),
+            _("Amount (EUR)"),
+        ]
+    )
     for line in result.lines:
         row = line.transfer
-        writer.writerow([
-            row.occurred_on.isoformat(), hour(row.created_at) if row.created_at else "", row.reference,
-            labels[line.kind], neutralise(line.category.tr("name") if line.category else ""),
-            line.reverses_reference, csv_amount(line.signed_cents, language),
-        ])
+        writer.writerow(
+            [
+                row.occurred_on.isoformat(),
+                hour(row.created_at) if row.created_at else "",
+                row.reference,
+                labels[line.kind],
+                neutralise(line.category.tr("name") if line.category else ""),
+                line.reverses_reference,
+                csv_amount(line.signed_cents, language),
+            ]
+        )
     month = result.month
     writer.writerow([])
     for label, cents in (
@@ -584,13 +697,17 @@ def _check_closed(period: str) -> None:
 
 
 def _existing_settlement(period: str, merchant: Merchant) -> Transfer | None:
-    row = db.session.scalar(select(Transfer).where(Transfer.idempotency_key == settlement_key(period, merchant.id)))
+    row = db.session.scalar(
+        select(Transfer).where(Transfer.idempotency_key == settlement_key(period, merchant.id))
+    )
     if row is not None:
         row.replayed = True
     return row
 
 
-def settle(merchant: Merchant, period: str, *, actor_id: int | None, expected_cents: int | None = None) -> Transfer:
+def settle(
+    merchant: Merchant, period: str, *, actor_id: int | None, expected_cents: int | None = None
+) -> Transfer:
     """Record that `merchant` was paid what it is owed for `period` (flushes, never commits).
 
     Returns the `settlement` transfer; `replayed` is True when the month was already settled for
@@ -618,12 +735,19 @@ def settle(merchant: Merchant, period: str, *, actor_id: int | None, expected_ce
     key = settlement_key(period, merchant.id)
     try:
         row = ledger.transfer(
-            source=ledger.merchant_account(merchant), destination=ledger.system_account("payouts"),
-            amount_cents=amount, kind="settlement", actor_id=actor_id, idempotency_key=key,
+            source=ledger.merchant_account(merchant),
+            destination=ledger.system_account("payouts"),
+            amount_cents=amount,
+            kind="settlement",
+            actor_id=actor_id,
+            idempotency_key=key,
             # The request is "pay this merchant for this month": a concurrent twin that computed
             # the same month replays instead of conflicting.
-            request_hash=ledger.request_hash(kind="settlement", period=period, merchant=merchant.id),
-            period=period, memo=f"{period}",
+            request_hash=ledger.request_hash(
+                kind="settlement", period=period, merchant=merchant.id
+            ),
+            period=period,
+            memo=f"{period}",
         )
     except (InsufficientBalance, IdempotencyConflict):
         # A concurrent request paid first and took the money (PostgreSQL re-checks the debit
@@ -637,7 +761,9 @@ def settle(merchant: Merchant, period: str, *, actor_id: int | None, expected_ce
     return row
 
 
-def settle_month(period: str, *, actor_id: int | None, expected_total_cents: int | None = None) -> list[Transfer]:
+def settle_month(
+    period: str, *, actor_id: int | None, expected_total_cents: int | None = None
+) -> list[Transfer]:
     """Mark paid every merchant of the transfer file (amount due and a valid IBAN).
 
     Raises `PeriodNotClosed`, `NothingToPay` (nobody to pay), or `SettlementChanged` when the
@@ -651,17 +777,28 @@ def settle_month(period: str, *, actor_id: int | None, expected_total_cents: int
         raise NothingToPay(_l("Nothing is left to pay for this month."))
     if expected_total_cents is not None and expected_total_cents != month.transfer_file_cents:
         raise SettlementChanged(
-            _l("The amounts owed have changed since the page was shown: check them and confirm again.")
+            _l(
+                "The amounts owed have changed since the page was shown: check them and confirm again."
+            )
         )
     return [
-        settle(line.merchant, period, actor_id=actor_id, expected_cents=line.payable_cents) for line in lines
+        settle(line.merchant, period, actor_id=actor_id, expected_cents=line.payable_cents)
+        for line in lines
     ]
 
 
 def _audit(actor_id: int | None, merchant: Merchant, period: str, row: Transfer) -> None:
     from app.services import audit
 
-    audit.record(actor_id, "settlement.paid", "merchant", merchant.id,
-                 {"period": period, "amount_cents": row.amount_cents, "reference": row.reference,
-                  "merchant": merchant.name})
-
+    audit.record(
+        actor_id,
+        "settlement.paid",
+        "merchant",
+        merchant.id,
+        {
+            "period": period,
+            "amount_cents": row.amount_cents,
+            "reference": row.reference,
+            "merchant": merchant.name,
+        },
+    )

@@ -10,6 +10,7 @@ before the code is compared, as for passwords and PINs.
 The session remembers the verified factor as a marker bound to the user's session version and to
 the credential: a reset of the factor or a "log out everywhere" ends the admin's sessions.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -64,7 +65,9 @@ def start_enrolment(user: User) -> TotpCredential:
 
 def provisioning_uri(credential: TotpCredential, user: User, issuer: str) -> str:
     """The `otpauth://totp/...` URI that authenticator apps read from the QR code."""
-    return pyotp.TOTP(credential.secret).provisioning_uri(name=user.email or f"admin-{user.id}", issuer_name=issuer)
+    return pyotp.TOTP(credential.secret).provisioning_uri(
+        name=user.email or f"admin-{user.id}", issuer_name=issuer
+    )
 
 
 def qr_data_uri(uri: str) -> str:
@@ -74,7 +77,7 @@ def qr_data_uri(uri: str) -> str:
 
 def grouped_secret(secret: str) -> str:
     """The secret in groups of four letters, to type into an app by hand."""
-    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
 def confirm_enrolment(user: User, code: str | None, now: float | None = None) -> TotpCredential:
@@ -118,16 +121,30 @@ def normalise_code(code: str | None) -> str:
 
 
 def _blocked(credential: TotpCredential) -> TotpBlocked:
-    seconds = (credential.blocked_until - utcnow()).total_seconds() if credential.blocked_until else BLOCK_MINUTES * 60
+    seconds = (
+        (credential.blocked_until - utcnow()).total_seconds()
+        if credential.blocked_until
+        else BLOCK_MINUTES * 60
+    )
     minutes = max(1, -(-int(seconds) // 60))
-    return TotpBlocked(minutes, ngettext(
-        "Too many wrong codes. Try again in %(num)d minute.",
-        "Too many wrong codes. Try again in %(num)d minutes.", minutes))
+    return TotpBlocked(
+        minutes,
+        ngettext(
+            "Too many wrong codes. Try again in %(num)d minute.",
+            "Too many wrong codes. Try again in %(num)d minutes.",
+            minutes,
+        ),
+    )
 
 
 def _claim_attempt(credential: TotpCredential) -> int:
-    return attempts.claim(credential, TotpCredential.failures, TotpCredential.blocked_until, MAX_WRONG_CODES,
-                          lambda: _blocked(credential))
+    return attempts.claim(
+        credential,
+        TotpCredential.failures,
+        TotpCredential.blocked_until,
+        MAX_WRONG_CODES,
+        lambda: _blocked(credential),
+    )
 
 
 def _check(credential: TotpCredential, code: str | None, now: float | None) -> None:
@@ -136,8 +153,14 @@ def _check(credential: TotpCredential, code: str | None, now: float | None) -> N
     code = normalise_code(code)
     step = _matching_step(credential.secret, code, now) if _CODE.match(code) else None
     if step is None:
-        if attempts.record_failure(credential, claimed, TotpCredential.failures, TotpCredential.blocked_until,
-                                   MAX_WRONG_CODES, BLOCK_MINUTES):
+        if attempts.record_failure(
+            credential,
+            claimed,
+            TotpCredential.failures,
+            TotpCredential.blocked_until,
+            MAX_WRONG_CODES,
+            BLOCK_MINUTES,
+        ):
             raise _blocked(credential)
         raise InvalidTotpCode(_l("This code is not right. Type the 6 digits your app shows now."))
     # Accepted only for a step later than the last one used (atomic: two tabs cannot both win).
@@ -153,7 +176,9 @@ def _check(credential: TotpCredential, code: str | None, now: float | None) -> N
     if accepted is None:
         # The failed attempt stays counted: a code seen once must not reset the throttle.
         db.session.refresh(credential, ["failures", "blocked_until", "last_step"])
-        raise TotpCodeReused(_l("This code was already used. Wait for the next one (at most 30 seconds)."))
+        raise TotpCodeReused(
+            _l("This code was already used. Wait for the next one (at most 30 seconds).")
+        )
     db.session.refresh(credential, ["failures", "blocked_until", "last_step"])
 
 
@@ -180,7 +205,9 @@ def reset(user: User, actor_id: int | None = None) -> bool:
 
     Ends the admin's sessions too. Returns False when there was nothing to remove.
     """
-    removed = db.session.execute(delete(TotpCredential).where(TotpCredential.user_id == user.id)).rowcount
+    removed = db.session.execute(
+        delete(TotpCredential).where(TotpCredential.user_id == user.id)
+    ).rowcount
     if not removed:
         return False
     user.session_version += 1
@@ -204,4 +231,6 @@ def ensure_demo_totp(user: User) -> TotpCredential:
 
 
 def demo_uri(user: User, issuer: str) -> str:
-    return pyotp.TOTP(DEMO_TOTP_SECRET).provisioning_uri(name=user.email or "admin", issuer_name=issuer)
+    return pyotp.TOTP(DEMO_TOTP_SECRET).provisioning_uri(
+        name=user.email or "admin", issuer_name=issuer
+    )

@@ -17,8 +17,10 @@ No test touches the network: every request not addressed to 127.0.0.1 is aborted
 errors, uncaught exceptions and CSP violations are collected per page. A screenshot of every open
 page is saved into test-artifacts/ when a test fails.
 """
+
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -35,7 +37,6 @@ from app.extensions import db
 from app.models import User
 from app.models.twofactor import TotpCredential
 from app.services import twofactor
-
 from tests.conftest import make_app, require
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -152,7 +153,10 @@ def live_server(live_app):
 
 @pytest.fixture(scope="session")
 def browser():
-    require(CHROMIUM.exists(), "Chromium is not installed (apt-get install chromium): browser tests skipped")
+    require(
+        CHROMIUM.exists(),
+        "Chromium is not installed (apt-get install chromium): browser tests skipped",
+    )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -171,7 +175,14 @@ def _local_only(route):
 
 def _watch(page) -> list[str]:
     errors: list[str] = []
-    page.on("console", lambda msg: errors.append(f"console.{msg.type}: {msg.text} ({_where(msg)})") if msg.type == "error" else None)
+    page.on(
+        "console",
+        lambda msg: (
+            errors.append(f"console.{msg.type}: {msg.text} ({_where(msg)})")
+            if msg.type == "error"
+            else None
+        ),
+    )
     page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
     return errors
 
@@ -187,10 +198,9 @@ _ERRORS: dict[int, list[str]] = {}
 def console_errors(page) -> list[str]:
     """Console errors, uncaught exceptions and CSP violations seen on this page so far."""
     found = list(_ERRORS.get(id(page), []))
-    try:
+    # A page that is navigating or closed has no list to read.
+    with contextlib.suppress(Exception):
         found += [f"CSP: {v}" for v in page.evaluate("window.__cspViolations || []")]
-    except Exception:  # noqa: BLE001 - a page that is navigating or closed has no list to read
-        pass
     return list(dict.fromkeys(found))
 
 
@@ -246,10 +256,9 @@ def screenshot(page, name: str) -> Path:
     """Save a full-page screenshot into test-artifacts/ (gitignored) and return its path."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / (re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:150] + ".png")
-    try:
+    # A crashed page must not hide the test's own failure.
+    with contextlib.suppress(Exception):
         page.screenshot(path=str(path), full_page=True)
-    except Exception:  # noqa: BLE001 - a crashed page must not hide the test's own failure
-        pass
     return path
 
 
@@ -282,7 +291,11 @@ def format_violations(violations: list[dict]) -> str:
     for v in violations:
         lines.append(f"- {v['id']} ({v.get('impact')}): {v['help']} [{v.get('helpUrl', '')}]")
         for node in v.get("nodes", [])[:10]:
-            lines.append(f"    at {json.dumps(node.get('target'))}: {node.get('failureSummary', '').strip()}".replace("\n", " / "))
+            lines.append(
+                f"    at {json.dumps(node.get('target'))}: {node.get('failureSummary', '').strip()}".replace(
+                    "\n", " / "
+                )
+            )
             lines.append(f"       {node.get('html', '')[:200]}")
     return "\n".join(lines)
 
@@ -331,7 +344,10 @@ def unused_code(live_app, email: str = ADMIN_EMAIL, secret: str | None = None) -
     totp = pyotp.TOTP(secret or twofactor.DEMO_TOTP_SECRET)
     with live_app.app_context():
         last = db.session.scalar(
-            db.select(TotpCredential.last_step).join(User, User.id == TotpCredential.user_id).where(User.email == email))
+            db.select(TotpCredential.last_step)
+            .join(User, User.id == TotpCredential.user_id)
+            .where(User.email == email)
+        )
         db.session.remove()
     while True:
         now = totp.timecode(time.time())

@@ -2,6 +2,7 @@
 month's SEPA file and pays the merchants (a double click pays once); axe-core finds no WCAG 2.2 AA
 violation on these pages, their error states and the merchant's statements, at desktop and phone
 size, and no page scrolls sideways."""
+
 from __future__ import annotations
 
 import re
@@ -17,7 +18,13 @@ from app.extensions import db
 from app.models import Event, FaqEntry, Merchant
 from app.models.ledger import Transfer
 from app.services import communes, ledger, settlement
-from tests.e2e.conftest import PHONE, admin_login, assert_no_axe_violations, assert_no_console_errors, login
+from tests.e2e.conftest import (
+    PHONE,
+    admin_login,
+    assert_no_axe_violations,
+    assert_no_console_errors,
+    login,
+)
 from tests.factories import make_member
 
 XSD = Path(sepaxml.__file__).parent / "schemas" / "pain.001.001.03.xsd"
@@ -33,12 +40,23 @@ def _last_month_sales(live_app) -> dict[int, int]:
     with live_app.app_context():
         member = make_member(first_name="Margot", last_name="Achats")
         account = ledger.member_account(member)
-        ledger.transfer(source=ledger.system_account("caisse"), destination=account, amount_cents=500_00, kind="grant")
+        ledger.transfer(
+            source=ledger.system_account("caisse"),
+            destination=account,
+            amount_cents=500_00,
+            kind="grant",
+        )
         sold = {}
         for n, merchant in enumerate(db.session.scalars(db.select(Merchant).order_by(Merchant.id))):
             amount = 12_30 + n * 1_05
-            ledger.transfer(source=account, destination=ledger.merchant_account(merchant), amount_cents=amount,
-                            kind="purchase", occurred_on=day, idempotency_key=f"e2e-b:{period}:{merchant.id}")
+            ledger.transfer(
+                source=account,
+                destination=ledger.merchant_account(merchant),
+                amount_cents=amount,
+                kind="purchase",
+                occurred_on=day,
+                idempotency_key=f"e2e-b:{period}:{merchant.id}",
+            )
             sold[merchant.id] = amount
         db.session.commit()
         db.session.remove()
@@ -67,7 +85,9 @@ def test_the_treasurer_pays_the_merchants(page, live_server, live_app, tmp_path)
     xml_path = tmp_path / "sepa.xml"
     download_info.value.save_as(xml_path)
     xmlschema.XMLSchema(str(XSD)).validate(xml_path.read_text(encoding="utf-8"))
-    total = re.search(r"<GrpHdr>.*?<CtrlSum>([\d.]+)</CtrlSum>", xml_path.read_text(encoding="utf-8"), re.S).group(1)
+    total = re.search(
+        r"<GrpHdr>.*?<CtrlSum>([\d.]+)</CtrlSum>", xml_path.read_text(encoding="utf-8"), re.S
+    ).group(1)
     assert round(float(total) * 100) == sum(in_file.values())
 
     page.locator("#pay-all").dblclick()
@@ -75,10 +95,13 @@ def test_the_treasurer_pays_the_merchants(page, live_server, live_app, tmp_path)
     with live_app.app_context():
         payouts = db.session.execute(
             db.select(Transfer.source_id, db.func.count(), db.func.sum(Transfer.amount_cents))
-            .where(Transfer.kind == "settlement", Transfer.period == period).group_by(Transfer.source_id)
+            .where(Transfer.kind == "settlement", Transfer.period == period)
+            .group_by(Transfer.source_id)
         ).all()
         db.session.remove()
-    assert len(payouts) == len(in_file) and all(count == 1 for _, count, _ in payouts)  # a double click pays once
+    assert len(payouts) == len(in_file) and all(
+        count == 1 for _, count, _ in payouts
+    )  # a double click pays once
     assert sorted(total for _, _, total in payouts) == sorted(in_file.values())
     for merchant_id in in_file:
         expect(page.locator(f"#merchant-{merchant_id}")).to_contain_text("Payé")
@@ -93,13 +116,22 @@ def _ids(live_app) -> dict:
         # The demo data has no "stay informed" subscriber: one, made as the public form does (twice is harmless).
         subscriber = communes.subscribe("e2e.abonne@example.test", "Roanne", "fr")
         db.session.commit()
-        ids = {"merchant": merchant.id, "faq": faq.id, "event": event.id, "subscriber": subscriber.id}
+        ids = {
+            "merchant": merchant.id,
+            "faq": faq.id,
+            "event": event.id,
+            "subscriber": subscriber.id,
+        }
         db.session.remove()
     return ids
 
 
-VIEWPORTS = pytest.mark.parametrize("page", [{"viewport": (1280, 800)}, {"viewport": PHONE}], indirect=True,
-                                    ids=["desktop", "phone"])
+VIEWPORTS = pytest.mark.parametrize(
+    "page",
+    [{"viewport": (1280, 800)}, {"viewport": PHONE}],
+    indirect=True,
+    ids=["desktop", "phone"],
+)
 
 
 def _check(page, live_server, path: str) -> None:
@@ -109,23 +141,43 @@ def _check(page, live_server, path: str) -> None:
 
 
 @VIEWPORTS
-def test_merchants_settlements_and_content_pages_have_no_axe_violations(page, live_server, live_app):
+def test_merchants_settlements_and_content_pages_have_no_axe_violations(
+    page, live_server, live_app
+):
     _last_month_sales(live_app)
     ids = _ids(live_app)
     last, current = settlement.last_closed_period(), ledger.current_period()
     admin_login(page, live_server, live_app)
     for path in [
-        "/admin/commercants", "/admin/commercants?q=ferme", "/admin/commercants?status=pending",
-        "/admin/commercants/nouveau", f"/admin/commercants/{ids['merchant']}",
+        "/admin/commercants",
+        "/admin/commercants?q=ferme",
+        "/admin/commercants?status=pending",
+        "/admin/commercants/nouveau",
+        f"/admin/commercants/{ids['merchant']}",
         f"/admin/commercants/{ids['merchant']}/modifier",
-        "/admin/reglements", f"/admin/reglements?mois={current}", f"/admin/reglements?mois={settlement.shift(last, -1)}",
+        "/admin/reglements",
+        f"/admin/reglements?mois={current}",
+        f"/admin/reglements?mois={settlement.shift(last, -1)}",
         f"/admin/reglements/{last}/commercants/{ids['merchant']}",
-        "/admin/contenu", "/admin/contenu/faq", "/admin/contenu/faq/nouvelle", f"/admin/contenu/faq/{ids['faq']}",
-        f"/admin/contenu/faq/{ids['faq']}/supprimer", "/admin/contenu/pages", "/admin/contenu/pages/confidentialite",
-        "/admin/contenu/evenements", "/admin/contenu/evenements/nouveau", f"/admin/contenu/evenements/{ids['event']}",
-        "/admin/contenu/avis", "/admin/contenu/abonnes", "/admin/contenu/abonnes?q=abonne",
-        "/admin/contenu/abonnes?q=nobody", f"/admin/contenu/abonnes/{ids['subscriber']}/supprimer",
-        "/admin/contenu/abonnes?lang=en", "/admin/commercants?lang=en", "/admin/reglements?lang=en", "/admin/contenu/faq?lang=fr",
+        "/admin/contenu",
+        "/admin/contenu/faq",
+        "/admin/contenu/faq/nouvelle",
+        f"/admin/contenu/faq/{ids['faq']}",
+        f"/admin/contenu/faq/{ids['faq']}/supprimer",
+        "/admin/contenu/pages",
+        "/admin/contenu/pages/confidentialite",
+        "/admin/contenu/evenements",
+        "/admin/contenu/evenements/nouveau",
+        f"/admin/contenu/evenements/{ids['event']}",
+        "/admin/contenu/avis",
+        "/admin/contenu/abonnes",
+        "/admin/contenu/abonnes?q=abonne",
+        "/admin/contenu/abonnes?q=nobody",
+        f"/admin/contenu/abonnes/{ids['subscriber']}/supprimer",
+        "/admin/contenu/abonnes?lang=en",
+        "/admin/commercants?lang=en",
+        "/admin/reglements?lang=en",
+        "/admin/contenu/faq?lang=fr",
     ]:
         _check(page, live_server, path)
 
@@ -169,7 +221,9 @@ def test_the_merchant_reads_its_statements(page, live_server, live_app):
     page.goto(live_server + "/caisse/releves")
     assert_no_axe_violations(page)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-    page.locator("#statements-table a").nth(1).click()  # last month (the first row is the month in progress)
+    page.locator("#statements-table a").nth(
+        1
+    ).click()  # last month (the first row is the month in progress)
     expect(page).to_have_url(f"{live_server}/caisse/releves/{last}")
     expect(page.locator("#statement-due")).to_be_visible()
     assert_no_axe_violations(page)

@@ -6,6 +6,7 @@ allocations, corrections, audit log, second-factor pages), at desktop and phone 
 `admin_login(page, live_server, live_app)` signs the demo admin in with a TOTP code computed from
 the published demo secret (a code is accepted once: it picks a step not used yet).
 """
+
 from __future__ import annotations
 
 import re
@@ -19,7 +20,13 @@ from app.extensions import db
 from app.models import Application, Member
 from app.models.ledger import Transfer
 from app.services import ledger
-from tests.e2e.conftest import PHONE, admin_login, assert_no_axe_violations, assert_no_console_errors, login
+from tests.e2e.conftest import (
+    PHONE,
+    admin_login,
+    assert_no_axe_violations,
+    assert_no_console_errors,
+    login,
+)
 from tests.factories import make_user
 
 ADMIN_EMAIL = "admin@patias.test"
@@ -31,7 +38,9 @@ def _fresh_member(live_app) -> str:
     from app.services import membership
 
     with live_app.app_context():
-        member = membership.create_member("Zoé", f"Tréso{int(time.time() * 1000) % 100000}", email=None)
+        member = membership.create_member(
+            "Zoé", f"Tréso{int(time.time() * 1000) % 100000}", email=None
+        )
         db.session.commit()
         number = member.number
         db.session.remove()
@@ -40,9 +49,16 @@ def _fresh_member(live_app) -> str:
 
 def _reset_application(live_app, last_name: str | None = None, phone: str = "0477000009") -> int:
     with live_app.app_context():
-        application = Application(first_name="Lison", last_name=last_name or f"Essai{int(time.time() * 1000) % 100000}",
-                                  commune_id=1, address="1 rue du Test", email=None, phone=phone,
-                                  contribution_cents=800, status="pending")
+        application = Application(
+            first_name="Lison",
+            last_name=last_name or f"Essai{int(time.time() * 1000) % 100000}",
+            commune_id=1,
+            address="1 rue du Test",
+            email=None,
+            phone=phone,
+            contribution_cents=800,
+            status="pending",
+        )
         db.session.add(application)
         db.session.commit()
         application_id = application.id
@@ -78,8 +94,13 @@ def test_the_treasurer_approves_records_and_allocates(page, live_server, live_ap
     expect(page.locator(".flash-success")).to_contain_text(f"n° {number}")
     with live_app.app_context():
         member = db.session.scalar(db.select(Member).where(Member.number == number))
-        paid = list(db.session.scalars(db.select(Transfer.amount_cents).where(
-            Transfer.kind == "contribution", Transfer.member_id == member.id)))
+        paid = list(
+            db.session.scalars(
+                db.select(Transfer.amount_cents).where(
+                    Transfer.kind == "contribution", Transfer.member_id == member.id
+                )
+            )
+        )
         db.session.remove()
     assert paid == [1200]  # a double click records once
 
@@ -91,9 +112,15 @@ def test_the_treasurer_approves_records_and_allocates(page, live_server, live_ap
     expect(page.locator("#preview-to-credit")).to_have_text("0")
     with live_app.app_context():
         member = db.session.scalar(db.select(Member).where(Member.number == to_credit))
-        credited = db.session.scalar(db.select(db.func.count()).select_from(Transfer).where(
-            Transfer.kind == "allocation", Transfer.destination_id == ledger.member_account(member).id,
-            Transfer.period == ledger.current_period()))
+        credited = db.session.scalar(
+            db.select(db.func.count())
+            .select_from(Transfer)
+            .where(
+                Transfer.kind == "allocation",
+                Transfer.destination_id == ledger.member_account(member).id,
+                Transfer.period == ledger.current_period(),
+            )
+        )
         db.session.rollback()
         db.session.remove()
     assert credited == 1
@@ -108,22 +135,42 @@ def test_the_treasurer_approves_records_and_allocates(page, live_server, live_ap
 STATEMENT = "Date;Libellé;Montant\r\n{day};VIR SEPA PATIAS 000018 COTISATION;13,57\r\n{day};VIR INCONNU;20,00\r\n{day};PRLV FRAIS;-3,50\r\n"
 
 
-@pytest.mark.parametrize("page", [{"viewport": (1280, 800)}, {"viewport": PHONE}], indirect=True, ids=["desktop", "phone"])
+@pytest.mark.parametrize(
+    "page",
+    [{"viewport": (1280, 800)}, {"viewport": PHONE}],
+    indirect=True,
+    ids=["desktop", "phone"],
+)
 def test_back_office_pages_have_no_axe_violations(page, live_server, live_app, tmp_path):
     application_id = _reset_application(live_app)
     duplicate_id = _duplicate_application(live_app)
     with live_app.app_context():
-        sale = db.session.scalar(db.select(Transfer).where(Transfer.kind == "purchase").order_by(Transfer.id))
+        sale = db.session.scalar(
+            db.select(Transfer).where(Transfer.kind == "purchase").order_by(Transfer.id)
+        )
         sale_id, member_id = sale.id, sale.source.member_id
         db.session.remove()
     admin_login(page, live_server, live_app)
     pages = [
-        "/admin/", "/admin/adherents", "/admin/adherents?q=roche", "/admin/adherents?status=locked",
-        f"/admin/adherents/{member_id}", f"/admin/adherents/{member_id}/carte", f"/admin/adherents/demandes/{application_id}",
+        "/admin/",
+        "/admin/adherents",
+        "/admin/adherents?q=roche",
+        "/admin/adherents?status=locked",
+        f"/admin/adherents/{member_id}",
+        f"/admin/adherents/{member_id}/carte",
+        f"/admin/adherents/demandes/{application_id}",
         f"/admin/adherents/demandes/{duplicate_id}",
-        "/admin/cotisations", "/admin/cotisations?behind=1", "/admin/cotisations/import", "/admin/allocations",
-        "/admin/corrections", "/admin/corrections?q=000018", f"/admin/corrections/{sale_id}", "/admin/journal",
-        "/admin/?lang=en", f"/admin/adherents/demandes/{duplicate_id}", "/admin/journal?lang=fr",
+        "/admin/cotisations",
+        "/admin/cotisations?behind=1",
+        "/admin/cotisations/import",
+        "/admin/allocations",
+        "/admin/corrections",
+        "/admin/corrections?q=000018",
+        f"/admin/corrections/{sale_id}",
+        "/admin/journal",
+        "/admin/?lang=en",
+        f"/admin/adherents/demandes/{duplicate_id}",
+        "/admin/journal?lang=fr",
     ]
     for path in pages:
         page.goto(live_server + path)
@@ -145,7 +192,9 @@ def test_back_office_pages_have_no_axe_violations(page, live_server, live_app, t
     expect(page.locator("#reason-error")).to_be_visible()
     assert_no_axe_violations(page)
     statement = tmp_path / "releve.csv"
-    statement.write_bytes(STATEMENT.format(day=ledger.today().strftime("%d/%m/%Y")).encode("cp1252"))
+    statement.write_bytes(
+        STATEMENT.format(day=ledger.today().strftime("%d/%m/%Y")).encode("cp1252")
+    )
     page.goto(live_server + "/admin/cotisations/import")
     page.get_by_label("Relevé bancaire (fichier CSV)").set_input_files(str(statement))
     page.get_by_role("button", name="Aperçu").click()

@@ -2,6 +2,7 @@
 upright (800×1280). Neither the page nor a table scrolls sideways on those: a table that only fits
 by scrolling hides its last columns (amounts paid, status, the "mark paid" buttons) off screen.
 The phone keeps tables that scroll inside their box (tests/e2e/test_admin_*.py)."""
+
 from __future__ import annotations
 
 import pytest
@@ -26,14 +27,25 @@ OVERFLOWING = """() => {
 }"""
 
 
-@pytest.mark.parametrize("page", [{"viewport": (1280, 800)}, {"viewport": (800, 1280)}], indirect=True,
-                         ids=["pc", "tablet"])
+@pytest.mark.parametrize(
+    "page",
+    [{"viewport": (1280, 800)}, {"viewport": (800, 1280)}],
+    indirect=True,
+    ids=["pc", "tablet"],
+)
 def test_back_office_pages_fit_without_sideways_scrolling(page, live_server, live_app):
     _last_month_sales(live_app)
     with live_app.app_context():
-        application = Application(first_name="Maximilien", last_name="Long", commune_id=1, address="1 rue du Test",
-                                  email="maximilien.delacroix-montagne@association-exemple.test", phone=None,
-                                  contribution_cents=800, status="pending")
+        application = Application(
+            first_name="Maximilien",
+            last_name="Long",
+            commune_id=1,
+            address="1 rue du Test",
+            email="maximilien.delacroix-montagne@association-exemple.test",
+            phone=None,
+            contribution_cents=800,
+            status="pending",
+        )
         db.session.add(application)
         db.session.commit()
         application_id = application.id
@@ -42,8 +54,15 @@ def test_back_office_pages_fit_without_sideways_scrolling(page, live_server, liv
     last = settlement.last_closed_period()
     admin_login(page, live_server, live_app)
     too_wide = {}
-    for path in ["/admin/", "/admin/reglements", f"/admin/reglements?mois={last}", "/admin/reglements?lang=en",
-                 f"/admin/adherents/demandes/{application_id}", f"/admin/adherents/{member_id}", "/admin/?lang=en"]:
+    for path in [
+        "/admin/",
+        "/admin/reglements",
+        f"/admin/reglements?mois={last}",
+        "/admin/reglements?lang=en",
+        f"/admin/adherents/demandes/{application_id}",
+        f"/admin/adherents/{member_id}",
+        "/admin/?lang=en",
+    ]:
         page.goto(live_server + path)
         if found := page.evaluate(OVERFLOWING):
             too_wide[path] = found

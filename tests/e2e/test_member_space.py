@@ -4,6 +4,7 @@ WCAG 2.2 AA violation on any member page (nor on their error states), at desktop
 The live server's demo data is shared by the whole browser session: these tests change nothing
 in it (no lost card, no pledge saved), they only read and submit forms that are refused.
 """
+
 from __future__ import annotations
 
 import re
@@ -39,8 +40,11 @@ def _demo_member(live_app, number: str):
 
     with live_app.test_request_context("/"), force_locale("fr"):
         member = db.session.scalar(db.select(Member).where(Member.number == number))
-        facts = {"balance": money(membership.current_balance(member)), "name": member.full_name,
-                 "first_name": member.first_name}
+        facts = {
+            "balance": money(membership.current_balance(member)),
+            "name": member.full_name,
+            "first_name": member.first_name,
+        }
         db.session.remove()
     return facts
 
@@ -67,7 +71,9 @@ def test_a_member_logs_in_and_sees_balance_history_and_card(page, live_server, l
     expect(page.get_by_role("cell", name="Allocation mensuelle").first).to_be_visible()
     # A French month name and a year ("Décembre 2026"): the browser's `\w` does not match "é".
     months = "|".join(name.capitalize() for name in get_month_names("wide", locale="fr").values())
-    expect(page.locator("section.month h2").first).to_have_text(re.compile(rf"^({months}) \d{{4}}$"))
+    expect(page.locator("section.month h2").first).to_have_text(
+        re.compile(rf"^({months}) \d{{4}}$")
+    )
     with page.expect_download() as download:
         page.get_by_role("link", name=re.compile("Tout télécharger")).click()
     assert download.value.suggested_filename == "patias-historique-000018.csv"
@@ -79,7 +85,9 @@ def test_a_member_logs_in_and_sees_balance_history_and_card(page, live_server, l
     qr = page.get_by_role("img", name="QR code de votre carte")
     expect(qr).to_be_visible()
     assert page.evaluate("(img) => img.complete && img.naturalWidth > 0", qr.element_handle())
-    expect(page.get_by_role("button", name="Imprimer ma carte")).to_be_visible()  # shown by account.js
+    expect(
+        page.get_by_role("button", name="Imprimer ma carte")
+    ).to_be_visible()  # shown by account.js
     assert_no_console_errors(page)
 
 
@@ -163,7 +171,9 @@ def test_axe_finds_nothing_on_member_forms_with_errors(page, live_server, login)
     page.get_by_label("Nouveau code PIN (4 chiffres)").fill("4826")
     page.get_by_label("Le même code PIN, une seconde fois").fill("4862")
     page.get_by_role("button", name="Enregistrer mon nouveau code").click()
-    expect(page.locator("#pin_confirm-error")).to_have_text("Les deux codes PIN ne sont pas identiques.")
+    expect(page.locator("#pin_confirm-error")).to_have_text(
+        "Les deux codes PIN ne sont pas identiques."
+    )
     assert_no_axe_violations(page)
 
     page.goto(f"{live_server}/compte/carte/perdue")

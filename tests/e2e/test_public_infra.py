@@ -1,5 +1,6 @@
 """The browser tooling itself can fail: axe finds real violations, CSP and console errors are seen,
 and the network outside 127.0.0.1 is unreachable."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,7 +9,9 @@ from tests.e2e.conftest import assert_no_console_errors, console_errors
 
 
 def test_axe_reports_a_real_violation(page, axe):
-    page.set_content('<!doctype html><html lang="fr"><title>t</title><main><img src="x.png"><button></button></main></html>')
+    page.set_content(
+        '<!doctype html><html lang="fr"><title>t</title><main><img src="x.png"><button></button></main></html>'
+    )
     ids = {v["id"] for v in axe(page)}
     assert {"image-alt", "button-name"} <= ids
 

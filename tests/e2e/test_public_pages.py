@@ -1,5 +1,6 @@
 """The public site in Chromium: home page, language switch, the live eligibility checker (with and
 without JavaScript), keyboard use, and axe-core (WCAG 2.2 AA) on every public page."""
+
 from __future__ import annotations
 
 import re
@@ -27,7 +28,9 @@ MISSING_RESOURCE = (r"status of 404",)  # the 404 page itself is logged by Chrom
 
 def goto(page, url: str, status: int = 200):
     response = page.goto(url)
-    assert response is not None and response.status == status, f"{url} answered {response and response.status}"
+    assert response is not None and response.status == status, (
+        f"{url} answered {response and response.status}"
+    )
     return response
 
 
@@ -49,11 +52,17 @@ def test_home_page(page, live_server):
     expect(page).to_have_title(re.compile("SSA PATIAS"))
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     # How it works, in three steps.
-    steps = page.locator("section", has=page.get_by_role("heading", name=re.compile("trois étapes"))).locator("ol > li")
+    steps = page.locator(
+        "section", has=page.get_by_role("heading", name=re.compile("trois étapes"))
+    ).locator("ol > li")
     expect(steps).to_have_count(3)
     expect(page.get_by_text(re.compile(r"100,00\s€")).first).to_be_visible()
     # Who may join: no income condition, the communes.
-    expect(page.get_by_text(re.compile("sans condition de revenus|aucune condition de revenu", re.I)).first).to_be_visible()
+    expect(
+        page.get_by_text(
+            re.compile("sans condition de revenus|aucune condition de revenu", re.I)
+        ).first
+    ).to_be_visible()
     # A clear call to action, that leads to the application form.
     join = page.get_by_role("main").get_by_role("link", name="Adhérer").first
     expect(join).to_be_visible()
@@ -78,14 +87,20 @@ def test_skip_link_and_visible_focus(page, live_server):
     expect(skip).to_have_text("Aller au contenu")
     box = skip.bounding_box()
     assert box and box["y"] >= 0 and box["width"] > 0, "the skip link is not shown when focused"
-    outline = skip.evaluate("e => { const s = getComputedStyle(e); return [s.outlineStyle, s.outlineWidth, s.boxShadow] }")
-    assert outline[0] != "none" or outline[2] != "none", f"no visible focus on the skip link: {outline}"
+    outline = skip.evaluate(
+        "e => { const s = getComputedStyle(e); return [s.outlineStyle, s.outlineWidth, s.boxShadow] }"
+    )
+    assert outline[0] != "none" or outline[2] != "none", (
+        f"no visible focus on the skip link: {outline}"
+    )
     page.keyboard.press("Enter")
     expect(page.locator(":focus")).to_have_attribute("id", "main")
     # Every link of the header shows where the focus is.
     page.keyboard.press("Tab")
     focused = page.locator(":focus")
-    style = focused.evaluate("e => { const s = getComputedStyle(e); return [s.outlineStyle, s.boxShadow] }")
+    style = focused.evaluate(
+        "e => { const s = getComputedStyle(e); return [s.outlineStyle, s.boxShadow] }"
+    )
     assert style[0] != "none" or style[1] != "none", f"no visible focus: {style}"
 
 
@@ -154,7 +169,9 @@ def test_live_checker_says_not_yet_outside_the_area(page, live_server):
     commune_field(page).press_sequentially("Clermont-Ferrand", delay=40)
     expect(result_region(page)).to_contain_text("Pas encore", timeout=5000)
     # A way to stay informed.
-    expect(result_region(page).get_by_role("textbox", name=re.compile("e-mail", re.I))).to_be_visible()
+    expect(
+        result_region(page).get_by_role("textbox", name=re.compile("e-mail", re.I))
+    ).to_be_visible()
     assert page.evaluate("window.__sameDocument") is True
     assert_no_console_errors(page)
 
@@ -213,7 +230,9 @@ def test_application_form_with_errors_is_accessible(make_page, live_server, size
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
-def test_the_error_summary_takes_the_focus_and_leads_to_each_field(make_page, live_server, javascript):
+def test_the_error_summary_takes_the_focus_and_leads_to_each_field(
+    make_page, live_server, javascript
+):
     """On a long form, a phone user must not hunt for the fields to correct: the summary has
     the focus (autofocus, without JavaScript too) and each entry is a link to its field."""
     page = make_page(viewport=PHONE, java_script_enabled=javascript)
@@ -239,5 +258,7 @@ def test_menu_fits_a_phone(make_page, live_server):
         link = page.get_by_role("banner").get_by_role("link", name=name).first
         expect(link).to_be_visible()
         box = link.bounding_box()
-        assert box["height"] >= 24 and box["width"] >= 24, f"{name}: target {box['width']}x{box['height']}"
+        assert box["height"] >= 24 and box["width"] >= 24, (
+            f"{name}: target {box['width']}x{box['height']}"
+        )
         assert box["x"] + box["width"] <= PHONE[0], f"{name} is cut off at the right edge"

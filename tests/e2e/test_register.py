@@ -1,6 +1,7 @@
 """The register in Chromium, on a 10-inch tablet in both orientations: a full sale with the typed
 member number, a double click, the balance too low, a lost answer retried with the same key, the
 connection banner, keyboards and keypads, no JavaScript, axe (AA, and 7:1 text contrast)."""
+
 from __future__ import annotations
 
 import re
@@ -14,7 +15,12 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models.ledger import Transfer
 from app.services import ledger
-from tests.e2e.conftest import TABLET, assert_no_axe_violations, assert_no_console_errors, screenshot
+from tests.e2e.conftest import (
+    TABLET,
+    assert_no_axe_violations,
+    assert_no_console_errors,
+    screenshot,
+)
 from tests.factories import make_member
 
 PIN = "2468"
@@ -33,10 +39,17 @@ def new_member(live_app):
     def make(cents: int = 10000):
         with live_app.app_context():
             member = make_member(first_name="Sacha", last_name=f"Test{len(created)}", pin=PIN)
-            ledger.transfer(source=ledger.system_account("caisse"), destination=ledger.member_account(member),
-                            amount_cents=cents, kind="allocation", period="2099-01")
+            ledger.transfer(
+                source=ledger.system_account("caisse"),
+                destination=ledger.member_account(member),
+                amount_cents=cents,
+                kind="allocation",
+                period="2099-01",
+            )
             db.session.commit()
-            person = SimpleNamespace(id=member.id, number=member.number, short_name=member.short_name)
+            person = SimpleNamespace(
+                id=member.id, number=member.number, short_name=member.short_name
+            )
         created.append(person)
         return person
 
@@ -47,9 +60,13 @@ def purchases(live_app, member) -> list[int]:
     """Amounts of the member's purchases, as the ledger holds them."""
     with live_app.app_context():
         account = ledger.member_account(member)
-        amounts = list(db.session.scalars(
-            select(Transfer.amount_cents).where(Transfer.source_id == account.id, Transfer.kind == "purchase")
-        ))
+        amounts = list(
+            db.session.scalars(
+                select(Transfer.amount_cents).where(
+                    Transfer.source_id == account.id, Transfer.kind == "purchase"
+                )
+            )
+        )
         db.session.rollback()
         return amounts
 
@@ -77,7 +94,7 @@ NAMED_KEYS = {"<": "back", "C": "clear"}
 
 def pad(page, field_id: str, keys):
     """Tap keys of the keypad beside a field: digits, "00", "<" (back) and "C" (clear)."""
-    for key in ([keys] if keys == "00" else keys):
+    for key in [keys] if keys == "00" else keys:
         page.locator(f"[data-pad-slot={field_id}] [data-key='{NAMED_KEYS.get(key, key)}']").click()
 
 
@@ -100,7 +117,9 @@ def charge_button(page):
 
 
 def assert_keys_are_large(page):
-    sizes = page.locator(".pad-key").evaluate_all("keys => keys.map(k => [k.offsetWidth, k.offsetHeight])")
+    sizes = page.locator(".pad-key").evaluate_all(
+        "keys => keys.map(k => [k.offsetWidth, k.offsetHeight])"
+    )
     assert sizes, "no keypad on the screen"
     small = [size for size in sizes if min(size) < KEY_MIN_PX]
     assert not small, f"keys smaller than {KEY_MIN_PX} CSS px: {small}"
@@ -116,7 +135,9 @@ def contrast_below_7(page) -> list[dict]:
 
 
 @pytest.mark.parametrize("page", TABLETS, indirect=True)
-def test_a_full_sale_with_the_typed_member_number(page, login, live_server, live_app, new_member, request):
+def test_a_full_sale_with_the_typed_member_number(
+    page, login, live_server, live_app, new_member, request
+):
     member = new_member(10000)
     open_register(page, login, live_server)
     assert_no_axe_violations(page)
@@ -154,7 +175,12 @@ def test_a_double_click_on_charge_makes_one_sale(page, login, live_server, live_
     member = new_member(10000)
     open_register(page, login, live_server)
     posts = []
-    page.on("request", lambda r: posts.append(r) if r.method == "POST" and r.url.endswith("/caisse/debit") else None)
+    page.on(
+        "request",
+        lambda r: (
+            posts.append(r) if r.method == "POST" and r.url.endswith("/caisse/debit") else None
+        ),
+    )
     identify(page, member)
     type_sale(page, "500")
     charge_button(page).dblclick()
@@ -166,17 +192,23 @@ def test_a_double_click_on_charge_makes_one_sale(page, login, live_server, live_
 
 
 @pytest.mark.parametrize("page", TABLETS, indirect=True)
-def test_balance_too_low_debits_what_is_left_in_one_tap(page, login, live_server, live_app, new_member):
+def test_balance_too_low_debits_what_is_left_in_one_tap(
+    page, login, live_server, live_app, new_member
+):
     member = new_member(740)
     open_register(page, login, live_server, "caisse3@patias.test")
     identify(page, member)
     type_sale(page, "1250")
     charge_button(page).click()
-    expect(page.get_by_text(re.compile(r"Solde insuffisant\s: 7,40\s€ disponibles\."))).to_be_visible()
+    expect(
+        page.get_by_text(re.compile(r"Solde insuffisant\s: 7,40\s€ disponibles\."))
+    ).to_be_visible()
     assert_no_axe_violations(page)
     assert contrast_below_7(page) == []
     page.get_by_role("button", name=re.compile(r"Débiter 7,40\s€")).click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"7,40\s€ payés, reste 0,00\s€"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        re.compile(r"7,40\s€ payés, reste 0,00\s€")
+    )
     assert purchases(live_app, member) == [740]
     assert_no_console_errors(page, ignore=(r"status of 422",))
 
@@ -202,11 +234,20 @@ def test_a_lost_answer_is_retried_with_the_same_key(page, login, live_server, li
     charge_button(page).click()
     expect(page.locator(".reg-checking")).to_contain_text("vérification du résultat de la vente")
     expect(page.locator("#net-status")).to_be_visible()
-    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"7,30\s€ payés, reste 92,70\s€"), timeout=15_000)
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        re.compile(r"7,30\s€ payés, reste 92,70\s€"), timeout=15_000
+    )
     assert len(bodies) == 2 and bodies[0]["key"] == bodies[1]["key"]
     assert purchases(live_app, member) == [730]
     expect(page.locator("#net-status")).to_be_hidden()
-    assert_no_console_errors(page, ignore=(r"ERR_CONNECTION_RESET", r"Failed to load resource", r"htmx:(afterRequest|sendError)"))
+    assert_no_console_errors(
+        page,
+        ignore=(
+            r"ERR_CONNECTION_RESET",
+            r"Failed to load resource",
+            r"htmx:(afterRequest|sendError)",
+        ),
+    )
 
 
 def test_a_lost_connection_is_visible(page, login, live_server):
@@ -246,14 +287,18 @@ def test_typos_wrong_pins_and_the_hardware_keyboard(page, login, live_server, li
     expect(amount_field(page)).to_have_value("0,50")
     pad(page, "pin", "1111")
     charge_button(page).click()
-    expect(page.get_by_text(re.compile(r"Code PIN erroné\. Essais restants\s: 2\."))).to_be_visible()
+    expect(
+        page.get_by_text(re.compile(r"Code PIN erroné\. Essais restants\s: 2\."))
+    ).to_be_visible()
     expect(pin_field(page)).to_have_value("")
     expect(pin_field(page)).to_be_focused()
     assert purchases(live_app, member) == []
     assert_no_console_errors(page, ignore=(r"status of 422",))
 
 
-def test_the_amount_can_be_typed_as_soon_as_the_name_shows(page, login, live_server, live_app, new_member):
+def test_the_amount_can_be_typed_as_soon_as_the_name_shows(
+    page, login, live_server, live_app, new_member
+):
     # htmx settles a swap after a delay (20 ms by default, stretched here): the keypads and the
     # keyboard must work from the moment the member's name shows, and must not be bound a second
     # time when the settle comes (each key would then count twice).
@@ -264,8 +309,12 @@ def test_the_amount_can_be_typed_as_soon_as_the_name_shows(page, login, live_ser
     amount_field(page).focus()
     page.keyboard.type("12")
     expect(amount_field(page)).to_have_value("0,12")
-    expect(page.locator("#register")).to_have_class(re.compile(r"\bhtmx-settling\b"))  # not settled yet
-    expect(page.locator("#register")).not_to_have_class(re.compile(r"\bhtmx-settling\b"), timeout=5000)
+    expect(page.locator("#register")).to_have_class(
+        re.compile(r"\bhtmx-settling\b")
+    )  # not settled yet
+    expect(page.locator("#register")).not_to_have_class(
+        re.compile(r"\bhtmx-settling\b"), timeout=5000
+    )
     page.keyboard.type("50")
     expect(amount_field(page)).to_have_value("12,50")
     pad(page, "amount", "<")
@@ -285,11 +334,15 @@ def test_the_register_works_without_javascript(make_page, live_server, live_app,
     amount_field(page).fill("3,20")
     pin_field(page).fill(PIN)
     charge_button(page).click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"3,20\s€ payés, reste 96,80\s€"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        re.compile(r"3,20\s€ payés, reste 96,80\s€")
+    )
     assert purchases(live_app, member) == [320]
     # Reloading the receipt page posts the same form again: a replay, not a second sale.
     page.reload()
-    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"3,20\s€ payés, reste 96,80\s€"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        re.compile(r"3,20\s€ payés, reste 96,80\s€")
+    )
     assert purchases(live_app, member) == [320]
 
 
@@ -361,7 +414,7 @@ def qr_video(text: str, path, width: int = 640, height: int = 480, scale: int = 
             if dark:
                 for dy in range(scale):
                     start = (top + (r + quiet) * scale + dy) * width + left + (c + quiet) * scale
-                    luma[start:start + scale] = bytes([16]) * scale
+                    luma[start : start + scale] = bytes([16]) * scale
     chroma = bytes([128]) * ((width // 2) * (height // 2))
     with open(path, "wb") as handle:
         handle.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
@@ -369,7 +422,9 @@ def qr_video(text: str, path, width: int = 640, height: int = 480, scale: int = 
             handle.write(b"FRAME\n" + bytes(luma) + chroma + chroma)
 
 
-def test_scanning_the_card_identifies_the_member(browser, live_server, live_app, new_member, tmp_path):
+def test_scanning_the_card_identifies_the_member(
+    browser, live_server, live_app, new_member, tmp_path
+):
     """The card's QR code in front of a (fake) camera: qr-scanner, loaded on demand from our
     static files with its worker, reads the token and the sale step opens."""
     from tests.e2e.conftest import CHROMIUM_ARGS, login
@@ -384,8 +439,12 @@ def test_scanning_the_card_identifies_the_member(browser, live_server, live_app,
     qr_video(token, video)
     camera = browser.browser_type.launch(
         executable_path="/usr/bin/chromium",
-        args=[*CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-              f"--use-file-for-fake-video-capture={video}"],
+        args=[
+            *CHROMIUM_ARGS,
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+        ],
     )
     try:
         context = camera.new_context(viewport={"width": 800, "height": 1280}, locale="fr-FR")
@@ -404,7 +463,9 @@ def test_scanning_the_card_identifies_the_member(browser, live_server, live_app,
         camera.close()
 
 
-def test_a_sale_without_answer_times_out_and_is_checked_again(page, login, live_server, live_app, new_member):
+def test_a_sale_without_answer_times_out_and_is_checked_again(
+    page, login, live_server, live_app, new_member
+):
     """The server is slow to answer (more than the 8-second timeout): the tablet gives up on that
     request, says it is checking, and sends the same sale again, which shows the one sale made."""
     member = new_member(10000)
@@ -424,7 +485,9 @@ def test_a_sale_without_answer_times_out_and_is_checked_again(page, login, live_
     identify(page, member)
     type_sale(page, "415")
     charge_button(page).click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"4,15\s€ payés, reste 95,85\s€"), timeout=30_000)
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        re.compile(r"4,15\s€ payés, reste 95,85\s€"), timeout=30_000
+    )
     assert len(keys) == 2 and keys[0] == keys[1]
     assert purchases(live_app, member) == [415]
 
@@ -433,7 +496,9 @@ def test_an_expired_form_token_brings_a_fresh_register(page, login, live_server)
     """A whole error page (the CSRF token refused) is not squeezed into the register: the page
     reloads, nothing was charged, and the cashier starts again."""
     open_register(page, login, live_server)
-    page.evaluate("""() => document.body.setAttribute('hx-headers', '{"X-CSRFToken": "expired"}')""")
+    page.evaluate(
+        """() => document.body.setAttribute('hx-headers', '{"X-CSRFToken": "expired"}')"""
+    )
     number_field(page).fill("000018")
     with page.expect_navigation():
         page.get_by_role("button", name="Continuer").click()
@@ -445,7 +510,9 @@ def test_an_expired_form_token_brings_a_fresh_register(page, login, live_server)
 
 
 @pytest.mark.parametrize("page", [{"viewport": (390, 844)}], indirect=True)
-def test_the_connection_banner_stays_on_screen_on_a_phone(page, login, live_server, live_app, new_member):
+def test_the_connection_banner_stays_on_screen_on_a_phone(
+    page, login, live_server, live_app, new_member
+):
     member = new_member(10000)
     open_register(page, login, live_server)
     identify(page, member)

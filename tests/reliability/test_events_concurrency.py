@@ -4,6 +4,7 @@ Each thread has its own app context, hence its own session and connection, like 
 A barrier releases them together so that they really race for the last places. The test's own
 session reads nothing while they run: on SQLite, work outside a request holds the write lock.
 """
+
 from __future__ import annotations
 
 from datetime import time
@@ -24,12 +25,16 @@ def test_twenty_registrations_at_once_for_five_places(app, db):
 
     def register(i: int) -> str:
         target = _db.session.get(Event, event_id)
-        return event_service.register(target, name=f"Personne {i}", email=f"p{i}@example.test").registration.status
+        return event_service.register(
+            target, name=f"Personne {i}", email=f"p{i}@example.test"
+        ).registration.status
 
     results = run_together(app, 20, register)
     assert not [r for r in results if isinstance(r, Exception)], results
     db.session.expire_all()
-    rows = db.session.scalars(db.select(Registration).where(Registration.event_id == event_id)).all()
+    rows = db.session.scalars(
+        db.select(Registration).where(Registration.event_id == event_id)
+    ).all()
     assert len(rows) == 20
     assert sum(1 for r in rows if r.status == "confirmed") == 5
     waiting = sorted(r.position for r in rows if r.status == "waiting")
@@ -44,8 +49,9 @@ def test_one_form_sent_five_times_at_once_registers_once(app, db):
 
     def register(i: int) -> int:
         target = _db.session.get(Event, event_id)
-        return event_service.register(target, name="Par téléphone", phone="06 12 34 56 78", people=2,
-                                      key=key).registration.id
+        return event_service.register(
+            target, name="Par téléphone", phone="06 12 34 56 78", people=2, key=key
+        ).registration.id
 
     results = run_together(app, 5, register)
     assert not [r for r in results if isinstance(r, Exception)], results
@@ -58,7 +64,11 @@ def test_concurrent_cancellations_promote_the_waiting_list_in_order(app, db):
     event = make_event(capacity=5)
     confirmed = [make_registration(event) for _ in range(5)]
     waiting = [make_registration(event) for _ in range(10)]
-    event_id, leaving_ids, waiting_ids = event.id, [r.id for r in confirmed[:3]], [r.id for r in waiting]
+    event_id, leaving_ids, waiting_ids = (
+        event.id,
+        [r.id for r in confirmed[:3]],
+        [r.id for r in waiting],
+    )
     db.session.commit()
 
     def cancel(i: int) -> int:
@@ -77,13 +87,17 @@ def test_concurrent_cancellations_promote_the_waiting_list_in_order(app, db):
 def test_ten_passengers_at_once_for_three_seats(app, db):
     event = make_event(capacity=None)
     driver = make_registration(event, offers_ride=True)
-    ride = carpool.offer_ride(driver, departure=time(9, 0), seats=3, pickup_text="Place de la mairie")
+    ride = carpool.offer_ride(
+        driver, departure=time(9, 0), seats=3, pickup_text="Place de la mairie"
+    )
     passengers = [make_registration(event, needs_ride=True) for _ in range(10)]
     ride_id, passenger_ids = ride.id, [p.id for p in passengers]
     db.session.commit()
 
     def book(i: int):
-        return carpool.book(_db.session.get(Ride, ride_id), _db.session.get(Registration, passenger_ids[i]), 1).id
+        return carpool.book(
+            _db.session.get(Ride, ride_id), _db.session.get(Registration, passenger_ids[i]), 1
+        ).id
 
     results = run_together(app, 10, book)
     booked = [r for r in results if isinstance(r, int)]
@@ -91,6 +105,8 @@ def test_ten_passengers_at_once_for_three_seats(app, db):
     assert len(booked) == 3 and len(refused) == 7, results
     db.session.expire_all()
     seats = db.session.scalar(
-        db.select(db.func.sum(Booking.seats)).where(Booking.ride_id == ride_id, Booking.status == "booked")
+        db.select(db.func.sum(Booking.seats)).where(
+            Booking.ride_id == ride_id, Booking.status == "booked"
+        )
     )
     assert seats == 3

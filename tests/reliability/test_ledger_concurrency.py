@@ -1,5 +1,6 @@
 """Money under concurrency, on a file SQLite and on PostgreSQL: every thread has its own app
 context, session and connection, and they all start together at a barrier."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -28,7 +29,12 @@ def _merchant_account() -> Account:
 def _funded_member(cents: int) -> tuple[int, int]:
     member_account = ledger.member_account(make_member())
     shop = _merchant_account()
-    ledger.transfer(source=ledger.system_account("caisse"), destination=member_account, amount_cents=cents, kind="grant")
+    ledger.transfer(
+        source=ledger.system_account("caisse"),
+        destination=member_account,
+        amount_cents=cents,
+        kind="grant",
+    )
     db.session.commit()
     return member_account.id, shop.id
 
@@ -38,8 +44,11 @@ def test_fifty_concurrent_debits_of_ten_euros_on_a_hundred_euros(app):
 
     def buy(index: int):
         return ledger.transfer(
-            source=db.session.get(Account, member_id), destination=db.session.get(Account, shop_id),
-            amount_cents=10_00, kind="purchase", idempotency_key=f"sale-{index}",
+            source=db.session.get(Account, member_id),
+            destination=db.session.get(Account, shop_id),
+            amount_cents=10_00,
+            kind="purchase",
+            idempotency_key=f"sale-{index}",
         ).id
 
     results = run_together(app, 50, buy)
@@ -49,7 +58,12 @@ def test_fifty_concurrent_debits_of_ten_euros_on_a_hundred_euros(app):
     db.session.expire_all()
     assert ledger.balance(db.session.get(Account, member_id)) == 0
     assert ledger.balance(db.session.get(Account, shop_id)) == 100_00
-    assert db.session.scalar(select(func.count()).select_from(Transfer).where(Transfer.kind == "purchase")) == 10
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(Transfer).where(Transfer.kind == "purchase")
+        )
+        == 10
+    )
     assert list(ledger.verify()) == []
 
 
@@ -59,8 +73,11 @@ def test_concurrent_retries_with_one_key_move_money_once(app):
 
     def buy(_index: int):
         row = ledger.transfer(
-            source=db.session.get(Account, member_id), destination=db.session.get(Account, shop_id),
-            amount_cents=12_50, kind="purchase", idempotency_key="one-sale",
+            source=db.session.get(Account, member_id),
+            destination=db.session.get(Account, shop_id),
+            amount_cents=12_50,
+            kind="purchase",
+            idempotency_key="one-sale",
         )
         return row.id, row.replayed
 
@@ -76,14 +93,21 @@ def test_concurrent_retries_with_one_key_move_money_once(app):
 def test_concurrent_refunds_of_one_sale_refund_it_once(app):
     member_id, shop_id = _funded_member(100_00)
     sale = ledger.transfer(
-        source=db.session.get(Account, member_id), destination=db.session.get(Account, shop_id),
-        amount_cents=30_00, kind="purchase",
+        source=db.session.get(Account, member_id),
+        destination=db.session.get(Account, shop_id),
+        amount_cents=30_00,
+        kind="purchase",
     )
     db.session.commit()
     sale_id = sale.id
 
     def refund(index: int):
-        return ledger.reverse(db.session.get(Transfer, sale_id), kind="refund", actor_id=None, idempotency_key=f"r-{index}").id
+        return ledger.reverse(
+            db.session.get(Transfer, sale_id),
+            kind="refund",
+            actor_id=None,
+            idempotency_key=f"r-{index}",
+        ).id
 
     results = run_together(app, 8, refund)
     kinds = Counter(type(r).__name__ for r in results)
@@ -97,18 +121,27 @@ def test_sales_and_refunds_in_both_directions_do_not_deadlock(app):
     member_id, shop_id = _funded_member(100_00)
     sales = []
     for index in range(10):
-        sales.append(ledger.transfer(
-            source=db.session.get(Account, member_id), destination=db.session.get(Account, shop_id),
-            amount_cents=1_00, kind="purchase", idempotency_key=f"first-{index}",
-        ).id)
+        sales.append(
+            ledger.transfer(
+                source=db.session.get(Account, member_id),
+                destination=db.session.get(Account, shop_id),
+                amount_cents=1_00,
+                kind="purchase",
+                idempotency_key=f"first-{index}",
+            ).id
+        )
     db.session.commit()
 
     def work(index: int):
         if index % 2:
-            return ledger.reverse(db.session.get(Transfer, sales[index // 2]), kind="refund", actor_id=None).id
+            return ledger.reverse(
+                db.session.get(Transfer, sales[index // 2]), kind="refund", actor_id=None
+            ).id
         return ledger.transfer(
-            source=db.session.get(Account, member_id), destination=db.session.get(Account, shop_id),
-            amount_cents=1_00, kind="purchase",
+            source=db.session.get(Account, member_id),
+            destination=db.session.get(Account, shop_id),
+            amount_cents=1_00,
+            kind="purchase",
         ).id
 
     results = run_together(app, 20, work)
@@ -124,11 +157,17 @@ def test_four_allocation_runs_at_once_credit_each_member_once(app):
     ledger.system_account("caisse")
     db.session.commit()
 
-    results = run_together(app, 4, lambda _i: allocate_month("2030-06", batch_size=7).members_credited)
+    results = run_together(
+        app, 4, lambda _i: allocate_month("2030-06", batch_size=7).members_credited
+    )
     assert sorted(results) == [0, 0, 0, 30], results
-    per_member = dict(db.session.execute(
-        select(Transfer.destination_id, func.count()).where(Transfer.kind == "allocation").group_by(Transfer.destination_id)
-    ).all())
+    per_member = dict(
+        db.session.execute(
+            select(Transfer.destination_id, func.count())
+            .where(Transfer.kind == "allocation")
+            .group_by(Transfer.destination_id)
+        ).all()
+    )
     assert sorted(per_member.values()) == [1] * 30
     assert [ledger.balance(ledger.member_account(m)) for m in members] == [A] * 30
     assert list(ledger.verify()) == []
@@ -145,12 +184,16 @@ def test_an_allocation_run_among_concurrent_sales_keeps_the_books(app):
         if index < 3:
             return allocate_month("2030-02", batch_size=6).members_credited
         return ledger.transfer(
-            source=db.session.get(Account, account_ids[index % 20]), destination=db.session.get(Account, shop_id),
-            amount_cents=45_00, kind="purchase",
+            source=db.session.get(Account, account_ids[index % 20]),
+            destination=db.session.get(Account, shop_id),
+            amount_cents=45_00,
+            kind="purchase",
         ).amount_cents
 
     results = run_together(app, 23, work)
-    assert not [r for r in results if isinstance(r, Exception) and not isinstance(r, InsufficientBalance)], results
+    assert not [
+        r for r in results if isinstance(r, Exception) and not isinstance(r, InsufficientBalance)
+    ], results
     assert sorted(results[:3]) == [0, 0, 20]
     sold = sum(r for r in results[3:] if isinstance(r, int))
     db.session.expire_all()

@@ -1,5 +1,6 @@
 """Twenty wrong PINs sent at once, from as many tablets (threads, each with its own session and
 connection, on a file SQLite and on PostgreSQL): at most three are ever compared."""
+
 from __future__ import annotations
 
 import threading

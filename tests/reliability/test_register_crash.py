@@ -1,6 +1,7 @@
 """kill -9 of the server in the middle of the sales, then a restart: the tablets send again every
 sale whose answer never came, with its key. No acknowledged sale may be lost, none may be
 charged twice, and the ledger's invariants hold (file SQLite and PostgreSQL)."""
+
 from __future__ import annotations
 
 import threading
@@ -33,13 +34,23 @@ database_url = test_register_load.database_url
 
 def test_kill_9_loses_no_acknowledged_sale_and_charges_none_twice(database_url, tmp_path):
     env = production_env()
-    fixture = prepare_database(database_url, cashiers=TABLETS, members=MEMBERS, balance_cents=BALANCE_CENTS,
-                               pin_pepper=env["PIN_PEPPER"])
+    fixture = prepare_database(
+        database_url,
+        cashiers=TABLETS,
+        members=MEMBERS,
+        balance_cents=BALANCE_CENTS,
+        pin_pepper=env["PIN_PEPPER"],
+    )
     log = tmp_path / "server.log"
     server = start_server(database_url, env, workers=2, threads=4, log_path=log)
     tally = Tally()
-    unknown: list[tuple[int, RegisterClient, dict, int]] = []  # (cashier id, tablet, form, member id)
-    tablets = [tablet_session(server.base_url, fixture.cashiers[n][1], fixture.members) for n in range(TABLETS)]
+    unknown: list[
+        tuple[int, RegisterClient, dict, int]
+    ] = []  # (cashier id, tablet, form, member id)
+    tablets = [
+        tablet_session(server.base_url, fixture.cashiers[n][1], fixture.members)
+        for n in range(TABLETS)
+    ]
     acknowledged = threading.Semaphore(0)
 
     def sell(index: int) -> None:

@@ -7,6 +7,7 @@ Afterwards: no server error, every acknowledged sale in the ledger exactly once 
 else, each retry answered with the same receipt, no balance below zero, each member's balance
 equal to what the tablets were told, `flask ssa verify-ledger` passes, and no PIN in the log.
 """
+
 from __future__ import annotations
 
 import os
@@ -71,15 +72,25 @@ class Tally:
     unanswered: list = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def record(self, cashier_id: int, key: str, member_id: int, cents: int, status: int, body: str) -> None:
+    def record(
+        self, cashier_id: int, key: str, member_id: int, cents: int, status: int, body: str
+    ) -> None:
         reference = _REFERENCE.search(body)
         with self.lock:
             outcome = self.sales.setdefault((cashier_id, key), Outcome(member_id, cents))
-            detail = body[:500] if status >= 500 else "balance too low" if 'class="reg-short"' in body else ""
+            detail = (
+                body[:500]
+                if status >= 500
+                else "balance too low"
+                if 'class="reg-short"' in body
+                else ""
+            )
             outcome.answers.append((status, reference.group(1) if reference else None, detail))
 
 
-def tablet_session(base_url: str, email: str, members: list[tuple[int, str]]) -> tuple[RegisterClient, dict]:
+def tablet_session(
+    base_url: str, email: str, members: list[tuple[int, str]]
+) -> tuple[RegisterClient, dict]:
     client = RegisterClient(base_url)
     client.login(email)
     return client, {member_id: client.identify(number)[0] for member_id, number in members}
@@ -100,19 +111,23 @@ def run_tablet(index: int, base_url: str, fixture, tally: Tally, sales: int) -> 
     for _ in range(sales):
         member_id = rng.choice(list(refs))
         cents = rng.randint(5, 60)
-        form = client.sale_form(refs[member_id], cents, rng.choice([*fixture.category_ids, ""]), key=new_key())
+        form = client.sale_form(
+            refs[member_id], cents, rng.choice([*fixture.category_ids, ""]), key=new_key()
+        )
         retry = rng.random() < RETRY_RATE
         if retry and rng.random() < 0.5:
             # Both at once: the second reaches the server while the first may still be working.
             answers: list = [None, None]
 
-            def send(slot: int, connection: RegisterClient) -> None:
+            def send(slot: int, connection: RegisterClient, answers=answers, form=form) -> None:
                 try:
                     answers[slot] = connection.debit(form)
                 except Unanswered as exc:
                     answers[slot] = exc
 
-            threads = [threading.Thread(target=send, args=(n, c)) for n, c in enumerate((client, twin))]
+            threads = [
+                threading.Thread(target=send, args=(n, c)) for n, c in enumerate((client, twin))
+            ]
             for thread in threads:
                 thread.start()
             for thread in threads:
@@ -144,17 +159,21 @@ def ledger_rows(database_url: str) -> tuple[dict, dict]:
     with engine.connect() as connection:
         purchases = {
             key: (amount, member_id, reference)
-            for key, amount, member_id, reference in connection.execute(text(
-                "SELECT t.idempotency_key, t.amount_cents, a.member_id, t.reference FROM transfer t"
-                " JOIN account a ON a.id = t.source_id WHERE t.kind = 'purchase'"
-            ))
+            for key, amount, member_id, reference in connection.execute(
+                text(
+                    "SELECT t.idempotency_key, t.amount_cents, a.member_id, t.reference FROM transfer t"
+                    " JOIN account a ON a.id = t.source_id WHERE t.kind = 'purchase'"
+                )
+            )
         }
-        balances = dict(connection.execute(text(
-            "SELECT member_id, balance_cents FROM account WHERE kind = 'member'"
-        )).all())
-        negative = connection.execute(text(
-            "SELECT count(*) FROM account WHERE kind <> 'system' AND balance_cents < 0"
-        )).scalar_one()
+        balances = dict(
+            connection.execute(
+                text("SELECT member_id, balance_cents FROM account WHERE kind = 'member'")
+            ).all()
+        )
+        negative = connection.execute(
+            text("SELECT count(*) FROM account WHERE kind <> 'system' AND balance_cents < 0")
+        ).scalar_one()
     engine.dispose()
     assert negative == 0, f"{negative} account(s) below zero"
     return purchases, balances
@@ -169,19 +188,29 @@ def check_ledger_matches(tally: Tally, fixture, database_url: str, env: dict) ->
         statuses = {status for status, _, _ in outcome.answers}
         references = {reference for status, reference, _ in outcome.answers if status == 200}
         assert statuses <= {200, 422}, f"unexpected answers for {key}: {outcome.answers}"
-        assert all(detail == "balance too low" for status, _, detail in outcome.answers if status == 422), outcome.answers
+        assert all(
+            detail == "balance too low" for status, _, detail in outcome.answers if status == 422
+        ), outcome.answers
         assert len(references) <= 1, f"one key, two receipts: {references}"
         stored = f"sale:{cashier_id}:{key}"
         if 200 in statuses:
             acknowledged[stored] = outcome
             spent[outcome.member_id] += outcome.cents
             amount, member_id, reference = purchases.get(stored, (None, None, None))
-            assert (amount, member_id, reference) == (outcome.cents, outcome.member_id, references.pop()), stored
+            assert (amount, member_id, reference) == (
+                outcome.cents,
+                outcome.member_id,
+                references.pop(),
+            ), stored
         else:
             assert stored not in purchases, f"refused sale {stored} is in the ledger"
-    assert set(purchases) == set(acknowledged), "the ledger and the tablets disagree on which sales were made"
+    assert set(purchases) == set(acknowledged), (
+        "the ledger and the tablets disagree on which sales were made"
+    )
     for member_id, _ in fixture.members:
-        assert balances[member_id] == fixture.balance_cents - spent[member_id], f"member {member_id}"
+        assert balances[member_id] == fixture.balance_cents - spent[member_id], (
+            f"member {member_id}"
+        )
     check = verify_ledger(database_url, {"PIN_PEPPER": env["PIN_PEPPER"]})
     assert check.returncode == 0, check.stdout + check.stderr
     return {"acknowledged": len(acknowledged), "purchases": len(purchases)}
@@ -190,13 +219,21 @@ def check_ledger_matches(tally: Tally, fixture, database_url: str, env: dict) ->
 def test_sixteen_tablets_never_charge_twice(database_url):
     env = production_env()
     # One tablet per stall, as at a market: the members are the shared rows here.
-    fixture = prepare_database(database_url, cashiers=CLIENTS, members=MEMBERS, balance_cents=BALANCE_CENTS,
-                               pin_pepper=env["PIN_PEPPER"], merchants=CLIENTS)
+    fixture = prepare_database(
+        database_url,
+        cashiers=CLIENTS,
+        members=MEMBERS,
+        balance_cents=BALANCE_CENTS,
+        pin_pepper=env["PIN_PEPPER"],
+        merchants=CLIENTS,
+    )
     server = start_server(database_url, env, workers=2, threads=8)
     tally = Tally()
     try:
         threads = [
-            threading.Thread(target=run_tablet, args=(n, server.base_url, fixture, tally, SALES_PER_CLIENT))
+            threading.Thread(
+                target=run_tablet, args=(n, server.base_url, fixture, tally, SALES_PER_CLIENT)
+            )
             for n in range(CLIENTS)
         ]
         for thread in threads:

@@ -1,4 +1,5 @@
 """The monthly allocation: once per member and month, the roll-over rules, late approvals."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,7 +24,12 @@ def _merchant_account() -> Account:
 
 
 def _spend(member, cents: int) -> None:
-    ledger.transfer(source=ledger.member_account(member), destination=_shop_account(), amount_cents=cents, kind="purchase")
+    ledger.transfer(
+        source=ledger.member_account(member),
+        destination=_shop_account(),
+        amount_cents=cents,
+        kind="purchase",
+    )
 
 
 def _shop_account() -> Account:
@@ -32,7 +38,11 @@ def _shop_account() -> Account:
 
 
 def _allocations(period: str | None = None) -> dict[int, int]:
-    query = select(Transfer.destination_id, func.count()).where(Transfer.kind == "allocation").group_by(Transfer.destination_id)
+    query = (
+        select(Transfer.destination_id, func.count())
+        .where(Transfer.kind == "allocation")
+        .group_by(Transfer.destination_id)
+    )
     if period:
         query = query.where(Transfer.period == period)
     return dict(db.session.execute(query).all())
@@ -80,12 +90,16 @@ def test_the_cap_rule_returns_the_excess_to_the_caisse(app):
     assert _balances([saver, spender]) == [2 * A, 2 * A]
     assert (third.expired_members, third.expired_cents) == (2, A + (A - 2500))
     expiries = db.session.execute(
-        select(Transfer.source_id, Transfer.amount_cents, Transfer.period).where(Transfer.kind == "expiry")
+        select(Transfer.source_id, Transfer.amount_cents, Transfer.period).where(
+            Transfer.kind == "expiry"
+        )
     ).all()
-    assert sorted(expiries) == sorted([
-        (ledger.member_account(saver).id, A, "2030-03"),
-        (ledger.member_account(spender).id, A - 2500, "2030-03"),
-    ])
+    assert sorted(expiries) == sorted(
+        [
+            (ledger.member_account(saver).id, A, "2030-03"),
+            (ledger.member_account(spender).id, A - 2500, "2030-03"),
+        ]
+    )
     assert list(ledger.verify()) == []
 
 
@@ -136,7 +150,12 @@ def test_the_none_rule_keeps_everything(app):
         summary = allocate_month(period)
         assert summary.expired_cents == 0
     assert _balances([member]) == [4 * A]
-    assert db.session.scalar(select(func.count()).select_from(Transfer).where(Transfer.kind == "expiry")) == 0
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(Transfer).where(Transfer.kind == "expiry")
+        )
+        == 0
+    )
 
 
 def test_a_rerun_expires_nothing_more(app):
@@ -151,8 +170,12 @@ def test_a_rerun_expires_nothing_more(app):
 
 @pytest.mark.parametrize(
     ("rollover", "cap"),
-    [({"rule": "cap", "cap_months": 2}, 2 * A), ({"rule": "cap", "cap_months": 3}, 3 * A),
-     ({"rule": "expire"}, A), ({"rule": "none"}, None)],
+    [
+        ({"rule": "cap", "cap_months": 2}, 2 * A),
+        ({"rule": "cap", "cap_months": 3}, 3 * A),
+        ({"rule": "expire"}, A),
+        ({"rule": "none"}, None),
+    ],
 )
 def test_balance_cap_follows_the_association_data(app, rollover, cap):
     set_setting("rollover", rollover)
@@ -233,7 +256,12 @@ def test_allocate_member_now_skips_inactive_members_and_applies_the_cap(app):
     allocate_month("2000-01")
     row = allocate_member_now(member)
     assert row is not None and _balances([member]) == [A]
-    assert db.session.scalar(select(func.count()).select_from(Transfer).where(Transfer.kind == "expiry")) == 1
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(Transfer).where(Transfer.kind == "expiry")
+        )
+        == 1
+    )
 
 
 def test_cli_allocate_prints_a_summary_and_runs_once(app, runner):

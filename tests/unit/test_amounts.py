@@ -1,4 +1,5 @@
 """Amounts typed by people: what is accepted, what is refused, and with which message."""
+
 from __future__ import annotations
 
 import pytest
@@ -73,7 +74,10 @@ def test_a_long_amount_gets_the_maximum_not_a_format_message(app):
     with app.test_request_context("/?lang=fr"):
         with pytest.raises(AmountError) as caught:
             parse_amount("99999999999")
-        assert str(caught.value.message) == "Ce montant est trop élevé (au maximum 100\u202f000,00\u00a0€)."
+        assert (
+            str(caught.value.message)
+            == "Ce montant est trop élevé (au maximum 100\u202f000,00\u00a0€)."
+        )
 
 
 def test_zero_when_allowed():

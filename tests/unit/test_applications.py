@@ -1,4 +1,5 @@
 """Applications to join: cleaning what people type, the association's rules, the outbox mail."""
+
 from __future__ import annotations
 
 import pytest
@@ -31,32 +32,56 @@ def test_french_phone_numbers_are_normalised(typed, expected):
 
 @pytest.mark.parametrize(
     "typed",
-    ["", "12345", "06 12 34 56 7", "06 12 34 56 789", "00 12 34 56 78", "+44 20 7946 0958",
-     "06 12 34 56 7a", "+33 0 6 12 34 56 78", "phone", "0" * 10_000],
+    [
+        "",
+        "12345",
+        "06 12 34 56 7",
+        "06 12 34 56 789",
+        "00 12 34 56 78",
+        "+44 20 7946 0958",
+        "06 12 34 56 7a",
+        "+33 0 6 12 34 56 78",
+        "phone",
+        "0" * 10_000,
+    ],
 )
 def test_other_phone_numbers_are_refused(typed):
     assert applications.normalize_phone(typed) is None
 
 
-@pytest.mark.parametrize("name", ["Jean", "Jean-Pierre", "Marie Claire", "d’Arc", "O'Neil", "Éloïse", "Çağla", "Zoë-Anne"])
+@pytest.mark.parametrize(
+    "name",
+    ["Jean", "Jean-Pierre", "Marie Claire", "d’Arc", "O'Neil", "Éloïse", "Çağla", "Zoë-Anne"],
+)
 def test_names_with_letters_spaces_hyphens_and_apostrophes_are_valid(name):
     assert applications.is_valid_name(name)
 
 
-@pytest.mark.parametrize("name", ["", "Jean2", "<script>", "Jean--Pierre", "-Jean", "Jean-", "J. R.", "Jean_Pierre", "@"])
+@pytest.mark.parametrize(
+    "name", ["", "Jean2", "<script>", "Jean--Pierre", "-Jean", "Jean-", "J. R.", "Jean_Pierre", "@"]
+)
 def test_other_names_are_invalid(name):
     assert not applications.is_valid_name(name)
 
 
 def test_control_characters_are_stripped():
     assert applications.clean_line("Jean\x00\x1b\u202e Dupont\t\r\n") == "Jean Dupont"
-    assert applications.clean_address("  3 rue\x00 du Lignon \r\n\r\n\x07 Boën  ") == "3 rue du Lignon\nBoën"
+    assert (
+        applications.clean_address("  3 rue\x00 du Lignon \r\n\r\n\x07 Boën  ")
+        == "3 rue du Lignon\nBoën"
+    )
 
 
 def _submit(**overrides):
     values = dict(
-        first_name="Claire", last_name="Martin", commune=find_commune("Boën"), address="3 rue du Lignon",
-        email="claire@example.test", phone=None, contribution_cents=1500, language="fr",
+        first_name="Claire",
+        last_name="Martin",
+        commune=find_commune("Boën"),
+        address="3 rue du Lignon",
+        email="claire@example.test",
+        phone=None,
+        contribution_cents=1500,
+        language="fr",
     )
     values.update(overrides)
     return applications.submit_application(**values)
@@ -65,7 +90,11 @@ def _submit(**overrides):
 def test_an_application_is_stored_pending_and_acknowledged_in_french(app, db):
     application = _submit()
     stored = db.session.get(Application, application.id)
-    assert (stored.status, stored.commune.name, stored.contribution_cents) == ("pending", "Boën-sur-Lignon", 1500)
+    assert (stored.status, stored.commune.name, stored.contribution_cents) == (
+        "pending",
+        "Boën-sur-Lignon",
+        1500,
+    )
     mail = db.session.scalars(db.select(OutboxMessage)).one()
     assert mail.recipient == "claire@example.test"
     assert mail.subject == "Votre demande d’adhésion à SSA PATIAS est bien arrivée"

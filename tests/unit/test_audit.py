@@ -1,4 +1,5 @@
 """The audit log: entries are appended with their details, never changed, never hold secrets."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -14,8 +15,13 @@ from tests.factories import make_admin
 
 def test_record_and_read_back(app, db):
     admin = make_admin()
-    entry = audit.record(admin.id, "contribution.recorded", "member", 3,
-                         {"amount_cents": 1500, "paid_on": date(2026, 3, 5), "method": "cash"})
+    entry = audit.record(
+        admin.id,
+        "contribution.recorded",
+        "member",
+        3,
+        {"amount_cents": 1500, "paid_on": date(2026, 3, 5), "method": "cash"},
+    )
     db.session.commit()
     stored = _db.session.get(AuditEntry, entry.id)
     assert stored.details == {"amount_cents": 1500, "paid_on": "2026-03-05", "method": "cash"}
@@ -25,14 +31,22 @@ def test_record_and_read_back(app, db):
     assert audit.actors() == [admin]
 
 
-@pytest.mark.parametrize("key", ["password", "pin", "new_pin", "card_token", "totp_secret", "activation_code", "iban"])
+@pytest.mark.parametrize(
+    "key", ["password", "pin", "new_pin", "card_token", "totp_secret", "activation_code", "iban"]
+)
 def test_secrets_never_reach_the_log(app, db, key):
     with pytest.raises(ValueError):
         audit.record(None, "member.card_unlocked", "member", 1, {key: "x"})
 
 
 def test_harmless_keys_with_similar_words_are_allowed(app, db):
-    audit.record(None, "merchant.updated", "merchant", 1, {"iban_last4": "0185", "postcode": "42130", "pinned": True})
+    audit.record(
+        None,
+        "merchant.updated",
+        "merchant",
+        1,
+        {"iban_last4": "0185", "postcode": "42130", "pinned": True},
+    )
 
 
 def test_unknown_actions_are_refused(app, db):
@@ -60,21 +74,37 @@ def test_the_services_write_the_log_whoever_calls_them(app, db, runner):
     from app.services import contributions, ledger, membership
 
     commune = _db.session.scalar(_db.select(Commune).where(Commune.name == "Leigneux"))
-    application = Application(first_name="Élodie", last_name="Chambon", commune_id=commune.id, address="x",
-                              email="e@example.test", contribution_cents=500, status="pending")
+    application = Application(
+        first_name="Élodie",
+        last_name="Chambon",
+        commune_id=commune.id,
+        address="x",
+        email="e@example.test",
+        contribution_cents=500,
+        status="pending",
+    )
     _db.session.add(application)
     _db.session.flush()
     member = membership.approve(application).member
     membership.suspend(member)
     membership.reactivate(member)
-    row = contributions.record_contribution(member, 500, ledger.today(), "cash", idempotency_key="k")
-    again = contributions.record_contribution(member, 500, ledger.today(), "cash", idempotency_key="k")
+    row = contributions.record_contribution(
+        member, 500, ledger.today(), "cash", idempotency_key="k"
+    )
+    again = contributions.record_contribution(
+        member, 500, ledger.today(), "cash", idempotency_key="k"
+    )
     db.session.commit()
     assert again.id == row.id
-    actions = [(e.action, e.actor_id, e.target_id) for e in _db.session.scalars(_db.select(AuditEntry).order_by(AuditEntry.id))]
+    actions = [
+        (e.action, e.actor_id, e.target_id)
+        for e in _db.session.scalars(_db.select(AuditEntry).order_by(AuditEntry.id))
+    ]
     assert actions == [
-        ("application.approved", None, member.id), ("member.suspended", None, member.id),
-        ("member.reactivated", None, member.id), ("contribution.recorded", None, member.id),
+        ("application.approved", None, member.id),
+        ("member.suspended", None, member.id),
+        ("member.reactivated", None, member.id),
+        ("contribution.recorded", None, member.id),
     ]
 
 
@@ -85,5 +115,11 @@ def test_the_allocate_command_is_in_the_journal(app, db, runner):
     db.session.commit()
     result = runner.invoke(args=["ssa", "allocate", "--month", "2025-06"])
     assert result.exit_code == 0, result.output
-    [entry] = _db.session.scalars(_db.select(AuditEntry).where(AuditEntry.action == "allocation.run"))
-    assert entry.actor_id is None and entry.details["period"] == "2025-06" and entry.details["members_credited"] == 1
+    [entry] = _db.session.scalars(
+        _db.select(AuditEntry).where(AuditEntry.action == "allocation.run")
+    )
+    assert (
+        entry.actor_id is None
+        and entry.details["period"] == "2025-06"
+        and entry.details["members_credited"] == 1
+    )

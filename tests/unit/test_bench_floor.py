@@ -1,6 +1,7 @@
 """bench/_floor_app.py is the floor the register's ratio is compared with: it must really do
 what it claims to (a signed-in cashier, the CSRF check, a conditional debit that never goes
 below zero, an idempotency key), or its figure would flatter the floor."""
+
 from __future__ import annotations
 
 import re
@@ -36,7 +37,9 @@ def signed_in(app):
 def test_a_sale_debits_the_member_credits_the_shop_and_shows_the_balance_left(floor):
     app, balances = floor
     client, token = signed_in(app)
-    answer = client.post("/sale", data={"csrf_token": token, "account": 1, "amount": 250, "key": "k" * 16})
+    answer = client.post(
+        "/sale", data={"csrf_token": token, "account": 1, "amount": 250, "key": "k" * 16}
+    )
     assert answer.status_code == 200
     body = answer.get_data(as_text=True)
     assert "data-sale-done" in body
@@ -57,12 +60,16 @@ def test_the_same_key_twice_moves_money_once(floor):
 def test_no_sale_beyond_the_balance(floor):
     app, balances = floor
     client, token = signed_in(app)
-    answer = client.post("/sale", data={"csrf_token": token, "account": 2, "amount": 1_001, "key": "k" * 16})
+    answer = client.post(
+        "/sale", data={"csrf_token": token, "account": 2, "amount": 1_001, "key": "k" * 16}
+    )
     assert answer.status_code == 409
     assert balances() == {0: 0, 1: 1_000, 2: 1_000}
 
 
-@pytest.mark.parametrize("case", ["no token", "another session's token", "bad amount", "signed out"])
+@pytest.mark.parametrize(
+    "case", ["no token", "another session's token", "bad amount", "signed out"]
+)
 def test_what_is_refused_moves_nothing(floor, case):
     app, balances = floor
     client, token = signed_in(app)

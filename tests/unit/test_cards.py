@@ -4,7 +4,9 @@ from app.services.cards import check_member_number, luhn_digit, member_number
 from app.services.errors import InvalidMemberNumber
 
 
-@pytest.mark.parametrize(("sequence", "number"), [(1, "000018"), (2, "000026"), (10, "000109"), (12345, "123455")])
+@pytest.mark.parametrize(
+    ("sequence", "number"), [(1, "000018"), (2, "000026"), (10, "000109"), (12345, "123455")]
+)
 def test_member_numbers_carry_a_luhn_check_digit(sequence, number):
     assert member_number(sequence) == number
 

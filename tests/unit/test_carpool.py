@@ -1,4 +1,5 @@
 """Carpool service: rides, bookings, requests, and what a cancellation frees and tells."""
+
 from __future__ import annotations
 
 from datetime import time, timedelta
@@ -32,7 +33,9 @@ def point(db, commune_name):
 
 def mails_to(db, recipient):
     return db.session.scalars(
-        db.select(OutboxMessage).where(OutboxMessage.recipient == recipient).order_by(OutboxMessage.id)
+        db.select(OutboxMessage)
+        .where(OutboxMessage.recipient == recipient)
+        .order_by(OutboxMessage.id)
     ).all()
 
 
@@ -43,17 +46,28 @@ def event(app):
 
 @pytest.fixture
 def driver(event):
-    return make_registration(event, name="Didier Conduit", email="driver@example.test", phone="0611111111",
-                             offers_ride=True)
+    return make_registration(
+        event,
+        name="Didier Conduit",
+        email="driver@example.test",
+        phone="0611111111",
+        offers_ride=True,
+    )
 
 
 @pytest.fixture
 def ride(db, event, driver):
-    return carpool.offer_ride(driver, departure=time(9, 0), seats=3, pickup_point_id=point(db, "Boën-sur-Lignon").id,
-                              note="Devant la mairie")
+    return carpool.offer_ride(
+        driver,
+        departure=time(9, 0),
+        seats=3,
+        pickup_point_id=point(db, "Boën-sur-Lignon").id,
+        note="Devant la mairie",
+    )
 
 
 # --- Pickup points -------------------------------------------------------------------------------
+
 
 def test_pickup_points_start_with_boen_town_hall_square(app):
     points = carpool.pickup_points()
@@ -63,9 +77,14 @@ def test_pickup_points_start_with_boen_town_hall_square(app):
 
 # --- Offering rides ------------------------------------------------------------------------------
 
+
 def test_a_ride_leaves_on_the_day_before_the_start(db, event, ride):
     local = ride.departs_at.astimezone(event_service.PARIS)
-    assert (local.date(), local.hour, local.minute) == (event.starts_at.astimezone(event_service.PARIS).date(), 9, 0)
+    assert (local.date(), local.hour, local.minute) == (
+        event.starts_at.astimezone(event_service.PARIS).date(),
+        9,
+        0,
+    )
     assert ride.seats_left == 3 and ride.pickup == "Place de la mairie, Boën-sur-Lignon"
 
 
@@ -88,7 +107,9 @@ def test_a_ride_needs_a_place(db, event, driver):
 
 
 def test_free_text_pickup(db, event, driver):
-    ride = carpool.offer_ride(driver, departure=time(8, 50), seats=2, pickup_text="Parking du stade, Sauvain")
+    ride = carpool.offer_ride(
+        driver, departure=time(8, 50), seats=2, pickup_text="Parking du stade, Sauvain"
+    )
     assert ride.pickup == "Parking du stade, Sauvain" and ride.pickup_point_id is None
 
 
@@ -114,8 +135,11 @@ def test_no_carpool_no_ride(db):
 
 # --- Booking -------------------------------------------------------------------------------------
 
+
 def test_booking_takes_seats_and_tells_the_driver(db, event, ride):
-    passenger = make_registration(event, name="Paula Passagère", phone="0622222222", people=2, needs_ride=True)
+    passenger = make_registration(
+        event, name="Paula Passagère", phone="0622222222", people=2, needs_ride=True
+    )
     booking = carpool.book(ride, passenger, 2)
     assert booking.status == "booked" and ride.seats_left == 1
     (mail,) = mails_to(db, "driver@example.test")[-1:]
@@ -186,10 +210,15 @@ def test_no_booking_once_the_event_started(db, event, ride):
 
 # --- Cancelling ----------------------------------------------------------------------------------
 
+
 def test_cancelling_a_booking_frees_the_seat_and_tells_the_driver(db, event, ride):
-    passenger = make_registration(event, name="Paul", needs_ride=True, commune_id=commune(db, "Sauvain").id)
+    passenger = make_registration(
+        event, name="Paul", needs_ride=True, commune_id=commune(db, "Sauvain").id
+    )
     booking = carpool.book(ride, passenger, 1)
-    request = db.session.scalar(db.select(RideRequest).where(RideRequest.registration_id == passenger.id))
+    request = db.session.scalar(
+        db.select(RideRequest).where(RideRequest.registration_id == passenger.id)
+    )
     assert request.status == "matched"
     before = len(mails_to(db, "driver@example.test"))
     carpool.cancel_booking(booking)
@@ -244,8 +273,11 @@ def test_a_smaller_party_holds_fewer_seats(db, event, ride):
 
 # --- Requests and the board ----------------------------------------------------------------------
 
+
 def test_needing_a_ride_opens_a_request_from_ones_commune(db, event):
-    registration = make_registration(event, needs_ride=True, people=2, commune_id=commune(db, "Sauvain").id)
+    registration = make_registration(
+        event, needs_ride=True, people=2, commune_id=commune(db, "Sauvain").id
+    )
     request = registration.ride_request
     assert request.status == "open" and request.seats == 2
     assert request.pickup == "Place de la mairie, Sauvain"
@@ -259,7 +291,9 @@ def test_the_board_groups_the_demand_by_pickup_point_in_order(db, event, ride):
     carpool.request_ride(without, seats=1, pickup_text="Hameau des Places")
     board = carpool.board(event)
     assert [(d.pickup, d.seats) for d in board.demand] == [
-        ("Place de la mairie, Boën-sur-Lignon", 1), ("Place de la mairie, Sauvain", 3), ("Hameau des Places", 1),
+        ("Place de la mairie, Boën-sur-Lignon", 1),
+        ("Place de la mairie, Sauvain", 3),
+        ("Hameau des Places", 1),
     ]
     assert [r.id for r in board.rides] == [ride.id]
 

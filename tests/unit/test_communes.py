@@ -1,4 +1,5 @@
 """The eligibility checker's matching: the table of the issue, and the cases around it."""
+
 from __future__ import annotations
 
 import pytest
@@ -88,8 +89,13 @@ def test_an_ambiguous_or_short_prefix_lists_the_choices(app, typed):
 
 def test_saint_lists_every_saint_commune(app):
     names = {c.name for c in check_eligibility("St").candidates}
-    assert {"Saint-Étienne-le-Molard", "Saint-Georges-en-Couzan", "Saint-Just-en-Bas", "Saint-Sixte",
-            "Saint-Laurent-Rochefort"} <= names
+    assert {
+        "Saint-Étienne-le-Molard",
+        "Saint-Georges-en-Couzan",
+        "Saint-Just-en-Bas",
+        "Saint-Sixte",
+        "Saint-Laurent-Rochefort",
+    } <= names
     assert "Boën-sur-Lignon" not in names
 
 
@@ -136,4 +142,6 @@ def test_subscribing_twice_keeps_one_row(app, db):
     communes.subscribe(" Claire@Example.test ", "Montbrison", "fr")
     communes.subscribe("claire@example.test", "Lyon", "en")
     rows = db.session.scalars(db.select(Subscriber)).all()
-    assert [(r.email, r.commune, r.language) for r in rows] == [("claire@example.test", "Lyon", "en")]
+    assert [(r.email, r.commune, r.language) for r in rows] == [
+        ("claire@example.test", "Lyon", "en")
+    ]

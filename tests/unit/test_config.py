@@ -1,4 +1,5 @@
 """The factory builds each configuration; production refuses to start with weak secrets."""
+
 from __future__ import annotations
 
 import json
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app import create_app
-from app.config import DEFAULT_SECRET, CONFIGS, DevelopmentConfig, ProductionConfig, TestConfig
+from app.config import CONFIGS, DEFAULT_SECRET, DevelopmentConfig, ProductionConfig, TestConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD_SECRET = "k" * 16 + "3f9a0c1d2e4b5a6c"  # 32 characters, not a known default
@@ -32,7 +33,9 @@ def _no_database_url(monkeypatch):
     [("development", DevelopmentConfig), ("testing", TestConfig), ("production", ProductionConfig)],
 )
 def test_create_app_for_each_config(name, config_class, sqlite_url):
-    overrides = {"SECRET_KEY": GOOD_SECRET, "PIN_PEPPER": GOOD_PEPPER} if name == "production" else {}
+    overrides = (
+        {"SECRET_KEY": GOOD_SECRET, "PIN_PEPPER": GOOD_PEPPER} if name == "production" else {}
+    )
     app = create_app(name, SQLALCHEMY_DATABASE_URI=sqlite_url, **overrides)
     assert CONFIGS[name] is config_class
     assert app.config["TESTING"] is (name == "testing")
@@ -48,7 +51,12 @@ def test_create_app_for_each_config(name, config_class, sqlite_url):
 
 
 def test_production_cookies_are_secure(sqlite_url):
-    app = create_app("production", SQLALCHEMY_DATABASE_URI=sqlite_url, SECRET_KEY=GOOD_SECRET, PIN_PEPPER=GOOD_PEPPER)
+    app = create_app(
+        "production",
+        SQLALCHEMY_DATABASE_URI=sqlite_url,
+        SECRET_KEY=GOOD_SECRET,
+        PIN_PEPPER=GOOD_PEPPER,
+    )
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["REMEMBER_COOKIE_SECURE"] is True
     assert app.config["MAIL_BACKEND"] == "smtp"
@@ -67,7 +75,12 @@ def test_testing_keeps_csrf_and_a_high_public_form_limit(sqlite_url):
 )
 def test_production_refuses_a_weak_secret_key(secret, sqlite_url):
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
-        create_app("production", SQLALCHEMY_DATABASE_URI=sqlite_url, SECRET_KEY=secret, PIN_PEPPER=GOOD_PEPPER)
+        create_app(
+            "production",
+            SQLALCHEMY_DATABASE_URI=sqlite_url,
+            SECRET_KEY=secret,
+            PIN_PEPPER=GOOD_PEPPER,
+        )
 
 
 @pytest.mark.parametrize(
@@ -77,7 +90,12 @@ def test_production_refuses_a_weak_secret_key(secret, sqlite_url):
 )
 def test_production_refuses_a_weak_pin_pepper(pepper, sqlite_url):
     with pytest.raises(RuntimeError, match="PIN_PEPPER"):
-        create_app("production", SQLALCHEMY_DATABASE_URI=sqlite_url, SECRET_KEY=GOOD_SECRET, PIN_PEPPER=pepper)
+        create_app(
+            "production",
+            SQLALCHEMY_DATABASE_URI=sqlite_url,
+            SECRET_KEY=GOOD_SECRET,
+            PIN_PEPPER=pepper,
+        )
 
 
 def test_a_subclass_of_production_is_checked_too(sqlite_url):
@@ -95,15 +113,36 @@ def test_database_url_from_the_environment(monkeypatch, sqlite_url):
 
 def _app_in_subprocess(env: dict, code: str) -> subprocess.CompletedProcess:
     """A new interpreter: the Config classes read the environment when they are imported."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SECRET_KEY", "PIN_PEPPER", "FLASK_", "MAIL_", "DATABASE_URL", "BASE_URL", "SESSION_COOKIE", "PUBLIC_FORM"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(
+            (
+                "SECRET_KEY",
+                "PIN_PEPPER",
+                "FLASK_",
+                "MAIL_",
+                "DATABASE_URL",
+                "BASE_URL",
+                "SESSION_COOKIE",
+                "PUBLIC_FORM",
+            )
+        )
+    }
     return subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
 def test_wsgi_refuses_to_start_in_production_without_secrets(tmp_path):
     result = _app_in_subprocess(
-        {"FLASK_CONFIG": "production", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}"}, "import wsgi"
+        {"FLASK_CONFIG": "production", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}"},
+        "import wsgi",
     )
     assert result.returncode != 0
     assert "RuntimeError: ProductionConfig: set SECRET_KEY" in result.stderr
@@ -125,8 +164,19 @@ def test_settings_are_read_from_the_environment(tmp_path):
         "SESSION_COOKIE_SECURE": "false",
         "PUBLIC_FORM_LIMIT": "7",
     }
-    keys = ["SECRET_KEY", "PIN_PEPPER", "SQLALCHEMY_DATABASE_URI", "MAIL_BACKEND", "MAIL_SERVER", "MAIL_PORT",
-            "MAIL_USE_TLS", "MAIL_FROM", "BASE_URL", "SESSION_COOKIE_SECURE", "PUBLIC_FORM_LIMIT"]
+    keys = [
+        "SECRET_KEY",
+        "PIN_PEPPER",
+        "SQLALCHEMY_DATABASE_URI",
+        "MAIL_BACKEND",
+        "MAIL_SERVER",
+        "MAIL_PORT",
+        "MAIL_USE_TLS",
+        "MAIL_FROM",
+        "BASE_URL",
+        "SESSION_COOKIE_SECURE",
+        "PUBLIC_FORM_LIMIT",
+    ]
     code = f"import json, wsgi; print(json.dumps({{k: wsgi.app.config[k] for k in {keys!r}}}))"
     result = _app_in_subprocess(env, code)
     assert result.returncode == 0, result.stderr
@@ -158,7 +208,9 @@ def test_proxy_count_trusts_forwarded_addresses_only_when_set(tmp_path):
     from app.security import PUBLIC, access
 
     def address_app(**overrides):
-        app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'p.sqlite3'}", **overrides)
+        app = create_app(
+            "testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'p.sqlite3'}", **overrides
+        )
 
         @app.get("/_address")
         @access(PUBLIC)
@@ -169,4 +221,7 @@ def test_proxy_count_trusts_forwarded_addresses_only_when_set(tmp_path):
 
     forwarded = {"X-Forwarded-For": "203.0.113.7"}
     assert address_app().test_client().get("/_address", headers=forwarded).text == "127.0.0.1"
-    assert address_app(PROXY_COUNT=1).test_client().get("/_address", headers=forwarded).text == "203.0.113.7"
+    assert (
+        address_app(PROXY_COUNT=1).test_client().get("/_address", headers=forwarded).text
+        == "203.0.113.7"
+    )

@@ -1,4 +1,5 @@
 """FAQ, pages and feedback in the back office (services)."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,7 +12,12 @@ from app.services.errors import InvalidContent
 
 
 def _faq(n: int, **overrides) -> FaqEntry:
-    values = dict(question_fr=f"Question {n} ?", question_en=f"Question {n}?", answer_fr="Réponse.", answer_en="Answer.")
+    values = dict(
+        question_fr=f"Question {n} ?",
+        question_en=f"Question {n}?",
+        answer_fr="Réponse.",
+        answer_en="Answer.",
+    )
     values.update(overrides)
     return content_admin.create_faq(FaqData(**values), actor_id=None)
 
@@ -36,7 +42,11 @@ def test_move_renumbers_and_stops_at_the_ends(app):
     db.session.flush()
     assert content_admin.move_faq(entries[0], "up", actor_id=None) is False
     assert content_admin.move_faq(entries[2], "up", actor_id=None) is True
-    assert [e.id for e in content_admin.faq_entries()] == [entries[0].id, entries[2].id, entries[1].id]
+    assert [e.id for e in content_admin.faq_entries()] == [
+        entries[0].id,
+        entries[2].id,
+        entries[1].id,
+    ]
     assert content_admin.move_faq(entries[1], "down", actor_id=None) is False
     with pytest.raises(InvalidContent):
         content_admin.move_faq(entries[1], "left", actor_id=None)
@@ -45,18 +55,27 @@ def test_move_renumbers_and_stops_at_the_ends(app):
 def test_pages_from_the_data_file_are_stored_on_first_save(app):
     assert db.session.scalar(db.select(Page).where(Page.slug == "confidentialite")) is None
     assert "confidentialite" in [page.slug for page in content_admin.pages()]
-    content_admin.update_page("confidentialite", PageData("Données", "Data", "Texte.", "Text."), actor_id=None)
+    content_admin.update_page(
+        "confidentialite", PageData("Données", "Data", "Texte.", "Text."), actor_id=None
+    )
     stored = db.session.scalar(db.select(Page).where(Page.slug == "confidentialite"))
     assert (stored.title_fr, stored.body_en) == ("Données", "Text.")
     with pytest.raises(InvalidContent):
-        content_admin.update_page("confidentialite", PageData("Données", "", "Texte.", "Text."), actor_id=None)
+        content_admin.update_page(
+            "confidentialite", PageData("Données", "", "Texte.", "Text."), actor_id=None
+        )
     with pytest.raises(InvalidContent):
         content_admin.update_page("inconnue", PageData("a", "b", "c", "d"), actor_id=None)
     assert db.session.scalar(db.select(db.func.count()).select_from(AuditEntry)) == 1
 
 
 def test_feedback_table_counts_yes_and_no_per_page(app):
-    for visitor, page, useful in [("a", "faq", True), ("b", "faq", False), ("c", "faq", True), ("a", "communes", False)]:
+    for visitor, page, useful in [
+        ("a", "faq", True),
+        ("b", "faq", False),
+        ("c", "faq", True),
+        ("a", "communes", False),
+    ]:
         feedback.vote(page, visitor, useful)
     rows = {row.page: row for row in content_admin.feedback_table()}
     assert (rows["faq"].useful, rows["faq"].not_useful, rows["faq"].useful_percent) == (2, 1, 67)

@@ -1,4 +1,5 @@
 """Contributions: recorded from the contributions account to the caisse, and the CLI's parsing."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -10,8 +11,8 @@ from app.extensions import db
 from app.i18n import AmountError, parse_amount
 from app.models import Transfer
 from app.services import ledger
-from app.services.contributions import contributions_of, record_contribution
 from app.services.cards import check_member_number
+from app.services.contributions import contributions_of, record_contribution
 from app.services.errors import IdempotencyConflict, InvalidContribution, InvalidMemberNumber
 from tests.factories import make_member
 
@@ -23,7 +24,11 @@ def test_a_contribution_fills_the_caisse_and_names_the_member(app):
     later = record_contribution(member, 2000, date(2025, 2, 5), "direct_debit")
     db.session.commit()
     assert (row.kind, row.method, row.occurred_on, row.memo, row.member_id) == (
-        "contribution", "cheque", date(2025, 1, 5), "CHQ 0042", member.id,
+        "contribution",
+        "cheque",
+        date(2025, 1, 5),
+        "CHQ 0042",
+        member.id,
     )
     assert row.source_id == ledger.system_account("contributions").id
     assert row.destination_id == ledger.system_account("caisse").id
@@ -63,16 +68,29 @@ def test_bad_contributions_are_refused(app):
     assert db.session.scalar(select(func.count()).select_from(Transfer)) == 0
 
 
-@pytest.mark.parametrize(("typed", "cents"), [("12,50", 1250), ("12.50", 1250), ("12,5", 1250), ("12", 1200)])
+@pytest.mark.parametrize(
+    ("typed", "cents"), [("12,50", 1250), ("12.50", 1250), ("12,5", 1250), ("12", 1200)]
+)
 def test_cli_records_amounts_typed_the_french_or_the_english_way(app, runner, typed, cents):
     member = make_member()
     db.session.commit()
     result = runner.invoke(
-        args=["ssa", "record-contribution", member.number, typed, "--date", "2025-03-02", "--method", "cash"]
+        args=[
+            "ssa",
+            "record-contribution",
+            member.number,
+            typed,
+            "--date",
+            "2025-03-02",
+            "--method",
+            "cash",
+        ]
     )
     assert result.exit_code == 0, result.output
     rows = contributions_of(member)
-    assert [(r.amount_cents, r.occurred_on, r.method) for r in rows] == [(cents, date(2025, 3, 2), "cash")]
+    assert [(r.amount_cents, r.occurred_on, r.method) for r in rows] == [
+        (cents, date(2025, 3, 2), "cash")
+    ]
     assert rows[0].reference in result.output
 
 
@@ -132,19 +150,32 @@ def test_cancelling_a_contribution_reverses_it_once_and_is_audited(app):
     row = record_contribution(member, 100050, date(2025, 1, 5), "cash")
     kept = record_contribution(member, 1050, date(2025, 1, 5), "cash")
     before = ledger.balance(caisse)
-    correction = cancel_contribution(row, "  typed 1 000,50 for 10,50 ", None, idempotency_key="cancel-1")
+    correction = cancel_contribution(
+        row, "  typed 1 000,50 for 10,50 ", None, idempotency_key="cancel-1"
+    )
     assert (correction.kind, correction.reverses_id, correction.amount_cents, correction.memo) == (
-        "correction", row.id, 100050, "typed 1 000,50 for 10,50")
+        "correction",
+        row.id,
+        100050,
+        "typed 1 000,50 for 10,50",
+    )
     assert ledger.balance(caisse) == before - 100050
     # The same key again (a double click): the same correction, nothing moved, one audit entry.
-    assert cancel_contribution(row, "typed 1 000,50 for 10,50", None, idempotency_key="cancel-1").id == correction.id
+    assert (
+        cancel_contribution(row, "typed 1 000,50 for 10,50", None, idempotency_key="cancel-1").id
+        == correction.id
+    )
     assert ledger.balance(caisse) == before - 100050
     # Another attempt (another tab): refused.
     with pytest.raises(AlreadyReversed):
         cancel_contribution(row, "again", None, idempotency_key="cancel-2")
-    entries = list(db.session.scalars(select(AuditEntry).where(AuditEntry.action == "contribution.cancelled")))
-    assert [(e.target_id, e.details["amount_cents"], e.details["transfer"], e.details["correction"]) for e in entries] == [
-        (member.id, 100050, row.reference, correction.reference)]
+    entries = list(
+        db.session.scalars(select(AuditEntry).where(AuditEntry.action == "contribution.cancelled"))
+    )
+    assert [
+        (e.target_id, e.details["amount_cents"], e.details["transfer"], e.details["correction"])
+        for e in entries
+    ] == [(member.id, 100050, row.reference, correction.reference)]
     assert [t.id for t in contributions_of(member)] == [kept.id]
     assert list(ledger.verify()) == []
 
@@ -156,8 +187,12 @@ def test_only_a_contribution_with_a_reason_is_cancelled(app):
     row = record_contribution(member, 1000, date(2025, 1, 5), "cash")
     with pytest.raises(InvalidContribution):
         cancel_contribution(row, " \t", None)
-    allocation = ledger.transfer(source=ledger.system_account("caisse"), destination=ledger.member_account(member),
-                                 amount_cents=500, kind="allocation")
+    allocation = ledger.transfer(
+        source=ledger.system_account("caisse"),
+        destination=ledger.member_account(member),
+        amount_cents=500,
+        kind="allocation",
+    )
     with pytest.raises(InvalidContribution):
         cancel_contribution(allocation, "not a contribution", None)
     assert contributions_of(member) == [row]

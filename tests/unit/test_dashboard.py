@@ -1,4 +1,5 @@
 """The dashboard's figures, checked against sums computed here from the transfers the test makes."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -27,8 +28,19 @@ def test_periods():
     assert dashboard.month_bounds("2025-12")[1].isoformat() == "2026-01-01"
 
 
-@pytest.mark.parametrize(("cents", "top"), [(0, 100), (99, 100), (101, 200), (95_000, 100_000), (100_001, 200_000),
-                                             (230_000, 250_000), (260_000, 500_000), (7_100_000, 10_000_000)])
+@pytest.mark.parametrize(
+    ("cents", "top"),
+    [
+        (0, 100),
+        (99, 100),
+        (101, 200),
+        (95_000, 100_000),
+        (100_001, 200_000),
+        (230_000, 250_000),
+        (260_000, 500_000),
+        (7_100_000, 10_000_000),
+    ],
+)
 def test_the_chart_scale_is_round_and_above_the_highest_bar(cents, top):
     assert dashboard._nice_ceiling(cents) == top
 
@@ -39,14 +51,27 @@ def test_figures_match_the_ledger(app, db):
     start_this, _ = dashboard.month_bounds(this)
     start_last, _ = dashboard.month_bounds(last)
     boen, leigneux = _commune("Boën-sur-Lignon"), _commune("Leigneux")
-    members = [make_member(commune_id=boen.id), make_member(commune_id=boen.id), make_member(commune_id=leigneux.id)]
+    members = [
+        make_member(commune_id=boen.id),
+        make_member(commune_id=boen.id),
+        make_member(commune_id=leigneux.id),
+    ]
     make_member(status="suspended")
     locked = make_member(pin_failures=3, commune_id=leigneux.id)
     farm = make_merchant(name="Ferme A")
     shop = make_merchant(name="Épicerie B", kind="shop")
     veg, bread = _category("fruits-legumes"), _category("pain")
-    _db.session.add(Application(first_name="A", last_name="B", commune_id=boen.id, address="x", email="a@b.test",
-                                contribution_cents=0, status="pending"))
+    _db.session.add(
+        Application(
+            first_name="A",
+            last_name="B",
+            commune_id=boen.id,
+            address="x",
+            email="a@b.test",
+            contribution_cents=0,
+            status="pending",
+        )
+    )
     _db.session.flush()
 
     expected = defaultdict(lambda: defaultdict(int))
@@ -57,7 +82,11 @@ def test_figures_match_the_ledger(app, db):
     expected[this]["allocations"] += run_this.total_cents
     expected[this]["expired"] += run_this.expired_cents
     # Contributions, one of them cancelled by a correction this month.
-    for member, cents, day in ((members[0], 1500, start_last), (members[1], 2000, start_this), (members[2], 700, start_this)):
+    for member, cents, day in (
+        (members[0], 1500, start_last),
+        (members[1], 2000, start_this),
+        (members[2], 700, start_this),
+    ):
         contributions.record_contribution(member, cents, day, "cash")
         expected[day.strftime("%Y-%m")]["contributions"] += cents
     wrong = contributions.record_contribution(members[2], 999, start_this, "cash")
@@ -67,12 +96,23 @@ def test_figures_match_the_ledger(app, db):
     by_category, by_merchant, by_commune = defaultdict(int), defaultdict(int), defaultdict(int)
 
     def sell(member, merchant, category, cents, day=None):
-        row = ledger.transfer(source=ledger.member_account(member), destination=ledger.merchant_account(merchant),
-                              amount_cents=cents, kind="purchase", category_id=category.id, occurred_on=day)
+        row = ledger.transfer(
+            source=ledger.member_account(member),
+            destination=ledger.merchant_account(merchant),
+            amount_cents=cents,
+            kind="purchase",
+            category_id=category.id,
+            occurred_on=day,
+        )
         return row
 
-    plan = [(members[0], farm, veg, 1250), (members[0], shop, bread, 480), (members[1], farm, veg, 2000),
-            (members[2], shop, bread, 330), (locked, farm, veg, 900)]
+    plan = [
+        (members[0], farm, veg, 1250),
+        (members[0], shop, bread, 480),
+        (members[1], farm, veg, 2000),
+        (members[2], shop, bread, 330),
+        (locked, farm, veg, 900),
+    ]
     rows = []
     for member, merchant, category, cents in plan:
         rows.append(sell(member, merchant, category, cents))
@@ -97,7 +137,9 @@ def test_figures_match_the_ledger(app, db):
     assert board.caisse_cents == ledger.balance(ledger.system_account("caisse"))
     member_total = sum(ledger.balance(ledger.member_account(m)) for m in [*members, locked])
     assert board.held_by_members_cents == member_total
-    assert board.owed_to_merchants_cents == ledger.balance(ledger.merchant_account(farm)) + ledger.balance(ledger.merchant_account(shop))
+    assert board.owed_to_merchants_cents == ledger.balance(
+        ledger.merchant_account(farm)
+    ) + ledger.balance(ledger.merchant_account(shop))
     # Only last month's sale is owed for a month already over.
     assert (board.unpaid_merchants, board.unpaid_cents) == (1, old_sale.amount_cents)
     months = {m.period: m for m in board.months}
@@ -108,14 +150,17 @@ def test_figures_match_the_ledger(app, db):
         assert months[period].expired_cents == expected[period]["expired"], period
     assert board.this_month.coverage == pytest.approx(2700 / expected[this]["allocations"])
     assert (board.sales_count, board.sales_total_cents) == (sales["count"], sales["cents"])
-    assert {s.label: s.cents for s in board.by_category} == {k: v for k, v in by_category.items()}
+    assert {s.label: s.cents for s in board.by_category} == dict(by_category)
     assert {s.label: s.cents for s in board.by_merchant} == dict(by_merchant)
     assert {s.label: s.cents for s in board.by_commune} == dict(by_commune)
     assert sum(s.sales for s in board.by_merchant) == sales["count"]
     # Last month's breakdown holds last month's sale only.
     earlier = dashboard.compute(last)
     assert (earlier.sales_count, earlier.sales_total_cents) == (1, 1111)
-    assert (earlier.unpaid_merchants, earlier.unpaid_cents) == (board.unpaid_merchants, board.unpaid_cents)
+    assert (earlier.unpaid_merchants, earlier.unpaid_cents) == (
+        board.unpaid_merchants,
+        board.unpaid_cents,
+    )
     assert not ledger.verify()
 
 

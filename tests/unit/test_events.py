@@ -1,5 +1,6 @@
 """Registration service: capacity in people, waiting list, changes, cancellations, reminders,
 and the ICS and CSV exports."""
+
 from __future__ import annotations
 
 import csv
@@ -12,7 +13,13 @@ from icalendar import Calendar
 from app.models import Commune, OutboxMessage, Registration
 from app.models.base import utcnow
 from app.services import events as event_service
-from app.services.errors import AlreadyRegistered, NotEnoughPlaces, RegistrationCancelled, RegistrationClosed
+from app.services.errors import (
+    AlreadyRegistered,
+    NotEnoughPlaces,
+    RegistrationCancelled,
+    RegistrationClosed,
+)
+from app.services.ledger import today as paris_today
 from tests.factories import make_admin, make_event, make_member, make_registration
 
 
@@ -24,6 +31,7 @@ def outbox(db, recipient=None):
 
 
 # --- Capacity and waiting list -----------------------------------------------------------------
+
 
 def test_capacity_counts_people_not_registrations(app, db):
     event = make_event(capacity=5)
@@ -72,38 +80,63 @@ def test_a_registration_needs_an_email_or_a_phone(app, db):
     event = make_event()
     with pytest.raises(ValueError):
         event_service.register(event, name="Sans contact")
-    phone_only = event_service.register(event, name="Par téléphone", phone="06 12 34 56 78").registration
+    phone_only = event_service.register(
+        event, name="Par téléphone", phone="06 12 34 56 78"
+    ).registration
     assert phone_only.email is None and phone_only.status == "confirmed"
 
 
 # --- The same person twice -----------------------------------------------------------------------
 
+
 def test_a_coordinator_registering_the_same_email_again_updates(app, db):
     event = make_event(capacity=10)
     coordinator = make_admin()
     first = event_service.register(event, name="Alice", email="Alice@Example.test", people=1)
-    again = event_service.register(event, name="Alice Martin", email="alice@example.test ", people=3,
-                                   needs_ride=True, created_by_id=coordinator.id)
+    again = event_service.register(
+        event,
+        name="Alice Martin",
+        email="alice@example.test ",
+        people=3,
+        needs_ride=True,
+        created_by_id=coordinator.id,
+    )
     assert first.created and not again.created
     assert again.registration.id == first.registration.id
     assert db.session.scalar(db.select(db.func.count()).select_from(Registration)) == 1
     registration = again.registration
-    assert (registration.name, registration.people, registration.needs_ride) == ("Alice Martin", 3, True)
+    assert (registration.name, registration.people, registration.needs_ride) == (
+        "Alice Martin",
+        3,
+        True,
+    )
     assert registration.email == "alice@example.test"
 
 
-def test_someone_else_typing_a_registered_email_changes_nothing_and_the_owner_gets_the_link(app, db):
+def test_someone_else_typing_a_registered_email_changes_nothing_and_the_owner_gets_the_link(
+    app, db
+):
     event = make_event(capacity=10)
-    first = event_service.register(event, name="Alice", email="alice@example.test", people=2, needs_ride=True)
+    first = event_service.register(
+        event, name="Alice", email="alice@example.test", people=2, needs_ride=True
+    )
     with pytest.raises(AlreadyRegistered):
-        event_service.register(event, name="Mallory", email="Alice@Example.test", phone="06 99 99 99 99", people=1)
+        event_service.register(
+            event, name="Mallory", email="Alice@Example.test", phone="06 99 99 99 99", people=1
+        )
     registration = first.registration
-    assert (registration.name, registration.phone, registration.people, registration.needs_ride) == (
-        "Alice", None, 2, True)
+    assert (
+        registration.name,
+        registration.phone,
+        registration.people,
+        registration.needs_ride,
+    ) == ("Alice", None, 2, True)
     # So does a member typing it: only the member who owns the registration may update it.
     stranger = make_member()
     with pytest.raises(AlreadyRegistered):
-        event_service.register(event, name="Mallory", email="alice@example.test", member_id=stranger.id)
+        event_service.register(
+            event, name="Mallory", email="alice@example.test", member_id=stranger.id
+        )
     assert registration.member_id is None and registration.name == "Alice"
     mails = outbox(db, "alice@example.test")
     assert len(mails) == 3 and all(event_service.private_url(registration) in m.body for m in mails)
@@ -114,28 +147,45 @@ def test_a_member_registering_again_leaves_their_own_registration_as_it_is(app, 
     """The registration form's defaults must not reset a party: changes go through its page."""
     event = make_event(capacity=10)
     member = make_member()
-    first = event_service.register(event, name="Odile", email="odile@example.test", member_id=member.id,
-                                   people=3, needs_ride=True)
-    again = event_service.register(event, name="Odile Faure", email="other@example.test", people=1,
-                                   member_id=member.id)
+    first = event_service.register(
+        event,
+        name="Odile",
+        email="odile@example.test",
+        member_id=member.id,
+        people=3,
+        needs_ride=True,
+    )
+    again = event_service.register(
+        event, name="Odile Faure", email="other@example.test", people=1, member_id=member.id
+    )
     assert again.unchanged and not again.created and again.registration.id == first.registration.id
     registration = again.registration
-    assert (registration.name, registration.email, registration.people, registration.needs_ride) == (
-        "Odile", "odile@example.test", 3, True)
+    assert (
+        registration.name,
+        registration.email,
+        registration.people,
+        registration.needs_ride,
+    ) == ("Odile", "odile@example.test", 3, True)
     assert db.session.scalar(db.select(db.func.count()).select_from(Registration)) == 1
 
 
 def test_the_same_form_key_registers_once(app, db):
     event = make_event(capacity=10)
     key = event_service.new_key()
-    first = event_service.register(event, name="Par téléphone", phone="06 12 34 56 78", people=2, key=key)
-    again = event_service.register(event, name="Par téléphone", phone="06 12 34 56 78", people=2, key=key)
+    first = event_service.register(
+        event, name="Par téléphone", phone="06 12 34 56 78", people=2, key=key
+    )
+    again = event_service.register(
+        event, name="Par téléphone", phone="06 12 34 56 78", people=2, key=key
+    )
     assert first.created and again.replayed and not again.created
     assert again.registration.id == first.registration.id
     assert first.registration.idempotency_key == key
     assert db.session.scalar(db.select(db.func.count()).select_from(Registration)) == 1
     assert event_service.confirmed_people(event.id) == 2
-    other = event_service.register(event, name="Par téléphone", phone="06 12 34 56 78", key=event_service.new_key())
+    other = event_service.register(
+        event, name="Par téléphone", phone="06 12 34 56 78", key=event_service.new_key()
+    )
     assert other.created and other.registration.id != first.registration.id
 
 
@@ -162,11 +212,14 @@ def test_registering_twice_does_not_grow_beyond_the_places(app, db):
     coordinator = make_admin()
     make_registration(event, email="me@example.test", people=1)
     with pytest.raises(NotEnoughPlaces) as caught:
-        event_service.register(event, name="Moi", email="me@example.test", people=3, created_by_id=coordinator.id)
+        event_service.register(
+            event, name="Moi", email="me@example.test", people=3, created_by_id=coordinator.id
+        )
     assert caught.value.places_left == 0
 
 
 # --- Closed events -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("fields", "state"),
@@ -199,6 +252,7 @@ def test_registrations_open_and_close_on_their_dates(app, db):
 
 
 # --- Cancelling and promoting ---------------------------------------------------------------------
+
 
 def test_cancelling_promotes_the_waiting_list_in_order(app, db):
     event = make_event(capacity=2)
@@ -267,11 +321,14 @@ def test_cancelling_queues_a_confirmation(app, db):
     event = make_event()
     registration = make_registration(event, email="bye@example.test")
     event_service.cancel_registration(registration)
-    assert "cancel" in outbox(db, "bye@example.test")[-1].subject.lower() or \
-        "annul" in outbox(db, "bye@example.test")[-1].subject.lower()
+    assert (
+        "cancel" in outbox(db, "bye@example.test")[-1].subject.lower()
+        or "annul" in outbox(db, "bye@example.test")[-1].subject.lower()
+    )
 
 
 # --- Changing a registration ----------------------------------------------------------------------
+
 
 def test_more_people_need_free_places(app, db):
     event = make_event(capacity=4)
@@ -280,7 +337,9 @@ def test_more_people_need_free_places(app, db):
     event_service.update_registration(registration, people=3, needs_ride=False, offers_ride=False)
     assert registration.people == 3
     with pytest.raises(NotEnoughPlaces) as caught:
-        event_service.update_registration(registration, people=4, needs_ride=False, offers_ride=False)
+        event_service.update_registration(
+            registration, people=4, needs_ride=False, offers_ride=False
+        )
     assert caught.value.places_left == 0
     assert str(caught.value.message)
 
@@ -304,7 +363,9 @@ def test_a_party_that_cannot_grow_is_told_how_far_it_can(app, db, language, othe
     if others:
         make_registration(event, people=others)
     with force_locale(language), pytest.raises(NotEnoughPlaces) as caught:
-        event_service.update_registration(registration, people=6, needs_ride=False, offers_ride=False)
+        event_service.update_registration(
+            registration, people=6, needs_ride=False, offers_ride=False
+        )
     with force_locale(language):
         assert str(caught.value.message) == expected
 
@@ -313,7 +374,9 @@ def test_fewer_people_free_places_for_the_waiting_list(app, db):
     event = make_event(capacity=3)
     registration = make_registration(event, people=3)
     waiting = make_registration(event, people=2)
-    promoted = event_service.update_registration(registration, people=1, needs_ride=False, offers_ride=False)
+    promoted = event_service.update_registration(
+        registration, people=1, needs_ride=False, offers_ride=False
+    )
     assert [r.id for r in promoted] == [waiting.id]
     assert event_service.places_left(event) == 0
 
@@ -323,18 +386,23 @@ def test_a_cancelled_registration_cannot_be_changed(app, db):
     registration = make_registration(event)
     event_service.cancel_registration(registration)
     with pytest.raises(RegistrationCancelled):
-        event_service.update_registration(registration, people=2, needs_ride=False, offers_ride=False)
+        event_service.update_registration(
+            registration, people=2, needs_ride=False, offers_ride=False
+        )
 
 
 # --- Mails ---------------------------------------------------------------------------------------
+
 
 def test_confirmation_mail_has_the_private_link(app, db):
     event = make_event()
     registration = make_registration(event, email="hello@example.test", people=2)
     (mail,) = outbox(db, "hello@example.test")
     assert event.title_fr in mail.subject
-    assert f"http://127.0.0.1:5000/inscription/{registration.token}" in mail.body or \
-        f"/inscription/{registration.token}" in mail.body
+    assert (
+        f"http://127.0.0.1:5000/inscription/{registration.token}" in mail.body
+        or f"/inscription/{registration.token}" in mail.body
+    )
     assert "2 personnes" in mail.body
 
 
@@ -357,8 +425,8 @@ def test_english_speakers_get_english_mail(app, db):
 
 # --- Reminders -----------------------------------------------------------------------------------
 
+
 def test_reminders_go_once_to_tomorrows_registrants(app, db):
-    from datetime import date
 
     tomorrow = make_event(days_ahead=1)
     later = make_event(days_ahead=5)
@@ -371,25 +439,25 @@ def test_reminders_go_once_to_tomorrows_registrants(app, db):
     gone = make_registration(tomorrow, email="gone@example.test")
     event_service.cancel_registration(gone)
 
-    queued = event_service.send_reminders(date.today())
+    queued = event_service.send_reminders(paris_today())
     assert queued == 2
     reminded = {m.recipient for m in outbox(db) if m.subject.startswith("Demain")}
     assert reminded == {"coming@example.test", "in@example.test"}
     assert coming.reminded_at is not None
-    assert event_service.send_reminders(date.today()) == 0
+    assert event_service.send_reminders(paris_today()) == 0
 
 
 def test_unpublished_events_get_no_reminder(app, db):
-    from datetime import date
 
     event = make_event(days_ahead=1)
     make_registration(event, email="x@example.test")
     event.status = "cancelled"
     db.session.flush()
-    assert event_service.send_reminders(date.today()) == 0
+    assert event_service.send_reminders(paris_today()) == 0
 
 
 # --- Phone numbers -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("typed", "stored"),
@@ -414,18 +482,24 @@ def test_wrong_phone_numbers_are_refused(typed):
 
 # --- Exports -------------------------------------------------------------------------------------
 
+
 def test_csv_has_bom_semicolons_and_no_formulas(app, db):
     event = make_event()
     body = event_service.attendees_csv(
-        event, ["Nom", "Téléphone"],
-        [["=HYPERLINK(\"http://x\")", "+33 6"], ["@SUM(A1)", "-1"], ["<b>Zoé</b>; \"quoted\"", "06 12"]],
+        event,
+        ["Nom", "Téléphone"],
+        [
+            ['=HYPERLINK("http://x")', "+33 6"],
+            ["@SUM(A1)", "-1"],
+            ['<b>Zoé</b>; "quoted"', "06 12"],
+        ],
     )
     assert body.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
     assert rows[0] == ["Nom", "Téléphone"]
-    assert rows[1] == ["'=HYPERLINK(\"http://x\")", "'+33 6"]
+    assert rows[1] == ['\'=HYPERLINK("http://x")', "'+33 6"]
     assert rows[2] == ["'@SUM(A1)", "'-1"]
-    assert rows[3] == ["<b>Zoé</b>; \"quoted\"", "06 12"]
+    assert rows[3] == ['<b>Zoé</b>; "quoted"', "06 12"]
 
 
 def test_ics_round_trip_keeps_times_in_paris_and_stable_uids(app, db):
@@ -442,7 +516,9 @@ def test_ics_round_trip_keeps_times_in_paris_and_stable_uids(app, db):
     assert start == event.starts_at.astimezone(ZoneInfo("Europe/Paris"))
     assert vevent["dtstart"].params["TZID"] == "Europe/Paris"
     assert str(vevent["uid"]) == f"event-{event.id}@patias"
-    assert [str(v["uid"]) for v in Calendar.from_ical(second).walk("VEVENT")] == [str(vevent["uid"])]
+    assert [str(v["uid"]) for v in Calendar.from_ical(second).walk("VEVENT")] == [
+        str(vevent["uid"])
+    ]
     assert parsed.walk("VTIMEZONE")[0]["tzid"] == "Europe/Paris"
     assert int(vevent["sequence"]) == 0
 

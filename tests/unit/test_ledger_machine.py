@@ -5,13 +5,23 @@ that the five invariants hold and that every balance in the database equals an i
 Each example works inside one transaction that its teardown rolls back: a clean database per
 example without the cost of committing.
 """
+
 from __future__ import annotations
+
+from typing import ClassVar
 
 import pytest
 from flask import g
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 from sqlalchemy import select
 
 from app.extensions import db
@@ -26,14 +36,18 @@ from tests.factories import make_member
 A = 10000
 PERIODS = ("2025-01", "2025-02", "2025-03", "2025-04")
 KEYS = ("k1", "k2", "k3", "k4")
-RULES = {"cap": {"rule": "cap", "cap_months": 2}, "expire": {"rule": "expire"}, "none": {"rule": "none"}}
+RULES = {
+    "cap": {"rule": "cap", "cap_months": 2},
+    "expire": {"rule": "expire"},
+    "none": {"rule": "none"},
+}
 CAPS = {"cap": 2 * A, "expire": A, "none": None}
 
 
 class LedgerMachine(RuleBasedStateMachine):
     # Members, merchant and accounts made and committed once by the test; each example runs in
     # a transaction of its own that the teardown rolls back (a clean ledger per example).
-    world: dict = {}
+    world: ClassVar[dict] = {}
     examples = 0
 
     @initialize()
@@ -47,7 +61,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.caisse = ledger.system_account("caisse")
         self.contributions = ledger.system_account("contributions")
         self.payouts = ledger.system_account("payouts")
-        self.model = {account_id: 0 for account_id in self.world["account_ids"]}
+        self.model = dict.fromkeys(self.world["account_ids"], 0)
         self.allocated: set[tuple[int, str]] = set()
         self.keys: dict[str, tuple[tuple, int]] = {}
         self.sales: list[tuple[int, int, int]] = []  # (transfer id, member account id, amount)
@@ -87,18 +101,42 @@ class LedgerMachine(RuleBasedStateMachine):
         if key is not None and key in self.keys:
             stored, transfer_id = self.keys[key]
             if stored == request:
-                row = ledger.transfer(source=account, destination=self.shop, amount_cents=amount, kind="purchase", idempotency_key=key)
+                row = ledger.transfer(
+                    source=account,
+                    destination=self.shop,
+                    amount_cents=amount,
+                    kind="purchase",
+                    idempotency_key=key,
+                )
                 assert row.replayed and row.id == transfer_id
             else:
                 with pytest.raises(IdempotencyConflict):
-                    ledger.transfer(source=account, destination=self.shop, amount_cents=amount, kind="purchase", idempotency_key=key)
+                    ledger.transfer(
+                        source=account,
+                        destination=self.shop,
+                        amount_cents=amount,
+                        kind="purchase",
+                        idempotency_key=key,
+                    )
             return
         if self.model[account.id] < amount:
             with pytest.raises(InsufficientBalance) as caught:
-                ledger.transfer(source=account, destination=self.shop, amount_cents=amount, kind="purchase", idempotency_key=key)
+                ledger.transfer(
+                    source=account,
+                    destination=self.shop,
+                    amount_cents=amount,
+                    kind="purchase",
+                    idempotency_key=key,
+                )
             assert caught.value.available_cents == self.model[account.id]
             return
-        row = ledger.transfer(source=account, destination=self.shop, amount_cents=amount, kind="purchase", idempotency_key=key)
+        row = ledger.transfer(
+            source=account,
+            destination=self.shop,
+            amount_cents=amount,
+            kind="purchase",
+            idempotency_key=key,
+        )
         assert not row.replayed
         self._move(account.id, self.shop.id, amount)
         self.sales.append((row.id, account.id, amount))
@@ -139,7 +177,11 @@ class LedgerMachine(RuleBasedStateMachine):
                 ledger.reverse(original, kind="refund", actor_id=None)
             return
         row = ledger.reverse(original, kind="refund", actor_id=None)
-        assert (row.source_id, row.destination_id, row.amount_cents) == (self.shop.id, account_id, amount)
+        assert (row.source_id, row.destination_id, row.amount_cents) == (
+            self.shop.id,
+            account_id,
+            amount,
+        )
         self.refunded.add(transfer_id)
         self._move(self.shop.id, account_id, amount)
 
@@ -148,9 +190,13 @@ class LedgerMachine(RuleBasedStateMachine):
         payouts = self.payouts
         if self.model[self.shop.id] < amount:
             with pytest.raises(InsufficientBalance):
-                ledger.transfer(source=self.shop, destination=payouts, amount_cents=amount, kind="settlement")
+                ledger.transfer(
+                    source=self.shop, destination=payouts, amount_cents=amount, kind="settlement"
+                )
             return
-        ledger.transfer(source=self.shop, destination=payouts, amount_cents=amount, kind="settlement")
+        ledger.transfer(
+            source=self.shop, destination=payouts, amount_cents=amount, kind="settlement"
+        )
         self._move(self.shop.id, payouts.id, amount)
 
     @rule(index=st.integers(0, 2), amount=st.integers(1, 20000))
@@ -158,12 +204,18 @@ class LedgerMachine(RuleBasedStateMachine):
         account = self.accounts[index]
         if self.model[account.id] < amount:
             with pytest.raises(InsufficientBalance):
-                ledger.transfer(source=account, destination=self.caisse, amount_cents=amount, kind="expiry")
+                ledger.transfer(
+                    source=account, destination=self.caisse, amount_cents=amount, kind="expiry"
+                )
             return
         ledger.transfer(source=account, destination=self.caisse, amount_cents=amount, kind="expiry")
         self._move(account.id, self.caisse.id, amount)
 
-    @rule(index=st.integers(0, 2), amount=st.integers(1, 50000), method=st.sampled_from(("transfer", "cash", "cheque", "direct_debit")))
+    @rule(
+        index=st.integers(0, 2),
+        amount=st.integers(1, 50000),
+        method=st.sampled_from(("transfer", "cash", "cheque", "direct_debit")),
+    )
     def contribution(self, index, amount, method):
         from datetime import date
 
@@ -176,7 +228,7 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         assert list(ledger.verify()) == []
         stored = dict(db.session.execute(select(Account.id, Account.balance_cents)).all())
-        assert stored == {**{i: 0 for i in stored}, **self.model}
+        assert stored == {**dict.fromkeys(stored, 0), **self.model}
         allocations = db.session.execute(
             select(Transfer.destination_id, Transfer.period).where(Transfer.kind == "allocation")
         ).all()
@@ -207,7 +259,9 @@ def test_ledger_state_machine(app):
         run_state_machine_as_test(
             LedgerMachine,
             settings=settings(
-                max_examples=200, stateful_step_count=12, deadline=None,
+                max_examples=200,
+                stateful_step_count=12,
+                deadline=None,
                 suppress_health_check=[HealthCheck.too_slow],
             ),
         )

@@ -4,6 +4,7 @@ Breaches are made with raw SQL, behind the services' back. Invariants that a dat
 constraint guards (3: CHECK, 4 and 5: unique indexes) are broken inside a transaction that first
 swaps the table for an unconstrained copy (transactional DDL on both engines), then rolled back.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -21,8 +22,11 @@ def books(app):
     first, second = make_member(), make_member()
     allocate_month("2030-01")
     ledger.transfer(
-        source=ledger.member_account(first), destination=ledger.member_account(second),
-        amount_cents=700, kind="correction", idempotency_key="key-1",
+        source=ledger.member_account(first),
+        destination=ledger.member_account(second),
+        amount_cents=700,
+        kind="correction",
+        idempotency_key="key-1",
     )
     db.session.commit()
     assert list(ledger.verify()) == []
@@ -36,9 +40,16 @@ def _unconstrained(table: str) -> None:
 
 def _raw_transfer(id_: int, kind: str, source: int, destination: int, amount: int, **extra) -> None:
     columns = {
-        "id": id_, "kind": kind, "source_id": source, "destination_id": destination, "amount_cents": amount,
-        "created_at": "2030-01-01 00:00:00", "occurred_on": "2030-01-01", "reference": ledger.reference_for(id_),
-        "memo": "", **extra,
+        "id": id_,
+        "kind": kind,
+        "source_id": source,
+        "destination_id": destination,
+        "amount_cents": amount,
+        "created_at": "2030-01-01 00:00:00",
+        "occurred_on": "2030-01-01",
+        "reference": ledger.reference_for(id_),
+        "memo": "",
+        **extra,
     }
     names = ", ".join(columns)
     values = ", ".join(f":{name}" for name in columns)
@@ -60,7 +71,10 @@ def test_a_sound_ledger_passes_and_prints_counts_and_totals(books, runner):
 
 def test_a_corrupted_cached_balance_is_caught(books, runner):
     first, _ = books
-    db.session.execute(text("UPDATE account SET balance_cents = balance_cents + 1 WHERE id = :id"), {"id": first.id})
+    db.session.execute(
+        text("UPDATE account SET balance_cents = balance_cents + 1 WHERE id = :id"),
+        {"id": first.id},
+    )
     db.session.commit()
     breaches = ledger.verify()
     assert [b[:2] for b in breaches] == ["1.", "2."]
@@ -85,8 +99,14 @@ def test_a_member_below_zero_is_caught(books):
     _unconstrained("account")
     # A debit without the balance check: member to caisse, more than the member has.
     _raw_transfer(_next_id(), "expiry", first.id, caisse.id, 10000)
-    db.session.execute(text("UPDATE account SET balance_cents = balance_cents - 10000 WHERE id = :id"), {"id": first.id})
-    db.session.execute(text("UPDATE account SET balance_cents = balance_cents + 10000 WHERE id = :id"), {"id": caisse.id})
+    db.session.execute(
+        text("UPDATE account SET balance_cents = balance_cents - 10000 WHERE id = :id"),
+        {"id": first.id},
+    )
+    db.session.execute(
+        text("UPDATE account SET balance_cents = balance_cents + 10000 WHERE id = :id"),
+        {"id": caisse.id},
+    )
     breaches = ledger.verify()
     db.session.rollback()
     assert [b[:30] for b in breaches] == [
@@ -125,11 +145,19 @@ def test_two_allocations_in_one_month_are_caught(books, runner):
     caisse = ledger.system_account("caisse")
     _unconstrained("transfer")
     _raw_transfer(_next_id(), "allocation", caisse.id, first.id, 10000, period="2030-01")
-    db.session.execute(text("UPDATE account SET balance_cents = balance_cents + 10000 WHERE id = :id"), {"id": first.id})
-    db.session.execute(text("UPDATE account SET balance_cents = balance_cents - 10000 WHERE id = :id"), {"id": caisse.id})
+    db.session.execute(
+        text("UPDATE account SET balance_cents = balance_cents + 10000 WHERE id = :id"),
+        {"id": first.id},
+    )
+    db.session.execute(
+        text("UPDATE account SET balance_cents = balance_cents - 10000 WHERE id = :id"),
+        {"id": caisse.id},
+    )
     breaches = ledger.verify()
     db.session.rollback()
-    assert breaches == [f"5. 1 member(s) allocated more than once in a month (account {first.id} in 2030-01 x2)"]
+    assert breaches == [
+        f"5. 1 member(s) allocated more than once in a month (account {first.id} in 2030-01 x2)"
+    ]
 
 
 def test_an_allocation_to_a_system_account_is_caught(books):
@@ -137,10 +165,18 @@ def test_an_allocation_to_a_system_account_is_caught(books):
     grants = ledger.system_account("grants")
     wrong = _next_id()
     _raw_transfer(wrong, "allocation", caisse.id, grants.id, 5, period="2030-01")
-    db.session.execute(text("UPDATE account SET balance_cents = balance_cents + 5 WHERE id = :id"), {"id": grants.id})
-    db.session.execute(text("UPDATE account SET balance_cents = balance_cents - 5 WHERE id = :id"), {"id": caisse.id})
+    db.session.execute(
+        text("UPDATE account SET balance_cents = balance_cents + 5 WHERE id = :id"),
+        {"id": grants.id},
+    )
+    db.session.execute(
+        text("UPDATE account SET balance_cents = balance_cents - 5 WHERE id = :id"),
+        {"id": caisse.id},
+    )
     db.session.commit()
-    assert ledger.verify() == [f"5. 1 allocation(s) without a month or not to a member account (transfer {wrong})"]
+    assert ledger.verify() == [
+        f"5. 1 allocation(s) without a month or not to a member account (transfer {wrong})"
+    ]
 
 
 def test_the_database_refuses_what_it_guards(books):
@@ -148,12 +184,15 @@ def test_the_database_refuses_what_it_guards(books):
     first, second = books
     caisse = ledger.system_account("caisse")
     for statement in (
-        lambda: db.session.execute(text("UPDATE account SET balance_cents = -1 WHERE id = :id"), {"id": first.id}),
-        lambda: _raw_transfer(_next_id(), "correction", second.id, first.id, 1, idempotency_key="key-1"),
+        lambda: db.session.execute(
+            text("UPDATE account SET balance_cents = -1 WHERE id = :id"), {"id": first.id}
+        ),
+        lambda: _raw_transfer(
+            _next_id(), "correction", second.id, first.id, 1, idempotency_key="key-1"
+        ),
         lambda: _raw_transfer(_next_id(), "allocation", caisse.id, first.id, 1, period="2030-01"),
         lambda: _raw_transfer(_next_id(), "correction", second.id, first.id, 0),
     ):
-        with pytest.raises(Exception) as caught:
-            with db.session.begin_nested():
-                statement()
+        with pytest.raises(Exception) as caught, db.session.begin_nested():
+            statement()
         assert "IntegrityError" in type(caught.value).__name__

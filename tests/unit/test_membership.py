@@ -1,4 +1,5 @@
 """Membership: approval and rejection, numbers and cards, lost cards, pledges, erasure."""
+
 from __future__ import annotations
 
 import hashlib
@@ -8,7 +9,15 @@ import pytest
 from sqlalchemy import func
 
 from app.extensions import db
-from app.models import ActivationCode, Application, Commune, Member, OutboxMessage, RetiredCardToken, User
+from app.models import (
+    ActivationCode,
+    Application,
+    Commune,
+    Member,
+    OutboxMessage,
+    RetiredCardToken,
+    User,
+)
 from app.models.base import utcnow
 from app.models.ledger import Account, Transfer
 from app.services import auth, cards, ledger, membership
@@ -26,8 +35,15 @@ from tests.factories import make_member, make_user
 
 def make_application(email: str | None = "claire@example.test", **fields) -> Application:
     commune = db.session.scalar(db.select(Commune).where(Commune.name == "Boën-sur-Lignon"))
-    values = dict(first_name="Claire", last_name="Martin", commune_id=commune.id, address="1 rue du Lignon",
-                  email=email, phone=None if email else "0477000000", contribution_cents=1500)
+    values = dict(
+        first_name="Claire",
+        last_name="Martin",
+        commune_id=commune.id,
+        address="1 rue du Lignon",
+        email=email,
+        phone=None if email else "0477000000",
+        contribution_cents=1500,
+    )
     values.update(fields)
     application = Application(**values)
     db.session.add(application)
@@ -46,7 +62,9 @@ def make_shop(name: str = "Ferme du Lignon"):
 
 
 def _outbox(recipient: str) -> list[OutboxMessage]:
-    return list(db.session.scalars(db.select(OutboxMessage).where(OutboxMessage.recipient == recipient)))
+    return list(
+        db.session.scalars(db.select(OutboxMessage).where(OutboxMessage.recipient == recipient))
+    )
 
 
 def test_numbers_follow_the_highest_one_with_a_check_digit(app):
@@ -54,7 +72,9 @@ def test_numbers_follow_the_highest_one_with_a_check_digit(app):
     make_member()
     make_member()
     assert membership.next_member_number() == "000034"
-    db.session.add(Member(number=cards.member_number(41), pseudonym="m-gap", first_name="A", last_name="B"))
+    db.session.add(
+        Member(number=cards.member_number(41), pseudonym="m-gap", first_name="A", last_name="B")
+    )
     db.session.flush()
     assert membership.next_member_number() == cards.member_number(42)
 
@@ -70,7 +90,9 @@ def test_approval_with_email_creates_the_member_and_mails_the_activation_link(ap
     assert member.number == "000018" and cards.check_member_number(member.number) == member.number
     assert (member.first_name, member.last_name, member.pledge_cents) == ("Claire", "Martin", 1500)
     assert member.status == "active" and member.application_id == application.id
-    assert user.role == "member" and user.email == "claire@example.test" and member.user_id == user.id
+    assert (
+        user.role == "member" and user.email == "claire@example.test" and member.user_id == user.id
+    )
     assert user.password_hash == ""  # not activated yet: nobody can sign in
     assert len(member.card_token) >= 32
     [mail] = _outbox("claire@example.test")
@@ -80,8 +102,14 @@ def test_approval_with_email_creates_the_member_and_mails_the_activation_link(ap
     # Approved after the month's run: this month's allocation arrives at once.
     account = ledger.member_account(member)
     assert ledger.balance(account) == 10000
-    assert db.session.scalar(db.select(func.count()).select_from(Transfer).where(
-        Transfer.kind == "allocation", Transfer.destination_id == account.id)) == 1
+    assert (
+        db.session.scalar(
+            db.select(func.count())
+            .select_from(Transfer)
+            .where(Transfer.kind == "allocation", Transfer.destination_id == account.id)
+        )
+        == 1
+    )
     assert list(ledger.verify()) == []
 
 
@@ -191,7 +219,9 @@ def test_suspension_and_reactivation(app):
 def _ledger_snapshot():
     balances = dict(db.session.execute(db.select(Account.id, Account.balance_cents)).all())
     transfers = db.session.execute(
-        db.select(Transfer.id, Transfer.source_id, Transfer.destination_id, Transfer.amount_cents).order_by(Transfer.id)
+        db.select(
+            Transfer.id, Transfer.source_id, Transfer.destination_id, Transfer.amount_cents
+        ).order_by(Transfer.id)
     ).all()
     return balances, transfers
 
@@ -201,12 +231,21 @@ def test_erasure_blanks_personal_data_and_leaves_the_ledger_untouched(app):
     member = membership.approve(application).member
     auth.activate(member.user, "a long password", "4391")
     merchant_account = ledger.merchant_account(make_shop())
-    ledger.transfer(source=ledger.member_account(member), destination=merchant_account, amount_cents=2350, kind="purchase")
+    ledger.transfer(
+        source=ledger.member_account(member),
+        destination=merchant_account,
+        amount_cents=2350,
+        kind="purchase",
+    )
     old_token = member.card_token
     membership.report_lost_card(member)
     other = make_member()
-    ledger.transfer(source=ledger.system_account("caisse"), destination=ledger.member_account(other),
-                    amount_cents=10000, kind="allocation")
+    ledger.transfer(
+        source=ledger.system_account("caisse"),
+        destination=ledger.member_account(other),
+        amount_cents=10000,
+        kind="allocation",
+    )
     db.session.commit()
     before = _ledger_snapshot()
     version = member.user.session_version
@@ -218,13 +257,24 @@ def test_erasure_blanks_personal_data_and_leaves_the_ledger_untouched(app):
 
     member = db.session.get(Member, member.id)
     assert member.full_name == "Adhérent effacé" and member.pseudonym == pseudonym
-    assert (member.email, member.phone, member.address, member.card_token, member.pin_hash) == (None, None, "", None, None)
+    assert (member.email, member.phone, member.address, member.card_token, member.pin_hash) == (
+        None,
+        None,
+        "",
+        None,
+        None,
+    )
     assert member.status == "erased"
     user = db.session.get(User, member.user_id)
     assert user.email is None and user.password_hash == "" and not user.is_enabled
     assert user.session_version == version + 1
     application = db.session.get(Application, application.id)
-    assert (application.first_name, application.email, application.phone, application.address) == ("Adhérent", None, None, "")
+    assert (application.first_name, application.email, application.phone, application.address) == (
+        "Adhérent",
+        None,
+        None,
+        "",
+    )
     assert _outbox("erase.me@example.test") == []
     assert db.session.scalar(db.select(func.count()).select_from(RetiredCardToken)) == 0
     with pytest.raises(UnknownMember):
@@ -239,13 +289,22 @@ def test_erasure_blanks_personal_data_and_leaves_the_ledger_untouched(app):
 
 def test_export_holds_every_own_row_and_none_of_anothers(app):
     shop = ledger.merchant_account(make_shop(name="Ferme des Bruyères"))
-    me, them = make_member(first_name="Moi"), make_member(first_name="Autre", email="autre@example.test")
+    me, them = (
+        make_member(first_name="Moi"),
+        make_member(first_name="Autre", email="autre@example.test"),
+    )
     caisse = ledger.system_account("caisse")
     mine, theirs = [], []
     for member, rows in ((me, mine), (them, theirs)):
         account = ledger.member_account(member)
-        rows.append(ledger.transfer(source=caisse, destination=account, amount_cents=10000, kind="allocation"))
-        purchase = ledger.transfer(source=account, destination=shop, amount_cents=1234, kind="purchase")
+        rows.append(
+            ledger.transfer(
+                source=caisse, destination=account, amount_cents=10000, kind="allocation"
+            )
+        )
+        purchase = ledger.transfer(
+            source=account, destination=shop, amount_cents=1234, kind="purchase"
+        )
         rows.append(purchase)
         rows.append(ledger.reverse(purchase, kind="refund", actor_id=None))
     from app.services.contributions import record_contribution
@@ -257,8 +316,15 @@ def test_export_holds_every_own_row_and_none_of_anothers(app):
 
     event = make_event(title_fr="Assemblée des adhérents")
     for person, token in ((me, "my-registration-token"), (them, "their-registration-token")):
-        db.session.add(Registration(event_id=event.id, name=person.full_name, email=person.email,
-                                    token=token, member_id=person.id))
+        db.session.add(
+            Registration(
+                event_id=event.id,
+                name=person.full_name,
+                email=person.email,
+                token=token,
+                member_id=person.id,
+            )
+        )
     db.session.commit()
 
     data = membership.export_data(me)
@@ -279,7 +345,7 @@ def test_export_holds_every_own_row_and_none_of_anothers(app):
 
 
 def test_csv_cells_cannot_become_formulas():
-    assert membership.csv_text("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    assert membership.csv_text('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
     assert membership.csv_text("+33") == "'+33"
     assert membership.csv_text("-1+1") == "'-1+1"
     assert membership.csv_text("@SUM(A1)") == "'@SUM(A1)"
@@ -303,9 +369,19 @@ def test_erasure_removes_event_registrations_and_gives_the_place_to_the_waiting_
     member = make_member()
     event = make_event(capacity=1)
     past = make_event(days_ahead=-30)
-    own = make_registration(event, name=member.full_name, email="erase.me@example.test", member_id=member.id)
-    db.session.add(Registration(event_id=past.id, name=member.full_name, phone="0611223344", member_id=member.id,
-                                status="confirmed", token="past-registration-token"))
+    own = make_registration(
+        event, name=member.full_name, email="erase.me@example.test", member_id=member.id
+    )
+    db.session.add(
+        Registration(
+            event_id=past.id,
+            name=member.full_name,
+            phone="0611223344",
+            member_id=member.id,
+            status="confirmed",
+            token="past-registration-token",
+        )
+    )
     waiting = make_registration(event, name="Next in line", email="next@example.test")
     db.session.commit()
     assert (own.status, waiting.status) == ("confirmed", "waiting")

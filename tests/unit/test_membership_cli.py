@@ -1,4 +1,5 @@
 """`flask ssa approve|reject|activation-letter` and the demo members."""
+
 from __future__ import annotations
 
 import os
@@ -11,6 +12,7 @@ from app.models import Application, Commune, Member, OutboxMessage, User
 from app.models.ledger import Transfer
 from app.services import auth, cards, ledger
 from app.services.contributions import contributions_of
+from app.services.errors import InvalidActivationCode
 
 
 @pytest.fixture
@@ -22,8 +24,15 @@ def letters(app, tmp_path, monkeypatch):
 
 def _application(email):
     commune = db.session.scalar(db.select(Commune).where(Commune.name == "Trelins"))
-    application = Application(first_name="Jules", last_name="Brun", commune_id=commune.id, address="Le Bourg",
-                              email=email, phone=None if email else "0477000000", contribution_cents=500)
+    application = Application(
+        first_name="Jules",
+        last_name="Brun",
+        commune_id=commune.id,
+        address="Le Bourg",
+        email=email,
+        phone=None if email else "0477000000",
+        contribution_cents=500,
+    )
     db.session.add(application)
     db.session.commit()
     return application.id
@@ -57,27 +66,40 @@ def test_approve_without_email_prints_the_code_and_writes_a_private_letter(runne
 
 def test_a_new_letter_for_a_member(runner, letters):
     application_id = _application(None)
-    first = runner.invoke(args=["ssa", "approve", str(application_id)]).output.split("activation code: ")[1].split()[0]
+    first = (
+        runner.invoke(args=["ssa", "approve", str(application_id)])
+        .output.split("activation code: ")[1]
+        .split()[0]
+    )
     result = runner.invoke(args=["ssa", "activation-letter", "000018"])
     assert result.exit_code == 0, result.output
     second = result.output.split("activation code: ")[1].split()[0]
     assert second != first
-    with pytest.raises(Exception):
+    with pytest.raises(InvalidActivationCode):
         auth.activate_with_code("000018", first, "a long enough password", "2580")
     db.session.rollback()
-    assert runner.invoke(args=["ssa", "activation-letter", "000019"]).exit_code != 0  # typo in the number
+    assert (
+        runner.invoke(args=["ssa", "activation-letter", "000019"]).exit_code != 0
+    )  # typo in the number
 
 
 def test_reject_with_a_reason(runner):
     application_id = _application("jules@example.test")
-    result = runner.invoke(args=["ssa", "reject", str(application_id), "--reason", "Hors du territoire"])
+    result = runner.invoke(
+        args=["ssa", "reject", str(application_id), "--reason", "Hors du territoire"]
+    )
     assert result.exit_code == 0, result.output
     db.session.expire_all()
     application = db.session.get(Application, application_id)
     assert application.status == "rejected" and application.reason == "Hors du territoire"
     assert "Hors du territoire" in db.session.scalar(db.select(OutboxMessage.body))
-    assert runner.invoke(args=["ssa", "reject", str(application_id), "--reason", "again"]).exit_code != 0
-    assert runner.invoke(args=["ssa", "reject", str(application_id)]).exit_code != 0  # the reason is required
+    assert (
+        runner.invoke(args=["ssa", "reject", str(application_id), "--reason", "again"]).exit_code
+        != 0
+    )
+    assert (
+        runner.invoke(args=["ssa", "reject", str(application_id)]).exit_code != 0
+    )  # the reason is required
 
 
 def test_unknown_application(runner):
@@ -106,14 +128,29 @@ def test_demo_members_are_seeded_once(app):
         assert member.user.email == f"membre{n}@patias.test"
         assert auth.password_matches(member.user, "patias-demo")
         cards.verify_pin(member, "1234")
-        allocations = db.session.scalar(db.select(db.func.count()).select_from(Transfer).where(
-            Transfer.kind == "allocation", Transfer.period == period,
-            Transfer.destination_id == ledger.member_account(member).id))
+        allocations = db.session.scalar(
+            db.select(db.func.count())
+            .select_from(Transfer)
+            .where(
+                Transfer.kind == "allocation",
+                Transfer.period == period,
+                Transfer.destination_id == ledger.member_account(member).id,
+            )
+        )
         assert allocations == 1
-    paid = [n for n in range(1, 11) if contributions_of(db.session.scalar(
-        db.select(Member).where(Member.number == cards.member_number(n))))]
+    paid = [
+        n
+        for n in range(1, 11)
+        if contributions_of(
+            db.session.scalar(db.select(Member).where(Member.number == cards.member_number(n)))
+        )
+    ]
     assert len(paid) >= 3
-    assert db.session.scalar(db.select(db.func.count()).select_from(Transfer).where(Transfer.kind == "contribution")) == len(paid)
-    pending = db.session.scalars(db.select(Application).where(Application.status == "pending")).all()
+    assert db.session.scalar(
+        db.select(db.func.count()).select_from(Transfer).where(Transfer.kind == "contribution")
+    ) == len(paid)
+    pending = db.session.scalars(
+        db.select(Application).where(Application.status == "pending")
+    ).all()
     assert len(pending) == 2 and any(a.email is None for a in pending)
     assert list(ledger.verify()) == []

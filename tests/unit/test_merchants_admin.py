@@ -1,5 +1,6 @@
 """Merchants in the back office (services): status follows the convention, IBANs are checked,
 cashiers are invited once per address."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -17,9 +18,14 @@ from tests.factories import make_cashier, make_merchant, make_user
 def _data(**overrides) -> MerchantData:
     commune = db.session.scalar(db.select(Commune).where(Commune.name == "Leigneux"))
     category = db.session.scalar(db.select(Category.id).where(Category.slug == "oeufs"))
-    values = dict(name="  Ferme   des Œufs ", kind="producer", commune_id=commune.id,
-                  conventioned_since=date(2026, 2, 1), category_ids=[category, category],
-                  iban="fr76 3000 1007 9412 3456 7890 185")
+    values = dict(
+        name="  Ferme   des Œufs ",
+        kind="producer",
+        commune_id=commune.id,
+        conventioned_since=date(2026, 2, 1),
+        category_ids=[category, category],
+        iban="fr76 3000 1007 9412 3456 7890 185",
+    )
     values.update(overrides)
     return MerchantData(**values)
 
@@ -31,7 +37,9 @@ def test_create_cleans_and_conventions(app):
 
 
 def test_status_follows_the_convention_but_not_over_a_suspension(app):
-    merchant = merchants_admin.create(_data(conventioned_since=None, category_ids=[]), actor_id=None)
+    merchant = merchants_admin.create(
+        _data(conventioned_since=None, category_ids=[]), actor_id=None
+    )
     assert merchant.status == "pending"
     merchants_admin.update(merchant, _data(), actor_id=None)
     assert merchant.status == "active"
@@ -44,15 +52,18 @@ def test_status_follows_the_convention_but_not_over_a_suspension(app):
     assert merchant.status == "pending"  # no convention any more
 
 
-@pytest.mark.parametrize("overrides, error", [
-    ({"iban": "FR7630001007941234567890186"}, InvalidIban),
-    ({"name": "\x00 "}, InvalidContent),
-    ({"kind": "factory"}, InvalidContent),
-    ({"commune_id": 999_999}, InvalidContent),
-    ({"category_ids": []}, InvalidContent),
-    ({"category_ids": [999_999]}, InvalidContent),
-    ({"description_fr": "Seulement en français"}, InvalidContent),
-])
+@pytest.mark.parametrize(
+    "overrides, error",
+    [
+        ({"iban": "FR7630001007941234567890186"}, InvalidIban),
+        ({"name": "\x00 "}, InvalidContent),
+        ({"kind": "factory"}, InvalidContent),
+        ({"commune_id": 999_999}, InvalidContent),
+        ({"category_ids": []}, InvalidContent),
+        ({"category_ids": [999_999]}, InvalidContent),
+        ({"description_fr": "Seulement en français"}, InvalidContent),
+    ],
+)
 def test_refusals(app, overrides, error):
     with pytest.raises(error):
         merchants_admin.create(_data(**overrides), actor_id=None)
@@ -65,7 +76,9 @@ def test_invite_refuses_a_taken_address_and_checks_the_merchant(app):
         merchants_admin.invite_cashier(merchant, "PRIS@example.test", "", "fr", actor_id=None)
     user = merchants_admin.invite_cashier(merchant, "nouveau@example.test", "", "en", actor_id=None)
     assert user.display_name == merchant.name and user.language == "en"
-    assert db.session.scalar(db.select(OutboxMessage).where(OutboxMessage.recipient == "nouveau@example.test"))
+    assert db.session.scalar(
+        db.select(OutboxMessage).where(OutboxMessage.recipient == "nouveau@example.test")
+    )
     with pytest.raises(InvalidContent):
         merchants_admin.resend_invitation(other, user, actor_id=None)
     with pytest.raises(InvalidContent):

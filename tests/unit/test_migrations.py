@@ -1,5 +1,6 @@
 """`flask db upgrade` from empty gives exactly the models' schema, on SQLite and PostgreSQL, and the
 migrations go down to nothing and up again."""
+
 from __future__ import annotations
 
 import logging
@@ -42,7 +43,9 @@ def as_url(value) -> str:
 
 def differences(app) -> list:
     with _db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "compare_server_default": True}
+        )
         return compare_metadata(context, _db.metadata)
 
 
@@ -55,17 +58,32 @@ def schema(url: str) -> dict:
         for table in sorted(t for t in inspector.get_table_names() if t != "alembic_version"):
             tables[table] = {
                 "columns": [
-                    (c["name"], str(c["type"]), c["nullable"], str(c.get("default"))) for c in inspector.get_columns(table)
+                    (c["name"], str(c["type"]), c["nullable"], str(c.get("default")))
+                    for c in inspector.get_columns(table)
                 ],
                 "pk": inspector.get_pk_constraint(table)["constrained_columns"],
                 "fks": sorted(
-                    (f["name"], tuple(f["constrained_columns"]), f["referred_table"], tuple(f["referred_columns"]),
-                     str(f.get("options", {}).get("ondelete")))
+                    (
+                        f["name"],
+                        tuple(f["constrained_columns"]),
+                        f["referred_table"],
+                        tuple(f["referred_columns"]),
+                        str(f.get("options", {}).get("ondelete")),
+                    )
                     for f in inspector.get_foreign_keys(table)
                 ),
-                "indexes": sorted((i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in inspector.get_indexes(table)),
-                "unique": sorted((u["name"], tuple(u["column_names"])) for u in inspector.get_unique_constraints(table)),
-                "checks": sorted((c["name"], " ".join(c["sqltext"].split())) for c in inspector.get_check_constraints(table)),
+                "indexes": sorted(
+                    (i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                    for i in inspector.get_indexes(table)
+                ),
+                "unique": sorted(
+                    (u["name"], tuple(u["column_names"]))
+                    for u in inspector.get_unique_constraints(table)
+                ),
+                "checks": sorted(
+                    (c["name"], " ".join(c["sqltext"].split()))
+                    for c in inspector.get_check_constraints(table)
+                ),
             }
         return tables
     finally:
@@ -100,7 +118,9 @@ def test_upgrade_from_empty_equals_the_models(empty_url, keep_app_loggers):
     app = make_app(migrated)
     with app.app_context():
         upgrade()
-        assert differences(app) == [], "the migration does not match the models: run tools/regen_migration.sh"
+        assert differences(app) == [], (
+            "the migration does not match the models: run tools/regen_migration.sh"
+        )
         _db.engine.dispose()
     # And constraint by constraint, the same schema as create_all() (compare_metadata skips CHECKs).
     reference = make_app(created)

@@ -1,5 +1,6 @@
 """PINs: three wrong in a row lock the card, the lock is in the database (it survives a
 restart), a right PIN resets the count, and nothing in the database reveals a PIN."""
+
 from __future__ import annotations
 
 import base64
@@ -62,7 +63,9 @@ def test_a_pin_is_four_ascii_digits(app, pin):
     assert member.pin_failures == 0  # a malformed PIN is not an attempt
 
 
-@pytest.mark.parametrize("pin", ["0000", "1111", "9999", "1234", "0123", "6789", "4321", "9876", "3210"])
+@pytest.mark.parametrize(
+    "pin", ["0000", "1111", "9999", "1234", "0123", "6789", "4321", "9876", "3210"]
+)
 def test_a_chosen_pin_is_not_one_of_the_first_guesses(app, pin):
     member = make_member(pin="2468")
     with pytest.raises(InvalidPin, match="trop facile à deviner"):
@@ -129,9 +132,24 @@ def _every_value_in_the_database() -> list[str]:
 def _unkeyed_digests(secret: str) -> set[str]:
     data = secret.encode()
     digests = set()
-    for name in ("md5", "sha1", "sha224", "sha256", "sha384", "sha512", "sha3_256", "blake2b", "blake2s"):
+    for name in (
+        "md5",
+        "sha1",
+        "sha224",
+        "sha256",
+        "sha384",
+        "sha512",
+        "sha3_256",
+        "blake2b",
+        "blake2s",
+    ):
         raw = hashlib.new(name, data).digest()
-        digests |= {raw.hex(), raw.hex().upper(), base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode().rstrip("=")}
+        digests |= {
+            raw.hex(),
+            raw.hex().upper(),
+            base64.b64encode(raw).decode(),
+            base64.urlsafe_b64encode(raw).decode().rstrip("="),
+        }
     return digests
 
 
@@ -149,11 +167,18 @@ def test_a_database_dump_holds_no_pin_and_no_unkeyed_hash(app):
     assert pin not in values, "a PIN is stored in clear"
     assert password not in " ".join(values), "a password is stored in clear"
     code = auth.normalize_code(issued.code)
-    assert code not in " ".join(values) and issued.code not in " ".join(values), "an activation code in clear"
+    assert code not in " ".join(values) and issued.code not in " ".join(values), (
+        "an activation code in clear"
+    )
     for secret in (pin, password, code, issued.code):
         for digest in _unkeyed_digests(secret):
-            assert not any(digest in value for value in values), f"an unkeyed hash of {secret!r} is stored"
+            assert not any(digest in value for value in values), (
+                f"an unkeyed hash of {secret!r} is stored"
+            )
     # What is stored is keyed with the server's pepper: without it, the 10,000 PINs cannot be tried.
     stored = db.session.get(Member, member.id).pin_hash
-    assert stored == hmac.new(app.config["PIN_PEPPER"].encode(), pin.encode(), hashlib.sha256).hexdigest()
+    assert (
+        stored
+        == hmac.new(app.config["PIN_PEPPER"].encode(), pin.encode(), hashlib.sha256).hexdigest()
+    )
     assert stored not in {hashlib.sha256(f"{n:04d}".encode()).hexdigest() for n in range(10000)}

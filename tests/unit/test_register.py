@@ -1,4 +1,5 @@
 """The register service (app/services/register.py) without HTTP."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
@@ -34,23 +35,37 @@ def cashier(app):
 @pytest.fixture
 def member(app):
     person = make_member(first_name="Ana", last_name="Lopez", pin=PIN)
-    ledger.transfer(source=ledger.system_account("caisse"), destination=ledger.member_account(person),
-                    amount_cents=10000, kind="allocation", period="2099-01")
+    ledger.transfer(
+        source=ledger.system_account("caisse"),
+        destination=ledger.member_account(person),
+        amount_cents=10000,
+        kind="allocation",
+        period="2099-01",
+    )
     return person
 
 
 def sale(cashier, member, cents, key=None, category_id=None, pin=PIN):
-    return register.charge(cashier, member_id=member.id, amount_cents=cents, category_id=category_id,
-                           key=key or register.new_key(), pin=pin)
+    return register.charge(
+        cashier,
+        member_id=member.id,
+        amount_cents=cents,
+        category_id=category_id,
+        key=key or register.new_key(),
+        pin=pin,
+    )
 
 
-@pytest.mark.parametrize(("scanned", "token"), [
-    ("abc_DEF-123", "abc_DEF-123"),
-    ("https://patias.test/carte/abc_DEF-123", "abc_DEF-123"),
-    ("https://patias.test/carte/abc_DEF-123/", "abc_DEF-123"),
-    ("PATIAS:abc_DEF-123", "abc_DEF-123"),
-    ("  abc  ", "abc"),
-])
+@pytest.mark.parametrize(
+    ("scanned", "token"),
+    [
+        ("abc_DEF-123", "abc_DEF-123"),
+        ("https://patias.test/carte/abc_DEF-123", "abc_DEF-123"),
+        ("https://patias.test/carte/abc_DEF-123/", "abc_DEF-123"),
+        ("PATIAS:abc_DEF-123", "abc_DEF-123"),
+        ("  abc  ", "abc"),
+    ],
+)
 def test_card_token_from_the_qr_code(scanned, token):
     assert register.card_token_from_qr(scanned) == token
 
@@ -82,17 +97,33 @@ def test_an_insufficient_balance_names_what_is_available(cashier, member):
     with pytest.raises(InsufficientBalance) as caught:
         sale(cashier, member, 1001)
     assert caught.value.available_cents == 1000
-    assert _db.session.scalar(select(func.count()).select_from(Transfer).where(Transfer.kind == "purchase")) == 1
+    assert (
+        _db.session.scalar(
+            select(func.count()).select_from(Transfer).where(Transfer.kind == "purchase")
+        )
+        == 1
+    )
 
 
-def test_an_approval_replaces_the_pin_once_for_its_amount_and_key(app, cashier, member, monkeypatch):
+def test_an_approval_replaces_the_pin_once_for_its_amount_and_key(
+    app, cashier, member, monkeypatch
+):
     key = register.new_key()
     approval = register.approval_for(cashier, member.id, 700, key)
-    receipt = register.charge(cashier, member_id=member.id, amount_cents=700, category_id=None, key=key, approval=approval)
+    receipt = register.charge(
+        cashier, member_id=member.id, amount_cents=700, category_id=None, key=key, approval=approval
+    )
     assert receipt.amount_cents == 700
     other_key = register.new_key()
-    with pytest.raises(Exception) as refused:  # noqa: PT011 - the PIN is asked: InvalidPin
-        register.charge(cashier, member_id=member.id, amount_cents=700, category_id=None, key=other_key, approval=approval)
+    with pytest.raises(Exception) as refused:
+        register.charge(
+            cashier,
+            member_id=member.id,
+            amount_cents=700,
+            category_id=None,
+            key=other_key,
+            approval=approval,
+        )
     assert type(refused.value).__name__ == "InvalidPin"
     # An approval older than its validity asks the PIN again.
     late_key = register.new_key()
@@ -102,8 +133,15 @@ def test_an_approval_replaces_the_pin_once_for_its_amount_and_key(app, cashier, 
     future = datetime.now(UTC).timestamp() + register.APPROVAL_MAX_AGE + 60
     monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: future)
     with pytest.raises(WrongPin):
-        register.charge(cashier, member_id=member.id, amount_cents=700, category_id=None, key=late_key,
-                        approval=late, pin="0000")
+        register.charge(
+            cashier,
+            member_id=member.id,
+            amount_cents=700,
+            category_id=None,
+            key=late_key,
+            approval=late,
+            pin="0000",
+        )
 
 
 def test_member_references_belong_to_their_cashier(cashier, member):
@@ -132,7 +170,9 @@ def test_lookups_past_the_limit_are_refused(cashier, member):
         register.identify(cashier, number=member.number, limit=3, window_seconds=600)
 
 
-@pytest.mark.parametrize(("status", "since"), [("suspended", date(2025, 1, 1)), ("pending", None), ("active", None)])
+@pytest.mark.parametrize(
+    ("status", "since"), [("suspended", date(2025, 1, 1)), ("pending", None), ("active", None)]
+)
 def test_a_merchant_that_may_not_sell(cashier, member, status, since):
     cashier.merchant.status = status
     cashier.merchant.conventioned_since = since
@@ -162,7 +202,9 @@ def test_the_register_day_is_the_paris_calendar_day(cashier, member, monkeypatch
     assert register.today() == date(2025, 3, 11)
     assert _db.session.get(Transfer, receipt.sale_id).occurred_on == date(2025, 3, 11)
     report = register.day_report(cashier.merchant, date(2025, 3, 11))
-    assert [line.sale.id for line in report.lines] == [receipt.sale_id] and report.total_cents == 1200
+    assert [line.sale.id for line in report.lines] == [
+        receipt.sale_id
+    ] and report.total_cents == 1200
     assert register.day_report(cashier.merchant, date(2025, 3, 10)).lines == []
 
 
@@ -185,7 +227,21 @@ def test_cancel_replays_with_its_key_and_refuses_a_second_cancellation(cashier, 
 
 _SALE_INPUTS = [
     {"amount": amount, "pin": pin, "category": category, "key": key, "approval": approval}
-    for amount in ("12,50", "12.5", "0,05", "0", "-5", "12,345", "abc", "1e3", "", "99999", " 7 ", "500", "500,01")
+    for amount in (
+        "12,50",
+        "12.5",
+        "0,05",
+        "0",
+        "-5",
+        "12,345",
+        "abc",
+        "1e3",
+        "",
+        "99999",
+        " 7 ",
+        "500",
+        "500,01",
+    )
     for pin in ("1234", "123", "12345", "12a4", "", "١٢٣٤")
     for category in ("", "1", "abc", "-1")
     for key in ("k" * 22, "short", " " * 20)
@@ -212,7 +268,9 @@ def test_parse_sale_never_accepts_what_the_sale_form_refuses(app):
         for values in _SALE_INPUTS:
             data = MultiDict({"member": "ref", **values})
             quick = parse_sale(data, max_cents=500_00)
-            form = SaleForm(formdata=data, max_cents=500_00, categories=[Chip()], meta={"csrf": False})
+            form = SaleForm(
+                formdata=data, max_cents=500_00, categories=[Chip()], meta={"csrf": False}
+            )
             valid = form.validate()
             if quick is not None:
                 accepted += 1

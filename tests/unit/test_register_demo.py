@@ -1,5 +1,6 @@
 """The demo merchants (app/demo/merchants.py): three conventioned shops with stalls and cashiers,
 a few days of sales made through the ledger, on /commercants, and idempotent."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -26,7 +27,10 @@ def test_demo_merchants_cashiers_and_sales(app, client):
     assert len({shop.commune_id for shop in shops}) == 3
     for shop in shops:
         assert shop.is_conventioned and shop.categories and shop.stalls and shop.address
-    assert any(stall.place == "Marché de Boën-sur-Lignon" and stall.weekday == 3 for stall in shops[0].stalls)
+    assert any(
+        stall.place == "Marché de Boën-sur-Lignon" and stall.weekday == 3
+        for stall in shops[0].stalls
+    )
     for n, shop in enumerate(shops, start=1):
         cashier = db.session.scalar(select(User).where(User.email == f"caisse{n}@patias.test"))
         assert cashier.role == "cashier" and cashier.merchant_id == shop.id
@@ -35,7 +39,12 @@ def test_demo_merchants_cashiers_and_sales(app, client):
     assert len(sales) >= 20
     assert len({sale.occurred_on for sale in sales}) >= 1
     assert {sale.destination.merchant_id for sale in sales} == {shop.id for shop in shops}
-    assert db.session.scalar(select(func.count()).select_from(Transfer).where(Transfer.kind == "refund")) == 1
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(Transfer).where(Transfer.kind == "refund")
+        )
+        == 1
+    )
     assert list(ledger.verify()) == []
     page = client.get("/commercants").get_data(as_text=True)
     for shop in shops:

@@ -1,4 +1,5 @@
 """IBAN checks and the pain.001.001.03 credit-transfer file that pays the merchants."""
+
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
@@ -22,27 +23,33 @@ GOOD = "FR7630001007941234567890185"
 GOOD_2 = "FR7610107001011234567890129"
 
 
-@pytest.mark.parametrize("typed, compact", [
-    (GOOD, GOOD),
-    ("fr76 3000 1007 9412 3456 7890 185", GOOD),
-    (" FR76-3000-1007-9412-3456-7890-185 ", GOOD),
-    ("DE89 3704 0044 0532 0130 00", "DE89370400440532013000"),
-])
+@pytest.mark.parametrize(
+    "typed, compact",
+    [
+        (GOOD, GOOD),
+        ("fr76 3000 1007 9412 3456 7890 185", GOOD),
+        (" FR76-3000-1007-9412-3456-7890-185 ", GOOD),
+        ("DE89 3704 0044 0532 0130 00", "DE89370400440532013000"),
+    ],
+)
 def test_valid_ibans_are_accepted_in_compact_form(app, typed, compact):
     assert sepa.parse_iban(typed) == compact
     assert sepa.iban_is_valid(typed)
 
 
-@pytest.mark.parametrize("typed, words", [
-    ("FR7630001007941234567890186", "clé de contrôle"),  # one digit changed: the checksum fails
-    ("FR7630001007941234567890158", "clé de contrôle"),  # two digits swapped
-    ("FR76300010079412345678901", "nombre de caractères"),
-    ("XX7630001007941234567890185", "code pays"),
-    ("", "Saisissez l’IBAN"),
-    ("FR76 3000 1007 <script>", "lettres et des chiffres"),
-    ("FR76" + "1" * 40, "lettres et des chiffres"),
-    ("BR1800360305000010009795493C1", "hors de la zone SEPA"),
-])
+@pytest.mark.parametrize(
+    "typed, words",
+    [
+        ("FR7630001007941234567890186", "clé de contrôle"),  # one digit changed: the checksum fails
+        ("FR7630001007941234567890158", "clé de contrôle"),  # two digits swapped
+        ("FR76300010079412345678901", "nombre de caractères"),
+        ("XX7630001007941234567890185", "code pays"),
+        ("", "Saisissez l’IBAN"),
+        ("FR76 3000 1007 <script>", "lettres et des chiffres"),
+        ("FR76" + "1" * 40, "lettres et des chiffres"),
+        ("BR1800360305000010009795493C1", "hors de la zone SEPA"),
+    ],
+)
 def test_bad_ibans_are_refused_with_a_clear_message(app, typed, words):
     """Outside a request the messages are in the association's language (French)."""
     with pytest.raises(InvalidIban) as caught:
@@ -61,11 +68,21 @@ def test_the_french_rib_key_is_checked_too(app):
 
 def _owed(merchants_and_cents):
     member = ledger.member_account(make_member())
-    ledger.transfer(source=ledger.system_account("caisse"), destination=member, amount_cents=10_000_00, kind="grant")
+    ledger.transfer(
+        source=ledger.system_account("caisse"),
+        destination=member,
+        amount_cents=10_000_00,
+        kind="grant",
+    )
     day = settlement.month_start(settlement.last_closed_period()) + timedelta(days=4)
     for merchant, cents in merchants_and_cents:
-        ledger.transfer(source=member, destination=ledger.merchant_account(merchant), amount_cents=cents,
-                        kind="purchase", occurred_on=day)
+        ledger.transfer(
+            source=member,
+            destination=ledger.merchant_account(merchant),
+            amount_cents=cents,
+            kind="purchase",
+            occurred_on=day,
+        )
     db.session.commit()
 
 
@@ -88,7 +105,9 @@ def test_transfer_file_is_valid_pain_001_001_03_and_matches_the_statements(app):
     transactions = root.findall(".//p:CdtTrfTxInf", NS)
     statements = {m.id: settlement.statement(m, period).month.payable_cents for m in shops}
     expected = statements[shops[0].id] + statements[shops[1].id]
-    assert Decimal(header.find("p:CtrlSum", NS).text) * 100 == expected == 133_50 == result.total_cents
+    assert (
+        Decimal(header.find("p:CtrlSum", NS).text) * 100 == expected == 133_50 == result.total_cents
+    )
     assert header.find("p:NbOfTxs", NS).text == "2" and len(transactions) == 2
     by_iban = {t.find("p:CdtrAcct/p:Id/p:IBAN", NS).text: t for t in transactions}
     assert set(by_iban) == {GOOD, GOOD_2}
@@ -139,7 +158,11 @@ def test_no_transfer_file_for_a_month_not_over(app):
 
     shop = make_merchant(iban=GOOD)
     member = ledger.member_account(make_member())
-    ledger.transfer(source=ledger.system_account("caisse"), destination=member, amount_cents=10_00, kind="grant")
-    ledger.transfer(source=member, destination=ledger.merchant_account(shop), amount_cents=5_00, kind="purchase")
+    ledger.transfer(
+        source=ledger.system_account("caisse"), destination=member, amount_cents=10_00, kind="grant"
+    )
+    ledger.transfer(
+        source=member, destination=ledger.merchant_account(shop), amount_cents=5_00, kind="purchase"
+    )
     with pytest.raises(PeriodNotClosed):
         sepa.transfer_file(ledger.current_period())

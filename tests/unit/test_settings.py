@@ -1,5 +1,6 @@
 """The association's settings: the data file's defaults overridden by the `setting` table, read
 back with the types they were stored with on both engines (`association()` reads them by hand)."""
+
 from __future__ import annotations
 
 import pytest

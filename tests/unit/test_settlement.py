@@ -1,4 +1,5 @@
 """Settlements: amounts owed per merchant and month, statements, and the payout recorded once."""
+
 from __future__ import annotations
 
 import csv
@@ -17,7 +18,12 @@ from tests.factories import make_member, make_merchant
 
 def _funded_member(cents: int = 1_000_00):
     account = ledger.member_account(make_member())
-    ledger.transfer(source=ledger.system_account("caisse"), destination=account, amount_cents=cents, kind="grant")
+    ledger.transfer(
+        source=ledger.system_account("caisse"),
+        destination=account,
+        amount_cents=cents,
+        kind="grant",
+    )
     return account
 
 
@@ -26,8 +32,12 @@ def _sale(member_account, merchant, cents: int, day: date, category: str | None 
     if category:
         category_id = db.session.scalar(db.select(Category.id).where(Category.slug == category))
     return ledger.transfer(
-        source=member_account, destination=ledger.merchant_account(merchant), amount_cents=cents,
-        kind="purchase", occurred_on=day, category_id=category_id,
+        source=member_account,
+        destination=ledger.merchant_account(merchant),
+        amount_cents=cents,
+        kind="purchase",
+        occurred_on=day,
+        category_id=category_id,
     )
 
 
@@ -36,15 +46,15 @@ def _period_days(period: str) -> tuple[date, date]:
     return settlement.month_start(period), settlement.next_month_start(period) - timedelta(days=1)
 
 
-
-
 @pytest.fixture
 def months(app):
     last = settlement.last_closed_period()
     return {"current": ledger.current_period(), "last": last, "before": settlement.shift(last, -1)}
 
 
-def test_amount_due_is_sales_minus_refunds_and_corrections_of_the_month_only(app, months, monkeypatch):
+def test_amount_due_is_sales_minus_refunds_and_corrections_of_the_month_only(
+    app, months, monkeypatch
+):
     member = _funded_member()
     shop, other = make_merchant(), make_merchant()
     first, last_day = _period_days(months["last"])
@@ -54,7 +64,9 @@ def test_amount_due_is_sales_minus_refunds_and_corrections_of_the_month_only(app
     with monkeypatch.context() as patch:
         patch.setattr(ledger, "today", lambda: last_day)  # cancelled at the stall the same day
         ledger.reverse(cancelled, kind="refund", actor_id=None)
-    _sale(member, shop, 99_00, _period_days(months["before"])[1])  # the month before: not this month's due
+    _sale(
+        member, shop, 99_00, _period_days(months["before"])[1]
+    )  # the month before: not this month's due
     _sale(member, shop, 40_00, ledger.today())  # this month: not this month's due either
     _sale(member, other, 5_00, first)
     # A correction made later (this month) of a sale of last month: counted in the month it happened.
@@ -88,7 +100,12 @@ def test_month_boundaries_are_those_of_europe_paris(app, monkeypatch):
             return instant.astimezone(tz) if tz else instant.replace(tzinfo=None)
 
     monkeypatch.setattr(ledger, "datetime", Clock)
-    sale = ledger.transfer(source=member, destination=ledger.merchant_account(shop), amount_cents=10_00, kind="purchase")
+    sale = ledger.transfer(
+        source=member,
+        destination=ledger.merchant_account(shop),
+        amount_cents=10_00,
+        kind="purchase",
+    )
     monkeypatch.undo()
     assert sale.occurred_on == date(2025, 3, 1)
     assert settlement.merchant_month(shop, "2025-03").sales_cents == 10_00
@@ -109,16 +126,27 @@ def test_marking_paid_moves_the_amount_to_payouts_once(app, months):
     again = settlement.settle(shop, months["last"], actor_id=None, expected_cents=30_00)
     db.session.commit()
 
-    assert again.kind == "settlement" and again.amount_cents == 30_00 and again.period == months["last"]
+    assert (
+        again.kind == "settlement"
+        and again.amount_cents == 30_00
+        and again.period == months["last"]
+    )
     assert first_replayed is False and again.replayed is True and again.id == first_id
-    assert db.session.scalar(db.select(db.func.count()).select_from(Transfer).where(Transfer.kind == "settlement")) == 1
+    assert (
+        db.session.scalar(
+            db.select(db.func.count()).select_from(Transfer).where(Transfer.kind == "settlement")
+        )
+        == 1
+    )
     # What is still owed to the merchant: this month's sales, not yet payable.
     assert ledger.balance(ledger.merchant_account(shop)) == 8_00
     assert ledger.balance(ledger.system_account("payouts")) == 30_00
     line = settlement.merchant_month(shop, months["last"])
     assert (line.status, line.paid_cents, line.payable_cents) == ("paid", 30_00, 0)
     assert list(ledger.verify()) == []
-    entries = db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == "settlement.paid")).all()
+    entries = db.session.scalars(
+        db.select(AuditEntry).where(AuditEntry.action == "settlement.paid")
+    ).all()
     assert len(entries) == 1 and entries[0].details["amount_cents"] == 30_00
 
 
@@ -212,12 +240,17 @@ def test_statement_lists_operations_days_and_payouts(app, months, monkeypatch):
     assert [line.transfer.id for line in result.lines] == [a.id, b.id, refund.id, c.id]
     assert [line.signed_cents for line in result.lines] == [4_00, 6_50, -6_50, 2_00]
     assert result.lines[2].kind == "refund" and result.lines[2].reverses_reference == b.reference
-    assert [(d.day, d.sales_count, d.sales_cents, d.refunds_cents, d.net_cents) for d in result.days] == [
-        (first, 2, 10_50, 6_50, 4_00), (last_day, 1, 2_00, 0, 2_00),
+    assert [
+        (d.day, d.sales_count, d.sales_cents, d.refunds_cents, d.net_cents) for d in result.days
+    ] == [
+        (first, 2, 10_50, 6_50, 4_00),
+        (last_day, 1, 2_00, 0, 2_00),
     ]
     assert [p.amount_cents for p in result.payouts] == [6_00]
     assert [line.kind for line in result.adjustments] == ["refund"]
-    brief = settlement.statement(shop, months["last"])  # the printed statement: no sale-by-sale lines
+    brief = settlement.statement(
+        shop, months["last"]
+    )  # the printed statement: no sale-by-sale lines
     assert [line.transfer.id for line in brief.lines] == [refund.id]
     assert brief.days == result.days and brief.month.due_cents == result.month.due_cents
     assert result.month.due_cents == sum(d.net_cents for d in result.days) == 6_00
@@ -225,22 +258,31 @@ def test_statement_lists_operations_days_and_payouts(app, months, monkeypatch):
 
 def test_statement_csv_is_excel_friendly_and_neutralises_formulas(app, months):
     member = _funded_member(2000_00)
-    shop = make_merchant(name="=HYPERLINK(\"http://evil\")")
+    shop = make_merchant(name='=HYPERLINK("http://evil")')
     _sale(member, shop, 1234_56, _period_days(months["last"])[0], "oeufs")
     db.session.commit()
-    data = settlement.statement_csv(settlement.statement(shop, months["last"], with_lines=True), "fr")
+    data = settlement.statement_csv(
+        settlement.statement(shop, months["last"], with_lines=True), "fr"
+    )
     assert data.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
     assert rows[0][0].startswith("'=")
     sale = rows[2]
-    assert sale[2] == db.session.scalar(db.select(Transfer.reference).where(Transfer.kind == "purchase"))
+    assert sale[2] == db.session.scalar(
+        db.select(Transfer.reference).where(Transfer.kind == "purchase")
+    )
     assert sale[-1] == "1234,56"
     assert rows[-1][-1] == "1234,56"  # still to pay
-    english = settlement.statement_csv(settlement.statement(shop, months["last"], with_lines=True), "en")
+    english = settlement.statement_csv(
+        settlement.statement(shop, months["last"], with_lines=True), "en"
+    )
     assert "1234.56" in english.decode("utf-8-sig")
 
 
-@pytest.mark.parametrize("text", ["", "2026", "2026-13", "2026-00", "26-01", "1999-12", "2026-1", "abcd-ef", "2026-01-01"])
+@pytest.mark.parametrize(
+    "text",
+    ["", "2026", "2026-13", "2026-00", "26-01", "1999-12", "2026-1", "abcd-ef", "2026-01-01"],
+)
 def test_bad_periods_are_refused(app, text):
     with pytest.raises(InvalidPeriod):
         settlement.parse_period(text)

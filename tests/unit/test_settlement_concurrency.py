@@ -1,5 +1,6 @@
 """Two treasurers (or two tabs) marking the same month paid at the same moment pay it once:
 on a file SQLite and on PostgreSQL, each thread with its own app context, session and connection."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -15,20 +16,36 @@ from tests.factories import make_member, make_merchant
 
 def _merchant_owed(cents: int, later_cents: int = 0) -> int:
     member = ledger.member_account(make_member())
-    ledger.transfer(source=ledger.system_account("caisse"), destination=member, amount_cents=10_000_00, kind="grant")
+    ledger.transfer(
+        source=ledger.system_account("caisse"),
+        destination=member,
+        amount_cents=10_000_00,
+        kind="grant",
+    )
     shop = make_merchant()
     last = settlement.last_closed_period()
-    ledger.transfer(source=member, destination=ledger.merchant_account(shop), amount_cents=cents, kind="purchase",
-                    occurred_on=settlement.month_start(last) + timedelta(days=2))
+    ledger.transfer(
+        source=member,
+        destination=ledger.merchant_account(shop),
+        amount_cents=cents,
+        kind="purchase",
+        occurred_on=settlement.month_start(last) + timedelta(days=2),
+    )
     if later_cents:
-        ledger.transfer(source=member, destination=ledger.merchant_account(shop), amount_cents=later_cents,
-                        kind="purchase")
+        ledger.transfer(
+            source=member,
+            destination=ledger.merchant_account(shop),
+            amount_cents=later_cents,
+            kind="purchase",
+        )
     return shop.id
 
 
 def _settle_in_thread(merchant_id: int):
     def work(_index: int):
-        row = settlement.settle(db.session.get(Merchant, merchant_id), settlement.last_closed_period(), actor_id=None)
+        row = settlement.settle(
+            db.session.get(Merchant, merchant_id), settlement.last_closed_period(), actor_id=None
+        )
         return row.id, row.amount_cents
 
     return work
@@ -40,7 +57,12 @@ def test_two_concurrent_settlements_of_a_month_pay_once(app):
     assert not [r for r in results if isinstance(r, Exception)], results
     assert results[0] == results[1] and results[0][1] == 45_00
     db.session.expire_all()
-    assert db.session.scalar(select(func.count()).select_from(Transfer).where(Transfer.kind == "settlement")) == 1
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(Transfer).where(Transfer.kind == "settlement")
+        )
+        == 1
+    )
     assert ledger.balance(ledger.merchant_account(db.session.get(Merchant, merchant_id))) == 0
     assert list(ledger.verify()) == []
 
@@ -52,6 +74,11 @@ def test_concurrent_settlements_pay_once_even_when_the_account_could_pay_twice(a
     assert not [r for r in results if isinstance(r, Exception)], results
     assert len(set(results)) == 1 and results[0][1] == 30_00
     db.session.expire_all()
-    assert db.session.scalar(select(func.count()).select_from(Transfer).where(Transfer.kind == "settlement")) == 1
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(Transfer).where(Transfer.kind == "settlement")
+        )
+        == 1
+    )
     assert ledger.balance(ledger.merchant_account(db.session.get(Merchant, merchant_id))) == 70_00
     assert list(ledger.verify()) == []

@@ -1,4 +1,5 @@
 """The French catalogue is complete, compiled, and covers every string of the code."""
+
 from __future__ import annotations
 
 import gettext
@@ -14,7 +15,14 @@ from babel.messages.pofile import read_po
 ROOT = Path(__file__).resolve().parents[2]
 PO = ROOT / "translations" / "fr" / "LC_MESSAGES" / "messages.po"
 MO = PO.with_suffix(".mo")
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None, "lazy_ngettext": (1, 2)}
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "_l": None,
+    "lazy_gettext": None,
+    "lazy_ngettext": (1, 2),
+}
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +54,11 @@ def extracted_msgids() -> dict[str, str]:
 
 
 def test_no_empty_translation(catalog):
-    empty = [label(m) for m in messages(catalog) if not m.string or (isinstance(m.string, tuple) and not all(m.string))]
+    empty = [
+        label(m)
+        for m in messages(catalog)
+        if not m.string or (isinstance(m.string, tuple) and not all(m.string))
+    ]
     assert empty == [], f"{len(empty)} msgids without a French translation"
 
 
@@ -72,7 +84,9 @@ def test_placeholders_match(catalog):
             got = set(re.findall(r"%\((\w+)\)", string))
             # A French singular may spell the number out ("un article"), never invent a name.
             if not got <= wanted or (len(strings) == 1 and got != wanted):
-                wrong.append(f"{label(message)!r}: placeholders {sorted(got)} instead of {sorted(wanted)}")
+                wrong.append(
+                    f"{label(message)!r}: placeholders {sorted(got)} instead of {sorted(wanted)}"
+                )
     assert wrong == [], "\n".join(wrong)
 
 
@@ -93,7 +107,9 @@ def test_french_typography(catalog):
 
 def test_mo_is_compiled_and_up_to_date(catalog):
     assert MO.exists(), "translations are not compiled: run `make translations`"
-    assert MO.stat().st_mtime >= PO.stat().st_mtime, "the .mo is older than the .po: run `make translations`"
+    assert MO.stat().st_mtime >= PO.stat().st_mtime, (
+        "the .mo is older than the .po: run `make translations`"
+    )
     with open(MO, "rb") as handle:
         compiled = gettext.GNUTranslations(handle)
     stale = []
@@ -110,9 +126,15 @@ def test_mo_is_compiled_and_up_to_date(catalog):
 
 def test_every_string_of_the_code_is_in_the_catalogue(catalog):
     in_catalog = {label(m) for m in messages(catalog)}
-    missing = {msgid: where for msgid, where in extracted_msgids().items() if msgid not in in_catalog}
-    assert missing == {}, "strings not in the catalogue (run `make i18n-update`, then translate):\n" + "\n".join(
-        f"  {where}: {msgid!r}" for msgid, where in sorted(missing.items(), key=lambda kv: kv[1])
+    missing = {
+        msgid: where for msgid, where in extracted_msgids().items() if msgid not in in_catalog
+    }
+    assert missing == {}, (
+        "strings not in the catalogue (run `make i18n-update`, then translate):\n"
+        + "\n".join(
+            f"  {where}: {msgid!r}"
+            for msgid, where in sorted(missing.items(), key=lambda kv: kv[1])
+        )
     )
 
 

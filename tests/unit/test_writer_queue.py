@@ -4,6 +4,7 @@ It must never leak (a turn not passed on would stall every later sale): the turn
 commit, at rollback, when a statement fails, and when the session is removed. Writers from
 several threads, each in a request of its own, take turns and every write lands.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -24,7 +25,9 @@ pytestmark = pytest.mark.usefixtures("app")
 def sqlite_only(engine_name):
     """PostgreSQL has no single writer lock and no queue: these tests are about SQLite."""
     if engine_name != "sqlite":
-        assert not isinstance(_db.session.connection().connection.dbapi_connection, QueuedConnection)
+        assert not isinstance(
+            _db.session.connection().connection.dbapi_connection, QueuedConnection
+        )
         _db.session.rollback()
         return False
     return True
@@ -106,7 +109,8 @@ def test_writers_in_parallel_requests_take_turns(app, sqlite_only):
 
                     g._patias_writing = True
                     _db.session.execute(
-                        text("UPDATE member SET pin_failures = pin_failures + 1 WHERE id = :id"), {"id": member_id}
+                        text("UPDATE member SET pin_failures = pin_failures + 1 WHERE id = :id"),
+                        {"id": member_id},
                     )
                     _db.session.commit()
                     _db.session.remove()
@@ -120,6 +124,8 @@ def test_writers_in_parallel_requests_take_turns(app, sqlite_only):
         worker.join(timeout=120)
     assert not any(worker.is_alive() for worker in workers), "a writer hung in the queue"
     assert errors == []
-    total = _db.session.execute(text("SELECT pin_failures FROM member WHERE id = :id"), {"id": member_id}).scalar_one()
+    total = _db.session.execute(
+        text("SELECT pin_failures FROM member WHERE id = :id"), {"id": member_id}
+    ).scalar_one()
     assert total == threads_count * writes_each
     assert _free(_queue())

@@ -14,6 +14,7 @@ and when a route answers the wrong actor:
 Later issues add their endpoints to their blueprint's dict. Rules with arguments are requested
 with the sample values of `SAMPLE_ARGUMENTS` (integers get an id that exists nowhere).
 """
+
 from __future__ import annotations
 
 import re
@@ -181,7 +182,13 @@ MISSING_ID = 987654
 # --- the actors ------------------------------------------------------------------------------
 
 ACTORS = ("anonymous", "member", "other_member", "cashier", "admin")
-ROLE_OF = {"anonymous": None, "member": MEMBER, "other_member": MEMBER, "cashier": CASHIER, "admin": ADMIN}
+ROLE_OF = {
+    "anonymous": None,
+    "member": MEMBER,
+    "other_member": MEMBER,
+    "cashier": CASHIER,
+    "admin": ADMIN,
+}
 
 
 def _sample_url(app, rule) -> str:
@@ -194,7 +201,9 @@ def _sample_url(app, rule) -> str:
         else:
             unknown.append(name)
     assert not unknown, f"{rule.rule}: add a sample value for {unknown} to SAMPLE_ARGUMENTS"
-    return app.url_map.bind("localhost").build(rule.endpoint, values, method=next(iter(rule.methods - {"HEAD", "OPTIONS"})))
+    return app.url_map.bind("localhost").build(
+        rule.endpoint, values, method=next(iter(rule.methods - {"HEAD", "OPTIONS"}))
+    )
 
 
 class Actors:
@@ -248,12 +257,16 @@ class Actors:
 
 @pytest.fixture
 def actors(app):
-    member = make_member(first_name="Apolline", last_name="Access", email="access.member@example.test")
+    member = make_member(
+        first_name="Apolline", last_name="Access", email="access.member@example.test"
+    )
     other = make_member(first_name="Barnabé", last_name="Other", email="access.other@example.test")
     cashier = make_cashier(email="access.cashier@example.test")
     admin = make_admin(email="access.admin@example.test")
     db.session.commit()
-    team = Actors(app, {"member": member.user, "other_member": other.user, "cashier": cashier, "admin": admin})
+    team = Actors(
+        app, {"member": member.user, "other_member": other.user, "cashier": cashier, "admin": admin}
+    )
     team.member = member
     return team
 
@@ -276,8 +289,11 @@ def test_every_endpoint_is_in_the_table_and_declares_that_audience(app):
     assert not stale, f"entries for endpoints that no longer exist: {stale}"
     undeclared = sorted(e for e in endpoints if view_access(app, e) is None)
     assert not undeclared, f"views without @access(...): {undeclared}"
-    different = {e: (sorted(view_access(app, e)), EXPECTED[e]) for e in endpoints
-                 if view_access(app, e) != AUDIENCES[EXPECTED[e]]}
+    different = {
+        e: (sorted(view_access(app, e)), EXPECTED[e])
+        for e in endpoints
+        if view_access(app, e) != AUDIENCES[EXPECTED[e]]
+    }
     assert not different, f"@access differs from the table: {different}"
 
 
@@ -313,13 +329,19 @@ def test_every_route_answers_only_its_audience(app, actors):
                         problems.append(f"{where}: a public route refused ({response.status_code})")
                 elif role is None:
                     if not _refused_to_log_in(response):
-                        problems.append(f"{where}: anonymous got {response.status_code}, not the login page")
+                        problems.append(
+                            f"{where}: anonymous got {response.status_code}, not the login page"
+                        )
                     elif method == "GET" and "next=" not in response.headers["Location"]:
                         problems.append(f"{where}: the login redirect forgets where to come back")
                 elif role in audience:
                     # Locking the register signs the cashier out and shows the login page: that is its job.
-                    if response.status_code == 403 or (_refused_to_log_in(response) and rule.endpoint != "merchant.lock"):
-                        problems.append(f"{where}: its own audience refused ({response.status_code})")
+                    if response.status_code == 403 or (
+                        _refused_to_log_in(response) and rule.endpoint != "merchant.lock"
+                    ):
+                        problems.append(
+                            f"{where}: its own audience refused ({response.status_code})"
+                        )
                 elif response.status_code != 403:
                     problems.append(f"{where}: a wrong role got {response.status_code}, not 403")
     assert checked > 5 * len(rules) * 0.9
@@ -327,8 +349,11 @@ def test_every_route_answers_only_its_audience(app, actors):
 
 
 def test_anonymous_htmx_requests_get_401_and_hx_redirect(app, actors):
-    protected = [r for r in app.url_map.iter_rules()
-                 if PUBLIC not in AUDIENCES[EXPECTED[r.endpoint]] and "GET" in r.methods]
+    protected = [
+        r
+        for r in app.url_map.iter_rules()
+        if PUBLIC not in AUDIENCES[EXPECTED[r.endpoint]] and "GET" in r.methods
+    ]
     assert protected
     for rule in protected:
         response = actors.request("anonymous", "GET", _sample_url(app, rule), htmx=True)
@@ -338,7 +363,13 @@ def test_anonymous_htmx_requests_get_401_and_hx_redirect(app, actors):
 
 def test_another_member_never_sees_the_first_members_data(app, actors):
     member = actors.member
-    secrets = (member.first_name, member.last_name, member.number, member.card_token, member.user.email)
+    secrets = (
+        member.first_name,
+        member.last_name,
+        member.number,
+        member.card_token,
+        member.user.email,
+    )
     for rule in app.url_map.iter_rules():
         if EXPECTED[rule.endpoint] != MEMBER or "GET" not in rule.methods:
             continue

@@ -1,4 +1,5 @@
 """Allocations admin: monthly runs from the ledger, preview, run the month once."""
+
 from __future__ import annotations
 
 import re
@@ -22,7 +23,11 @@ def _run(client, period=None):
 
 
 def _allocations(period):
-    return list(_db.session.scalars(_db.select(Transfer).where(Transfer.kind == "allocation", Transfer.period == period)))
+    return list(
+        _db.session.scalars(
+            _db.select(Transfer).where(Transfer.kind == "allocation", Transfer.period == period)
+        )
+    )
 
 
 def test_preview_then_run_then_nothing_twice(client, admin, db):
@@ -31,8 +36,12 @@ def test_preview_then_run_then_nothing_twice(client, admin, db):
     allocation.allocate_member_now(members[0])
     # A member holding two months already: the cap of two allocations returns the third.
     rich = members[1]
-    ledger.transfer(source=ledger.system_account("caisse"), destination=ledger.member_account(rich),
-                    amount_cents=20_000, kind="grant")
+    ledger.transfer(
+        source=ledger.system_account("caisse"),
+        destination=ledger.member_account(rich),
+        amount_cents=20_000,
+        kind="grant",
+    )
     db.session.commit()
     period = ledger.current_period()
     html = client.get("/admin/allocations?lang=en").get_data(as_text=True)
@@ -47,8 +56,14 @@ def test_preview_then_run_then_nothing_twice(client, admin, db):
     assert {t.destination.member_id for t in _allocations(period)} == {m.id for m in members}
     expiries = list(_db.session.scalars(_db.select(Transfer).where(Transfer.kind == "expiry")))
     assert [(e.source.member_id, e.amount_cents) for e in expiries] == [(rich.id, 10_000)]
-    [entry] = _db.session.scalars(_db.select(AuditEntry).where(AuditEntry.action == "allocation.run"))
-    assert (entry.details["members_credited"], entry.details["total_cents"], entry.details["expired_cents"]) == (2, 20_000, 10_000)
+    [entry] = _db.session.scalars(
+        _db.select(AuditEntry).where(AuditEntry.action == "allocation.run")
+    )
+    assert (
+        entry.details["members_credited"],
+        entry.details["total_cents"],
+        entry.details["expired_cents"],
+    ) == (2, 20_000, 10_000)
 
     # Clicked twice (the same form posted again): nobody is credited twice.
     again = client.post("/admin/allocations?lang=en", data=form, follow_redirects=True)
@@ -78,6 +93,14 @@ def test_only_the_current_month_runs_from_the_page(client, admin, db):
     assert response.status_code == 302
     assert _allocations("2025-02") == [] and _allocations(ledger.current_period()) == []
     html = client.get("/admin/allocations")
-    assert client.post("/admin/allocations", data={"csrf_token": csrf_from(html.get_data(as_text=True)),
-                                                   "period": "not-a-month"}).status_code == 400
-    assert client.post("/admin/allocations", data={"period": ledger.current_period()}).status_code == 400
+    assert (
+        client.post(
+            "/admin/allocations",
+            data={"csrf_token": csrf_from(html.get_data(as_text=True)), "period": "not-a-month"},
+        ).status_code
+        == 400
+    )
+    assert (
+        client.post("/admin/allocations", data={"period": ledger.current_period()}).status_code
+        == 400
+    )

@@ -1,6 +1,7 @@
 """Every back-office form of members, contributions, allocations and corrections, posted with
 hostile input (10 kB, control characters, HTML, wrong types): answered, never a 500, and nothing
 recorded."""
+
 from __future__ import annotations
 
 import io
@@ -15,7 +16,16 @@ from app.services.applications import clean_line
 from tests.conftest import csrf_from
 from tests.factories import make_admin, make_member, make_merchant
 
-NASTY = ["x" * 10_000, "\x00\x07\x1b[2J\u202e", "<script>alert(1)</script>", "-1", "1e309", "١٢٣", "", " "]
+NASTY = [
+    "x" * 10_000,
+    "\x00\x07\x1b[2J\u202e",
+    "<script>alert(1)</script>",
+    "-1",
+    "1e309",
+    "١٢٣",
+    "",
+    " ",
+]
 
 
 @pytest.fixture
@@ -24,11 +34,22 @@ def setting(db, auth):
     member = make_member()
     merchant = make_merchant()
     allocation.allocate_member_now(member)
-    sale = ledger.transfer(source=ledger.member_account(member), destination=ledger.merchant_account(merchant),
-                           amount_cents=500, kind="purchase")
+    sale = ledger.transfer(
+        source=ledger.member_account(member),
+        destination=ledger.merchant_account(merchant),
+        amount_cents=500,
+        kind="purchase",
+    )
     commune = _db.session.scalar(_db.select(Commune).where(Commune.name == "Leigneux"))
-    application = Application(first_name="A", last_name="B", commune_id=commune.id, address="x", email="a@b.test",
-                              contribution_cents=0, status="pending")
+    application = Application(
+        first_name="A",
+        last_name="B",
+        commune_id=commune.id,
+        address="x",
+        email="a@b.test",
+        contribution_cents=0,
+        status="pending",
+    )
     _db.session.add(application)
     db.session.commit()
     assert auth.login_admin(admin.email).status_code == 302
@@ -37,9 +58,14 @@ def setting(db, auth):
 
 def _counts():
     """Transfers, and audit entries other than a rejection (a reason made of visible text is fine)."""
-    return (_db.session.scalar(_db.select(_db.func.count()).select_from(Transfer)),
-            _db.session.scalar(_db.select(_db.func.count()).select_from(AuditEntry)
-                               .where(AuditEntry.action != "application.rejected")))
+    return (
+        _db.session.scalar(_db.select(_db.func.count()).select_from(Transfer)),
+        _db.session.scalar(
+            _db.select(_db.func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action != "application.rejected")
+        ),
+    )
 
 
 @pytest.mark.parametrize("value", NASTY)
@@ -48,8 +74,17 @@ def test_hostile_values_in_every_field(client, setting, value):
     before = _counts()
     token = csrf_from(client.get("/admin/cotisations").get_data(as_text=True))
     posts = [
-        ("/admin/cotisations", {"key": value, "number": value, "amount": value, "paid_on": value, "method": value,
-                                "reference": value}),
+        (
+            "/admin/cotisations",
+            {
+                "key": value,
+                "number": value,
+                "amount": value,
+                "paid_on": value,
+                "method": value,
+                "reference": value,
+            },
+        ),
         (f"/admin/corrections/{sale.id}", {"key": value, "reason": value}),
         (f"/admin/adherents/demandes/{application.id}/refuser", {"reason": value}),
         ("/admin/allocations", {"period": value}),
@@ -61,9 +96,13 @@ def test_hostile_values_in_every_field(client, setting, value):
         assert response.status_code < 500, f"{url}: {response.status_code}"
         body = response.get_data(as_text=True)
         assert "<script>alert(1)</script>" not in body, url
-    for url in (f"/admin/?month={value}", f"/admin/adherents?q={value}&status={value}&page={value}",
-                f"/admin/cotisations?month={value}&behind={value}&number={value}&amount={value}&paid_on={value}",
-                f"/admin/corrections?q={value}", f"/admin/journal?action={value}&actor={value}&since={value}&until={value}"):
+    for url in (
+        f"/admin/?month={value}",
+        f"/admin/adherents?q={value}&status={value}&page={value}",
+        f"/admin/cotisations?month={value}&behind={value}&number={value}&amount={value}&paid_on={value}",
+        f"/admin/corrections?q={value}",
+        f"/admin/journal?action={value}&actor={value}&since={value}&until={value}",
+    ):
         response = client.get(url.replace("\x00", "%00"))
         assert response.status_code < 500, f"{url[:80]}: {response.status_code}"
         assert "<script>alert(1)</script>" not in response.get_data(as_text=True), url[:80]
@@ -76,12 +115,24 @@ def test_hostile_values_in_every_field(client, setting, value):
         assert application.reason == visible
 
 
-@pytest.mark.parametrize("content", [b"\xff\xfe\x00\x00garbage", "Date;Libellé;Montant\n".encode() + b"\x00" * 100,
-                                     ("Date;Libellé;Montant\n" + "01/01/2026;<script>alert(1)</script>;1,00\n").encode(),
-                                     ("Date;Libellé;Montant\n" + '"unterminated;1,00\n' * 3).encode()])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\xff\xfe\x00\x00garbage",
+        "Date;Libellé;Montant\n".encode() + b"\x00" * 100,
+        ("Date;Libellé;Montant\n" + "01/01/2026;<script>alert(1)</script>;1,00\n").encode(),
+        ("Date;Libellé;Montant\n" + '"unterminated;1,00\n' * 3).encode(),
+    ],
+)
 def test_hostile_statements(client, setting, content):
     page = client.get("/admin/cotisations/import")
-    response = client.post("/admin/cotisations/import", content_type="multipart/form-data",
-                           data={"csrf_token": csrf_from(page.get_data(as_text=True)), "statement": (io.BytesIO(content), "x.csv")})
+    response = client.post(
+        "/admin/cotisations/import",
+        content_type="multipart/form-data",
+        data={
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+            "statement": (io.BytesIO(content), "x.csv"),
+        },
+    )
     assert response.status_code in (200, 400)
     assert "<script>alert(1)</script>" not in response.get_data(as_text=True)

@@ -1,4 +1,5 @@
 """Corrections: a sale given back to the member with a reason, once, visible to the member."""
+
 from __future__ import annotations
 
 import re
@@ -18,8 +19,12 @@ def sale(db):
     member = make_member(first_name="Camille", last_name="Roche")
     merchant = make_merchant(name="Les Jardins du Lignon")
     allocation.allocate_member_now(member)
-    row = ledger.transfer(source=ledger.member_account(member), destination=ledger.merchant_account(merchant),
-                          amount_cents=2350, kind="purchase")
+    row = ledger.transfer(
+        source=ledger.member_account(member),
+        destination=ledger.merchant_account(merchant),
+        amount_cents=2350,
+        kind="purchase",
+    )
     db.session.commit()
     return row
 
@@ -27,7 +32,10 @@ def sale(db):
 def _correct(client, sale_id, reason, key=None):
     html = client.get(f"/admin/corrections/{sale_id}").get_data(as_text=True)
     key = key or re.search(r'name="key" type="hidden" value="([^"]+)"', html).group(1)
-    return client.post(f"/admin/corrections/{sale_id}", data={"csrf_token": csrf_from(html), "key": key, "reason": reason}), key
+    return client.post(
+        f"/admin/corrections/{sale_id}",
+        data={"csrf_token": csrf_from(html), "key": key, "reason": reason},
+    ), key
 
 
 def test_find_a_sale_by_reference_or_member_number(client, admin, sale):
@@ -47,10 +55,17 @@ def test_a_members_sales_are_listed_newest_first(client, admin, sale):
     member, merchant_account = sale.source.member, sale.destination
     day = sale.occurred_on
     for days_before in (1, -1, 2):  # written in this order, not in the days' order
-        ledger.transfer(source=ledger.member_account(member), destination=merchant_account, amount_cents=100,
-                        kind="purchase", occurred_on=day - timedelta(days=days_before))
+        ledger.transfer(
+            source=ledger.member_account(member),
+            destination=merchant_account,
+            amount_cents=100,
+            kind="purchase",
+            occurred_on=day - timedelta(days=days_before),
+        )
     _db.session.commit()
-    html = client.get("/admin/corrections", query_string={"q": member.number}).get_data(as_text=True)
+    html = client.get("/admin/corrections", query_string={"q": member.number}).get_data(
+        as_text=True
+    )
     sales = _db.session.scalars(_db.select(Transfer).where(Transfer.kind == "purchase")).all()
     by_reference = {t.reference: t.occurred_on for t in sales}
     shown = [by_reference[r] for r in re.findall(r'data-sale="([^"]+)"', html)]
@@ -64,17 +79,35 @@ def test_correct_a_sale_with_a_reason(app, client, admin, sale):
     response, _key = _correct(client, sale.id, "Double saisie au marché")
     assert response.status_code == 302
     correction = _db.session.scalar(_db.select(Transfer).where(Transfer.kind == "correction"))
-    assert (correction.reverses_id, correction.amount_cents, correction.memo, correction.actor_id) == (
-        sale.id, 2350, "Double saisie au marché", admin.id)
-    assert (ledger.balance(member_account), ledger.balance(merchant_account)) == (before[0] + 2350, before[1] - 2350)
-    [entry] = _db.session.scalars(_db.select(AuditEntry).where(AuditEntry.action == "transfer.corrected"))
-    assert entry.details["reason"] == "Double saisie au marché" and entry.details["sale"] == sale.reference
+    assert (
+        correction.reverses_id,
+        correction.amount_cents,
+        correction.memo,
+        correction.actor_id,
+    ) == (sale.id, 2350, "Double saisie au marché", admin.id)
+    assert (ledger.balance(member_account), ledger.balance(merchant_account)) == (
+        before[0] + 2350,
+        before[1] - 2350,
+    )
+    [entry] = _db.session.scalars(
+        _db.select(AuditEntry).where(AuditEntry.action == "transfer.corrected")
+    )
+    assert (
+        entry.details["reason"] == "Double saisie au marché"
+        and entry.details["sale"] == sale.reference
+    )
     assert not ledger.verify()
     # The member sees it, with the reason, in their history.
     member_client = app.test_client()
     page = member_client.get("/connexion")
-    member_client.post("/connexion", data={"login": member_account.member.email, "password": "patias-demo",
-                                           "csrf_token": csrf_from(page.get_data(as_text=True))})
+    member_client.post(
+        "/connexion",
+        data={
+            "login": member_account.member.email,
+            "password": "patias-demo",
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+        },
+    )
     history = member_client.get("/compte/historique?lang=en").get_data(as_text=True)
     assert "Correction by the association" in history and "Double saisie au marché" in history
 
@@ -84,31 +117,60 @@ def test_a_sale_is_corrected_once(client, admin, sale):
     assert response.status_code == 302
     # Double click: the same key answers the same correction.
     html = client.get(f"/admin/corrections/{sale.id}").get_data(as_text=True)
-    again = client.post(f"/admin/corrections/{sale.id}", data={"csrf_token": csrf_from(html), "key": key, "reason": "Erreur"})
+    again = client.post(
+        f"/admin/corrections/{sale.id}",
+        data={"csrf_token": csrf_from(html), "key": key, "reason": "Erreur"},
+    )
     assert again.status_code == 302
     # Another attempt is refused.
-    other = client.post(f"/admin/corrections/{sale.id}", data={"csrf_token": csrf_from(html), "key": "another-key", "reason": "Erreur"})
+    other = client.post(
+        f"/admin/corrections/{sale.id}",
+        data={"csrf_token": csrf_from(html), "key": "another-key", "reason": "Erreur"},
+    )
     assert other.status_code == 409
-    assert _db.session.scalar(_db.select(_db.func.count()).select_from(Transfer).where(Transfer.kind == "correction")) == 1
-    assert len(list(_db.session.scalars(_db.select(AuditEntry).where(AuditEntry.action == "transfer.corrected")))) == 1
+    assert (
+        _db.session.scalar(
+            _db.select(_db.func.count()).select_from(Transfer).where(Transfer.kind == "correction")
+        )
+        == 1
+    )
+    assert (
+        len(
+            list(
+                _db.session.scalars(
+                    _db.select(AuditEntry).where(AuditEntry.action == "transfer.corrected")
+                )
+            )
+        )
+        == 1
+    )
 
 
 def test_a_refunded_sale_cannot_be_corrected(client, admin, sale):
     ledger.reverse(sale, kind="refund", actor_id=None)
     _db.session.commit()
     html = client.get(f"/admin/corrections?q={sale.reference}&lang=en").get_data(as_text=True)
-    assert "Cancelled at the register" in html and f"/admin/corrections/{sale.id}\"" not in html
+    assert "Cancelled at the register" in html and f'/admin/corrections/{sale.id}"' not in html
     response, _key = _correct(client, sale.id, "Erreur", key="key-one-1")
     assert response.status_code == 409
 
 
 def test_a_paid_out_merchant_account_is_explained(client, admin, sale):
-    ledger.transfer(source=sale.destination, destination=ledger.system_account("payouts"), amount_cents=2350,
-                    kind="settlement")
+    ledger.transfer(
+        source=sale.destination,
+        destination=ledger.system_account("payouts"),
+        amount_cents=2350,
+        kind="settlement",
+    )
     _db.session.commit()
     response, _key = _correct(client, sale.id, "Erreur", key="key-two-2")
     assert response.status_code == 409
-    assert _db.session.scalar(_db.select(_db.func.count()).select_from(Transfer).where(Transfer.kind == "correction")) == 0
+    assert (
+        _db.session.scalar(
+            _db.select(_db.func.count()).select_from(Transfer).where(Transfer.kind == "correction")
+        )
+        == 0
+    )
 
 
 def test_reason_required_and_only_sales(client, admin, sale):

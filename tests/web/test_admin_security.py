@@ -1,5 +1,6 @@
 """The admins' second factor: required on every back-office page, enrolment with a QR code,
 codes accepted once, wrong codes throttled."""
+
 from __future__ import annotations
 
 import time
@@ -17,7 +18,9 @@ from tests.factories import TEST_TOTP_SECRET, make_admin, make_cashier, make_mem
 
 def _post_code(client, url, code):
     page = client.get(url)
-    return client.post(url, data={"code": code, "csrf_token": csrf_from(page.get_data(as_text=True))})
+    return client.post(
+        url, data={"code": code, "csrf_token": csrf_from(page.get_data(as_text=True))}
+    )
 
 
 def test_an_admin_with_the_password_only_is_sent_to_the_second_factor(client, auth, db):
@@ -56,7 +59,11 @@ def test_next_cannot_leave_the_site(client, auth, db):
     admin = make_admin()
     db.session.commit()
     auth.login(admin.email)
-    response = _post_code(client, "/admin/securite/verification?next=//evil.example/x", pyotp.TOTP(TEST_TOTP_SECRET).now())
+    response = _post_code(
+        client,
+        "/admin/securite/verification?next=//evil.example/x",
+        pyotp.TOTP(TEST_TOTP_SECRET).now(),
+    )
     assert response.headers["Location"] == "/admin/"
 
 
@@ -68,7 +75,9 @@ def test_a_wrong_code_is_refused_and_kept_out(client, auth, db):
     wrong = f"{(int(good) + 1) % 1_000_000:06d}"
     response = _post_code(client, "/admin/securite/verification", wrong)
     assert response.status_code == 400
-    assert "not right" in response.get_data(as_text=True) or "pas le bon" in response.get_data(as_text=True)
+    assert "not right" in response.get_data(as_text=True) or "pas le bon" in response.get_data(
+        as_text=True
+    )
     assert client.get("/admin/").status_code == 302
     for text in ("", "12345", "abcdef", "1234567", "<b>1</b>" * 500):
         response = _post_code(client, "/admin/securite/verification", text)
@@ -83,8 +92,14 @@ def test_a_code_is_accepted_once(app, client, auth, db):
     assert _post_code(client, "/admin/securite/verification", code).status_code == 302
     other = app.test_client()
     page = other.get("/connexion")
-    other.post("/connexion", data={"login": admin.email, "password": "patias-demo",
-                                   "csrf_token": csrf_from(page.get_data(as_text=True))})
+    other.post(
+        "/connexion",
+        data={
+            "login": admin.email,
+            "password": "patias-demo",
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+        },
+    )
     response = _post_code(other, "/admin/securite/verification", code)
     assert response.status_code == 400
     assert other.get("/admin/").status_code == 302
@@ -107,13 +122,17 @@ def test_wrong_codes_are_throttled_even_for_the_right_code_afterwards(client, au
     auth.login(admin.email)
     good = pyotp.TOTP(TEST_TOTP_SECRET).now()
     wrong = f"{(int(good) + 500_000) % 1_000_000:06d}"
-    statuses = [_post_code(client, "/admin/securite/verification", wrong).status_code
-                for _ in range(twofactor.MAX_WRONG_CODES)]
+    statuses = [
+        _post_code(client, "/admin/securite/verification", wrong).status_code
+        for _ in range(twofactor.MAX_WRONG_CODES)
+    ]
     assert statuses[-1] == 429
     response = _post_code(client, "/admin/securite/verification", good)
     assert response.status_code == 429
     assert client.get("/admin/").status_code == 302
-    credential = _db.session.scalar(_db.select(TotpCredential).where(TotpCredential.user_id == admin.id))
+    credential = _db.session.scalar(
+        _db.select(TotpCredential).where(TotpCredential.user_id == admin.id)
+    )
     _db.session.refresh(credential)
     assert credential.blocked_until is not None
 
@@ -128,20 +147,32 @@ def test_an_admin_without_a_second_factor_enrols_with_a_qr_code(client, auth, db
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert 'src="data:image/svg+xml' in html
-    credential = _db.session.scalar(_db.select(TotpCredential).where(TotpCredential.user_id == admin.id))
+    credential = _db.session.scalar(
+        _db.select(TotpCredential).where(TotpCredential.user_id == admin.id)
+    )
     assert credential is not None and credential.confirmed_at is None
     assert twofactor.grouped_secret(credential.secret) in html
     # The same pending secret until confirmed (a reload does not change what was scanned).
-    assert twofactor.grouped_secret(credential.secret) in client.get("/admin/securite/inscription").get_data(as_text=True)
+    assert twofactor.grouped_secret(credential.secret) in client.get(
+        "/admin/securite/inscription"
+    ).get_data(as_text=True)
     assert client.get("/admin/").status_code == 302
-    wrong = _post_code(client, "/admin/securite/inscription", "000000" if pyotp.TOTP(credential.secret).now() != "000000" else "111111")
+    wrong = _post_code(
+        client,
+        "/admin/securite/inscription",
+        "000000" if pyotp.TOTP(credential.secret).now() != "000000" else "111111",
+    )
     assert wrong.status_code == 400
-    response = _post_code(client, "/admin/securite/inscription", pyotp.TOTP(credential.secret).now())
+    response = _post_code(
+        client, "/admin/securite/inscription", pyotp.TOTP(credential.secret).now()
+    )
     assert response.status_code == 302
     assert client.get("/admin/").status_code == 200
     _db.session.refresh(credential)
     assert credential.confirmed_at is not None
-    entry = _db.session.scalar(_db.select(AuditEntry).where(AuditEntry.action == "admin.totp_enrolled"))
+    entry = _db.session.scalar(
+        _db.select(AuditEntry).where(AuditEntry.action == "admin.totp_enrolled")
+    )
     assert entry.actor_id == admin.id and credential.secret not in str(entry.details)
     # Once enrolled, the enrolment page no longer shows the secret.
     response = client.get("/admin/securite/inscription")
@@ -166,7 +197,10 @@ def test_a_reset_ends_the_verified_session(client, auth, db, runner):
     result = runner.invoke(args=["ssa", "reset-2fa", admin.email])
     assert result.exit_code == 0, result.output
     assert client.get("/admin/").status_code in (302, 401)
-    assert _db.session.scalar(_db.select(TotpCredential).where(TotpCredential.user_id == admin.id)) is None
+    assert (
+        _db.session.scalar(_db.select(TotpCredential).where(TotpCredential.user_id == admin.id))
+        is None
+    )
     assert runner.invoke(args=["ssa", "reset-2fa", "nobody@example.test"]).exit_code != 0
 
 
@@ -192,7 +226,9 @@ def test_the_demo_admin_has_the_published_secret(app, db):
     lines = list(seed_demo())
     db.session.commit()
     admin = _db.session.scalar(_db.select(User).where(User.email == "admin@patias.test"))
-    credential = _db.session.scalar(_db.select(TotpCredential).where(TotpCredential.user_id == admin.id))
+    credential = _db.session.scalar(
+        _db.select(TotpCredential).where(TotpCredential.user_id == admin.id)
+    )
     assert credential.secret == twofactor.DEMO_TOTP_SECRET and credential.confirmed_at is not None
     assert any(twofactor.DEMO_TOTP_SECRET in line for line in lines)
     # Seeding again keeps it (idempotent).
@@ -231,13 +267,25 @@ def test_every_admin_route_needs_the_second_factor(app, db):
         url = _sample_url(app, rule)
         endpoints.add(rule.endpoint)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            response = client.open(url, method=method, data={"csrf_token": token} if method != "GET" else None)
+            response = client.open(
+                url, method=method, data={"csrf_token": token} if method != "GET" else None
+            )
             assert response.status_code == 302, f"{method} {url}: {response.status_code}"
-            assert response.headers["Location"].startswith("/admin/securite/verification"), f"{method} {url}"
+            assert response.headers["Location"].startswith("/admin/securite/verification"), (
+                f"{method} {url}"
+            )
             checked += 1
-            htmx = client.open(url, method=method, headers={"HX-Request": "true"},
-                               data={"csrf_token": token} if method != "GET" else None)
-            assert htmx.status_code == 401 and htmx.headers["HX-Redirect"].startswith("/admin/securite/verification")
-    assert checked >= 20 and {"admin.dashboard", "events.organise", "events.organise_csv"} <= endpoints
+            htmx = client.open(
+                url,
+                method=method,
+                headers={"HX-Request": "true"},
+                data={"csrf_token": token} if method != "GET" else None,
+            )
+            assert htmx.status_code == 401 and htmx.headers["HX-Redirect"].startswith(
+                "/admin/securite/verification"
+            )
+    assert (
+        checked >= 20 and {"admin.dashboard", "events.organise", "events.organise_csv"} <= endpoints
+    )
     # Nothing was done meanwhile.
     assert _db.session.scalar(_db.select(_db.func.count()).select_from(AuditEntry)) == 0

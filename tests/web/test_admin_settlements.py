@@ -1,5 +1,6 @@
 """Settlements `/admin/reglements` and the merchant's statements `/caisse/releves`: figures per
 merchant, printable and CSV statements, the SEPA file, and "mark paid" recorded once."""
+
 from __future__ import annotations
 
 import csv
@@ -36,11 +37,23 @@ def last():
 
 def _sales(merchant, *amounts, period=None, member_account=None):
     member_account = member_account or ledger.member_account(make_member())
-    ledger.transfer(source=ledger.system_account("caisse"), destination=member_account, amount_cents=10_000_00,
-                    kind="grant")
+    ledger.transfer(
+        source=ledger.system_account("caisse"),
+        destination=member_account,
+        amount_cents=10_000_00,
+        kind="grant",
+    )
     day = settlement.month_start(period or settlement.last_closed_period()) + timedelta(days=3)
-    rows = [ledger.transfer(source=member_account, destination=ledger.merchant_account(merchant), amount_cents=a,
-                            kind="purchase", occurred_on=day) for a in amounts]
+    rows = [
+        ledger.transfer(
+            source=member_account,
+            destination=ledger.merchant_account(merchant),
+            amount_cents=a,
+            kind="purchase",
+            occurred_on=day,
+        )
+        for a in amounts
+    ]
     _db.session.commit()
     return rows
 
@@ -55,8 +68,11 @@ def _settlements():
 
 
 def _pay_form(html: str, merchant_id: int) -> dict:
-    form = re.search(rf'<form method="post" action="(/admin/reglements/[^"]+/commercants/{merchant_id}/payer)">(.*?)</form>',
-                     html, re.S)
+    form = re.search(
+        rf'<form method="post" action="(/admin/reglements/[^"]+/commercants/{merchant_id}/payer)">(.*?)</form>',
+        html,
+        re.S,
+    )
     assert form, "no pay form for this merchant"
     fields = dict(re.findall(r'name="([^"]+)" type="hidden" value="([^"]*)"', form.group(2)))
     fields.update(dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form.group(2))))
@@ -89,7 +105,10 @@ def test_month_picker_and_bad_months(client, admin, db, last):
     for far in ("1999-01", f"{ledger.today().year + 2}-01"):
         response = client.get(f"/admin/reglements?mois={far}")
         html = response.get_data(as_text=True)
-        assert response.status_code == 400 and "This month is out of range: choose a month from 2000-01 to" in html, far
+        assert (
+            response.status_code == 400
+            and "This month is out of range: choose a month from 2000-01 to" in html
+        ), far
         assert "use the format YYYY-MM" not in html
     assert client.get("/admin/reglements/2026-13/sepa.xml").status_code == 404
     assert client.get("/admin/reglements/abcd/commercants/1").status_code == 404
@@ -113,7 +132,16 @@ def test_mark_paid_twice_pays_once(client, admin, db, last):
     assert ledger.balance(ledger.system_account("payouts")) == 20_00
     followed = client.get(f"/admin/reglements?mois={last}").get_data(as_text=True)
     assert "already marked paid" in followed or "is recorded" in followed
-    assert len(list(_db.session.scalars(_db.select(AuditEntry).where(AuditEntry.action == "settlement.paid")))) == 1
+    assert (
+        len(
+            list(
+                _db.session.scalars(
+                    _db.select(AuditEntry).where(AuditEntry.action == "settlement.paid")
+                )
+            )
+        )
+        == 1
+    )
     assert list(ledger.verify()) == []
 
 
@@ -123,23 +151,39 @@ def test_mark_paid_refuses_tampered_or_stale_forms(client, admin, db, last):
     html = client.get(f"/admin/reglements?mois={last}").get_data(as_text=True)
     form = _pay_form(html, shop.id)
     token = csrf_from(html)
-    wrong_key = client.post(form["action"], data={"csrf_token": token, "key": "settle:2020-01:1", "amount": "2000"})
+    wrong_key = client.post(
+        form["action"], data={"csrf_token": token, "key": "settle:2020-01:1", "amount": "2000"}
+    )
     assert wrong_key.status_code == 422
-    stale = client.post(form["action"], data={"csrf_token": token, "key": form["key"], "amount": "1999"})
+    stale = client.post(
+        form["action"], data={"csrf_token": token, "key": form["key"], "amount": "1999"}
+    )
     assert stale.status_code == 409 and "has changed" in stale.get_data(as_text=True)
-    garbage = client.post(form["action"], data={"csrf_token": token, "key": form["key"], "amount": "douze"})
+    garbage = client.post(
+        form["action"], data={"csrf_token": token, "key": form["key"], "amount": "douze"}
+    )
     assert garbage.status_code == 422
     no_csrf = client.post(form["action"], data={"key": form["key"], "amount": "2000"})
     assert no_csrf.status_code == 400
     current = f"/admin/reglements/{ledger.current_period()}/commercants/{shop.id}/payer"
-    not_over = client.post(current, data={"csrf_token": token, "key": f"settle:{ledger.current_period()}:{shop.id}",
-                                          "amount": "2000"})
+    not_over = client.post(
+        current,
+        data={
+            "csrf_token": token,
+            "key": f"settle:{ledger.current_period()}:{shop.id}",
+            "amount": "2000",
+        },
+    )
     assert not_over.status_code == 409 and "not over" in not_over.get_data(as_text=True)
     assert _settlements() == []
 
 
 def test_mark_all_paid_pays_the_transfer_file_once(client, admin, db, last):
-    shops = [make_merchant(iban=GOOD_IBAN), make_merchant(iban="FR7610107001011234567890129"), make_merchant(iban="")]
+    shops = [
+        make_merchant(iban=GOOD_IBAN),
+        make_merchant(iban="FR7610107001011234567890129"),
+        make_merchant(iban=""),
+    ]
     for shop, cents in zip(shops, (10_00, 20_00, 30_00), strict=True):
         _sales(shop, cents)
     html = client.get(f"/admin/reglements?mois={last}").get_data(as_text=True)
@@ -168,7 +212,12 @@ def test_sepa_download_matches_the_page_and_the_statements(client, admin, db, la
     statements = 0
     for shop in (a, b):
         html = client.get(f"/admin/reglements/{last}/commercants/{shop.id}").get_data(as_text=True)
-        statements += int(Decimal(re.search(r'id="statement-payable">€([\d.,]+)<', html).group(1).replace(",", "")) * 100)
+        statements += int(
+            Decimal(
+                re.search(r'id="statement-payable">€([\d.,]+)<', html).group(1).replace(",", "")
+            )
+            * 100
+        )
     assert total == statements == 38_33
 
 
@@ -213,9 +262,17 @@ def test_the_merchant_sees_only_its_own_statements(client, db, auth, last):
     assert listing.status_code == 200 and _english_label(last) in html and "€8.00" in html
     assert "€99.00" not in html and "Ferme Voisine" not in html
     statement = client.get(f"/caisse/releves/{last}").get_data(as_text=True)
-    assert "Ferme du Caissier" in statement and "€8.00" in statement and "Ferme Voisine" not in statement
+    assert (
+        "Ferme du Caissier" in statement
+        and "€8.00" in statement
+        and "Ferme Voisine" not in statement
+    )
     csv_response = client.get(f"/caisse/releves/{last}.csv")
-    assert csv_response.status_code == 200 and b"8.00" in csv_response.data and b"99.00" not in csv_response.data
+    assert (
+        csv_response.status_code == 200
+        and b"8.00" in csv_response.data
+        and b"99.00" not in csv_response.data
+    )
     assert client.get("/caisse/releves/2099-01").status_code == 404
     assert client.get("/caisse/releves/nope").status_code == 404
     # Admin pages stay closed to a cashier.

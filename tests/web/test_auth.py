@@ -1,5 +1,6 @@
 """Signing in and out: e-mail or member number, throttling per account, a new session at
 sign-in, safe `next`, logout by POST only."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -10,6 +11,7 @@ from app.extensions import db as _db
 from app.models import User
 from app.models.base import utcnow
 from app.services import auth as auth_service
+from app.services.errors import LoginFailed
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD, make_member, make_user
 
@@ -66,7 +68,7 @@ def test_unknown_account_and_wrong_password_look_the_same(client, auth):
     def message(response):
         body = response.get_data(as_text=True)
         start = body.index('id="login-error"')
-        return body[start:body.index("</div>", start)]
+        return body[start : body.index("</div>", start)]
 
     assert message(unknown) == message(wrong)
     assert _logged_in_user(client) is None
@@ -91,8 +93,14 @@ def test_five_wrong_passwords_block_the_account_with_a_clear_message(app, client
     # In English too.
     english = app.test_client()
     page = english.get("/connexion?lang=en")
-    response = english.post("/connexion?lang=en", data={
-        "login": "target@example.test", "password": PASSWORD, "csrf_token": csrf_from(page.get_data(as_text=True))})
+    response = english.post(
+        "/connexion?lang=en",
+        data={
+            "login": "target@example.test",
+            "password": PASSWORD,
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+        },
+    )
     assert "Try again in 15 minutes" in response.get_data(as_text=True)
 
     # Once the block has passed, the right password works and the counter starts again.
@@ -115,8 +123,14 @@ def test_the_block_is_held_in_the_database_for_every_worker(app, database_url, a
     with other_worker.app_context():
         client = other_worker.test_client()
         page = client.get("/connexion")
-        response = client.post("/connexion", data={
-            "login": "shared@example.test", "password": PASSWORD, "csrf_token": csrf_from(page.get_data(as_text=True))})
+        response = client.post(
+            "/connexion",
+            data={
+                "login": "shared@example.test",
+                "password": PASSWORD,
+                "csrf_token": csrf_from(page.get_data(as_text=True)),
+            },
+        )
         assert response.status_code == 429
         _db.session.remove()
         _db.engine.dispose()
@@ -163,21 +177,31 @@ def test_the_session_is_new_after_login(client, auth):
         assert session["_user_id"] == f"{user.id}:{user.session_version}"
 
 
-@pytest.mark.parametrize(("target", "followed"), [
-    ("/confidentialite", True),
-    ("/confidentialite?x=1", True),
-    ("https://evil.test/steal", False),
-    ("//evil.test/steal", False),
-    ("/\\evil.test", False),
-    ("javascript:alert(1)", False),
-    ("/%0d%0aLocation:evil", True),  # encoded: stays a local path
-])
+@pytest.mark.parametrize(
+    ("target", "followed"),
+    [
+        ("/confidentialite", True),
+        ("/confidentialite?x=1", True),
+        ("https://evil.test/steal", False),
+        ("//evil.test/steal", False),
+        ("/\\evil.test", False),
+        ("javascript:alert(1)", False),
+        ("/%0d%0aLocation:evil", True),  # encoded: stays a local path
+    ],
+)
 def test_next_only_leads_to_local_paths(client, target, followed):
     make_user(email="next@example.test")
     app_db_commit()
     page = client.get("/connexion")
-    response = client.post("/connexion", query_string={"next": target}, data={
-        "login": "next@example.test", "password": PASSWORD, "csrf_token": csrf_from(page.get_data(as_text=True))})
+    response = client.post(
+        "/connexion",
+        query_string={"next": target},
+        data={
+            "login": "next@example.test",
+            "password": PASSWORD,
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+        },
+    )
     assert response.status_code == 302
     location = response.headers["Location"]
     if followed:
@@ -205,11 +229,19 @@ def test_protected_page_sends_anonymous_to_login_with_next(client):
     assert response.headers["Location"].startswith("/connexion?next=")
 
 
-@pytest.mark.parametrize("login", ["x" * 10_000, "a\x00b@example.test", "<script>alert(1)</script>", "0000\x1b18"])
+@pytest.mark.parametrize(
+    "login", ["x" * 10_000, "a\x00b@example.test", "<script>alert(1)</script>", "0000\x1b18"]
+)
 def test_strange_input_never_gives_a_500(client, login):
     page = client.get("/connexion")
-    response = client.post("/connexion", data={
-        "login": login, "password": "p" * 10_000, "csrf_token": csrf_from(page.get_data(as_text=True))})
+    response = client.post(
+        "/connexion",
+        data={
+            "login": login,
+            "password": "p" * 10_000,
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+        },
+    )
     assert response.status_code in (200, 401)
     assert "<script>alert(1)</script>" not in response.get_data(as_text=True)
 
@@ -217,8 +249,10 @@ def test_strange_input_never_gives_a_500(client, login):
 def test_authenticate_hashes_even_for_unknown_accounts(app, monkeypatch):
     calls = []
     original = auth_service.check_password_hash
-    monkeypatch.setattr(auth_service, "check_password_hash", lambda h, p: calls.append(1) or original(h, p))
-    with pytest.raises(Exception):
+    monkeypatch.setattr(
+        auth_service, "check_password_hash", lambda h, p: calls.append(1) or original(h, p)
+    )
+    with pytest.raises(LoginFailed):
         auth_service.authenticate("nobody@example.test", "password-123")
     assert calls, "an unknown account must cost a hash, like a wrong password"
 
@@ -227,7 +261,9 @@ def app_db_commit():
     _db.session.commit()
 
 
-def test_one_address_trying_many_accounts_is_slowed_down_but_successes_do_not_count(app, client, auth, monkeypatch):
+def test_one_address_trying_many_accounts_is_slowed_down_but_successes_do_not_count(
+    app, client, auth, monkeypatch
+):
     monkeypatch.setitem(app.config, "LOGIN_CLIENT_LIMIT", 3)
     make_user(email="real@example.test")
     app_db_commit()

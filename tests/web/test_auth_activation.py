@@ -1,4 +1,5 @@
 """Activation by e-mailed link and by letter code; password reset by e-mail link."""
+
 from __future__ import annotations
 
 import re
@@ -10,6 +11,7 @@ from app.extensions import db
 from app.models import ActivationCode, Application, Commune, Member, OutboxMessage, User
 from app.models.base import utcnow
 from app.services import cards, membership
+from app.services.errors import InvalidActivationCode
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD, make_member, make_user
 
@@ -18,8 +20,15 @@ NEW_PASSWORD = "un mot de passe solide"
 
 def _approve(email: str | None):
     commune = db.session.scalar(db.select(Commune).where(Commune.name == "Arthun"))
-    application = Application(first_name="Rose", last_name="Vernet", commune_id=commune.id, address="Le Bourg",
-                              email=email, phone=None if email else "0477000000", contribution_cents=0)
+    application = Application(
+        first_name="Rose",
+        last_name="Vernet",
+        commune_id=commune.id,
+        address="Le Bourg",
+        email=email,
+        phone=None if email else "0477000000",
+        contribution_cents=0,
+    )
     db.session.add(application)
     db.session.flush()
     approval = membership.approve(application)
@@ -28,8 +37,13 @@ def _approve(email: str | None):
 
 
 def _link_in_mail(recipient: str, marker: str) -> str:
-    mails = list(db.session.scalars(db.select(OutboxMessage).where(OutboxMessage.recipient == recipient)
-                                    .order_by(OutboxMessage.id)))
+    mails = list(
+        db.session.scalars(
+            db.select(OutboxMessage)
+            .where(OutboxMessage.recipient == recipient)
+            .order_by(OutboxMessage.id)
+        )
+    )
     assert mails, f"no mail to {recipient}"
     match = re.search(rf"https?://\S+({marker}/\S+)", mails[-1].body)
     assert match, mails[-1].body
@@ -38,7 +52,9 @@ def _link_in_mail(recipient: str, marker: str) -> str:
 
 def _post(client, url: str, data: dict, **kwargs):
     page = client.get(url)
-    return client.post(url, data={"csrf_token": csrf_from(page.get_data(as_text=True)), **data}, **kwargs)
+    return client.post(
+        url, data={"csrf_token": csrf_from(page.get_data(as_text=True)), **data}, **kwargs
+    )
 
 
 def _session_user(client):
@@ -55,7 +71,11 @@ def test_activation_by_link_sets_password_and_pin_and_signs_in(client, auth):
     assert client.get(path).status_code == 200
     # Before activation nobody can sign in, whatever the password.
     assert auth.login("rose@example.test", "anything at all").status_code == 401
-    response = _post(client, path, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "pin": "5831", "pin_confirm": "5831"})
+    response = _post(
+        client,
+        path,
+        {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "pin": "5831", "pin_confirm": "5831"},
+    )
     assert response.status_code == 302 and response.headers["Location"] == "/compte"
     assert _session_user(client).startswith(f"{approval.user.id}:")
     db.session.expire_all()
@@ -68,14 +88,52 @@ def test_activation_by_link_sets_password_and_pin_and_signs_in(client, auth):
     assert again.status_code == 400
 
 
-@pytest.mark.parametrize(("fields", "problem"), [
-    ({"password": "short", "confirm": "short", "pin": "5831", "pin_confirm": "5831"}, "10"),
-    ({"password": NEW_PASSWORD, "confirm": NEW_PASSWORD + "x", "pin": "5831", "pin_confirm": "5831"}, "identiques"),
-    ({"password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "pin": "583", "pin_confirm": "583"}, "4 chiffres"),
-    ({"password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "pin": "5831", "pin_confirm": "5832"}, "identiques"),
-    ({"password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "pin": "12ab", "pin_confirm": "12ab"}, "4 chiffres"),
-    ({"password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "pin": "1234", "pin_confirm": "1234"}, "trop facile à deviner"),
-])
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"password": "short", "confirm": "short", "pin": "5831", "pin_confirm": "5831"}, "10"),
+        (
+            {
+                "password": NEW_PASSWORD,
+                "confirm": NEW_PASSWORD + "x",
+                "pin": "5831",
+                "pin_confirm": "5831",
+            },
+            "identiques",
+        ),
+        (
+            {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "pin": "583", "pin_confirm": "583"},
+            "4 chiffres",
+        ),
+        (
+            {
+                "password": NEW_PASSWORD,
+                "confirm": NEW_PASSWORD,
+                "pin": "5831",
+                "pin_confirm": "5832",
+            },
+            "identiques",
+        ),
+        (
+            {
+                "password": NEW_PASSWORD,
+                "confirm": NEW_PASSWORD,
+                "pin": "12ab",
+                "pin_confirm": "12ab",
+            },
+            "4 chiffres",
+        ),
+        (
+            {
+                "password": NEW_PASSWORD,
+                "confirm": NEW_PASSWORD,
+                "pin": "1234",
+                "pin_confirm": "1234",
+            },
+            "trop facile à deviner",
+        ),
+    ],
+)
 def test_activation_refuses_weak_passwords_and_bad_pins(client, fields, problem):
     approval = _approve("rose@example.test")
     path = _link_in_mail("rose@example.test", "/activation")
@@ -96,7 +154,14 @@ def test_a_forged_activation_link_is_refused(client, path):
 
 
 def _code_form(number, code, password=NEW_PASSWORD, pin="5831"):
-    return {"number": number, "code": code, "password": password, "confirm": password, "pin": pin, "pin_confirm": pin}
+    return {
+        "number": number,
+        "code": code,
+        "password": password,
+        "confirm": password,
+        "pin": pin,
+        "pin_confirm": pin,
+    }
 
 
 def test_activation_by_code_and_member_number(client, auth):
@@ -109,7 +174,9 @@ def test_activation_by_code_and_member_number(client, auth):
     assert auth.login(number, NEW_PASSWORD).status_code == 302
     auth.logout()
     # The code served once.
-    response = _post(client, "/activation", _code_form(number, code, password="another long password"))
+    response = _post(
+        client, "/activation", _code_form(number, code, password="another long password")
+    )
     assert response.status_code == 400
     assert auth.login(number, "another long password").status_code == 401
 
@@ -146,7 +213,10 @@ def test_codes_cannot_be_guessed_five_tries_an_hour_per_number(client):
     approval = _approve(None)
     number = approval.member.number
     for attempt in range(5):
-        assert _post(client, "/activation", _code_form(number, f"WRONG{attempt:03d}")).status_code == 400
+        assert (
+            _post(client, "/activation", _code_form(number, f"WRONG{attempt:03d}")).status_code
+            == 400
+        )
     blocked = _post(client, "/activation", _code_form(number, approval.letter.code))
     assert blocked.status_code == 429
     assert "Réessayez dans" in blocked.get_data(as_text=True)
@@ -160,7 +230,7 @@ def test_a_new_letter_voids_the_previous_code(app):
     approval = _approve(None)
     first = approval.letter.code
     second = auth_service.issue_activation_code(approval.user).code
-    with pytest.raises(Exception):
+    with pytest.raises(InvalidActivationCode):
         auth_service.activate_with_code(approval.member.number, first, NEW_PASSWORD, "5831")
     user = auth_service.activate_with_code(approval.member.number, second, NEW_PASSWORD, "5831")
     assert user.id == approval.user.id
@@ -175,8 +245,14 @@ def test_password_reset_by_link_once_and_it_ends_other_sessions(app, client, aut
     version = user.session_version
     other_device = app.test_client()
     page = other_device.get("/connexion")
-    other_device.post("/connexion", data={"login": "forgot@example.test", "password": PASSWORD,
-                                          "csrf_token": csrf_from(page.get_data(as_text=True))})
+    other_device.post(
+        "/connexion",
+        data={
+            "login": "forgot@example.test",
+            "password": PASSWORD,
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+        },
+    )
     assert other_device.get("/confidentialite").status_code in (200, 404)
     with other_device.session_transaction() as session:
         assert session.get("_user_id")

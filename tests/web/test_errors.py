@@ -1,4 +1,5 @@
 """Error pages: in the visitor's language, inside the site's layout, never a traceback."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,7 +13,11 @@ from tests.web.test_headers import assert_security_headers
 SECRET = "s" * 20 + "0123456789ab"
 PEPPER = "p" * 20 + "ba9876543210"
 TEXTS = {
-    "fr": {"404": "Page introuvable", "500": "Une erreur est survenue", "home": "Retour à l’accueil"},
+    "fr": {
+        "404": "Page introuvable",
+        "500": "Une erreur est survenue",
+        "home": "Retour à l’accueil",
+    },
     "en": {"404": "Page not found", "500": "Something went wrong", "home": "Back to the home page"},
 }
 
@@ -106,11 +111,12 @@ def test_405_and_csrf_errors_are_pages_of_the_site(client):
     assert "Formulaire expiré" in page_text(response)
 
 
-
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_500_when_the_database_is_unreachable(tmp_path, lang):
     down = create_app(
-        "testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'missing-dir' / 'x.sqlite3'}", PROPAGATE_EXCEPTIONS=False
+        "testing",
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'missing-dir' / 'x.sqlite3'}",
+        PROPAGATE_EXCEPTIONS=False,
     )
     try:
         response = down.test_client().get(f"/?lang={lang}")

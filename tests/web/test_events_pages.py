@@ -1,5 +1,6 @@
 """Public event pages: the list by month, past events, an event's page, calendar feeds, the home
 page partial."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -59,13 +60,19 @@ def test_list_shows_places_left_and_full_events(client, db):
 
 
 def test_event_page_has_everything_and_the_form(client, db):
-    event = make_event(capacity=10, at=(9, 30), title_fr="Groupe de travail à Cezay", place_name="Salle des fêtes")
+    event = make_event(
+        capacity=10, at=(9, 30), title_fr="Groupe de travail à Cezay", place_name="Salle des fêtes"
+    )
     make_registration(event, people=3)
     db.session.commit()
     response = client.get(f"/evenements/{event.slug}")
     page = text(response)
     assert response.status_code == 200
-    assert "Groupe de travail à Cezay" in page and "Salle des fêtes" in page and "Boën-sur-Lignon" in page
+    assert (
+        "Groupe de travail à Cezay" in page
+        and "Salle des fêtes" in page
+        and "Boën-sur-Lignon" in page
+    )
     assert "09:30" in page and "12:30" in page
     assert "7 places restantes" in page
     assert '<label for="name">Nom</label>' in page
@@ -84,16 +91,22 @@ def test_event_page_in_english(client, db):
 
 @pytest.mark.parametrize("language", ["en", "fr"])
 def test_dates_start_with_a_capital_and_keep_the_month_as_written(client, db, language):
-    """"Wednesday, December 23", not "Wednesday, december 23"; "Mercredi 23 décembre"."""
+    """ "Wednesday, December 23", not "Wednesday, december 23"; "Mercredi 23 décembre"."""
     event = make_event(days_ahead=40)
     registration = make_registration(event, language=language)
     db.session.commit()
     written = format_date(event.starts_at.astimezone(PARIS).date(), "full", locale=language)
     expected = written[:1].upper() + written[1:]
-    assert expected != expected.capitalize() if language == "en" else expected == expected.capitalize()
+    assert (
+        expected != expected.capitalize() if language == "en" else expected == expected.capitalize()
+    )
     assert f">{expected}</time>" in text(client.get(f"/evenements/{event.slug}?lang={language}"))
-    assert f">{expected}</time>" in text(client.get(f"/inscription/{registration.token}?lang={language}"))
-    mail = db.session.scalar(db.select(OutboxMessage).where(OutboxMessage.recipient == registration.email))
+    assert f">{expected}</time>" in text(
+        client.get(f"/inscription/{registration.token}?lang={language}")
+    )
+    mail = db.session.scalar(
+        db.select(OutboxMessage).where(OutboxMessage.recipient == registration.email)
+    )
     assert f"\n{expected}, " in mail.body
 
 
@@ -134,6 +147,7 @@ def test_description_html_is_escaped(client, db):
 
 # --- Calendar feeds -------------------------------------------------------------------------------
 
+
 def test_calendar_feed_lists_upcoming_events_with_stable_uids(client, db):
     first = make_event(days_ahead=3, at=(9, 30))
     second = make_event(days_ahead=40, at=(18, 0))
@@ -145,8 +159,13 @@ def test_calendar_feed_lists_upcoming_events_with_stable_uids(client, db):
     assert one.status_code == 200 and one.mimetype == "text/calendar"
     calendar = Calendar.from_ical(one.data)
     events = calendar.walk("VEVENT")
-    assert [str(e["uid"]) for e in events] == [f"event-{first.id}@patias", f"event-{second.id}@patias"]
-    assert [str(e["uid"]) for e in Calendar.from_ical(two.data).walk("VEVENT")] == [str(e["uid"]) for e in events]
+    assert [str(e["uid"]) for e in events] == [
+        f"event-{first.id}@patias",
+        f"event-{second.id}@patias",
+    ]
+    assert [str(e["uid"]) for e in Calendar.from_ical(two.data).walk("VEVENT")] == [
+        str(e["uid"]) for e in events
+    ]
     starts = [e.decoded("dtstart") for e in events]
     assert [(s.hour, s.minute) for s in starts] == [(9, 30), (18, 0)]
     assert all(str(s.tzinfo) == "Europe/Paris" for s in starts)
@@ -178,8 +197,11 @@ def test_cancelled_events_stay_in_the_feed_as_cancelled(client, db):
 
 # --- The home page partial --------------------------------------------------------------------------
 
+
 def test_upcoming_events_partial(app, db):
-    events = [make_event(days_ahead=d, title_fr=f"Prochain {d}", capacity=10) for d in (9, 2, 5, 30)]
+    events = [
+        make_event(days_ahead=d, title_fr=f"Prochain {d}", capacity=10) for d in (9, 2, 5, 30)
+    ]
     make_event(days_ahead=1, status="draft", title_fr="Brouillon")
     make_registration(events[1], people=4)
     db.session.commit()

@@ -1,5 +1,6 @@
 """Registering through the event page, the private link, the carpool buttons (with and without
 htmx), bad input and the rate limit."""
+
 from __future__ import annotations
 
 import html as html_lib
@@ -12,7 +13,13 @@ from app.models import Booking, OutboxMessage, Registration, Ride
 from app.services import carpool
 from tests.factories import make_admin, make_event, make_member, make_registration
 
-FORM = {"name": "Jeanne Martin", "email": "jeanne@example.org", "phone": "", "commune": "0", "people": "1"}
+FORM = {
+    "name": "Jeanne Martin",
+    "email": "jeanne@example.org",
+    "phone": "",
+    "commune": "0",
+    "people": "1",
+}
 
 
 def text(response) -> str:
@@ -20,7 +27,9 @@ def text(response) -> str:
 
 
 def registrations(db, event):
-    return db.session.scalars(db.select(Registration).where(Registration.event_id == event.id)).all()
+    return db.session.scalars(
+        db.select(Registration).where(Registration.event_id == event.id)
+    ).all()
 
 
 @pytest.fixture
@@ -43,6 +52,7 @@ def token_of(response) -> str:
 
 # --- Registering ---------------------------------------------------------------------------------
 
+
 def test_the_demo_accounts_reserved_domain_is_accepted(client, db, post_form, event):
     """The demo members' addresses end in .test (reserved, never real): prefilled for a signed-in
     demo member, they must register like any address, as on the application form."""
@@ -62,8 +72,16 @@ def test_register_then_land_on_the_private_page(client, db, post_form, event):
     assert page.headers["Cache-Control"] == "no-store"
     assert 'name="robots" content="noindex' in body
     (row,) = registrations(db, event)
-    assert (row.name, row.email, row.people, row.needs_ride, row.status) == ("Jeanne Martin", "jeanne@example.org", 2, True, "confirmed")
-    mail = db.session.scalar(db.select(OutboxMessage).where(OutboxMessage.recipient == "jeanne@example.org"))
+    assert (row.name, row.email, row.people, row.needs_ride, row.status) == (
+        "Jeanne Martin",
+        "jeanne@example.org",
+        2,
+        True,
+        "confirmed",
+    )
+    mail = db.session.scalar(
+        db.select(OutboxMessage).where(OutboxMessage.recipient == "jeanne@example.org")
+    )
     assert f"/inscription/{token}" in mail.body
 
 
@@ -75,15 +93,26 @@ def test_register_with_a_phone_only(client, db, post_form, event):
     assert db.session.scalar(db.select(db.func.count()).select_from(OutboxMessage)) == 0
 
 
-def test_an_address_already_registered_is_neither_shown_nor_changed(app, client, db, post_form, event):
+def test_an_address_already_registered_is_neither_shown_nor_changed(
+    app, client, db, post_form, event
+):
     token = token_of(register(post_form, event, people="2", needs_ride="y", phone="06 11 11 11 11"))
     # Someone else types Jeanne's address: they must not land on her private page nor change it.
     stranger = app.test_client()
     page = stranger.get(f"/evenements/{event.slug}")
-    response = stranger.post(f"/evenements/{event.slug}", data={
-        **FORM, "name": "Mallory", "email": "JEANNE@Example.org", "phone": "06 99 99 99 99", "people": "1",
-        "csrf_token": re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', text(page)).group(1),
-    })
+    response = stranger.post(
+        f"/evenements/{event.slug}",
+        data={
+            **FORM,
+            "name": "Mallory",
+            "email": "JEANNE@Example.org",
+            "phone": "06 99 99 99 99",
+            "people": "1",
+            "csrf_token": re.search(
+                r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', text(page)
+            ).group(1),
+        },
+    )
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/evenements/{event.slug}#main")
     answer = stranger.get(response.headers["Location"])
@@ -92,20 +121,32 @@ def test_an_address_already_registered_is_neither_shown_nor_changed(app, client,
     assert token not in body and "/inscription/" not in body and "06 11 11 11 11" not in body
     (row,) = registrations(db, event)
     db.session.refresh(row)
-    assert (row.name, row.people, row.needs_ride, row.phone) == ("Jeanne Martin", 2, True, "06 11 11 11 11")
+    assert (row.name, row.people, row.needs_ride, row.phone) == (
+        "Jeanne Martin",
+        2,
+        True,
+        "06 11 11 11 11",
+    )
     # The link goes to the address instead, to its owner only.
-    mails = db.session.scalars(db.select(OutboxMessage).where(OutboxMessage.recipient == "jeanne@example.org")
-                               .order_by(OutboxMessage.id)).all()
+    mails = db.session.scalars(
+        db.select(OutboxMessage)
+        .where(OutboxMessage.recipient == "jeanne@example.org")
+        .order_by(OutboxMessage.id)
+    ).all()
     assert len(mails) == 2 and f"/inscription/{token}" in mails[1].body
     assert "n’a pas changé" in mails[1].body and "Mallory" not in mails[1].body
 
 
-def test_a_member_typing_an_address_already_registered_is_not_shown_it(client, db, auth, event, post_form):
+def test_a_member_typing_an_address_already_registered_is_not_shown_it(
+    client, db, auth, event, post_form
+):
     owner = make_registration(event, email="owner@example.org", name="Propriétaire")
     make_member(email="membre@example.org")
     db.session.commit()
     auth.login("membre@example.org")
-    response = post_form(f"/evenements/{event.slug}", {**FORM, "email": "owner@example.org", "people": "3"})
+    response = post_form(
+        f"/evenements/{event.slug}", {**FORM, "email": "owner@example.org", "people": "3"}
+    )
     assert response.status_code == 303 and owner.token not in response.headers["Location"]
     db.session.refresh(owner)
     assert (owner.name, owner.people, owner.member_id) == ("Propriétaire", 1, None)
@@ -116,7 +157,9 @@ def test_a_coordinator_registering_an_address_again_updates_it(client, db, auth,
     admin = make_admin()
     db.session.commit()
     auth.login_admin(admin.email)
-    response = post_form(f"/evenements/{event.slug}", {**FORM, "email": "called@example.org", "people": "3"})
+    response = post_form(
+        f"/evenements/{event.slug}", {**FORM, "email": "called@example.org", "people": "3"}
+    )
     assert token_of(response) == registration.token
     db.session.refresh(registration)
     assert registration.people == 3
@@ -135,13 +178,23 @@ def form_of(page: str) -> dict:
     """The hidden fields of the registration form as the page gave them (CSRF token and key)."""
     key = re.search(r'name="key" (?:type="hidden" )?value="([^"]+)"', page)
     assert key, "no idempotency key in the form"
-    return {"csrf_token": re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1),
-            "key": key.group(1)}
+    return {
+        "csrf_token": re.search(
+            r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page
+        ).group(1),
+        "key": key.group(1),
+    }
 
 
 def test_the_same_form_sent_twice_registers_once(client, db, event):
     url = f"/evenements/{event.slug}"
-    data = {**FORM, "email": "", "phone": "06 12 34 56 78", "people": "2", **form_of(text(client.get(url)))}
+    data = {
+        **FORM,
+        "email": "",
+        "phone": "06 12 34 56 78",
+        "people": "2",
+        **form_of(text(client.get(url))),
+    }
     first = client.post(url, data=data)
     again = client.post(url, data=data)  # a double click, or Back and send again
     assert first.status_code == again.status_code == 303
@@ -184,6 +237,7 @@ def test_draft_event_refuses(client, db, post_form, event):
 
 # --- Bad input ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("data", "field", "message"),
     [
@@ -200,7 +254,9 @@ def test_draft_event_refuses(client, db, post_form, event):
         ({"commune": "99999"}, "commune", "Choisissez une option"),
     ],
 )
-def test_bad_input_is_explained_next_to_the_field(client, db, post_form, event, data, field, message):
+def test_bad_input_is_explained_next_to_the_field(
+    client, db, post_form, event, data, field, message
+):
     response = register(post_form, event, **data)
     assert response.status_code == 422
     page = text(response)
@@ -215,7 +271,10 @@ def test_a_phone_of_separators_only_is_refused(client, db, post_form, event, pho
     response = register(post_form, event, email=email, phone=phone)
     assert response.status_code == 422
     page = text(response)
-    assert 'id="phone-error"' in page and "Saisissez un numéro de téléphone, par exemple 06 12 34 56 78" in page
+    assert (
+        'id="phone-error"' in page
+        and "Saisissez un numéro de téléphone, par exemple 06 12 34 56 78" in page
+    )
     assert f'value="{phone.strip()}"' in page
     assert registrations(db, event) == []
 
@@ -228,7 +287,9 @@ def test_a_phone_too_long_gets_the_phone_message(client, db, post_form, event):
 
 
 def test_what_was_typed_is_kept(client, db, post_form, event):
-    response = register(post_form, event, name="Jeanne <b>Martin</b>", people="9", email="jeanne@example.org")
+    response = register(
+        post_form, event, name="Jeanne <b>Martin</b>", people="9", email="jeanne@example.org"
+    )
     page = text(response)
     assert 'value="Jeanne &lt;b&gt;Martin&lt;/b&gt;"' in page
     assert 'value="jeanne@example.org"' in page
@@ -240,7 +301,10 @@ def test_html_and_control_characters_in_names(client, db, post_form, event, auth
     (row,) = registrations(db, event)
     assert row.name == "<script>alert(1)</script> Zoé"
     page = text(client.get(response.headers["Location"]))
-    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; Zoé" in page
+    assert (
+        "<script>alert(1)</script>" not in page
+        and "&lt;script&gt;alert(1)&lt;/script&gt; Zoé" in page
+    )
     admin = make_admin()
     db.session.commit()
     auth.login_admin(admin.email)
@@ -249,6 +313,7 @@ def test_html_and_control_characters_in_names(client, db, post_form, event, auth
 
 
 # --- Rate limit -----------------------------------------------------------------------------------
+
 
 def test_public_forms_are_rate_limited_per_address(app, client, db, post_form, event, monkeypatch):
     monkeypatch.setitem(app.config, "PUBLIC_FORM_LIMIT", 2)
@@ -263,45 +328,73 @@ def test_public_forms_are_rate_limited_per_address(app, client, db, post_form, e
     other = app.test_client()
     page = other.get(f"/evenements/{event.slug}")
     token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', text(page)).group(1)
-    elsewhere = other.post(f"/evenements/{event.slug}", data={**FORM, "email": "other@example.org", "csrf_token": token},
-                           environ_base={"REMOTE_ADDR": "10.9.8.7"})
+    elsewhere = other.post(
+        f"/evenements/{event.slug}",
+        data={**FORM, "email": "other@example.org", "csrf_token": token},
+        environ_base={"REMOTE_ADDR": "10.9.8.7"},
+    )
     assert elsewhere.status_code == 303
 
 
 # --- Signed-in people -----------------------------------------------------------------------------
 
+
 def test_a_signed_in_member_gets_the_form_prefilled(client, db, auth, event, post_form):
-    member = make_member(email="membre@example.org", first_name="Odile", last_name="Faure", phone="06 11 22 33 44")
+    member = make_member(
+        email="membre@example.org", first_name="Odile", last_name="Faure", phone="06 11 22 33 44"
+    )
     db.session.commit()
     auth.login("membre@example.org")
     page = text(client.get(f"/evenements/{event.slug}"))
-    assert 'value="Odile Faure"' in page and 'value="membre@example.org"' in page and 'value="06 11 22 33 44"' in page
-    response = post_form(f"/evenements/{event.slug}", {**FORM, "name": "Odile Faure", "email": "membre@example.org"})
+    assert (
+        'value="Odile Faure"' in page
+        and 'value="membre@example.org"' in page
+        and 'value="06 11 22 33 44"' in page
+    )
+    response = post_form(
+        f"/evenements/{event.slug}", {**FORM, "name": "Odile Faure", "email": "membre@example.org"}
+    )
     assert response.status_code == 303
     (row,) = registrations(db, event)
     assert row.member_id == member.id
     assert "Voir ou modifier mon inscription" in text(client.get(f"/evenements/{event.slug}"))
 
 
-def test_a_registered_member_gets_their_registration_not_the_form_again(client, db, auth, event, post_form):
+def test_a_registered_member_gets_their_registration_not_the_form_again(
+    client, db, auth, event, post_form
+):
     member = make_member(email="membre@example.org")
     commune_id = carpool.pickup_points()[0].commune_id
-    registration = make_registration(event, email="membre@example.org", member_id=member.id, people=3,
-                                     needs_ride=True, commune_id=commune_id)
+    registration = make_registration(
+        event,
+        email="membre@example.org",
+        member_id=member.id,
+        people=3,
+        needs_ride=True,
+        commune_id=commune_id,
+    )
     db.session.commit()
     assert registration.ride_request.status == "open"
     auth.login("membre@example.org")
     page = text(client.get(f"/evenements/{event.slug}"))
-    assert "Vous êtes inscrit à cet événement" in page and "Voir ou modifier mon inscription" in page
+    assert (
+        "Vous êtes inscrit à cet événement" in page and "Voir ou modifier mon inscription" in page
+    )
     assert f'href="/inscription/{registration.token}"' in page
     assert 'name="people"' not in page and 'name="needs_ride"' not in page
     # The form of an earlier visit, sent with its defaults (1 person, no ride), changes nothing.
     response = post_form(f"/evenements/{event.slug}", {**FORM, "email": "membre@example.org"})
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/inscription/{registration.token}#main")
-    assert "Vous êtes déjà inscrit à cet événement" in text(client.get(response.headers["Location"]))
+    assert "Vous êtes déjà inscrit à cet événement" in text(
+        client.get(response.headers["Location"])
+    )
     db.session.refresh(registration)
-    assert (registration.people, registration.needs_ride, registration.ride_request.status) == (3, True, "open")
+    assert (registration.people, registration.needs_ride, registration.ride_request.status) == (
+        3,
+        True,
+        "open",
+    )
 
 
 def test_an_admin_registers_someone_who_called(client, db, auth, event, post_form):
@@ -311,14 +404,22 @@ def test_an_admin_registers_someone_who_called(client, db, auth, event, post_for
     page = text(client.get(f"/evenements/{event.slug}"))
     assert "pour inscrire une personne qui a appelé" in page
     assert 'value="Coordinatrice"' not in page
-    response = post_form(f"/evenements/{event.slug}", {**FORM, "name": "Marcel au téléphone", "email": "",
-                                                       "phone": "04 77 00 11 22"})
+    response = post_form(
+        f"/evenements/{event.slug}",
+        {**FORM, "name": "Marcel au téléphone", "email": "", "phone": "04 77 00 11 22"},
+    )
     assert response.status_code == 303
     (row,) = registrations(db, event)
-    assert (row.name, row.email, row.phone, row.created_by_id) == ("Marcel au téléphone", None, "04 77 00 11 22", admin.id)
+    assert (row.name, row.email, row.phone, row.created_by_id) == (
+        "Marcel au téléphone",
+        None,
+        "04 77 00 11 22",
+        admin.id,
+    )
 
 
 # --- The private link ------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("token", ["x", "a" * 43, "../../etc/passwd", "a" * 200])
 def test_wrong_tokens_are_404(client, db, event, token):
@@ -359,37 +460,60 @@ def test_change_with_bad_input(client, db, post_form, event):
 
 # --- Carpool through the pages ----------------------------------------------------------------------
 
+
 def offer(post_form, token, **data):
-    values = {"offer-pickup_point": "0", "offer-pickup_text": "", "offer-departure": "09:00", "offer-seats": "3",
-              "offer-note": ""}
+    values = {
+        "offer-pickup_point": "0",
+        "offer-pickup_text": "",
+        "offer-departure": "09:00",
+        "offer-seats": "3",
+        "offer-note": "",
+    }
     values.update({f"offer-{k}": v for k, v in data.items()})
     return post_form(f"/inscription/{token}", values, action=f"/inscription/{token}/trajet")
 
 
 def test_offer_book_and_cancel_without_javascript(client, db, post_form, event):
     boen = carpool.pickup_points()[0]
-    driver = token_of(register(post_form, event, email="driver@example.org", phone="0611111111", offers_ride="y"))
+    driver = token_of(
+        register(post_form, event, email="driver@example.org", phone="0611111111", offers_ride="y")
+    )
     response = offer(post_form, driver, pickup_point=str(boen.id), note="Voiture <rouge>")
     assert response.status_code == 303
     ride = db.session.scalar(db.select(Ride))
     assert ride.pickup == "Place de la mairie, Boën-sur-Lignon" and ride.seats == 3
     public = text(client.get(f"/evenements/{event.slug}"))
-    assert "09:00 depuis Place de la mairie, Boën-sur-Lignon" in public and "3 places libres" in public
+    assert (
+        "09:00 depuis Place de la mairie, Boën-sur-Lignon" in public and "3 places libres" in public
+    )
     assert "Voiture &lt;rouge&gt;" in public and "06 11 11 11 11" not in public
 
-    passenger = token_of(register(post_form, event, name="Paul Passager", email="paul@example.org",
-                                  phone="0622222222", needs_ride="y"))
+    passenger = token_of(
+        register(
+            post_form,
+            event,
+            name="Paul Passager",
+            email="paul@example.org",
+            phone="0622222222",
+            needs_ride="y",
+        )
+    )
     page = text(client.get(f"/inscription/{passenger}"))
     assert f"/inscription/{passenger}/trajets/{ride.id}/reserver" in page
-    response = post_form(f"/inscription/{passenger}", {f"ride{ride.id}-seats": "1"},
-                         action=f"/inscription/{passenger}/trajets/{ride.id}/reserver")
+    response = post_form(
+        f"/inscription/{passenger}",
+        {f"ride{ride.id}-seats": "1"},
+        action=f"/inscription/{passenger}/trajets/{ride.id}/reserver",
+    )
     assert response.status_code == 303
     page = text(client.get(f"/inscription/{passenger}"))
     assert "Votre place" in page and "06 11 11 11 11" in page
     driver_page = text(client.get(f"/inscription/{driver}"))
     assert "Paul Passager" in driver_page and "06 22 22 22 22" in driver_page
 
-    response = post_form(f"/inscription/{passenger}", {}, action=f"/inscription/{passenger}/reservation/annuler")
+    response = post_form(
+        f"/inscription/{passenger}", {}, action=f"/inscription/{passenger}/reservation/annuler"
+    )
     assert response.status_code == 303
     assert db.session.scalar(db.select(Booking)).status == "cancelled"
     assert "Paul Passager" not in text(client.get(f"/inscription/{driver}"))
@@ -402,14 +526,22 @@ def test_booking_with_htmx_returns_the_carpool_section(client, db, post_form, ev
     second = make_registration(event)
     db.session.commit()
     htmx = {"HX-Request": "true"}
-    response = post_form(f"/inscription/{first.token}", {f"ride{ride.id}-seats": "1"},
-                         action=f"/inscription/{first.token}/trajets/{ride.id}/reserver", headers=htmx)
+    response = post_form(
+        f"/inscription/{first.token}",
+        {f"ride{ride.id}-seats": "1"},
+        action=f"/inscription/{first.token}/trajets/{ride.id}/reserver",
+        headers=htmx,
+    )
     assert response.status_code == 200
     body = text(response)
-    assert body.lstrip().startswith("<section id=\"carpool\"") and "<html" not in body
+    assert body.lstrip().startswith('<section id="carpool"') and "<html" not in body
     assert "Votre place est réservée" in body
-    full = post_form(f"/inscription/{second.token}", {f"ride{ride.id}-seats": "1"},
-                     action=f"/inscription/{second.token}/trajets/{ride.id}/reserver", headers=htmx)
+    full = post_form(
+        f"/inscription/{second.token}",
+        {f"ride{ride.id}-seats": "1"},
+        action=f"/inscription/{second.token}/trajets/{ride.id}/reserver",
+        headers=htmx,
+    )
     assert full.status_code == 409
     assert "complète" in text(full) and "<html" not in text(full)
 
@@ -435,8 +567,15 @@ def test_bad_rides_are_refused(client, db, post_form, event, data, message):
 
 def test_ride_requests_through_the_page(client, db, post_form, event):
     token = token_of(register(post_form, event, people="2"))
-    response = post_form(f"/inscription/{token}", {"request-pickup_point": "0", "request-pickup_text": "Hameau du Bost",
-                                                   "request-seats": "2"}, action=f"/inscription/{token}/demande")
+    response = post_form(
+        f"/inscription/{token}",
+        {
+            "request-pickup_point": "0",
+            "request-pickup_text": "Hameau du Bost",
+            "request-seats": "2",
+        },
+        action=f"/inscription/{token}/demande",
+    )
     assert response.status_code == 303
     assert "Hameau du Bost" in text(client.get(f"/evenements/{event.slug}"))
     post_form(f"/inscription/{token}", {}, action=f"/inscription/{token}/demande/annuler")
@@ -449,8 +588,11 @@ def test_a_ride_of_another_event_is_404(client, db, post_form, event):
     ride = carpool.offer_ride(driver, departure=time(9, 0), seats=2, pickup_text="Ailleurs")
     registration = make_registration(event)
     db.session.commit()
-    response = post_form(f"/inscription/{registration.token}", {f"ride{ride.id}-seats": "1"},
-                         action=f"/inscription/{registration.token}/trajets/{ride.id}/reserver")
+    response = post_form(
+        f"/inscription/{registration.token}",
+        {f"ride{ride.id}-seats": "1"},
+        action=f"/inscription/{registration.token}/trajets/{ride.id}/reserver",
+    )
     assert response.status_code == 404
 
 
@@ -459,11 +601,17 @@ def test_no_more_seats_than_the_party(client, db, post_form, event):
     ride = carpool.offer_ride(driver, departure=time(9, 0), seats=4, pickup_text="Place")
     alone = make_registration(event, people=1)
     db.session.commit()
-    response = post_form(f"/inscription/{alone.token}", {f"ride{ride.id}-seats": "2"},
-                         action=f"/inscription/{alone.token}/trajets/{ride.id}/reserver")
+    response = post_form(
+        f"/inscription/{alone.token}",
+        {f"ride{ride.id}-seats": "2"},
+        action=f"/inscription/{alone.token}/trajets/{ride.id}/reserver",
+    )
     assert response.status_code == 422
     assert "1 place au maximum" in text(response)
-    request = post_form(f"/inscription/{alone.token}", {"request-pickup_point": "0", "request-pickup_text": "Ici",
-                                                        "request-seats": "3"}, action=f"/inscription/{alone.token}/demande")
+    request = post_form(
+        f"/inscription/{alone.token}",
+        {"request-pickup_point": "0", "request-pickup_text": "Ici", "request-seats": "3"},
+        action=f"/inscription/{alone.token}/demande",
+    )
     assert request.status_code == 422
     assert db.session.scalar(db.select(db.func.count()).select_from(Booking)) == 0

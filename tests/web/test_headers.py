@@ -3,6 +3,7 @@
 The routes are not listed by hand: every GET route without arguments is walked, anonymous and
 signed in as each role, so a page added later is checked too.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,18 @@ from app.models import User
 from tests.factories import make_user
 
 # Pages that need a query string to show their interesting state, and an unknown URL.
-EXTRA_URLS = ("/?lang=en", "/communes?commune=boen", "/communes?commune=Paris", "/faq?lang=en", "/pas-une-page")
-DEMO_LOGINS = {"member": "membre1@patias.test", "cashier": "caisse1@patias.test", "admin": "admin@patias.test"}
+EXTRA_URLS = (
+    "/?lang=en",
+    "/communes?commune=boen",
+    "/communes?commune=Paris",
+    "/faq?lang=en",
+    "/pas-une-page",
+)
+DEMO_LOGINS = {
+    "member": "membre1@patias.test",
+    "cashier": "caisse1@patias.test",
+    "admin": "admin@patias.test",
+}
 
 
 def get_routes(app) -> list[str]:
@@ -66,7 +77,11 @@ class InlineCode(HTMLParser):
                 self.problems.append(f"script not from this site: {names['src']!r}")
         if tag == "style":
             self.problems.append("<style> element")
-        if tag == "link" and names.get("rel") == "stylesheet" and (names.get("href") or "").startswith(("http:", "https:", "//")):
+        if (
+            tag == "link"
+            and names.get("rel") == "stylesheet"
+            and (names.get("href") or "").startswith(("http:", "https:", "//"))
+        ):
             self.problems.append(f"stylesheet not from this site: {names['href']!r}")
         for name, value in attrs:
             if name == "style":
@@ -75,7 +90,9 @@ class InlineCode(HTMLParser):
                 self.problems.append(f"event handler attribute {name} on <{tag}>")
             elif name.startswith(("hx-on", "data-hx-on")):
                 self.problems.append(f"{name} on <{tag}> (needs eval)")
-            elif name in ("href", "action", "src", "formaction") and (value or "").strip().lower().startswith("javascript:"):
+            elif name in ("href", "action", "src", "formaction") and (
+                value or ""
+            ).strip().lower().startswith("javascript:"):
                 self.problems.append(f"javascript: URL in {name} on <{tag}>")
 
     def handle_endtag(self, tag):
@@ -149,7 +166,9 @@ def test_every_anonymous_response_has_the_headers_and_no_inline_code(client, app
         assert_security_headers(response, url)
         if response.mimetype == "text/html":
             assert inline_code(response.get_data(as_text=True)) == [], url
-            assert "no-store" not in response.headers.get("Cache-Control", ""), f"{url}: anonymous pages may be cached"
+            assert "no-store" not in response.headers.get("Cache-Control", ""), (
+                f"{url}: anonymous pages may be cached"
+            )
 
 
 @pytest.mark.parametrize("role", ["member", "cashier", "admin"])
@@ -160,7 +179,9 @@ def test_every_signed_in_response_has_the_headers_no_store_and_no_inline_code(de
         response = client.get(url)
         assert response.status_code < 500, f"{role} {url} answered {response.status_code}"
         assert_security_headers(response, url)
-        assert "no-store" in response.headers.get("Cache-Control", ""), f"{role} {url}: no Cache-Control: no-store"
+        assert "no-store" in response.headers.get("Cache-Control", ""), (
+            f"{role} {url}: no Cache-Control: no-store"
+        )
         if response.mimetype == "text/html":
             assert inline_code(response.get_data(as_text=True)) == [], f"{role} {url}"
 
@@ -200,9 +221,16 @@ def test_static_files_have_the_headers_and_stay_cacheable_when_signed_in(client,
 
 
 def test_errors_and_redirects_have_the_headers(client, app):
-    for method, url in (("get", "/pas-une-page"), ("post", "/"), ("get", "/compte"), ("post", "/connexion")):
+    for method, url in (
+        ("get", "/pas-une-page"),
+        ("post", "/"),
+        ("get", "/compte"),
+        ("post", "/connexion"),
+    ):
         response = getattr(client, method)(url)
-        assert response.status_code in (302, 303, 400, 404, 405), f"{method} {url}: {response.status_code}"
+        assert response.status_code in (302, 303, 400, 404, 405), (
+            f"{method} {url}: {response.status_code}"
+        )
         assert_security_headers(response, url)
 
 
@@ -224,7 +252,9 @@ def test_pages_that_differ_for_htmx_vary_on_hx_request(demo):
                 checked.add(url.split("?")[0])
                 for response in (full, fragment):
                     vary = [v.strip() for v in response.headers.get("Vary", "").split(",")]
-                    assert "HX-Request" in vary, f"{role} {url} returns a fragment to htmx without Vary: HX-Request"
+                    assert "HX-Request" in vary, (
+                        f"{role} {url} returns a fragment to htmx without Vary: HX-Request"
+                    )
     # The eligibility checker of /communes answers htmx with a fragment (issue 2, point 7).
     assert "/communes" in checked, checked
 
@@ -263,7 +293,11 @@ def test_no_web_fonts():
     from pathlib import Path
 
     static = Path(__file__).resolve().parents[2] / "app" / "static"
-    fonts = [p.name for p in static.rglob("*") if p.suffix.lower() in {".woff", ".woff2", ".ttf", ".otf", ".eot"}]
+    fonts = [
+        p.name
+        for p in static.rglob("*")
+        if p.suffix.lower() in {".woff", ".woff2", ".ttf", ".otf", ".eot"}
+    ]
     assert fonts == []
     faces = [p.name for p in static.rglob("*.css") if "@font-face" in p.read_text(encoding="utf-8")]
     assert faces == []

@@ -1,8 +1,9 @@
 """Language selection (default French, Accept-Language, ?lang= remembered) and Babel formatting."""
+
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -90,7 +91,9 @@ def switcher(html: str) -> list[tuple[str, str, str, str]]:
     for attrs, inner in re.findall(r'<a class="lang-switch"([^>]*)>(.*?)</a>', html, re.S):
         values = dict(re.findall(r'([\w-]+)="([^"]*)"', attrs))
         text = re.sub(r"<[^>]+>", " ", inner)
-        links.append((values.get("href"), values.get("hreflang"), values.get("lang"), " ".join(text.split())))
+        links.append(
+            (values.get("href"), values.get("hreflang"), values.get("lang"), " ".join(text.split()))
+        )
     return links
 
 
@@ -140,7 +143,23 @@ def test_money_is_exactly_babels_output(app, lang):
     from app.i18n import _money_parts
 
     assert _money_parts(lang) is not None  # both site languages take the rebuilt format
-    amounts = {0, 1, 9, 10, 99, 100, 101, 999, 1000, 99_999, 100_000, 123_456, 10**9 + 7, -1, -250_075}
+    amounts = {
+        0,
+        1,
+        9,
+        10,
+        99,
+        100,
+        101,
+        999,
+        1000,
+        99_999,
+        100_000,
+        123_456,
+        10**9 + 7,
+        -1,
+        -250_075,
+    }
     amounts |= {7**n for n in range(1, 20)} | {n * 100 for n in (1, 12, 1234, 12_345, 999_999)}
     with app.test_request_context(f"/?lang={lang}"):
         for cents in sorted(amounts):
@@ -158,7 +177,7 @@ def test_money_filter_in_templates(app):
 
 
 def test_dates_in_the_association_timezone(app):
-    late_evening_utc = datetime(2025, 7, 1, 22, 30, tzinfo=timezone.utc)  # already 2 July in Paris
+    late_evening_utc = datetime(2025, 7, 1, 22, 30, tzinfo=UTC)  # already 2 July in Paris
     with app.test_request_context("/?lang=fr"):
         assert day(date(2025, 3, 1)) == "1 mars 2025"
         assert datetime_short(late_evening_utc) == "02/07/2025 00:30"

@@ -1,4 +1,5 @@
 """/adherer: the application form with good and bad input, the outbox mail, rate limiting."""
+
 from __future__ import annotations
 
 import html as html_lib
@@ -37,16 +38,39 @@ def outbox(db):
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
-        ({}, {"commune": "Boën-sur-Lignon", "contribution_cents": 1500, "email": "claire@example.test", "phone": None}),
-        ({"commune": "BOEN", "contribution": "12,50"}, {"commune": "Boën-sur-Lignon", "contribution_cents": 1250}),
-        ({"commune": "st etienne le molard", "contribution": "0"}, {"commune": "Saint-Étienne-le-Molard", "contribution_cents": 0}),
+        (
+            {},
+            {
+                "commune": "Boën-sur-Lignon",
+                "contribution_cents": 1500,
+                "email": "claire@example.test",
+                "phone": None,
+            },
+        ),
+        (
+            {"commune": "BOEN", "contribution": "12,50"},
+            {"commune": "Boën-sur-Lignon", "contribution_cents": 1250},
+        ),
+        (
+            {"commune": "st etienne le molard", "contribution": "0"},
+            {"commune": "Saint-Étienne-le-Molard", "contribution_cents": 0},
+        ),
         ({"commune": "L'Hopital sous Rochefort"}, {"commune": "Solore-en-Forez"}),
-        ({"commune": "sainte foy st sulpice", "contribution": "7.5"}, {"commune": "Sainte-Foy-Saint-Sulpice", "contribution_cents": 750}),
+        (
+            {"commune": "sainte foy st sulpice", "contribution": "7.5"},
+            {"commune": "Sainte-Foy-Saint-Sulpice", "contribution_cents": 750},
+        ),
         ({"email": "", "phone": "06 12 34 56 78"}, {"email": None, "phone": "06 12 34 56 78"}),
         ({"email": "", "phone": "+33 6 12 34 56 78"}, {"phone": "06 12 34 56 78"}),
         ({"phone": "06.12.34.56.78"}, {"phone": "06 12 34 56 78", "email": "claire@example.test"}),
-        ({"first_name": "Jean-Pierre", "last_name": "d’Arc O'Neil"}, {"first_name": "Jean-Pierre", "last_name": "d’Arc O'Neil"}),
-        ({"first_name": "  Zoë\x00 ", "address": "3 rue\x07 du Lignon\r\nLe Bourg"}, {"first_name": "Zoë", "address": "3 rue du Lignon\nLe Bourg"}),
+        (
+            {"first_name": "Jean-Pierre", "last_name": "d’Arc O'Neil"},
+            {"first_name": "Jean-Pierre", "last_name": "d’Arc O'Neil"},
+        ),
+        (
+            {"first_name": "  Zoë\x00 ", "address": "3 rue\x07 du Lignon\r\nLe Bourg"},
+            {"first_name": "Zoë", "address": "3 rue du Lignon\nLe Bourg"},
+        ),
         ({"contribution": "  20 € "}, {"contribution_cents": 2000}),
     ],
 )
@@ -109,38 +133,140 @@ def french(msgid: str, **params) -> str:
     [
         ({"first_name": ""}, "first_name", "Enter your first name.", {}),
         ({"last_name": "   "}, "last_name", "Enter your last name.", {}),
-        ({"first_name": "<script>alert(1)</script>"}, "first_name", "Use letters only, with spaces, hyphens or apostrophes.", {}),
-        ({"last_name": "Martin2"}, "last_name", "Use letters only, with spaces, hyphens or apostrophes.", {}),
+        (
+            {"first_name": "<script>alert(1)</script>"},
+            "first_name",
+            "Use letters only, with spaces, hyphens or apostrophes.",
+            {},
+        ),
+        (
+            {"last_name": "Martin2"},
+            "last_name",
+            "Use letters only, with spaces, hyphens or apostrophes.",
+            {},
+        ),
         ({"first_name": LONG}, "first_name", "At most %(max)d characters.", {"max": 80}),
         ({"last_name": "\x00\x1b"}, "last_name", "Enter your last name.", {}),
         ({"commune": ""}, "commune", "Enter your commune.", {}),
-        ({"commune": "Montbrison"}, "commune", "“%(text)s” is not in the experiment’s area (yet): only residents of its communes may join.", {"text": "Montbrison"}),
-        ({"commune": "Saint-Étienne"}, "commune", "“%(text)s” is not one of the experiment’s communes. Did you mean %(names)s?", {"text": "Saint-Étienne", "names": "Saint-Étienne-le-Molard"}),
-        ({"commune": "Boen-sur-Lingon"}, "commune", "“%(text)s” is not one of the experiment’s communes. Did you mean %(names)s?", {"text": "Boen-sur-Lingon", "names": "Boën-sur-Lignon"}),
-        ({"commune": "42130"}, "commune", "Type the name of your commune: the postcode alone is not enough.", {}),
-        ({"commune": "sai"}, "commune", "Several communes match “%(text)s”: %(names)s. Type the full name.", None),
-        ({"commune": LONG}, "commune", "“%(text)s” is not in the experiment’s area (yet): only residents of its communes may join.", {"text": "x" * 60}),
-        ({"commune": "<b>Lyon</b>"}, "commune", "“%(text)s” is not in the experiment’s area (yet): only residents of its communes may join.", {"text": "<b>Lyon</b>"}),
+        (
+            {"commune": "Montbrison"},
+            "commune",
+            "“%(text)s” is not in the experiment’s area (yet): only residents of its communes may join.",
+            {"text": "Montbrison"},
+        ),
+        (
+            {"commune": "Saint-Étienne"},
+            "commune",
+            "“%(text)s” is not one of the experiment’s communes. Did you mean %(names)s?",
+            {"text": "Saint-Étienne", "names": "Saint-Étienne-le-Molard"},
+        ),
+        (
+            {"commune": "Boen-sur-Lingon"},
+            "commune",
+            "“%(text)s” is not one of the experiment’s communes. Did you mean %(names)s?",
+            {"text": "Boen-sur-Lingon", "names": "Boën-sur-Lignon"},
+        ),
+        (
+            {"commune": "42130"},
+            "commune",
+            "Type the name of your commune: the postcode alone is not enough.",
+            {},
+        ),
+        (
+            {"commune": "sai"},
+            "commune",
+            "Several communes match “%(text)s”: %(names)s. Type the full name.",
+            None,
+        ),
+        (
+            {"commune": LONG},
+            "commune",
+            "“%(text)s” is not in the experiment’s area (yet): only residents of its communes may join.",
+            {"text": "x" * 60},
+        ),
+        (
+            {"commune": "<b>Lyon</b>"},
+            "commune",
+            "“%(text)s” is not in the experiment’s area (yet): only residents of its communes may join.",
+            {"text": "<b>Lyon</b>"},
+        ),
         ({"address": ""}, "address", "Enter your postal address.", {}),
         ({"address": "ici"}, "address", "This address looks incomplete.", {}),
-        ({"address": LONG}, "address", "The address is too long (at most %(max)d characters).", {"max": 300}),
-        ({"email": "claire"}, "email", "Enter a valid e-mail address, for example name@example.fr.", {}),
-        ({"email": "a@b@c.fr"}, "email", "Enter a valid e-mail address, for example name@example.fr.", {}),
+        (
+            {"address": LONG},
+            "address",
+            "The address is too long (at most %(max)d characters).",
+            {"max": 300},
+        ),
+        (
+            {"email": "claire"},
+            "email",
+            "Enter a valid e-mail address, for example name@example.fr.",
+            {},
+        ),
+        (
+            {"email": "a@b@c.fr"},
+            "email",
+            "Enter a valid e-mail address, for example name@example.fr.",
+            {},
+        ),
         ({"email": LONG + "@example.test"}, "email", "This e-mail address is too long.", {}),
-        ({"email": "", "phone": ""}, "email", "Give an e-mail address or a phone number, so that we can reach you.", {}),
-        ({"phone": "12345"}, "phone", "Enter a French phone number, for example 06 12 34 56 78.", {}),
-        ({"phone": "+44 20 7946 0958"}, "phone", "Enter a French phone number, for example 06 12 34 56 78.", {}),
+        (
+            {"email": "", "phone": ""},
+            "email",
+            "Give an e-mail address or a phone number, so that we can reach you.",
+            {},
+        ),
+        (
+            {"phone": "12345"},
+            "phone",
+            "Enter a French phone number, for example 06 12 34 56 78.",
+            {},
+        ),
+        (
+            {"phone": "+44 20 7946 0958"},
+            "phone",
+            "Enter a French phone number, for example 06 12 34 56 78.",
+            {},
+        ),
         ({"phone": LONG}, "phone", "Enter a French phone number, for example 06 12 34 56 78.", {}),
         ({"contribution": ""}, "contribution", "Enter an amount.", {}),
         ({"contribution": "-5"}, "contribution", "The amount cannot be negative.", {}),
-        ({"contribution": "dix"}, "contribution", "Enter an amount in euros, for example 12.50.", {}),
-        ({"contribution": "12,345"}, "contribution", "Use at most two decimals, for example 12.50.", {}),
-        ({"contribution": "1000000"}, "contribution", "This amount is too large (at most %(max)s).", None),
-        ({"contribution": LONG}, "contribution", "Enter an amount in euros, for example 12.50.", {}),
-        ({"consent": ""}, "consent", "Please tick this box to send your application: we need your agreement to keep your details.", {}),
+        (
+            {"contribution": "dix"},
+            "contribution",
+            "Enter an amount in euros, for example 12.50.",
+            {},
+        ),
+        (
+            {"contribution": "12,345"},
+            "contribution",
+            "Use at most two decimals, for example 12.50.",
+            {},
+        ),
+        (
+            {"contribution": "1000000"},
+            "contribution",
+            "This amount is too large (at most %(max)s).",
+            None,
+        ),
+        (
+            {"contribution": LONG},
+            "contribution",
+            "Enter an amount in euros, for example 12.50.",
+            {},
+        ),
+        (
+            {"consent": ""},
+            "consent",
+            "Please tick this box to send your application: we need your agreement to keep your details.",
+            {},
+        ),
     ],
 )
-def test_bad_input_is_refused_next_to_the_field(client, post_form, db, changes, field, msgid, params):
+def test_bad_input_is_refused_next_to_the_field(
+    client, post_form, db, changes, field, msgid, params
+):
     data = {**GOOD, **changes}
     if data["consent"] == "":
         del data["consent"]
@@ -154,7 +280,9 @@ def test_bad_input_is_refused_next_to_the_field(client, post_form, db, changes, 
         assert shown.startswith(french(msgid, text="§", names="§", max="§").split("§")[0])
     else:
         assert shown == french(msgid, **params)
-    assert re.search(rf'id="{field}"[^>]*aria-invalid="true"|aria-invalid="true"[^>]*id="{field}"', html)
+    assert re.search(
+        rf'id="{field}"[^>]*aria-invalid="true"|aria-invalid="true"[^>]*id="{field}"', html
+    )
     assert "<script>alert(1)</script>" not in html and "<b>Lyon</b>" not in html
     assert applications(db) == [] and outbox(db) == []
     # What they typed is kept (cleaned of control characters, escaped), except the consent box.
@@ -171,8 +299,13 @@ def test_messages_are_in_english_for_english_readers(client, post_form):
     assert "is not in the experiment’s area (yet)" in html
 
 
-def test_html_in_an_address_is_stored_as_typed_and_escaped_on_the_confirmation(client, post_form, db):
-    response = post_form("/adherer", {**GOOD, "address": "<script>alert(1)</script> 3 rue du Lignon", "first_name": "Zoé"})
+def test_html_in_an_address_is_stored_as_typed_and_escaped_on_the_confirmation(
+    client, post_form, db
+):
+    response = post_form(
+        "/adherer",
+        {**GOOD, "address": "<script>alert(1)</script> 3 rue du Lignon", "first_name": "Zoé"},
+    )
     assert response.status_code == 303
     assert applications(db)[0].address == "<script>alert(1)</script> 3 rue du Lignon"
     html = html_of(client.get("/adherer/merci"))
@@ -215,6 +348,14 @@ def test_applications_are_rate_limited_per_address(app, client, post_form, db, m
     assert "Trop de formulaires ont été envoyés depuis cette connexion" in html
     assert 'value="Léon"' in html
     assert len(applications(db)) == 2
-    other = client.post("/adherer", environ_overrides={"REMOTE_ADDR": "10.0.0.2"},
-                        data={**GOOD, "csrf_token": re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)})
+    other = client.post(
+        "/adherer",
+        environ_overrides={"REMOTE_ADDR": "10.0.0.2"},
+        data={
+            **GOOD,
+            "csrf_token": re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(
+                1
+            ),
+        },
+    )
     assert other.status_code == 303

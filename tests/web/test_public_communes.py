@@ -1,4 +1,5 @@
 """/communes: the list, the eligibility checker (htmx fragment or full page) and "keep me informed"."""
+
 from __future__ import annotations
 
 import re
@@ -33,7 +34,13 @@ def test_the_page_lists_the_21_communes_and_the_delegated_ones(client):
     html = html_of(client.get("/communes"))
     listing = re.search(r'<ul class="commune-list">(.*?)</ul>', html, re.S).group(1)
     assert listing.count("<li>") == 21
-    for name in ("Ailleux", "Boën-sur-Lignon", "Sainte-Foy-Saint-Sulpice", "Solore-en-Forez", "L&#39;Hôpital-sous-Rochefort"):
+    for name in (
+        "Ailleux",
+        "Boën-sur-Lignon",
+        "Sainte-Foy-Saint-Sulpice",
+        "Solore-en-Forez",
+        "L&#39;Hôpital-sous-Rochefort",
+    ):
         assert name in listing
 
 
@@ -113,7 +120,9 @@ def test_ambiguous_text_lists_the_choices(client):
     assert html.count('<li><a href="/communes?commune=') >= 5
 
 
-@pytest.mark.parametrize("typed", ["", "   ", "x" * 10_240, "<script>alert(1)</script>", "\x00\x1b[2J", "é" * 5000])
+@pytest.mark.parametrize(
+    "typed", ["", "   ", "x" * 10_240, "<script>alert(1)</script>", "\x00\x1b[2J", "é" * 5000]
+)
 @pytest.mark.parametrize("headers", [{}, HTMX], ids=["plain", "htmx"])
 def test_bad_input_never_breaks_the_checker(client, typed, headers):
     response = client.get("/communes", query_string={"commune": typed}, headers=headers)
@@ -132,18 +141,30 @@ def test_the_answer_is_in_english_too(client):
 
 # Keep me informed ----------------------------------------------------------------------------------
 
+
 def test_stay_informed_without_javascript(client, post_form, db):
-    response = post_form("/communes?commune=Lyon", {"informer-email": "paul@example.test", "informer-commune": "Lyon"},
-                         action="/communes/informer")
+    response = post_form(
+        "/communes?commune=Lyon",
+        {"informer-email": "paul@example.test", "informer-commune": "Lyon"},
+        action="/communes/informer",
+    )
     assert response.status_code == 303 and response.headers["Location"].startswith("/communes")
     subscriber = db.session.scalars(db.select(Subscriber)).one()
-    assert (subscriber.email, subscriber.commune, subscriber.language) == ("paul@example.test", "Lyon", "fr")
+    assert (subscriber.email, subscriber.commune, subscriber.language) == (
+        "paul@example.test",
+        "Lyon",
+        "fr",
+    )
     assert "Merci" in html_of(client.get(response.headers["Location"]))
 
 
 def test_stay_informed_with_htmx(client, post_form, db, rendered):
-    response = post_form("/communes?commune=Lyon&lang=en", {"informer-email": "Paul@Example.test"},
-                         action="/communes/informer", headers=HTMX)
+    response = post_form(
+        "/communes?commune=Lyon&lang=en",
+        {"informer-email": "Paul@Example.test"},
+        action="/communes/informer",
+        headers=HTMX,
+    )
     assert response.status_code == 200
     assert rendered[-1] == "public/_subscribe.html"
     assert "Thank you!" in html_of(response) and "<html" not in html_of(response)
@@ -152,7 +173,11 @@ def test_stay_informed_with_htmx(client, post_form, db, rendered):
 
 def test_stay_informed_twice_keeps_one_row(post_form, db):
     for _ in range(2):
-        post_form("/communes?commune=Lyon", {"informer-email": "paul@example.test"}, action="/communes/informer")
+        post_form(
+            "/communes?commune=Lyon",
+            {"informer-email": "paul@example.test"},
+            action="/communes/informer",
+        )
     assert db.session.scalar(db.select(db.func.count()).select_from(Subscriber)) == 1
 
 
@@ -170,8 +195,12 @@ def test_stay_informed_refuses_bad_addresses(client, post_form, db, email, msgid
     with force_locale("fr"):
         message = str(gettext(msgid))
     assert message != msgid
-    response = post_form("/communes?commune=Lyon", {"informer-email": email, "informer-commune": "Lyon"},
-                         action="/communes/informer", headers=headers)
+    response = post_form(
+        "/communes?commune=Lyon",
+        {"informer-email": email, "informer-commune": "Lyon"},
+        action="/communes/informer",
+        headers=headers,
+    )
     assert response.status_code == (200 if headers else 422)
     html = html_of(response)
     assert f'<p class="error" id="informer-email-error">{message}</p>' in html
@@ -190,12 +219,24 @@ def test_stay_informed_needs_the_csrf_token(client, db):
 def test_stay_informed_is_rate_limited(app, client, post_form, db, monkeypatch):
     monkeypatch.setitem(app.config, "PUBLIC_FORM_LIMIT", 2)
     for n in range(2):
-        assert post_form("/communes", {"informer-email": f"p{n}@example.test"}, action="/communes/informer").status_code == 303
-    refused = post_form("/communes", {"informer-email": "p9@example.test"}, action="/communes/informer")
+        assert (
+            post_form(
+                "/communes", {"informer-email": f"p{n}@example.test"}, action="/communes/informer"
+            ).status_code
+            == 303
+        )
+    refused = post_form(
+        "/communes", {"informer-email": "p9@example.test"}, action="/communes/informer"
+    )
     assert refused.status_code == 429
     assert "Trop de formulaires" in html_of(refused)
     assert 'value="p9@example.test"' in html_of(refused)
     assert int(refused.headers["Retry-After"]) > 0
-    htmx = post_form("/communes", {"informer-email": "p9@example.test"}, action="/communes/informer", headers=HTMX)
+    htmx = post_form(
+        "/communes",
+        {"informer-email": "p9@example.test"},
+        action="/communes/informer",
+        headers=HTMX,
+    )
     assert htmx.status_code == 200 and "Trop de formulaires" in html_of(htmx)
     assert db.session.scalar(db.select(db.func.count()).select_from(Subscriber)) == 2

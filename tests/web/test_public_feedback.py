@@ -1,4 +1,5 @@
-""""Cette page vous a-t-elle été utile ?": htmx and plain, one vote per visitor and page, counts."""
+""" "Cette page vous a-t-elle été utile ?": htmx and plain, one vote per visitor and page, counts."""
+
 from __future__ import annotations
 
 import re
@@ -11,8 +12,13 @@ from app.models import FeedbackVote
 from app.services import feedback
 
 HTMX = {"HX-Request": "true"}
-CONTENT_PAGES = [("/", "accueil"), ("/communes", "communes"), ("/faq", "faq"),
-                 ("/commercants", "commercants"), ("/confidentialite", "confidentialite")]
+CONTENT_PAGES = [
+    ("/", "accueil"),
+    ("/communes", "communes"),
+    ("/faq", "faq"),
+    ("/commercants", "commercants"),
+    ("/confidentialite", "confidentialite"),
+]
 
 
 def html_of(response) -> str:
@@ -29,7 +35,11 @@ def test_every_content_page_has_the_widget(client, url, key):
     widget = re.search(r'<form class="feedback[^"]*".*?</form>', html, re.S).group(0)
     assert "Cette page vous a-t-elle été utile" in widget
     assert f'name="page" value="{key}"' in widget
-    assert 'hx-post="/avis"' in widget and 'hx-target="this"' in widget and 'hx-swap="outerHTML"' in widget
+    assert (
+        'hx-post="/avis"' in widget
+        and 'hx-target="this"' in widget
+        and 'hx-swap="outerHTML"' in widget
+    )
     assert 'action="/avis"' in widget and 'method="post"' in widget
     assert 'value="yes">Oui<' in widget and 'value="no">Non<' in widget
     english = html_of(client.get(url, query_string={"lang": "en"}))
@@ -43,13 +53,18 @@ def test_htmx_vote_replaces_the_widget_and_counts(client, post_form, db, app):
         names.append(template.name)
 
     template_rendered.connect(record, app)
-    response = post_form("/adherer", {"page": "faq", "next": "/faq", "useful": "yes"}, action="/avis", headers=HTMX)
+    response = post_form(
+        "/adherer", {"page": "faq", "next": "/faq", "useful": "yes"}, action="/avis", headers=HTMX
+    )
     assert response.status_code == 200
     html = html_of(response)
     assert "Merci pour votre réponse" in html and "<html" not in html
     assert names[-1] == "public/_feedback_done.html"
     template_rendered.disconnect(record, app)
-    assert "visitor=" in response.headers["Set-Cookie"] and "HttpOnly" in response.headers["Set-Cookie"]
+    assert (
+        "visitor=" in response.headers["Set-Cookie"]
+        and "HttpOnly" in response.headers["Set-Cookie"]
+    )
     assert feedback.counts("faq") == feedback.Counts(useful=1, not_useful=0)
     # The same visitor sees the thank-you instead of the question from now on.
     assert "Merci pour votre réponse" in html_of(client.get("/faq"))
@@ -57,7 +72,11 @@ def test_htmx_vote_replaces_the_widget_and_counts(client, post_form, db, app):
 
 
 def test_plain_vote_redirects_back_to_the_page(client, post_form, db):
-    response = post_form("/adherer", {"page": "communes", "next": "/communes?commune=boen", "useful": "no"}, action="/avis")
+    response = post_form(
+        "/adherer",
+        {"page": "communes", "next": "/communes?commune=boen", "useful": "no"},
+        action="/avis",
+    )
     assert response.status_code == 303
     assert response.headers["Location"] == "/communes?commune=boen#feedback"
     assert feedback.counts("communes") == feedback.Counts(useful=0, not_useful=1)
@@ -66,7 +85,9 @@ def test_plain_vote_redirects_back_to_the_page(client, post_form, db):
 
 def test_one_vote_per_visitor_and_page_a_second_answer_changes_it(client, post_form, db):
     post_form("/adherer", {"page": "faq", "next": "/faq", "useful": "yes"}, action="/avis")
-    post_form("/adherer", {"page": "faq", "next": "/faq", "useful": "no"}, action="/avis", headers=HTMX)
+    post_form(
+        "/adherer", {"page": "faq", "next": "/faq", "useful": "no"}, action="/avis", headers=HTMX
+    )
     post_form("/adherer", {"page": "faq", "next": "/faq", "useful": "no"}, action="/avis")
     assert [(v.page, v.useful) for v in votes(db)] == [("faq", False)]
     post_form("/adherer", {"page": "accueil", "next": "/", "useful": "yes"}, action="/avis")
@@ -78,7 +99,9 @@ def test_other_visitors_count_separately(app, post_form, db):
         visitor = app.test_client()
         page = visitor.get("/faq")
         token = re.search(r'name="csrf_token" value="([^"]+)"', html_of(page)).group(1)
-        visitor.post("/avis", data={"csrf_token": token, "page": "faq", "next": "/faq", "useful": useful})
+        visitor.post(
+            "/avis", data={"csrf_token": token, "page": "faq", "next": "/faq", "useful": useful}
+        )
     assert feedback.counts("faq") == feedback.Counts(useful=2, not_useful=1)
     assert len({v.visitor for v in votes(db)}) == 3
 
@@ -104,9 +127,14 @@ def test_bad_votes_are_refused(post_form, db, data, status):
     assert votes(db) == []
 
 
-@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)", ""])
+@pytest.mark.parametrize(
+    "target",
+    ["//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)", ""],
+)
 def test_redirects_stay_on_this_site(post_form, target):
-    response = post_form("/adherer", {"page": "faq", "next": target, "useful": "yes"}, action="/avis")
+    response = post_form(
+        "/adherer", {"page": "faq", "next": target, "useful": "yes"}, action="/avis"
+    )
     assert response.status_code == 303
     assert response.headers["Location"] == "/#feedback"
 
@@ -114,9 +142,16 @@ def test_redirects_stay_on_this_site(post_form, target):
 def test_votes_are_rate_limited(app, post_form, db, monkeypatch):
     monkeypatch.setitem(app.config, "PUBLIC_FORM_LIMIT", 1)
     post_form("/adherer", {"page": "faq", "next": "/faq", "useful": "yes"}, action="/avis")
-    refused = post_form("/adherer", {"page": "accueil", "next": "/", "useful": "yes"}, action="/avis", headers=HTMX)
+    refused = post_form(
+        "/adherer", {"page": "accueil", "next": "/", "useful": "yes"}, action="/avis", headers=HTMX
+    )
     assert refused.status_code == 200 and "Trop de formulaires" in html_of(refused)
-    assert post_form("/adherer", {"page": "accueil", "next": "/", "useful": "yes"}, action="/avis").status_code == 429
+    assert (
+        post_form(
+            "/adherer", {"page": "accueil", "next": "/", "useful": "yes"}, action="/avis"
+        ).status_code
+        == 429
+    )
     assert len(votes(db)) == 1
 
 

@@ -1,4 +1,5 @@
 """Every public page in both languages, the texts read from data, the shops, FAQ and privacy."""
+
 from __future__ import annotations
 
 import re
@@ -81,7 +82,9 @@ def test_the_footer_phone_number_is_a_link_to_call(client, db):
     set_setting("contact_phone", "04 77 24 00 00")
     db.session.commit()
     html = client.get("/").get_data(as_text=True)
-    assert re.search(r'<a href="tel:0477240000">04\u00a077\u00a024\u00a000\u00a000</a>', html), html[-1500:]
+    assert re.search(r'<a href="tel:0477240000">04\u00a077\u00a024\u00a000\u00a000</a>', html), (
+        html[-1500:]
+    )
 
 
 def test_home_shows_the_next_events_when_the_events_area_exists(app, client, monkeypatch):
@@ -129,16 +132,27 @@ def test_seeding_the_content_twice_adds_nothing_and_keeps_edits(app, db):
     entry.question_fr = "Question modifiée par un administrateur"
     db.session.flush()
     assert load_content() == (0, 0)
-    assert db.session.get(FaqEntry, entry.id).question_fr == "Question modifiée par un administrateur"
+    assert (
+        db.session.get(FaqEntry, entry.id).question_fr == "Question modifiée par un administrateur"
+    )
     assert db.session.scalar(db.select(db.func.count()).select_from(Page)) == 1
 
 
 def test_faq_text_written_by_an_admin_is_escaped(client, db):
-    db.session.add(FaqEntry(slug="x", question_fr="<script>alert(1)</script>", question_en="q",
-                            answer_fr="<img src=x onerror=alert(1)>\n\n- <b>un</b>", answer_en="a"))
+    db.session.add(
+        FaqEntry(
+            slug="x",
+            question_fr="<script>alert(1)</script>",
+            question_en="q",
+            answer_fr="<img src=x onerror=alert(1)>\n\n- <b>un</b>",
+            answer_en="a",
+        )
+    )
     db.session.commit()
     html = text_of(client.get("/faq"))
-    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert (
+        "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    )
     assert "<img src=x" not in html and "<li>&lt;b&gt;un&lt;/b&gt;</li>" in html
 
 
@@ -163,15 +177,26 @@ def test_privacy_page_falls_back_to_the_data_file(client):
 
 # Shops -------------------------------------------------------------------------------------------
 
-def _merchant(name, commune, *, status="active", since=date(2025, 12, 1), categories=(), stalls=(), **fields):
+
+def _merchant(
+    name, commune, *, status="active", since=date(2025, 12, 1), categories=(), stalls=(), **fields
+):
     from app.extensions import db
 
     merchant = Merchant(
-        name=name, commune=db.session.scalars(db.select(Commune).where(Commune.name == commune)).one(),
-        status=status, conventioned_since=since, **fields,
+        name=name,
+        commune=db.session.scalars(db.select(Commune).where(Commune.name == commune)).one(),
+        status=status,
+        conventioned_since=since,
+        **fields,
     )
-    merchant.categories = [db.session.scalars(db.select(Category).where(Category.slug == s)).one() for s in categories]
-    merchant.stalls = [MarketStall(place=place, weekday=weekday, opens=opens, closes=closes) for place, weekday, opens, closes in stalls]
+    merchant.categories = [
+        db.session.scalars(db.select(Category).where(Category.slug == s)).one() for s in categories
+    ]
+    merchant.stalls = [
+        MarketStall(place=place, weekday=weekday, opens=opens, closes=closes)
+        for place, weekday, opens, closes in stalls
+    ]
     db.session.add(merchant)
     db.session.flush()
     return merchant
@@ -183,10 +208,22 @@ def test_shops_empty_state(client):
 
 
 def test_shops_are_grouped_by_commune_with_categories_and_markets(client, db):
-    _merchant("Ferme des Monts", "Sauvain", kind="producer", categories=["laitiers", "oeufs"],
-              description_fr="Fromages de chèvre", description_en="Goat cheese",
-              stalls=[("Place de la mairie, Boën-sur-Lignon", 1, time(8), time(12, 30))])
-    _merchant("Épicerie du Lignon", "Boën-sur-Lignon", kind="shop", categories=["epicerie"], address="2 rue Centrale")
+    _merchant(
+        "Ferme des Monts",
+        "Sauvain",
+        kind="producer",
+        categories=["laitiers", "oeufs"],
+        description_fr="Fromages de chèvre",
+        description_en="Goat cheese",
+        stalls=[("Place de la mairie, Boën-sur-Lignon", 1, time(8), time(12, 30))],
+    )
+    _merchant(
+        "Épicerie du Lignon",
+        "Boën-sur-Lignon",
+        kind="shop",
+        categories=["epicerie"],
+        address="2 rue Centrale",
+    )
     _merchant("Aubépine", "Boën-sur-Lignon", categories=["fruits-legumes"])
     _merchant("Pas encore", "Boën-sur-Lignon", status="pending")
     _merchant("Sans convention", "Boën-sur-Lignon", since=None)
@@ -195,11 +232,13 @@ def test_shops_are_grouped_by_commune_with_categories_and_markets(client, db):
 
     html = text_of(client.get("/commercants"))
     assert html.index(">Boën-sur-Lignon</h2>") < html.index(">Sauvain</h2>")
-    boen = html[html.index(">Boën-sur-Lignon</h2>"):html.index(">Sauvain</h2>")]
+    boen = html[html.index(">Boën-sur-Lignon</h2>") : html.index(">Sauvain</h2>")]
     assert boen.index("Aubépine") < boen.index("Épicerie du Lignon")
     for hidden in ("Pas encore", "Sans convention", "Suspendu", ">Arthun</h2>"):
         assert hidden not in html
-    assert "Produits laitiers et fromages" in html and "Œufs" in html and "Fromages de chèvre" in html
+    assert (
+        "Produits laitiers et fromages" in html and "Œufs" in html and "Fromages de chèvre" in html
+    )
     assert "Chaque mardi de 08:00 à 12:30\u00a0: Place de la mairie, Boën-sur-Lignon" in html
 
     english = text_of(client.get("/commercants?lang=en"))
@@ -209,7 +248,10 @@ def test_shops_are_grouped_by_commune_with_categories_and_markets(client, db):
 
 # Escaping and headers ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("url", ["/", "/communes", "/faq", "/commercants", "/confidentialite", "/adherer"])
+
+@pytest.mark.parametrize(
+    "url", ["/", "/communes", "/faq", "/commercants", "/confidentialite", "/adherer"]
+)
 def test_public_pages_carry_no_inline_script_or_style(client, content, url):
     html = text_of(client.get(url))
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)

@@ -1,5 +1,6 @@
 """The register at /caisse through the test client: identify, debit, every refusal, bad input,
 idempotency, the merchant's status, the lookup limit, the session of a market day, the logs."""
+
 from __future__ import annotations
 
 import logging
@@ -24,8 +25,11 @@ HX = {"HX-Request": "true"}
 def fund(member, cents: int, period: str = "2099-01") -> None:
     """Give a member an allocation (through the ledger, like the monthly run)."""
     ledger.transfer(
-        source=ledger.system_account("caisse"), destination=ledger.member_account(member),
-        amount_cents=cents, kind="allocation", period=period,
+        source=ledger.system_account("caisse"),
+        destination=ledger.member_account(member),
+        amount_cents=cents,
+        kind="allocation",
+        period=period,
     )
 
 
@@ -34,7 +38,9 @@ def balance_of(member) -> int:
 
 
 def purchases() -> int:
-    return _db.session.scalar(select(func.count()).select_from(Transfer).where(Transfer.kind == "purchase"))
+    return _db.session.scalar(
+        select(func.count()).select_from(Transfer).where(Transfer.kind == "purchase")
+    )
 
 
 @pytest.fixture
@@ -64,7 +70,8 @@ def till(client, auth, shop):
 def identify(client, number: str, headers=None):
     page = client.get("/caisse")
     return client.post(
-        "/caisse/membre", data={"number": number, "csrf_token": csrf_from(page.get_data(as_text=True))},
+        "/caisse/membre",
+        data={"number": number, "csrf_token": csrf_from(page.get_data(as_text=True))},
         headers=headers or {},
     )
 
@@ -82,7 +89,11 @@ def sale_form(client, member_number: str) -> dict:
     response = identify(client, member_number)
     assert response.status_code == 200, response.get_data(as_text=True)
     html = response.get_data(as_text=True)
-    return {"csrf_token": csrf_from(html), "member": hidden(html, "member"), "key": hidden(html, "key")}
+    return {
+        "csrf_token": csrf_from(html),
+        "member": hidden(html, "member"),
+        "key": hidden(html, "key"),
+    }
 
 
 def receipt_of(response) -> str:
@@ -123,7 +134,9 @@ def test_the_register_page_has_the_fields_and_lock_button(till):
     assert "Scanner la carte" in html
     assert "Verrouiller / se déconnecter" in html
     assert 'href="/static/css/register.css"' in html and "/static/js/register.js" in html
-    assert "qr-scanner.min.js\"" not in html.split("data-scanner=")[0]  # only named, never loaded upfront
+    assert (
+        'qr-scanner.min.js"' not in html.split("data-scanner=")[0]
+    )  # only named, never loaded upfront
     assert '<script src="/static/vendor/qr-scanner' not in html
 
 
@@ -146,8 +159,14 @@ def test_a_full_sale_without_javascript(app, till, member, shop):
     assert "Camille R." in html and "Rivière" not in html
     assert "100,00" not in html  # never the balance before the sale
     assert 'name="pin"' in html and 'type="password"' in html and 'inputmode="numeric"' in html
-    assert ">Débiter</button>" in html and ">Montant</label>" in html and ">Code PIN</label>" in html
-    fields = {"csrf_token": csrf_from(html), "member": hidden(html, "member"), "key": hidden(html, "key")}
+    assert (
+        ">Débiter</button>" in html and ">Montant</label>" in html and ">Code PIN</label>" in html
+    )
+    fields = {
+        "csrf_token": csrf_from(html),
+        "member": hidden(html, "member"),
+        "key": hidden(html, "key"),
+    }
     fruit = next(c for c in merchant.categories if c.slug == "fruits-legumes")
     receipt = charge(till, fields, amount="12,50", category=str(fruit.id))
     body = receipt.get_data(as_text=True)
@@ -156,7 +175,9 @@ def test_a_full_sale_without_javascript(app, till, member, shop):
     assert "Vente suivante" in body
     sale = _db.session.scalars(select(Transfer).where(Transfer.kind == "purchase")).one()
     assert sale.reference in body
-    assert sale.amount_cents == 1250 and sale.category_id == fruit.id and sale.actor_id == cashier.id
+    assert (
+        sale.amount_cents == 1250 and sale.category_id == fruit.id and sale.actor_id == cashier.id
+    )
     assert balance_of(member) == 8750
     assert ledger.balance(ledger.merchant_account(merchant)) == 1250
     assert list(ledger.verify()) == []
@@ -167,17 +188,24 @@ def test_htmx_gets_fragments(till, member):
     # The register's forms inherit the target, the double-tap guard, the money timeout and
     # leave the CSRF field to the X-CSRFToken header; the sale form waits in a template.
     region = re.search(r'<div id="register"[^>]*>', page).group(0)
-    for attribute in ('hx-target="#register"', 'hx-disabled-elt="find button"',
-                      'hx-request=\'{"timeout": 8000}\'', 'hx-params="not csrf_token"'):
+    for attribute in (
+        'hx-target="#register"',
+        'hx-disabled-elt="find button"',
+        "hx-request='{\"timeout\": 8000}'",
+        'hx-params="not csrf_token"',
+    ):
         assert attribute in region
-    template = page[page.index('<template id="sale-template">'):]
+    template = page[page.index('<template id="sale-template">') :]
     assert 'hx-post="/caisse/debit"' in template and "data-money" in template
     step = identify(till, member.number, headers=HX)
     html = step.get_data(as_text=True)
     assert step.status_code == 200 and "<html" not in html and len(html) < 300
     assert 'data-name="Camille R."' in html and "Rivière" not in html
     assert "HX-Request" in step.headers["Vary"]
-    fields = {"member": re.search(r'data-member="([^"]+)"', html).group(1), "key": re.search(r'data-key="([^"]+)"', html).group(1)}
+    fields = {
+        "member": re.search(r'data-member="([^"]+)"', html).group(1),
+        "key": re.search(r'data-key="([^"]+)"', html).group(1),
+    }
     # htmx leaves the CSRF field out and sends the header.
     receipt = charge(till, fields, headers={**HX, "X-CSRFToken": csrf_from(page)})
     body = receipt.get_data(as_text=True)
@@ -185,7 +213,10 @@ def test_htmx_gets_fragments(till, member):
     assert "<html" not in body and "data-sale-done" in body and len(body) < 700
 
 
-@pytest.mark.parametrize(("typed", "cents"), [("12,50", 1250), ("12.50", 1250), ("12,5", 1250), ("12", 1200), (" 7,05 € ", 705)])
+@pytest.mark.parametrize(
+    ("typed", "cents"),
+    [("12,50", 1250), ("12.50", 1250), ("12,5", 1250), ("12", 1200), (" 7,05 € ", 705)],
+)
 def test_amounts_typed_as_people_do(till, member, typed, cents):
     fields = sale_form(till, member.number)
     assert charge(till, fields, amount=typed).status_code == 200
@@ -206,7 +237,10 @@ def test_the_same_key_twice_moves_money_once_and_shows_the_same_receipt(till, me
     assert receipt_of(first) == receipt_of(again)
     assert "reste 80,00" in receipt_of(again)
     # As htmx asks for it: the very same bytes.
-    assert charge(till, fields, amount="20", headers=HX).get_data() == charge(till, fields, amount="20", headers=HX).get_data()
+    assert (
+        charge(till, fields, amount="20", headers=HX).get_data()
+        == charge(till, fields, amount="20", headers=HX).get_data()
+    )
     assert purchases() == 2
     assert balance_of(member) == 7500
 
@@ -228,7 +262,9 @@ def test_a_retry_with_a_wrong_pin_after_the_sale_still_shows_the_receipt(till, m
     assert _db.session.get(Member, member.id).pin_failures == 0
 
 
-def test_another_cashiers_key_never_replays_this_cashiers_sale(app, client, auth, till, member, shop):
+def test_another_cashiers_key_never_replays_this_cashiers_sale(
+    app, client, auth, till, member, shop
+):
     fields = sale_form(till, member.number)
     assert charge(till, fields, amount="20").status_code == 200
     make_cashier(shop[0], email="caisse-bis@example.test")
@@ -279,7 +315,9 @@ def test_a_category_not_offered_is_refused(till, member, category):
     response = charge(till, sale_form(till, member.number), category=category)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert re.search(r'<legend>Catégorie \(facultatif\)</legend>.*<p class="error">[^<]+</p></fieldset>', html)
+    assert re.search(
+        r'<legend>Catégorie \(facultatif\)</legend>.*<p class="error">[^<]+</p></fieldset>', html
+    )
     assert purchases() == 0
 
 
@@ -337,7 +375,9 @@ def test_member_lookups_are_rate_limited_per_cashier(app, client, auth, till, me
             assert identify(till, member.number).status_code == 200
         refused = identify(till, member.number)
         assert refused.status_code == 429
-        assert "Trop de recherches d’adhérents depuis cette caisse" in refused.get_data(as_text=True)
+        assert "Trop de recherches d’adhérents depuis cette caisse" in refused.get_data(
+            as_text=True
+        )
         # Another cashier has a limit of their own.
         make_cashier(shop[0], email="caisse-ter@example.test")
         _db.session.commit()
@@ -353,9 +393,13 @@ def test_member_lookups_are_rate_limited_per_cashier(app, client, auth, till, me
 
 def test_the_cards_qr_token_identifies_the_member(till, member):
     page = till.get("/caisse")
-    response = till.post("/caisse/membre", data={
-        "card": f"https://patias.test/carte/{member.card_token}", "csrf_token": csrf_from(page.get_data(as_text=True)),
-    })
+    response = till.post(
+        "/caisse/membre",
+        data={
+            "card": f"https://patias.test/carte/{member.card_token}",
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+        },
+    )
     assert response.status_code == 200 and "Camille R." in response.get_data(as_text=True)
 
 
@@ -366,11 +410,15 @@ def test_a_lost_cards_old_qr_no_longer_pays(till, member):
     membership.report_lost_card(member)
     _db.session.commit()
     page = till.get("/caisse")
-    response = till.post("/caisse/membre", data={"card": old, "csrf_token": csrf_from(page.get_data(as_text=True))})
+    response = till.post(
+        "/caisse/membre", data={"card": old, "csrf_token": csrf_from(page.get_data(as_text=True))}
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "déclarée perdue" in html
-    assert 'name="card" type="hidden" value=""' in html  # the old token is not kept for the next try
+    assert (
+        'name="card" type="hidden" value=""' in html
+    )  # the old token is not kept for the next try
 
 
 def test_a_suspended_member_cannot_pay(till, member):
@@ -397,7 +445,9 @@ def test_wrong_pins_give_the_attempts_left_then_lock_the_card(till, member):
     assert "Essais restants\u00a0: 1." in charge(till, fields, pin="0001").get_data(as_text=True)
     locked = charge(till, fields, pin="0002")
     assert locked.status_code == 422
-    assert "bloquée" in locked.get_data(as_text=True) and "contact@patias.test" in locked.get_data(as_text=True)
+    assert "bloquée" in locked.get_data(as_text=True) and "contact@patias.test" in locked.get_data(
+        as_text=True
+    )
     # Even the right PIN does not pay now, and the lock shows at identification.
     assert charge(till, fields, pin=PIN).status_code == 422
     assert purchases() == 0 and balance_of(member) == 10000
@@ -425,8 +475,13 @@ def test_balance_too_low_offers_to_debit_exactly_what_is_left(till, member):
     assert "Solde insuffisant\u00a0: 7,40\u00a0€ disponibles." in html
     assert "Débiter 7,40\u00a0€" in html
     assert PIN not in html
-    offer = html[html.index('<div class="reg-short"'):html.index('<form class="reg-step reg-sale"')]
-    data = {name: hidden(offer, name) for name in ("csrf_token", "member", "key", "approval", "amount", "category")}
+    offer = html[
+        html.index('<div class="reg-short"') : html.index('<form class="reg-step reg-sale"')
+    ]
+    data = {
+        name: hidden(offer, name)
+        for name in ("csrf_token", "member", "key", "approval", "amount", "category")
+    }
     assert data["key"] != fields["key"] and data["amount"] == "7,40"
     paid = till.post("/caisse/debit", data=data)
     assert paid.status_code == 200
@@ -442,8 +497,13 @@ def test_the_offer_only_debits_the_amount_it_was_made_for(till, member):
     charge(till, fields, amount="92,60")
     fields = sale_form(till, member.number)
     html = charge(till, fields, amount="12,50").get_data(as_text=True)
-    offer = html[html.index('<div class="reg-short"'):html.index('<form class="reg-step reg-sale"')]
-    data = {name: hidden(offer, name) for name in ("csrf_token", "member", "key", "approval", "category")}
+    offer = html[
+        html.index('<div class="reg-short"') : html.index('<form class="reg-step reg-sale"')
+    ]
+    data = {
+        name: hidden(offer, name)
+        for name in ("csrf_token", "member", "key", "approval", "category")
+    }
     tampered = till.post("/caisse/debit", data={**data, "amount": "7,39"})
     assert tampered.status_code == 422  # without a valid approval the PIN is asked
     assert purchases() == 1 and balance_of(member) == 740
@@ -460,11 +520,14 @@ def test_nothing_left_says_so_without_an_offer(till, member):
 # --- the merchant ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("status", "since", "message"), [
-    ("suspended", "2025-01-01", "a suspendu le conventionnement"),
-    ("pending", None, "pas encore conventionné"),
-    ("active", None, "pas encore conventionné"),
-])
+@pytest.mark.parametrize(
+    ("status", "since", "message"),
+    [
+        ("suspended", "2025-01-01", "a suspendu le conventionnement"),
+        ("pending", None, "pas encore conventionné"),
+        ("active", None, "pas encore conventionné"),
+    ],
+)
 def test_only_a_conventioned_active_merchant_can_debit(till, member, shop, status, since, message):
     from datetime import date
 
@@ -486,7 +549,10 @@ def test_a_cashier_without_merchant_cannot_debit(client, auth, member):
     _db.session.commit()
     auth.login("lost@example.test")
     response = client.get("/caisse")
-    assert response.status_code == 403 and "Ce compte n’est la caisse d’aucun commerce" in response.get_data(as_text=True)
+    assert (
+        response.status_code == 403
+        and "Ce compte n’est la caisse d’aucun commerce" in response.get_data(as_text=True)
+    )
 
 
 def test_a_member_reference_is_bound_to_its_cashier(client, auth, till, member, shop):
@@ -543,7 +609,10 @@ def test_the_session_cookie_is_permanent_for_a_market_day(till):
 
 def test_lock_signs_the_cashier_out(till):
     page = till.get("/caisse").get_data(as_text=True)
-    lock = re.search(r'action="/caisse/verrouiller"[^>]*>\s*<input type="hidden" name="csrf_token" value="([^"]+)"', page)
+    lock = re.search(
+        r'action="/caisse/verrouiller"[^>]*>\s*<input type="hidden" name="csrf_token" value="([^"]+)"',
+        page,
+    )
     response = till.post("/caisse/verrouiller", data={"csrf_token": lock.group(1)})
     assert response.status_code == 302 and "/connexion" in response.headers["Location"]
     assert till.get("/caisse").status_code == 302
@@ -557,7 +626,10 @@ def test_no_pin_in_the_logs(app, till, member, caplog):
     charge(till, fields)
     sale = _db.session.scalars(select(Transfer).where(Transfer.kind == "purchase")).one()
     page = till.get(f"/caisse/ventes/{sale.id}/annuler").get_data(as_text=True)
-    till.post(f"/caisse/ventes/{sale.id}/annuler", data={"csrf_token": csrf_from(page), "key": hidden(page, "key"), "pin": PIN})
+    till.post(
+        f"/caisse/ventes/{sale.id}/annuler",
+        data={"csrf_token": csrf_from(page), "key": hidden(page, "key"), "pin": PIN},
+    )
     assert any("sale" in record.getMessage() for record in caplog.records)  # the register does log
     for record in caplog.records:
         text = record.getMessage() + repr(record.args) + str(getattr(record, "__dict__", ""))
@@ -580,6 +652,7 @@ def _record_statements(engine) -> tuple[list[str], callable]:
         statements.append(" ".join(statement.split())[:60])
 
     if engine.dialect.name == "sqlite":
+
         def checkout(dbapi_connection, _record, _proxy):
             dbapi_connection.set_trace_callback(record)
 
@@ -622,7 +695,7 @@ def test_a_sale_reads_before_it_takes_the_write_lock(app, engine_name, shop, til
     assert [statements[i] for i in begins] == ["BEGIN DEFERRED", "BEGIN IMMEDIATE"], statements
     # The read transaction ends just before the write transaction begins, on the same connection.
     assert statements[begins[1] - 1] == "COMMIT", statements
-    reads, writes = statements[begins[0] + 1:begins[1] - 1], statements[begins[1] + 1:]
+    reads, writes = statements[begins[0] + 1 : begins[1] - 1], statements[begins[1] + 1 :]
     assert any(s.startswith("SELECT user.") for s in reads), reads
     assert any(s.startswith("SELECT m.status, m.pin_hash") for s in reads), reads  # the member
     assert any("idempotency_key" in s for s in reads), reads  # the key was not used yet
@@ -630,7 +703,10 @@ def test_a_sale_reads_before_it_takes_the_write_lock(app, engine_name, shop, til
     # The write transaction starts with the PIN attempt and reads no user, form data or member.
     assert writes[0].startswith("UPDATE member SET pin_failures"), writes
     read_again = [
-        s for s in writes if s.startswith("SELECT") and any(t in s for t in ("user.", "m.status", "FROM setting", "category"))
+        s
+        for s in writes
+        if s.startswith("SELECT")
+        and any(t in s for t in ("user.", "m.status", "FROM setting", "category"))
     ]
     assert read_again == [], writes
     assert any(s.startswith("INSERT INTO transfer") for s in writes), writes

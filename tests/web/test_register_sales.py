@@ -1,4 +1,5 @@
 """/caisse/ventes (today's sales, cancellation with the member's PIN) and /caisse/rapport."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -40,26 +41,37 @@ def till(client, auth, shop):
 def sell(client, member, amount, category=""):
     response = charge(client, sale_form(client, member.number), amount=amount, category=category)
     assert response.status_code == 200, response.get_data(as_text=True)
-    return _db.session.scalars(select(Transfer).where(Transfer.kind == "purchase").order_by(Transfer.id.desc())).first()
+    return _db.session.scalars(
+        select(Transfer).where(Transfer.kind == "purchase").order_by(Transfer.id.desc())
+    ).first()
 
 
 def past_sale(merchant, member, cents, days_ago, category_id=None):
     """A sale of an earlier day, made through the ledger as the register would have."""
     return ledger.transfer(
-        source=ledger.member_account(member), destination=ledger.merchant_account(merchant), amount_cents=cents,
-        kind="purchase", category_id=category_id, occurred_on=ledger.today() - timedelta(days=days_ago),
+        source=ledger.member_account(member),
+        destination=ledger.merchant_account(merchant),
+        amount_cents=cents,
+        kind="purchase",
+        category_id=category_id,
+        occurred_on=ledger.today() - timedelta(days=days_ago),
     )
 
 
 def refunds() -> int:
-    return _db.session.scalar(select(func.count()).select_from(Transfer).where(Transfer.kind == "refund"))
+    return _db.session.scalar(
+        select(func.count()).select_from(Transfer).where(Transfer.kind == "refund")
+    )
 
 
 def cancel(client, sale, pin=PIN, key=None):
     page = client.get(f"/caisse/ventes/{sale.id}/annuler")
     html = page.get_data(as_text=True)
-    data = {"csrf_token": csrf_from(client.get("/caisse").get_data(as_text=True)), "pin": pin,
-            "key": key or (hidden(html, "key") if page.status_code == 200 else "k" * 22)}
+    data = {
+        "csrf_token": csrf_from(client.get("/caisse").get_data(as_text=True)),
+        "pin": pin,
+        "key": key or (hidden(html, "key") if page.status_code == 200 else "k" * 22),
+    }
     return client.post(f"/caisse/ventes/{sale.id}/annuler", data=data)
 
 
@@ -74,8 +86,12 @@ def test_todays_sales_with_the_days_total(till, shop, member):
     fund(other, 5000)
     past_sale(shop, other, 999, days_ago=1)
     elsewhere = make_merchant(name="Ailleurs")
-    ledger.transfer(source=ledger.member_account(other), destination=ledger.merchant_account(elsewhere),
-                    amount_cents=777, kind="purchase")
+    ledger.transfer(
+        source=ledger.member_account(other),
+        destination=ledger.merchant_account(elsewhere),
+        amount_cents=777,
+        kind="purchase",
+    )
     _db.session.commit()
     html = till.get("/caisse/ventes").get_data(as_text=True)
     assert "2 ventes, total 15,50\u00a0€" in html
@@ -94,7 +110,12 @@ def test_cancel_a_sale_with_the_members_pin(till, shop, member):
     sale = sell(till, member, "12,50")
     page = till.get(f"/caisse/ventes/{sale.id}/annuler")
     html = page.get_data(as_text=True)
-    assert page.status_code == 200 and "12,50" in html and "Camille R." in html and ">Code PIN</label>" in html
+    assert (
+        page.status_code == 200
+        and "12,50" in html
+        and "Camille R." in html
+        and ">Code PIN</label>" in html
+    )
     response = cancel(till, sale)
     body = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -183,7 +204,10 @@ def test_cancelling_a_refund_or_an_unknown_id_is_not_found(till, member):
 
 
 def test_the_day_report(till, shop, member):
-    fruit, eggs = (_db.session.scalar(select(Category).where(Category.slug == slug)) for slug in ("fruits-legumes", "oeufs"))
+    fruit, eggs = (
+        _db.session.scalar(select(Category).where(Category.slug == slug))
+        for slug in ("fruits-legumes", "oeufs")
+    )
     sell(till, member, "10", str(fruit.id))
     sell(till, member, "5", str(fruit.id))
     egg_sale = sell(till, member, "3,20", str(eggs.id))
@@ -193,12 +217,12 @@ def test_the_day_report(till, shop, member):
     past_sale(shop, member, 4000, days_ago=3, category_id=eggs.id)
     _db.session.commit()
     html = till.get("/caisse/rapport").get_data(as_text=True)
-    figures = html[html.index('class="reg-figures"'):html.index("</dl>")]
+    figures = html[html.index('class="reg-figures"') : html.index("</dl>")]
     assert "<dd>4</dd>" in figures and "19,20\u00a0€" in figures and "1 (7,00\u00a0€)" in figures
-    table = html[html.index("Par catégorie"):html.index("Toutes les ventes")]
-    assert "Fruits et légumes</td><td class=\"num\">2</td><td class=\"num\">15,00\u00a0€" in table
-    assert "Œufs</td><td class=\"num\">1</td><td class=\"num\">3,20\u00a0€" in table
-    assert "Sans catégorie</td><td class=\"num\">1</td><td class=\"num\">1,00\u00a0€" in table
+    table = html[html.index("Par catégorie") : html.index("Toutes les ventes")]
+    assert 'Fruits et légumes</td><td class="num">2</td><td class="num">15,00\u00a0€' in table
+    assert 'Œufs</td><td class="num">1</td><td class="num">3,20\u00a0€' in table
+    assert 'Sans catégorie</td><td class="num">1</td><td class="num">1,00\u00a0€' in table
     assert egg_sale.reference in html and cancelled.reference in html and "annulée" in html
     assert "40,00" not in html  # three days ago
     with till.get("/static/css/register.css") as css:
@@ -218,7 +242,9 @@ def test_the_report_of_a_past_day(till, shop, member):
     assert "Aucune vente ce jour-là." in empty
 
 
-@pytest.mark.parametrize("day", ["abc", "2025-13-01", "2025-02-30", "0001-01-01", "1-1-1", "2025-01-01T00", "<b>"])
+@pytest.mark.parametrize(
+    "day", ["abc", "2025-13-01", "2025-02-30", "0001-01-01", "1-1-1", "2025-01-01T00", "<b>"]
+)
 def test_a_bad_day_is_refused_clearly(till, day):
     response = till.get("/caisse/rapport", query_string={"jour": day})
     assert response.status_code == 400

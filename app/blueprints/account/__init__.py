@@ -2,6 +2,7 @@
 
 Every page works on the signed-in member only: no member id ever appears in a URL.
 """
+
 from flask import Blueprint
 
 bp = Blueprint("account", __name__)

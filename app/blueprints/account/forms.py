@@ -1,4 +1,5 @@
 """Forms of the member's space."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -13,8 +14,10 @@ from app.services.auth import MAX_PASSWORD_LENGTH
 def _password_field(label=None):
     return PasswordField(
         label or _l("Your password"),
-        validators=[DataRequired(_l("Enter your password.")),
-                    Length(max=MAX_PASSWORD_LENGTH, message=_l("This password is too long."))],
+        validators=[
+            DataRequired(_l("Enter your password.")),
+            Length(max=MAX_PASSWORD_LENGTH, message=_l("This password is too long.")),
+        ],
     )
 
 
@@ -35,12 +38,17 @@ class PinForm(FlaskForm):
     password = _password_field()
     pin = PasswordField(
         _l("New PIN (4 digits)"),
-        validators=[DataRequired(_l("Choose a PIN of 4 digits.")), Regexp(r"^[0-9]{4}$", message=_l("The PIN has 4 digits."))],
+        validators=[
+            DataRequired(_l("Choose a PIN of 4 digits.")),
+            Regexp(r"^[0-9]{4}$", message=_l("The PIN has 4 digits.")),
+        ],
     )
     pin_confirm = PasswordField(
         _l("The same PIN again"),
-        validators=[DataRequired(_l("Type the PIN a second time.")),
-                    EqualTo("pin", message=_l("The two PINs are not the same."))],
+        validators=[
+            DataRequired(_l("Type the PIN a second time.")),
+            EqualTo("pin", message=_l("The two PINs are not the same.")),
+        ],
     )
 
 

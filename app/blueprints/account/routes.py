@@ -1,4 +1,5 @@
 """The member's pages. Each works on `current_user`'s member: there is no id to change in a URL."""
+
 from __future__ import annotations
 
 import json
@@ -46,16 +47,25 @@ def index():
 @access(MEMBER)
 def history():
     member = _member()
-    history = membership.movements(member, page=request.args.get("page", 1, type=int), per_page=HISTORY_PER_PAGE)
-    return render("account/history.html", "account/_movements.html", member=member, history=history,
-                  balance_cents=membership.current_balance(member))
+    history = membership.movements(
+        member, page=request.args.get("page", 1, type=int), per_page=HISTORY_PER_PAGE
+    )
+    return render(
+        "account/history.html",
+        "account/_movements.html",
+        member=member,
+        history=history,
+        balance_cents=membership.current_balance(member),
+    )
 
 
 @bp.get("/historique.csv")
 @access(MEMBER)
 def history_csv():
     member = _member()
-    return _download(membership.movements_csv(member), f"patias-historique-{member.number}.csv", "text/csv")
+    return _download(
+        membership.movements_csv(member), f"patias-historique-{member.number}.csv", "text/csv"
+    )
 
 
 @bp.route("/cotisation", methods=["GET", "POST"])
@@ -72,18 +82,34 @@ def pledge():
             form.amount.errors.append(exc.message)
         else:
             db.session.commit()
-            flash(_("Your monthly contribution is now %(amount)s.", amount=money(member.pledge_cents)), "success")
+            flash(
+                _(
+                    "Your monthly contribution is now %(amount)s.",
+                    amount=money(member.pledge_cents),
+                ),
+                "success",
+            )
             return redirect(url_for("account.pledge"))
-    return render_template("account/pledge.html", member=member, form=form,
-                           contributions=membership.contributions(member))
+    return render_template(
+        "account/pledge.html",
+        member=member,
+        form=form,
+        contributions=membership.contributions(member),
+    )
 
 
 @bp.get("/carte")
 @access(MEMBER)
 def card():
     member = _member()
-    qr = segno.make(member.card_token, error="m").svg_data_uri(scale=1, border=4) if member.card_token else None
-    return render_template("account/card.html", member=member, qr=qr, locked=cards.is_locked(member))
+    qr = (
+        segno.make(member.card_token, error="m").svg_data_uri(scale=1, border=4)
+        if member.card_token
+        else None
+    )
+    return render_template(
+        "account/card.html", member=member, qr=qr, locked=cards.is_locked(member)
+    )
 
 
 @bp.route("/carte/perdue", methods=["GET", "POST"])
@@ -97,7 +123,12 @@ def lost_card():
         except MemberErased:
             abort(404)
         db.session.commit()
-        flash(_("Your old card no longer works. Here is your new card: print it, or show this page at the stall."), "success")
+        flash(
+            _(
+                "Your old card no longer works. Here is your new card: print it, or show this page at the stall."
+            ),
+            "success",
+        )
         return redirect(url_for("account.card"))
     return render_template("account/lost_card.html", member=member, form=form)
 
@@ -122,7 +153,9 @@ def pin():
             flash(_("Your new PIN is saved. Your card works again if it was locked."), "success")
             return redirect(url_for("account.index"))
         db.session.commit()  # a wrong password counts against the account's limit
-    return render_template("account/pin.html", member=member, form=form, error=error, locked=cards.is_locked(member))
+    return render_template(
+        "account/pin.html", member=member, form=form, error=error, locked=cards.is_locked(member)
+    )
 
 
 @bp.get("/donnees")
@@ -144,7 +177,9 @@ def data_json():
 @access(MEMBER)
 def data_csv():
     member = _member()
-    return _download(membership.export_csv(member), f"patias-donnees-{member.number}.csv", "text/csv")
+    return _download(
+        membership.export_csv(member), f"patias-donnees-{member.number}.csv", "text/csv"
+    )
 
 
 @bp.post("/donnees/effacement")
@@ -164,7 +199,12 @@ def erase():
             db.session.commit()
             logout_user()
             session.clear()
-            flash(_("Your account is closed and your personal data erased. Thank you for taking part."), "success")
+            flash(
+                _(
+                    "Your account is closed and your personal data erased. Thank you for taking part."
+                ),
+                "success",
+            )
             return redirect(url_for("public.index"))
         db.session.commit()
     return render_template("account/data.html", member=member, form=form, error=error)

@@ -1,4 +1,5 @@
 """Admin views live in one module per area; importing them registers their routes on `bp`."""
+
 import importlib
 import pkgutil
 from pathlib import Path

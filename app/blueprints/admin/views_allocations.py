@@ -1,4 +1,5 @@
 """Allocations: each month's run from the ledger; preview, then run the current month."""
+
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
@@ -19,7 +20,9 @@ from app.services import backoffice, ledger
 def allocations():
     period = ledger.current_period()
     return render_template(
-        "admin/allocations.html", preview=backoffice.allocation_preview(period), runs=backoffice.allocation_runs(),
+        "admin/allocations.html",
+        preview=backoffice.allocation_preview(period),
+        runs=backoffice.allocation_runs(),
         form=AllocationRunForm(formdata=None, period=period),
     )
 
@@ -33,18 +36,33 @@ def allocation_run():
     # Only the current month is run from here: a past month is the command line's business
     # (`flask ssa allocate --month`), where it cannot be clicked by mistake.
     if form.period.data != ledger.current_period():
-        flash(_("The month has changed since the page was shown: check the preview and run again."), "error")
+        flash(
+            _("The month has changed since the page was shown: check the preview and run again."),
+            "error",
+        )
         return redirect(url_for("admin.allocations"))
     result = backoffice.run_allocation(form.period.data, current_user.id)
     db.session.commit()
     if result.members_credited:
-        message = ngettext("%(num)d member credited, %(amount)s in all.", "%(num)d members credited, %(amount)s in all.",
-                           result.members_credited, amount=money(result.total_cents))
+        message = ngettext(
+            "%(num)d member credited, %(amount)s in all.",
+            "%(num)d members credited, %(amount)s in all.",
+            result.members_credited,
+            amount=money(result.total_cents),
+        )
         if result.expired_members:
-            message += " " + ngettext("%(num)d balance capped: %(amount)s back to the caisse.",
-                                      "%(num)d balances capped: %(amount)s back to the caisse.",
-                                      result.expired_members, amount=money(result.expired_cents))
+            message += " " + ngettext(
+                "%(num)d balance capped: %(amount)s back to the caisse.",
+                "%(num)d balances capped: %(amount)s back to the caisse.",
+                result.expired_members,
+                amount=money(result.expired_cents),
+            )
         flash(message, "success")
     else:
-        flash(_("Every active member had already received this month’s allocation: nobody was credited twice."), "success")
+        flash(
+            _(
+                "Every active member had already received this month’s allocation: nobody was credited twice."
+            ),
+            "success",
+        )
     return redirect(url_for("admin.allocations"))

@@ -1,6 +1,7 @@
 """Content `/admin/contenu`: the FAQ (order, publish), the static pages, the events (create,
 edit, publish, duplicate for next month) and the answers to "was this page useful?" (the
 "stay informed" subscribers are in `views_subscribers`)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -16,7 +17,14 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.blueprints.admin import bp
-from app.blueprints.admin.forms_b import KIND_LABELS, ActionForm, EventForm, FaqForm, PageForm, choices
+from app.blueprints.admin.forms_b import (
+    KIND_LABELS,
+    ActionForm,
+    EventForm,
+    FaqForm,
+    PageForm,
+    choices,
+)
 from app.extensions import db
 from app.htmx import render
 from app.i18n import datetime_short
@@ -36,11 +44,16 @@ Saved = TypeVar("Saved")
 def _onto(form, exc: InvalidContent, default: str) -> None:
     """A service's refusal shown next to the field it is about."""
     target = getattr(form, exc.details.get("field") or default, None) or getattr(form, default)
-    target.errors = list(target.errors) + [exc.message]
+    target.errors = [*target.errors, exc.message]
 
 
-def _save_form(form: FlaskForm, save: Callable[[], Saved], field: str,
-               saved: Callable[[Saved], tuple[str, str]], show: Callable[[int], Response]) -> Response:
+def _save_form(
+    form: FlaskForm,
+    save: Callable[[], Saved],
+    field: str,
+    saved: Callable[[Saved], tuple[str, str]],
+    show: Callable[[int], Response],
+) -> Response:
     """The body of a create or edit view.
 
     A valid POST runs `save()` and commits, then flashes the message and redirects (303) to the
@@ -75,9 +88,14 @@ def content():
     entries = content_admin.faq_entries()
     coming, _past = events_admin.admin_list()
     return render(
-        "admin/content/index.html", faq_count=len(entries), faq_published=sum(1 for e in entries if e.published),
-        pages=content_admin.pages(), coming=len(coming), drafts=sum(1 for e in coming if e.status == "draft"),
-        feedback=content_admin.feedback_table()[:5], subscribers=content_admin.subscriber_count(),
+        "admin/content/index.html",
+        faq_count=len(entries),
+        faq_published=sum(1 for e in entries if e.published),
+        pages=content_admin.pages(),
+        coming=len(coming),
+        drafts=sum(1 for e in coming if e.status == "draft"),
+        feedback=content_admin.feedback_table()[:5],
+        subscribers=content_admin.subscriber_count(),
     )
 
 
@@ -92,14 +110,21 @@ def _faq_or_404(entry_id: int) -> FaqEntry:
 
 
 def _faq_data(form: FaqForm) -> FaqData:
-    return FaqData(question_fr=form.question_fr.data, question_en=form.question_en.data,
-                   answer_fr=form.answer_fr.data, answer_en=form.answer_en.data, published=form.published.data)
+    return FaqData(
+        question_fr=form.question_fr.data,
+        question_en=form.question_en.data,
+        answer_fr=form.answer_fr.data,
+        answer_en=form.answer_en.data,
+        published=form.published.data,
+    )
 
 
 @bp.get("/contenu/faq")
 @access(ADMIN)
 def faq():
-    return render("admin/content/faq.html", entries=content_admin.faq_entries(), action=ActionForm())
+    return render(
+        "admin/content/faq.html", entries=content_admin.faq_entries(), action=ActionForm()
+    )
 
 
 @bp.route("/contenu/faq/nouvelle", methods=["GET", "POST"])
@@ -107,9 +132,16 @@ def faq():
 def faq_new():
     form = FaqForm()
     return _save_form(
-        form, lambda: content_admin.create_faq(_faq_data(form), current_user.id), "question_fr",
-        saved=lambda entry: (_("The question is added to the FAQ."), url_for("admin.faq") + f"#faq-{entry.id}"),
-        show=lambda status: render("admin/content/faq_form.html", status=status, form=form, entry=None),
+        form,
+        lambda: content_admin.create_faq(_faq_data(form), current_user.id),
+        "question_fr",
+        saved=lambda entry: (
+            _("The question is added to the FAQ."),
+            url_for("admin.faq") + f"#faq-{entry.id}",
+        ),
+        show=lambda status: render(
+            "admin/content/faq_form.html", status=status, form=form, entry=None
+        ),
     )
 
 
@@ -119,9 +151,16 @@ def faq_edit(entry_id: int):
     entry = _faq_or_404(entry_id)
     form = FaqForm() if request.method == "POST" else FaqForm(obj=entry)
     return _save_form(
-        form, lambda: content_admin.update_faq(entry, _faq_data(form), current_user.id), "question_fr",
-        saved=lambda _result: (_("The question is saved."), url_for("admin.faq") + f"#faq-{entry.id}"),
-        show=lambda status: render("admin/content/faq_form.html", status=status, form=form, entry=entry),
+        form,
+        lambda: content_admin.update_faq(entry, _faq_data(form), current_user.id),
+        "question_fr",
+        saved=lambda _result: (
+            _("The question is saved."),
+            url_for("admin.faq") + f"#faq-{entry.id}",
+        ),
+        show=lambda status: render(
+            "admin/content/faq_form.html", status=status, form=form, entry=entry
+        ),
     )
 
 
@@ -135,8 +174,12 @@ def faq_delete(entry_id: int):
         db.session.commit()
         flash(_("The question is deleted."), "success")
         return redirect(url_for("admin.faq"), 303)
-    return render("admin/content/faq_delete.html", status=INVALID if form.is_submitted() else 200,
-                  entry=entry, form=form)
+    return render(
+        "admin/content/faq_delete.html",
+        status=INVALID if form.is_submitted() else 200,
+        entry=entry,
+        form=form,
+    )
 
 
 @bp.post("/contenu/faq/<int:entry_id>/deplacer")
@@ -145,8 +188,13 @@ def faq_move(entry_id: int):
     entry = _faq_or_404(entry_id)
     direction = request.form.get("direction", "")
     if not ActionForm().validate_on_submit() or direction not in ("up", "down"):
-        return render("admin/content/faq.html", status=INVALID, entries=content_admin.faq_entries(),
-                      action=ActionForm(), error=_("This action is not possible: reload the page."))
+        return render(
+            "admin/content/faq.html",
+            status=INVALID,
+            entries=content_admin.faq_entries(),
+            action=ActionForm(),
+            error=_("This action is not possible: reload the page."),
+        )
     content_admin.move_faq(entry, direction, current_user.id)
     db.session.commit()
     return redirect(url_for("admin.faq") + f"#faq-{entry.id}", 303)
@@ -157,12 +205,20 @@ def faq_move(entry_id: int):
 def faq_publish(entry_id: int):
     entry = _faq_or_404(entry_id)
     if not ActionForm().validate_on_submit():
-        return render("admin/content/faq.html", status=INVALID, entries=content_admin.faq_entries(),
-                      action=ActionForm(), error=_("This action is not possible: reload the page."))
+        return render(
+            "admin/content/faq.html",
+            status=INVALID,
+            entries=content_admin.faq_entries(),
+            action=ActionForm(),
+            error=_("This action is not possible: reload the page."),
+        )
     published = request.form.get("published") == "1"
     content_admin.set_faq_published(entry, published, current_user.id)
     db.session.commit()
-    flash(_("The question is published.") if published else _("The question is hidden from the FAQ."), "success")
+    flash(
+        _("The question is published.") if published else _("The question is hidden from the FAQ."),
+        "success",
+    )
     return redirect(url_for("admin.faq") + f"#faq-{entry.id}", 303)
 
 
@@ -176,8 +232,12 @@ def pages():
 
 
 def _page_data(form: PageForm) -> PageData:
-    return PageData(title_fr=form.title_fr.data, title_en=form.title_en.data,
-                    body_fr=form.body_fr.data, body_en=form.body_en.data)
+    return PageData(
+        title_fr=form.title_fr.data,
+        title_en=form.title_en.data,
+        body_fr=form.body_fr.data,
+        body_en=form.body_en.data,
+    )
 
 
 @bp.route("/contenu/pages/<slug>", methods=["GET", "POST"])
@@ -188,9 +248,13 @@ def page_edit(slug: str):
         abort(404)
     form = PageForm() if request.method == "POST" else PageForm(obj=page)
     return _save_form(
-        form, lambda: content_admin.update_page(slug, _page_data(form), current_user.id), "title_fr",
+        form,
+        lambda: content_admin.update_page(slug, _page_data(form), current_user.id),
+        "title_fr",
         saved=lambda _result: (_("The page is saved."), url_for("admin.pages")),
-        show=lambda status: render("admin/content/page_form.html", status=status, form=form, edited=page),
+        show=lambda status: render(
+            "admin/content/page_form.html", status=status, form=form, edited=page
+        ),
     )
 
 
@@ -219,28 +283,51 @@ def _event_form(event: Event | None = None) -> EventForm:
     elif event is None:
         form = EventForm(formdata=None)
     else:
-        form = EventForm(formdata=None, data={
-            "kind": event.kind, "title_fr": event.title_fr, "title_en": event.title_en,
-            "description_fr": event.description_fr, "description_en": event.description_en,
-            "starts_at": _local(event.starts_at), "ends_at": _local(event.ends_at), "place_name": event.place_name,
-            "address": event.address, "commune": event.commune_id, "town": event.town, "capacity": event.capacity,
-            "registration_enabled": event.registration_enabled, "carpool": event.carpool,
-            "registration_opens_at": _local(event.registration_opens_at),
-            "registration_closes_at": _local(event.registration_closes_at),
-        })
+        form = EventForm(
+            formdata=None,
+            data={
+                "kind": event.kind,
+                "title_fr": event.title_fr,
+                "title_en": event.title_en,
+                "description_fr": event.description_fr,
+                "description_en": event.description_en,
+                "starts_at": _local(event.starts_at),
+                "ends_at": _local(event.ends_at),
+                "place_name": event.place_name,
+                "address": event.address,
+                "commune": event.commune_id,
+                "town": event.town,
+                "capacity": event.capacity,
+                "registration_enabled": event.registration_enabled,
+                "carpool": event.carpool,
+                "registration_opens_at": _local(event.registration_opens_at),
+                "registration_closes_at": _local(event.registration_closes_at),
+            },
+        )
     communes = db.session.scalars(select(Commune).order_by(Commune.name)).all()
-    form.commune.choices = choices([("", _("Outside the communes (write the town)"))] + [(c.id, c.name) for c in communes])
+    form.commune.choices = choices(
+        [("", _("Outside the communes (write the town)"))] + [(c.id, c.name) for c in communes]
+    )
     return form
 
 
 def _event_data(form: EventForm) -> EventData:
     return EventData(
-        kind=form.kind.data, title_fr=form.title_fr.data, title_en=form.title_en.data,
-        description_fr=form.description_fr.data or "", description_en=form.description_en.data or "",
-        starts_at=_aware(form.starts_at.data), ends_at=_aware(form.ends_at.data),
-        place_name=form.place_name.data or "", address=form.address.data or "", commune_id=form.commune.data,
-        town=form.town.data or "", capacity=form.capacity.data, registration_enabled=form.registration_enabled.data,
-        carpool=form.carpool.data, registration_opens_at=_aware(form.registration_opens_at.data),
+        kind=form.kind.data,
+        title_fr=form.title_fr.data,
+        title_en=form.title_en.data,
+        description_fr=form.description_fr.data or "",
+        description_en=form.description_en.data or "",
+        starts_at=_aware(form.starts_at.data),
+        ends_at=_aware(form.ends_at.data),
+        place_name=form.place_name.data or "",
+        address=form.address.data or "",
+        commune_id=form.commune.data,
+        town=form.town.data or "",
+        capacity=form.capacity.data,
+        registration_enabled=form.registration_enabled.data,
+        carpool=form.carpool.data,
+        registration_opens_at=_aware(form.registration_opens_at.data),
         registration_closes_at=_aware(form.registration_closes_at.data),
     )
 
@@ -255,8 +342,16 @@ def _events_page(status: int = 200, error=None):
     """The events' list; with `error` (a refused publish or duplicate), above it."""
     coming, past = events_admin.admin_list()
     people = event_service.people_by_event([e.id for e in coming + past])
-    return render("admin/content/events.html", status=status, coming=coming, past=past, people=people,
-                  action=ActionForm(), kinds=KIND_LABELS, error=error)
+    return render(
+        "admin/content/events.html",
+        status=status,
+        coming=coming,
+        past=past,
+        people=people,
+        action=ActionForm(),
+        kinds=KIND_LABELS,
+        error=error,
+    )
 
 
 @bp.route("/contenu/evenements/nouveau", methods=["GET", "POST"])
@@ -264,10 +359,16 @@ def _events_page(status: int = 200, error=None):
 def event_new():
     form = _event_form()
     return _save_form(
-        form, lambda: events_admin.create_event(_event_data(form), current_user.id), "title_fr",
-        saved=lambda event: (_("The event is saved as a draft: publish it when it is ready."),
-                             url_for("admin.events") + f"#event-{event.id}"),
-        show=lambda status: render("admin/content/event_form.html", status=status, form=form, event=None),
+        form,
+        lambda: events_admin.create_event(_event_data(form), current_user.id),
+        "title_fr",
+        saved=lambda event: (
+            _("The event is saved as a draft: publish it when it is ready."),
+            url_for("admin.events") + f"#event-{event.id}",
+        ),
+        show=lambda status: render(
+            "admin/content/event_form.html", status=status, form=form, event=None
+        ),
     )
 
 
@@ -277,11 +378,20 @@ def event_edit(event_id: int):
     event = _event_or_404(event_id)
     form = _event_form(event)
     return _save_form(
-        form, lambda: events_admin.update_event(event, _event_data(form), current_user.id), "title_fr",
-        saved=lambda changed: (_("The event is saved.") if changed else _("Nothing was changed."),
-                               url_for("admin.events") + f"#event-{event.id}"),
-        show=lambda status: render("admin/content/event_form.html", status=status, form=form, event=event,
-                                   confirmed=event_service.confirmed_people(event.id)),
+        form,
+        lambda: events_admin.update_event(event, _event_data(form), current_user.id),
+        "title_fr",
+        saved=lambda changed: (
+            _("The event is saved.") if changed else _("Nothing was changed."),
+            url_for("admin.events") + f"#event-{event.id}",
+        ),
+        show=lambda status: render(
+            "admin/content/event_form.html",
+            status=status,
+            form=form,
+            event=event,
+            confirmed=event_service.confirmed_people(event.id),
+        ),
     )
 
 
@@ -322,8 +432,13 @@ def event_duplicate(event_id: int):
     if error:
         return _events_page(INVALID, error)
     db.session.commit()
-    flash(_("A draft copy is made for %(date)s: check it, then publish it.",
-            date=datetime_short(copy.starts_at)), "success")
+    flash(
+        _(
+            "A draft copy is made for %(date)s: check it, then publish it.",
+            date=datetime_short(copy.starts_at),
+        ),
+        "success",
+    )
     return redirect(url_for("admin.event_edit", event_id=copy.id), 303)
 
 
@@ -334,4 +449,3 @@ def event_duplicate(event_id: int):
 @access(ADMIN)
 def feedback():
     return render("admin/content/feedback.html", rows=content_admin.feedback_table())
-

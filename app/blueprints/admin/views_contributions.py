@@ -1,4 +1,5 @@
 """Contributions: record or cancel a payment, pledged against paid per month, bank statement import."""
+
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -36,21 +37,36 @@ def _page_arg() -> int:
 
 def _contributions_page(form: ContributionForm, status: int = 200, error=None):
     month_form = MonthForm(request.args)
-    period = month_form.month.data if month_form.validate() and month_form.month.data else ledger.current_period()
+    period = (
+        month_form.month.data
+        if month_form.validate() and month_form.month.data
+        else ledger.current_period()
+    )
     behind = request.args.get("behind") == "1"
     table = backoffice.pledges_against_payments(period, only_behind=behind, page=_page_arg())
     recent = backoffice.recent_contributions()
     return render_template(
-        "admin/contributions/index.html", form=form, month_form=month_form, table=table, behind=behind,
-        recent=recent, cancellations=cancellations_of([t for t, _m in recent]), error=error,
+        "admin/contributions/index.html",
+        form=form,
+        month_form=month_form,
+        table=table,
+        behind=behind,
+        recent=recent,
+        cancellations=cancellations_of([t for t, _m in recent]),
+        error=error,
     ), (400 if month_form.errors and status == 200 else status)
 
 
 @bp.get("/cotisations")
 @access(ADMIN)
 def contributions():
-    form = ContributionForm(formdata=None, number=request.args.get("number", "")[:20], paid_on=ledger.today(),
-                            amount=request.args.get("amount", "")[:30], reference=request.args.get("reference", "")[:200])
+    form = ContributionForm(
+        formdata=None,
+        number=request.args.get("number", "")[:20],
+        paid_on=ledger.today(),
+        amount=request.args.get("amount", "")[:30],
+        reference=request.args.get("reference", "")[:200],
+    )
     day = request.args.get("paid_on", "")
     if day:
         parsed = bank_import.parse_day(day[:20])
@@ -71,8 +87,13 @@ def contribution_record():
         return _contributions_page(form, 400)
     try:
         row = backoffice.record_contribution(
-            member, form.amount.cents, form.paid_on.data, form.method.data, current_user.id,
-            idempotency_key=f"admin-contribution:{form.key.data}", reference=form.reference.data or "",
+            member,
+            form.amount.cents,
+            form.paid_on.data,
+            form.method.data,
+            current_user.id,
+            idempotency_key=f"admin-contribution:{form.key.data}",
+            reference=form.reference.data or "",
         )
     except InvalidContribution as exc:
         form.paid_on.errors.append(exc.message)
@@ -83,9 +104,16 @@ def contribution_record():
         form.number.errors.append(exc.message)
         return _contributions_page(form, 400)
     db.session.commit()
-    flash(_("Contribution of %(amount)s recorded for %(name)s (no. %(number)s), receipt %(reference)s.",
-            amount=_money(row.amount_cents), name=member.full_name, number=member.number, reference=row.reference),
-          "success")
+    flash(
+        _(
+            "Contribution of %(amount)s recorded for %(name)s (no. %(number)s), receipt %(reference)s.",
+            amount=_money(row.amount_cents),
+            name=member.full_name,
+            number=member.number,
+            reference=row.reference,
+        ),
+        "success",
+    )
     return redirect(url_for("admin.contributions"))
 
 
@@ -107,34 +135,55 @@ def contribution_cancel(transfer_id: int):
     error, status = None, 200
     if form.validate_on_submit():
         try:
-            row = cancel_contribution(contribution, form.reason.data, current_user.id,
-                                      idempotency_key=f"admin-contribution-cancel:{form.key.data}")
+            row = cancel_contribution(
+                contribution,
+                form.reason.data,
+                current_user.id,
+                idempotency_key=f"admin-contribution-cancel:{form.key.data}",
+            )
         except InvalidContribution as exc:
             form.reason.errors.append(exc.message)
             status = 400
         except IdempotencyConflict as exc:
             error, status = exc.message, 422
-        except DomainError as exc:  # AlreadyReversed (cancelled meanwhile), or the ledger's own refusal
+        except (
+            DomainError
+        ) as exc:  # AlreadyReversed (cancelled meanwhile), or the ledger's own refusal
             db.session.rollback()
             error, status = exc.message, 409
         else:
             db.session.commit()
-            flash(_("Contribution %(reference)s cancelled: %(amount)s taken back out of the caisse (correction %(correction)s).",
-                    reference=contribution.reference, amount=_money(contribution.amount_cents),
-                    correction=row.reference), "success")
+            flash(
+                _(
+                    "Contribution %(reference)s cancelled: %(amount)s taken back out of the caisse (correction %(correction)s).",
+                    reference=contribution.reference,
+                    amount=_money(contribution.amount_cents),
+                    correction=row.reference,
+                ),
+                "success",
+            )
             return redirect(url_for("admin.contributions"))
     elif form.is_submitted():
         status = 400
     cancellation = cancellations_of([contribution]).get(contribution.id)
-    return render_template("admin/contributions/cancel.html", contribution=contribution, member=member,
-                           cancellation=cancellation, form=form, error=error), status
+    return render_template(
+        "admin/contributions/cancel.html",
+        contribution=contribution,
+        member=member,
+        cancellation=cancellation,
+        form=form,
+        error=error,
+    ), status
 
 
 @bp.get("/cotisations/import")
 @access(ADMIN)
 def contributions_import():
-    return render_template("admin/contributions/import.html", form=StatementUploadForm(),
-                           prefix=bank_import.REFERENCE_PREFIX)
+    return render_template(
+        "admin/contributions/import.html",
+        form=StatementUploadForm(),
+        prefix=bank_import.REFERENCE_PREFIX,
+    )
 
 
 @bp.post("/cotisations/import")
@@ -142,15 +191,21 @@ def contributions_import():
 def contributions_preview():
     form = StatementUploadForm()
     if not form.validate_on_submit():
-        return render_template("admin/contributions/import.html", form=form, prefix=bank_import.REFERENCE_PREFIX), 400
+        return render_template(
+            "admin/contributions/import.html", form=form, prefix=bank_import.REFERENCE_PREFIX
+        ), 400
     upload = form.statement.data
     data = upload.stream.read(bank_import.MAX_BYTES + 1)
     try:
         statement = bank_import.read_statement(data, upload.filename or "")
     except StatementUnreadable as exc:
         form.statement.errors.append(exc.message)
-        return render_template("admin/contributions/import.html", form=form, prefix=bank_import.REFERENCE_PREFIX), 400
-    confirm = StatementConfirmForm(formdata=None, batch=bank_import.batch_token(statement) if statement.matched else "")
+        return render_template(
+            "admin/contributions/import.html", form=form, prefix=bank_import.REFERENCE_PREFIX
+        ), 400
+    confirm = StatementConfirmForm(
+        formdata=None, batch=bank_import.batch_token(statement) if statement.matched else ""
+    )
     return render_template("admin/contributions/preview.html", statement=statement, confirm=confirm)
 
 
@@ -167,10 +222,17 @@ def contributions_import_confirm():
         flash(exc.message, "error")
         return redirect(url_for("admin.contributions_import"))
     db.session.commit()
-    message = ngettext("%(num)d contribution recorded (%(amount)s).", "%(num)d contributions recorded (%(amount)s).",
-                       result.recorded, amount=_money(result.recorded_cents))
+    message = ngettext(
+        "%(num)d contribution recorded (%(amount)s).",
+        "%(num)d contributions recorded (%(amount)s).",
+        result.recorded,
+        amount=_money(result.recorded_cents),
+    )
     if result.already:
-        message += " " + ngettext("%(num)d row was already recorded: nothing was recorded twice.",
-                                  "%(num)d rows were already recorded: nothing was recorded twice.", result.already)
+        message += " " + ngettext(
+            "%(num)d row was already recorded: nothing was recorded twice.",
+            "%(num)d rows were already recorded: nothing was recorded twice.",
+            result.already,
+        )
     flash(message, "success")
     return redirect(url_for("admin.contributions"))

@@ -1,4 +1,5 @@
 """Corrections: give a sale back to the member with a reason (a correction transfer)."""
+
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -45,7 +46,10 @@ def corrections():
     form = SaleSearchForm(request.args)
     lines, problem = _search(form) if form.validate() else ([], None)
     return render_template(
-        "admin/corrections/index.html", form=form, lines=lines, problem=problem,
+        "admin/corrections/index.html",
+        form=form,
+        lines=lines,
+        problem=problem,
         recent=backoffice.recent_corrections(),
     ), 400 if form.errors else 200
 
@@ -66,17 +70,31 @@ def correction(sale_id: int):
     error, status = None, 200
     if form.validate_on_submit():
         try:
-            row = backoffice.correct_sale(sale, form.reason.data, current_user.id,
-                                          idempotency_key=f"admin-correction:{form.key.data}")
+            row = backoffice.correct_sale(
+                sale,
+                form.reason.data,
+                current_user.id,
+                idempotency_key=f"admin-correction:{form.key.data}",
+            )
         except (AlreadyReversed, NothingToCorrect, InsufficientBalance) as exc:
-            error, status = _insufficient() if isinstance(exc, InsufficientBalance) else exc.message, 409
+            error, status = (
+                _insufficient() if isinstance(exc, InsufficientBalance) else exc.message,
+                409,
+            )
             db.session.rollback()
         except IdempotencyConflict as exc:
             error, status = exc.message, 422
         else:
             db.session.commit()
-            flash(_("Sale %(sale)s corrected: %(amount)s given back to the member (correction %(reference)s).",
-                    sale=sale.reference, amount=_money(sale.amount_cents), reference=row.reference), "success")
+            flash(
+                _(
+                    "Sale %(sale)s corrected: %(amount)s given back to the member (correction %(reference)s).",
+                    sale=sale.reference,
+                    amount=_money(sale.amount_cents),
+                    reference=row.reference,
+                ),
+                "success",
+            )
             return redirect(url_for("admin.corrections", q=sale.reference))
     elif form.is_submitted():
         status = 400
@@ -84,7 +102,9 @@ def correction(sale_id: int):
 
 
 def _insufficient() -> str:
-    return _("The merchant’s account no longer holds this amount (it was paid out): the correction cannot be made from here. Deduct it from the merchant’s next settlement.")
+    return _(
+        "The merchant’s account no longer holds this amount (it was paid out): the correction cannot be made from here. Deduct it from the merchant’s next settlement."
+    )
 
 
 def _money(cents: int) -> str:

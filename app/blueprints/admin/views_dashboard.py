@@ -1,5 +1,6 @@
 """The dashboard: members, the caisse, coverage, 12 months of contributions and allocations,
 sales breakdowns, upcoming events and what needs attention."""
+
 from __future__ import annotations
 
 from flask import render_template, request
@@ -27,6 +28,10 @@ def dashboard():
     form = MonthForm(request.args)
     period = form.month.data if form.validate() and form.month.data else None
     board = dashboard_service.compute(period)
-    chart = dashboard_service.chart(board.months, money, month_label, whole_euros, lambda m: format_date(m.start, "MMM"))
+    chart = dashboard_service.chart(
+        board.months, money, month_label, whole_euros, lambda m: format_date(m.start, "MMM")
+    )
     status = 400 if form.errors else 200
-    return render_template("admin/dashboard.html", board=board, chart=chart, form=form, month_label=month_label), status
+    return render_template(
+        "admin/dashboard.html", board=board, chart=chart, form=form, month_label=month_label
+    ), status

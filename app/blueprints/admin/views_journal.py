@@ -1,4 +1,5 @@
 """The audit log `/admin/journal`: who did what and when, filtered; read only (no edit route)."""
+
 from __future__ import annotations
 
 from flask import render_template, request
@@ -11,15 +12,26 @@ from app.services import audit
 
 @bp.context_processor
 def audit_labels():
-    return {"action_label": audit.action_label, "detail_label": audit.detail_label, "value_label": audit.value_label}
+    return {
+        "action_label": audit.action_label,
+        "detail_label": audit.detail_label,
+        "value_label": audit.value_label,
+    }
 
 
 @bp.get("/journal")
 @access(ADMIN)
 def journal():
     form = JournalFilterForm(request.args)
-    form.action.choices = choices([("", _all()), *((key, str(label)) for key, label in audit.ACTIONS.items())])
-    form.actor.choices = choices([("", _all()), *((str(u.id), u.display_name or u.email or f"#{u.id}") for u in audit.actors())])
+    form.action.choices = choices(
+        [("", _all()), *((key, str(label)) for key, label in audit.ACTIONS.items())]
+    )
+    form.actor.choices = choices(
+        [
+            ("", _all()),
+            *((str(u.id), u.display_name or u.email or f"#{u.id}") for u in audit.actors()),
+        ]
+    )
     valid = form.validate()
     page = request.args.get("page", "1")
     entries = audit.journal(

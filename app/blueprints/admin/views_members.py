@@ -1,4 +1,5 @@
 """Members: search, applications to review, a member's file, status and card actions."""
+
 from __future__ import annotations
 
 import hashlib
@@ -9,7 +10,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.blueprints.admin import bp
-from app.blueprints.admin.forms import ConfirmForm, MemberSearchForm, MemberSuspendForm, RejectForm, ReplaceCardForm
+from app.blueprints.admin.forms import (
+    ConfirmForm,
+    MemberSearchForm,
+    MemberSuspendForm,
+    RejectForm,
+    ReplaceCardForm,
+)
 from app.extensions import db
 from app.htmx import render
 from app.models import Application, Member
@@ -37,11 +44,17 @@ def members():
     form = MemberSearchForm(request.args)
     valid = form.validate()
     results = backoffice.search_members(
-        form.q.data or "" if valid else "", form.status.data or "" if valid else "", page=_page_arg()
+        form.q.data or "" if valid else "",
+        form.status.data or "" if valid else "",
+        page=_page_arg(),
     )
     return render(
-        "admin/members/index.html", "admin/members/_results.html", status=200 if valid else 400,
-        form=form, results=results, applications=backoffice.pending_applications(),
+        "admin/members/index.html",
+        "admin/members/_results.html",
+        status=200 if valid else 400,
+        form=form,
+        results=results,
+        applications=backoffice.pending_applications(),
     )
 
 
@@ -51,13 +64,23 @@ def member(member_id: int):
     return _member_page(_member(member_id))
 
 
-def _member_page(member: Member, status: int = 200, suspend: MemberSuspendForm | None = None,
-                 replace: ReplaceCardForm | None = None):
+def _member_page(
+    member: Member,
+    status: int = 200,
+    suspend: MemberSuspendForm | None = None,
+    replace: ReplaceCardForm | None = None,
+):
     replace = replace or ReplaceCardForm(formdata=None)
     replace.card.data = card_fingerprint(member)
     record = backoffice.member_file(member, page=_page_arg())
-    return render_template("admin/members/detail.html", file=record, member=record.member, form=ConfirmForm(),
-                           suspend=suspend or MemberSuspendForm(formdata=None), replace=replace), status
+    return render_template(
+        "admin/members/detail.html",
+        file=record,
+        member=record.member,
+        form=ConfirmForm(),
+        suspend=suspend or MemberSuspendForm(formdata=None),
+        replace=replace,
+    ), status
 
 
 def card_fingerprint(member: Member) -> str:
@@ -93,23 +116,34 @@ def member_suspend(member_id: int):
     form = MemberSuspendForm()
     if not form.validate_on_submit():
         return _member_page(member, 422, suspend=form)
-    return _run(member, lambda: backoffice.suspend_member(member, current_user.id, form.reason.data),
-                _("Membership suspended: the card no longer pays."),
-                _("This membership was already suspended: nothing was changed."))
+    return _run(
+        member,
+        lambda: backoffice.suspend_member(member, current_user.id, form.reason.data),
+        _("Membership suspended: the card no longer pays."),
+        _("This membership was already suspended: nothing was changed."),
+    )
 
 
 @bp.post("/adherents/<int:member_id>/reactiver")
 @access(ADMIN)
 def member_reactivate(member_id: int):
-    return _member_action(member_id, backoffice.reactivate_member, _("Membership active again."),
-                          _("This membership was already active: nothing was changed."))
+    return _member_action(
+        member_id,
+        backoffice.reactivate_member,
+        _("Membership active again."),
+        _("This membership was already active: nothing was changed."),
+    )
 
 
 @bp.post("/adherents/<int:member_id>/debloquer")
 @access(ADMIN)
 def member_unlock(member_id: int):
-    return _member_action(member_id, backoffice.unlock_card, _("Card unlocked: the member can pay with their PIN again."),
-                          _("The card was not locked: nothing was changed."))
+    return _member_action(
+        member_id,
+        backoffice.unlock_card,
+        _("Card unlocked: the member can pay with their PIN again."),
+        _("The card was not locked: nothing was changed."),
+    )
 
 
 @bp.post("/adherents/<int:member_id>/carte/remplacer")
@@ -121,10 +155,15 @@ def member_replace_card(member_id: int):
         return _member_page(member, 422, replace=form)
     # The page showed another card: it was replaced since (a form sent twice). The new card stays.
     fresh = form.card.data == card_fingerprint(member)
-    return _run(member, lambda: fresh and backoffice.replace_card(member, current_user.id),
-                _("New card made: the old one no longer pays. Print the new card."),
-                _("The card was already replaced since this page was shown: nothing was changed. "
-                  "Print the current card."))
+    return _run(
+        member,
+        lambda: fresh and backoffice.replace_card(member, current_user.id),
+        _("New card made: the old one no longer pays. Print the new card."),
+        _(
+            "The card was already replaced since this page was shown: nothing was changed. "
+            "Print the current card."
+        ),
+    )
 
 
 @bp.get("/adherents/<int:member_id>/carte")
@@ -151,7 +190,10 @@ def member_activation(member_id: int):
     issued = backoffice.send_activation(member, current_user.id)
     db.session.commit()
     if issued is None:
-        flash(_("The activation e-mail was sent again to %(email)s.", email=member.user.email), "success")
+        flash(
+            _("The activation e-mail was sent again to %(email)s.", email=member.user.email),
+            "success",
+        )
         return redirect(url_for("admin.member", member_id=member.id))
     return membership.render_activation_letter(member, issued)
 
@@ -161,8 +203,11 @@ def member_activation(member_id: int):
 def application(application_id: int):
     record = _application(application_id)
     return render_template(
-        "admin/members/application.html", application=record, approve_form=ConfirmForm(),
-        reject_form=RejectForm(), duplicates=_duplicates(record),
+        "admin/members/application.html",
+        application=record,
+        approve_form=ConfirmForm(),
+        reject_form=RejectForm(),
+        duplicates=_duplicates(record),
     )
 
 
@@ -186,16 +231,25 @@ def application_approve(application_id: int):
     except EmailTaken as exc:
         db.session.rollback()
         return render_template(
-            "admin/members/application.html", application=application, approve_form=form,
-            reject_form=RejectForm(formdata=None), error=exc.message, duplicates=_duplicates(application),
+            "admin/members/application.html",
+            application=application,
+            approve_form=form,
+            reject_form=RejectForm(formdata=None),
+            error=exc.message,
+            duplicates=_duplicates(application),
         ), 409
     db.session.commit()
     member = approval.member
     if approval.letter is not None:
         # No e-mail: the letter, with its one-time code, is shown now (and only now) to print.
         return membership.render_activation_letter(member, approval.letter)
-    flash(_("Application approved: member number %(number)s. The activation e-mail is on its way.",
-            number=member.number), "success")
+    flash(
+        _(
+            "Application approved: member number %(number)s. The activation e-mail is on its way.",
+            number=member.number,
+        ),
+        "success",
+    )
     return redirect(url_for("admin.member", member_id=member.id))
 
 
@@ -214,6 +268,9 @@ def application_reject(application_id: int):
         flash(_("Application rejected."), "success")
         return redirect(url_for("admin.members"))
     return render_template(
-        "admin/members/application.html", application=application, approve_form=ConfirmForm(), reject_form=form,
+        "admin/members/application.html",
+        application=application,
+        approve_form=ConfirmForm(),
+        reject_form=form,
         duplicates=_duplicates(application),
     ), 400

@@ -1,5 +1,6 @@
 """Merchants `/admin/commercants`: list and search, create and edit (with the convention: date,
 categories, IBAN), suspend and reactivate, invite cashier accounts."""
+
 from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
@@ -41,25 +42,40 @@ def _merchant_form(merchant: Merchant | None = None) -> MerchantForm:
     else:
         form = MerchantForm(
             data={
-                "name": merchant.name, "kind": merchant.kind, "commune": merchant.commune_id,
-                "address": merchant.address, "description_fr": merchant.description_fr,
-                "description_en": merchant.description_en, "conventioned_since": merchant.conventioned_since,
-                "categories": [c.id for c in merchant.categories], "iban": format_iban(merchant.iban),
+                "name": merchant.name,
+                "kind": merchant.kind,
+                "commune": merchant.commune_id,
+                "address": merchant.address,
+                "description_fr": merchant.description_fr,
+                "description_en": merchant.description_en,
+                "conventioned_since": merchant.conventioned_since,
+                "categories": [c.id for c in merchant.categories],
+                "iban": format_iban(merchant.iban),
             },
         )
-    communes = db.session.scalars(select(Commune).where(Commune.eligible.is_(True)).order_by(Commune.name)).all()
+    communes = db.session.scalars(
+        select(Commune).where(Commune.eligible.is_(True)).order_by(Commune.name)
+    ).all()
     form.commune.choices = choices([(c.id, c.name) for c in communes])
     form.categories.choices = choices(
-        [(c.id, c.tr("name")) for c in db.session.scalars(select(Category).order_by(Category.position))]
+        [
+            (c.id, c.tr("name"))
+            for c in db.session.scalars(select(Category).order_by(Category.position))
+        ]
     )
     return form
 
 
 def _data(form: MerchantForm) -> MerchantData:
     return MerchantData(
-        name=form.name.data, kind=form.kind.data, commune_id=form.commune.data, address=form.address.data or "",
-        description_fr=form.description_fr.data or "", description_en=form.description_en.data or "",
-        conventioned_since=form.conventioned_since.data, category_ids=list(form.categories.data or []),
+        name=form.name.data,
+        kind=form.kind.data,
+        commune_id=form.commune.data,
+        address=form.address.data or "",
+        description_fr=form.description_fr.data or "",
+        description_en=form.description_en.data or "",
+        conventioned_since=form.conventioned_since.data,
+        category_ids=list(form.categories.data or []),
         iban=form.iban.data or "",
     )
 
@@ -68,7 +84,7 @@ def _refusal_onto(form: MerchantForm, exc: Exception) -> None:
     """A service's refusal shown next to the field it is about."""
     name = "iban" if isinstance(exc, InvalidIban) else exc.details.get("field", "name")
     target = getattr(form, name, form.name)
-    target.errors = list(target.errors) + [exc.message]
+    target.errors = [*target.errors, exc.message]
 
 
 @bp.get("/commercants")
@@ -76,10 +92,17 @@ def _refusal_onto(form: MerchantForm, exc: Exception) -> None:
 def merchants():
     form = MerchantSearchForm(request.args)
     valid = form.validate()
-    found = merchants_admin.search(form.q.data if valid else None, form.status.data if valid else None)
+    found = merchants_admin.search(
+        form.q.data if valid else None, form.status.data if valid else None
+    )
     return render(
-        "admin/merchants/index.html", "admin/merchants/_results.html", status=200 if valid else 400,
-        form=form, merchants=found, counts=merchants_admin.counts(), iban_is_valid=iban_is_valid,
+        "admin/merchants/index.html",
+        "admin/merchants/_results.html",
+        status=200 if valid else 400,
+        form=form,
+        merchants=found,
+        counts=merchants_admin.counts(),
+        iban_is_valid=iban_is_valid,
     )
 
 
@@ -100,8 +123,14 @@ def merchant_new():
             if created:
                 flash(_("The merchant %(name)s is created.", name=merchant.name), "success")
             else:
-                flash(_("The merchant %(name)s was already created a moment ago (the form was sent twice): "
-                        "here it is, nothing was added.", name=merchant.name), "info")
+                flash(
+                    _(
+                        "The merchant %(name)s was already created a moment ago (the form was sent twice): "
+                        "here it is, nothing was added.",
+                        name=merchant.name,
+                    ),
+                    "info",
+                )
             return redirect(url_for("admin.merchant_detail", merchant_id=merchant.id), 303)
     elif form.is_submitted():
         status = INVALID
@@ -115,12 +144,21 @@ def merchant_detail(merchant_id: int):
     return _detail(merchant)
 
 
-def _detail(merchant: Merchant, status: int = 200, invite: InviteCashierForm | None = None,
-            suspend: SuspendForm | None = None):
+def _detail(
+    merchant: Merchant,
+    status: int = 200,
+    invite: InviteCashierForm | None = None,
+    suspend: SuspendForm | None = None,
+):
     return render(
-        "admin/merchants/detail.html", status=status, merchant=merchant,
-        cashiers=merchants_admin.cashiers(merchant), invite=invite or InviteCashierForm(formdata=None),
-        suspend=suspend or SuspendForm(formdata=None), action=ActionForm(), iban_ok=iban_is_valid(merchant.iban),
+        "admin/merchants/detail.html",
+        status=status,
+        merchant=merchant,
+        cashiers=merchants_admin.cashiers(merchant),
+        invite=invite or InviteCashierForm(formdata=None),
+        suspend=suspend or SuspendForm(formdata=None),
+        action=ActionForm(),
+        iban_ok=iban_is_valid(merchant.iban),
         format_iban=format_iban,
     )
 
@@ -156,7 +194,10 @@ def merchant_suspend(merchant_id: int):
         return _detail(merchant, INVALID, suspend=form)
     if merchants_admin.suspend(merchant, current_user.id, form.reason.data or ""):
         db.session.commit()
-        flash(_("%(name)s is suspended: its cash register refuses payments.", name=merchant.name), "success")
+        flash(
+            _("%(name)s is suspended: its cash register refuses payments.", name=merchant.name),
+            "success",
+        )
     return redirect(url_for("admin.merchant_detail", merchant_id=merchant.id), 303)
 
 
@@ -184,11 +225,13 @@ def merchant_invite(merchant_id: int):
             )
         except EmailTaken as exc:
             db.session.rollback()
-            form.email.errors = list(form.email.errors) + [exc.message]
+            form.email.errors = [*form.email.errors, exc.message]
         else:
             db.session.commit()
             flash(_("An invitation was sent to %(email)s.", email=user.email), "success")
-            return redirect(url_for("admin.merchant_detail", merchant_id=merchant.id) + "#cashiers", 303)
+            return redirect(
+                url_for("admin.merchant_detail", merchant_id=merchant.id) + "#cashiers", 303
+            )
     return _detail(merchant, INVALID, invite=form)
 
 
@@ -222,6 +265,10 @@ def merchant_cashier_access(merchant_id: int, user_id: int):
     enable = request.form.get("enable") == "1"
     merchants_admin.set_cashier_enabled(merchant, user, enable, current_user.id)
     db.session.commit()
-    flash(_("Access reopened for %(email)s.", email=user.email) if enable
-          else _("Access closed for %(email)s.", email=user.email), "success")
+    flash(
+        _("Access reopened for %(email)s.", email=user.email)
+        if enable
+        else _("Access closed for %(email)s.", email=user.email),
+        "success",
+    )
     return redirect(url_for("admin.merchant_detail", merchant_id=merchant.id) + "#cashiers", 303)

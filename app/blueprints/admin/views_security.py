@@ -3,6 +3,7 @@
 The global guard (`app.security.enforce_access`) sends an admin without it here. The two pages
 below are the only admin-only ones reached with the password alone.
 """
+
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, session, url_for
@@ -28,7 +29,9 @@ def _done():
 @access(ADMIN, second_factor=False)
 def second_factor_verify():
     if not twofactor.is_enrolled(current_user):
-        return redirect(url_for("admin.second_factor_enrol", next=safe_next(request.args.get("next"))))
+        return redirect(
+            url_for("admin.second_factor_enrol", next=safe_next(request.args.get("next")))
+        )
     if twofactor.session_is_verified(current_user, session.get(twofactor.SESSION_KEY)):
         return redirect(safe_next(request.args.get("next")) or url_for("admin.dashboard"))
     form = SecondFactorForm()
@@ -54,7 +57,9 @@ def second_factor_verify():
 @access(ADMIN, second_factor=False)
 def second_factor_enrol():
     if twofactor.is_enrolled(current_user):
-        return redirect(url_for("admin.second_factor_verify", next=safe_next(request.args.get("next"))))
+        return redirect(
+            url_for("admin.second_factor_verify", next=safe_next(request.args.get("next")))
+        )
     try:
         credential = twofactor.start_enrolment(current_user)
     except AlreadyEnrolled:  # confirmed meanwhile in another tab
@@ -74,13 +79,21 @@ def second_factor_enrol():
             return redirect(url_for("admin.second_factor_verify"))
         else:
             db.session.commit()
-            flash(_("Your second factor is set up. You will type a code from your app at each sign-in."), "success")
+            flash(
+                _(
+                    "Your second factor is set up. You will type a code from your app at each sign-in."
+                ),
+                "success",
+            )
             return _done()
         db.session.commit()
     elif form.errors:
         status = 400
     uri = twofactor.provisioning_uri(credential, current_user, association()["name"])
     return render_template(
-        "admin/security/enrol.html", form=form, error=error, qr=twofactor.qr_data_uri(uri),
+        "admin/security/enrol.html",
+        form=form,
+        error=error,
+        qr=twofactor.qr_data_uri(uri),
         secret=twofactor.grouped_secret(credential.secret),
     ), status

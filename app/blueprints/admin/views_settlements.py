@@ -1,5 +1,6 @@
 """Settlements `/admin/reglements`: what the caisse owes each merchant for a month, their
 statements (printable, CSV), the SEPA transfer file, and "mark paid" (recorded once)."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -43,23 +44,46 @@ def _merchant_or_404(merchant_id: int) -> Merchant:
     return merchant
 
 
-def _month_page(period: str, status: int = 200, error: str | None = None, form: SettlementMonthForm | None = None):
+def _month_page(
+    period: str,
+    status: int = 200,
+    error: str | None = None,
+    form: SettlementMonthForm | None = None,
+):
     month = settlement.month_settlement(period)
     pay_forms = {
-        line.merchant.id: PayForm(formdata=None, data={"key": settlement.settlement_key(period, line.merchant.id),
-                                                       "amount": line.payable_cents})
+        line.merchant.id: PayForm(
+            formdata=None,
+            data={
+                "key": settlement.settlement_key(period, line.merchant.id),
+                "amount": line.payable_cents,
+            },
+        )
         for line in month.payable
     }
-    pay_all = PayAllForm(formdata=None, data={"key": ALL_KEY.format(period=period), "total": month.transfer_file_cents})
+    pay_all = PayAllForm(
+        formdata=None,
+        data={"key": ALL_KEY.format(period=period), "total": month.transfer_file_cents},
+    )
     periods = settlement.recent_periods(24)
     if period not in periods and period <= settlement.last_closed_period():
         periods.append(period)
     form = form or SettlementMonthForm(formdata=None, data={"mois": period})
     return render(
-        PAGE, status=status, month=month, period=period, closed=settlement.is_closed(period), error=error,
-        pay_forms=pay_forms, pay_all=pay_all, form=form, periods=periods,
-        previous=settlement.shift(period, -1), following=settlement.shift(period, 1),
-        label=settlement.period_label, current=ledger.current_period(),
+        PAGE,
+        status=status,
+        month=month,
+        period=period,
+        closed=settlement.is_closed(period),
+        error=error,
+        pay_forms=pay_forms,
+        pay_all=pay_all,
+        form=form,
+        periods=periods,
+        previous=settlement.shift(period, -1),
+        following=settlement.shift(period, 1),
+        label=settlement.period_label,
+        current=ledger.current_period(),
     )
 
 
@@ -88,21 +112,41 @@ def settlement_pay(period: str, merchant_id: int):
     merchant = _merchant_or_404(merchant_id)
     form = PayForm()
     if not form.validate_on_submit():
-        return _month_page(period, 422, _("This form has expired: reload the page and confirm again."))
+        return _month_page(
+            period, 422, _("This form has expired: reload the page and confirm again.")
+        )
     if form.key.data != settlement.settlement_key(period, merchant.id):
-        return _month_page(period, 422, _("This form does not belong to this payment: reload the page."))
+        return _month_page(
+            period, 422, _("This form does not belong to this payment: reload the page.")
+        )
     try:
-        row = settlement.settle(merchant, period, actor_id=current_user.id, expected_cents=form.amount.data)
+        row = settlement.settle(
+            merchant, period, actor_id=current_user.id, expected_cents=form.amount.data
+        )
     except (PeriodNotClosed, NothingToPay, SettlementChanged) as exc:
         db.session.rollback()
         return _month_page(period, 409, exc.message)
     db.session.commit()
     if row.replayed:
-        flash(_("%(merchant)s was already marked paid for this month (%(amount)s, receipt %(reference)s): nothing was recorded twice.",
-                merchant=merchant.name, amount=money(row.amount_cents), reference=row.reference), "success")
+        flash(
+            _(
+                "%(merchant)s was already marked paid for this month (%(amount)s, receipt %(reference)s): nothing was recorded twice.",
+                merchant=merchant.name,
+                amount=money(row.amount_cents),
+                reference=row.reference,
+            ),
+            "success",
+        )
     else:
-        flash(_("%(amount)s paid to %(merchant)s is recorded (receipt %(reference)s).",
-                merchant=merchant.name, amount=money(row.amount_cents), reference=row.reference), "success")
+        flash(
+            _(
+                "%(amount)s paid to %(merchant)s is recorded (receipt %(reference)s).",
+                merchant=merchant.name,
+                amount=money(row.amount_cents),
+                reference=row.reference,
+            ),
+            "success",
+        )
     return _back_to(period, f"#merchant-{merchant.id}")
 
 
@@ -112,19 +156,31 @@ def settlement_pay_all(period: str):
     period = _period_or_404(period)
     form = PayAllForm()
     if not form.validate_on_submit():
-        return _month_page(period, 422, _("This form has expired: reload the page and confirm again."))
+        return _month_page(
+            period, 422, _("This form has expired: reload the page and confirm again.")
+        )
     if form.key.data != ALL_KEY.format(period=period):
-        return _month_page(period, 422, _("This form does not belong to this month: reload the page."))
+        return _month_page(
+            period, 422, _("This form does not belong to this month: reload the page.")
+        )
     try:
-        rows = settlement.settle_month(period, actor_id=current_user.id, expected_total_cents=form.total.data)
+        rows = settlement.settle_month(
+            period, actor_id=current_user.id, expected_total_cents=form.total.data
+        )
     except (PeriodNotClosed, NothingToPay, SettlementChanged) as exc:
         db.session.rollback()
         return _month_page(period, 409, exc.message)
     db.session.commit()
     new = [row for row in rows if not row.replayed]
-    flash(ngettext("Payment recorded: %(num)d merchant, %(amount)s.",
-                   "Payments recorded: %(num)d merchants, %(amount)s in total.",
-                   len(new), amount=money(sum(row.amount_cents for row in new))), "success")
+    flash(
+        ngettext(
+            "Payment recorded: %(num)d merchant, %(amount)s.",
+            "Payments recorded: %(num)d merchants, %(amount)s in total.",
+            len(new),
+            amount=money(sum(row.amount_cents for row in new)),
+        ),
+        "success",
+    )
     return _back_to(period)
 
 
@@ -148,8 +204,13 @@ def settlement_statement(period: str, merchant_id: int):
     period = _period_or_404(period)
     merchant = _merchant_or_404(merchant_id)
     result = settlement.statement(merchant, period)
-    return render("admin/settlements/statement.html", statement=result, label=settlement.period_label,
-                  iban_ok=sepa.iban_is_valid(merchant.iban), now=datetime.now(UTC))
+    return render(
+        "admin/settlements/statement.html",
+        statement=result,
+        label=settlement.period_label,
+        iban_ok=sepa.iban_is_valid(merchant.iban),
+        now=datetime.now(UTC),
+    )
 
 
 @bp.get("/reglements/<period>/commercants/<int:merchant_id>.csv")
@@ -165,5 +226,7 @@ def statement_csv_response(result: settlement.Statement):
     response = make_response(settlement.statement_csv(result, current_language()))
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     name = settlement.slug_for_file(result.merchant.name)
-    response.headers["Content-Disposition"] = f'attachment; filename="releve-{name}-{result.period}.csv"'
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="releve-{name}-{result.period}.csv"'
+    )
     return response

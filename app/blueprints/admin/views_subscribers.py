@@ -1,6 +1,7 @@
 """Subscribers `/admin/contenu/abonnes`: the addresses left on the public "stay informed" form
 (people outside the communes). Coordinators list and search them, download them as a
 spreadsheet, and remove one (a person asking to be forgotten, an address that bounces)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -36,8 +37,13 @@ def _subscriber_or_404(subscriber_id: int) -> Subscriber:
 def subscribers():
     form = SubscriberSearchForm(request.args)
     results = content_admin.subscribers(form.q.data or "", page=_page_arg())
-    return render("admin/content/subscribers.html", "admin/content/_subscribers.html", form=form, results=results,
-                  everyone=content_admin.subscriber_count())
+    return render(
+        "admin/content/subscribers.html",
+        "admin/content/_subscribers.html",
+        form=form,
+        results=results,
+        everyone=content_admin.subscriber_count(),
+    )
 
 
 @bp.get("/contenu/abonnes.csv")
@@ -61,5 +67,9 @@ def subscriber_delete(subscriber_id: int):
         db.session.commit()
         flash(_("%(email)s is removed from the list.", email=email), "success")
         return redirect(url_for("admin.subscribers"), 303)
-    return render("admin/content/subscriber_delete.html", status=INVALID if form.is_submitted() else 200,
-                  subscriber=subscriber, form=form)
+    return render(
+        "admin/content/subscriber_delete.html",
+        status=INVALID if form.is_submitted() else 200,
+        subscriber=subscriber,
+        form=form,
+    )

@@ -1,4 +1,5 @@
 """Signing in and out, password reset, activation (by e-mailed link or by letter code)."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -47,7 +48,11 @@ def home_for(user) -> str:
     """Where each role lands after signing in."""
     from app.i18n import has_endpoint
 
-    endpoint = {"member": "account.index", "cashier": "merchant.register", "admin": "admin.dashboard"}.get(user.role)
+    endpoint = {
+        "member": "account.index",
+        "cashier": "merchant.register",
+        "admin": "admin.dashboard",
+    }.get(user.role)
     return url_for(endpoint) if endpoint and has_endpoint(endpoint) else url_for("public.index")
 
 
@@ -83,7 +88,9 @@ def login():
     error, status = None, 200
     if form.validate_on_submit():
         try:
-            user = auth.authenticate(form.login.data, form.password.data, client=request.remote_addr)
+            user = auth.authenticate(
+                form.login.data, form.password.data, client=request.remote_addr
+            )
         except InvalidMemberNumber as exc:
             form.login.errors.append(exc.message)
         except (LoginFailed, LoginBlocked) as exc:
@@ -171,7 +178,11 @@ def activate_with_code():
     if form.validate_on_submit():
         try:
             user = auth.activate_with_code(
-                form.number.data, form.code.data, form.password.data, form.pin.data, client=request.remote_addr
+                form.number.data,
+                form.code.data,
+                form.password.data,
+                form.pin.data,
+                client=request.remote_addr,
             )
         except InvalidMemberNumber as exc:
             form.number.errors.append(exc.message)

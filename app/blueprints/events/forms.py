@@ -1,5 +1,6 @@
 """Forms of the events pages: registering, changing a registration, offering, booking and
 requesting a ride. Every message is shown next to its field, in the reader's language."""
+
 from __future__ import annotations
 
 import re
@@ -98,7 +99,9 @@ class ChoiceField(SelectField):
 def people_field(label=None):
     message = _l("Between 1 and %(max)d people.", max=MAX_PEOPLE)
     return WholeNumberField(
-        label or _l("Number of people"), default=1, not_a_number=message,
+        label or _l("Number of people"),
+        default=1,
+        not_a_number=message,
         validators=[InputRequired(message), NumberRange(min=1, max=MAX_PEOPLE, message=message)],
         render_kw={"min": 1, "max": MAX_PEOPLE, "inputmode": "numeric"},
     )
@@ -110,30 +113,48 @@ PHONE_MESSAGE = _l("Enter a phone number, for example 06 12 34 56 78.")
 class RegistrationForm(FlaskForm):
     # DataRequired, not InputRequired: a name of spaces only is empty once cleaned.
     name = StringField(
-        _l("Name"), filters=[clean_line],
-        validators=[DataRequired(_l("Enter your name.")), Length(max=120, message=_l("At most 120 characters."))],
+        _l("Name"),
+        filters=[clean_line],
+        validators=[
+            DataRequired(_l("Enter your name.")),
+            Length(max=120, message=_l("At most 120 characters.")),
+        ],
     )
     email = EmailField(
-        _l("E-mail"), filters=[clean_line],
+        _l("E-mail"),
+        filters=[clean_line],
         validators=[
-            Optional(), Length(max=254, message=_l("This e-mail address is too long.")),
+            Optional(),
+            Length(max=254, message=_l("This e-mail address is too long.")),
             Email(_l("Enter a valid e-mail address, for example name@example.fr.")),
         ],
     )
-    phone = TelField(_l("Phone"), filters=[clean_line], validators=[Optional(), Length(max=40, message=PHONE_MESSAGE)])
+    phone = TelField(
+        _l("Phone"),
+        filters=[clean_line],
+        validators=[Optional(), Length(max=40, message=PHONE_MESSAGE)],
+    )
     commune = ChoiceField(_l("Commune"), coerce=int, default=0)
     people = people_field()
     needs_ride = BooleanField(_l("I need a ride"))
     offers_ride = BooleanField(_l("I can offer a ride"))
     # Made when the form is shown: the same form sent twice registers once (see events.register).
-    key = HiddenField(validators=[Optional(), Regexp(r"^[A-Za-z0-9_-]{16,64}$",
-                                                     message=_l("This form has expired: reload the page."))])
+    key = HiddenField(
+        validators=[
+            Optional(),
+            Regexp(
+                r"^[A-Za-z0-9_-]{16,64}$", message=_l("This form has expired: reload the page.")
+            ),
+        ]
+    )
 
     def __init__(self, *args, communes=(), **kwargs):
         super().__init__(*args, **kwargs)
         if not self.key.data:
             self.key.data = new_key()
-        self.commune.choices = [SelectChoice(0, _l("Another commune"))] + [SelectChoice(c.id, c.name) for c in communes]
+        self.commune.choices = [SelectChoice(0, _l("Another commune"))] + [
+            SelectChoice(c.id, c.name) for c in communes
+        ]
 
     def validate_phone(self, field):
         try:
@@ -146,8 +167,16 @@ class RegistrationForm(FlaskForm):
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
-        if not self.email.errors and not self.phone.errors and not self.email.data and not self.phone.data:
-            self.email.errors = [*self.email.errors, _l("Give an e-mail address or a phone number, so that we can reach you.")]
+        if (
+            not self.email.errors
+            and not self.phone.errors
+            and not self.email.data
+            and not self.phone.data
+        ):
+            self.email.errors = [
+                *self.email.errors,
+                _l("Give an e-mail address or a phone number, so that we can reach you."),
+            ]
             return False
         return valid
 
@@ -166,7 +195,10 @@ def _has_pickup(form) -> bool:
     """A point from the list or a place in words (the text field is optional on its own)."""
     if form.pickup_point.errors or form.pickup_point.data or form.pickup_text.data:
         return True
-    form.pickup_text.errors = [*form.pickup_text.errors, _l("Choose a departure point or describe the place.")]
+    form.pickup_text.errors = [
+        *form.pickup_text.errors,
+        _l("Choose a departure point or describe the place."),
+    ]
     return False
 
 
@@ -177,23 +209,30 @@ def _pickup_choices(points, other_label):
 class RideOfferForm(FlaskForm):
     pickup_point = ChoiceField(_l("Departure point"), coerce=int)
     pickup_text = StringField(
-        _l("Other departure place"), filters=[clean_line],
+        _l("Other departure place"),
+        filters=[clean_line],
         validators=[Optional(), Length(max=160, message=_l("At most 160 characters."))],
     )
     departure = ClockField(
-        _l("Departure time"), format="%H:%M",
+        _l("Departure time"),
+        format="%H:%M",
         validators=[InputRequired(_l("Give the departure time, for example 08:45."))],
     )
     seats = WholeNumberField(
-        _l("Seats offered"), default=3, not_a_number=_l("Between 1 and %(max)d seats.", max=MAX_SEATS),
+        _l("Seats offered"),
+        default=3,
+        not_a_number=_l("Between 1 and %(max)d seats.", max=MAX_SEATS),
         validators=[
             InputRequired(_l("Between 1 and %(max)d seats.", max=MAX_SEATS)),
-            NumberRange(min=1, max=MAX_SEATS, message=_l("Between 1 and %(max)d seats.", max=MAX_SEATS)),
+            NumberRange(
+                min=1, max=MAX_SEATS, message=_l("Between 1 and %(max)d seats.", max=MAX_SEATS)
+            ),
         ],
         render_kw={"min": 1, "max": MAX_SEATS, "inputmode": "numeric"},
     )
     note = TextAreaField(
-        _l("Note for passengers"), filters=[clean_text],
+        _l("Note for passengers"),
+        filters=[clean_text],
         validators=[Optional(), Length(max=300, message=_l("At most 300 characters."))],
     )
 
@@ -215,17 +254,24 @@ class PartySeats:
 
     def validate_seats(self, field):
         if field.data is not None and field.data > self.party:
-            raise ValidationError(ngettext(
-                "At most %(num)d seat: the size of your party.", "At most %(num)d seats: the size of your party.",
-                self.party,
-            ))
+            raise ValidationError(
+                ngettext(
+                    "At most %(num)d seat: the size of your party.",
+                    "At most %(num)d seats: the size of your party.",
+                    self.party,
+                )
+            )
 
 
 class BookingForm(PartySeats, FlaskForm):
     seats = WholeNumberField(
-        _l("Seats"), default=1, not_a_number=_l("Enter a number of seats."),
-        validators=[InputRequired(_l("Enter a number of seats.")), NumberRange(min=1, max=MAX_PEOPLE,
-                                                                              message=_l("Enter a number of seats."))],
+        _l("Seats"),
+        default=1,
+        not_a_number=_l("Enter a number of seats."),
+        validators=[
+            InputRequired(_l("Enter a number of seats.")),
+            NumberRange(min=1, max=MAX_PEOPLE, message=_l("Enter a number of seats.")),
+        ],
         render_kw={"min": 1, "max": MAX_PEOPLE, "inputmode": "numeric"},
     )
 
@@ -233,13 +279,18 @@ class BookingForm(PartySeats, FlaskForm):
 class RideRequestForm(PartySeats, FlaskForm):
     pickup_point = ChoiceField(_l("I would leave from"), coerce=int)
     pickup_text = StringField(
-        _l("Other place"), filters=[clean_line],
+        _l("Other place"),
+        filters=[clean_line],
         validators=[Optional(), Length(max=160, message=_l("At most 160 characters."))],
     )
     seats = WholeNumberField(
-        _l("Seats needed"), default=1, not_a_number=_l("Enter a number of seats."),
-        validators=[InputRequired(_l("Enter a number of seats.")), NumberRange(min=1, max=MAX_PEOPLE,
-                                                                              message=_l("Enter a number of seats."))],
+        _l("Seats needed"),
+        default=1,
+        not_a_number=_l("Enter a number of seats."),
+        validators=[
+            InputRequired(_l("Enter a number of seats.")),
+            NumberRange(min=1, max=MAX_PEOPLE, message=_l("Enter a number of seats.")),
+        ],
         render_kw={"min": 1, "max": MAX_PEOPLE, "inputmode": "numeric"},
     )
 

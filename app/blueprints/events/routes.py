@@ -1,4 +1,5 @@
 """Views of the events: thin, each one loads, validates, calls one service, commits, renders."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,7 +28,13 @@ from app.models.base import utcnow
 from app.security import ADMIN, PUBLIC, access, is_acting_admin
 from app.services import carpool
 from app.services import events as event_service
-from app.services.errors import AlreadyRegistered, DomainError, NotEnoughPlaces, RateLimited, RegistrationClosed
+from app.services.errors import (
+    AlreadyRegistered,
+    DomainError,
+    NotEnoughPlaces,
+    RateLimited,
+    RegistrationClosed,
+)
 from app.services.ratelimit import hit
 from app.services.settings import association
 
@@ -40,7 +47,9 @@ KIND_LABELS = {
     "other": _l("Event"),
 }
 RATE_WINDOW = 600
-ALREADY_REGISTERED = _l("You are already registered for this event: change your registration on this page.")
+ALREADY_REGISTERED = _l(
+    "You are already registered for this event: change your registration on this page."
+)
 
 
 @dataclass
@@ -77,6 +86,7 @@ def event_kind(event: Event) -> str:
 
 
 # --- Public pages --------------------------------------------------------------------------
+
 
 @bp.get("/evenements")
 @access(PUBLIC)
@@ -130,11 +140,18 @@ def detail(slug: str):
         elif form.validate():
             try:
                 outcome = event_service.register(
-                    event, name=form.name.data, email=form.email.data, phone=form.phone.data,
-                    commune_id=form.commune.data or None, people=form.people.data,
-                    needs_ride=form.needs_ride.data, offers_ride=form.offers_ride.data,
-                    language=current_language(), member_id=member.id if member else None,
-                    created_by_id=current_user.id if _is_admin() else None, key=form.key.data,
+                    event,
+                    name=form.name.data,
+                    email=form.email.data,
+                    phone=form.phone.data,
+                    commune_id=form.commune.data or None,
+                    people=form.people.data,
+                    needs_ride=form.needs_ride.data,
+                    offers_ride=form.offers_ride.data,
+                    language=current_language(),
+                    member_id=member.id if member else None,
+                    created_by_id=current_user.id if _is_admin() else None,
+                    key=form.key.data,
                 )
             except AlreadyRegistered as exc:
                 # Whoever typed the address may not own it: the registration stays hidden, its
@@ -151,13 +168,16 @@ def detail(slug: str):
                 db.session.commit()
                 flash(_registered_message(outcome), "success")
                 # An anchor of its own, or the browser would keep the form's #inscription.
-                return redirect(url_for("events.manage", token=outcome.registration.token, _anchor="main"), 303)
+                return redirect(
+                    url_for("events.manage", token=outcome.registration.token, _anchor="main"), 303
+                )
         else:
             status = 422
     return render("events/detail.html", status=status, **_detail_context(event, form, own, problem))
 
 
 # --- The private page of a registration ------------------------------------------------------
+
 
 @bp.route("/inscription/<token>", methods=["GET", "POST"])
 @access(PUBLIC)
@@ -172,7 +192,9 @@ def manage(token: str):
         elif change_form.validate():
             try:
                 event_service.update_registration(
-                    registration, people=change_form.people.data, needs_ride=change_form.needs_ride.data,
+                    registration,
+                    people=change_form.people.data,
+                    needs_ride=change_form.needs_ride.data,
                     offers_ride=change_form.offers_ride.data,
                 )
             except NotEnoughPlaces as exc:
@@ -214,10 +236,15 @@ def offer_ride(token: str):
     registration = _registration(token)
     form = RideOfferForm(prefix="offer", points=carpool.pickup_points())
     return _carpool_action(
-        registration, form, "offer_form",
+        registration,
+        form,
+        "offer_form",
         lambda: carpool.offer_ride(
-            registration, departure=form.departure.data, seats=form.seats.data,
-            pickup_point_id=form.pickup_point.data or None, pickup_text=form.pickup_text.data or "",
+            registration,
+            departure=form.departure.data,
+            seats=form.seats.data,
+            pickup_point_id=form.pickup_point.data or None,
+            pickup_text=form.pickup_text.data or "",
             note=form.note.data or "",
         ),
         _l("Thank you! Your ride is on the carpool board."),
@@ -231,7 +258,10 @@ def cancel_ride(token: str):
     registration = _registration(token)
     ride = carpool.open_ride_of(registration.id) or abort(404)
     return _carpool_action(
-        registration, ConfirmForm(), None, lambda: carpool.cancel_ride(ride),
+        registration,
+        ConfirmForm(),
+        None,
+        lambda: carpool.cancel_ride(ride),
         _l("Your ride is cancelled; your passengers are told."),
     )
 
@@ -245,8 +275,12 @@ def book(token: str, ride_id: int):
         abort(404)
     form = BookingForm(prefix=f"ride{ride.id}", party=registration.people)
     return _carpool_action(
-        registration, form, "booking_form", lambda: carpool.book(ride, registration, form.seats.data),
-        _l("Your seat is booked. The driver's details are below."), error_field="seats",
+        registration,
+        form,
+        "booking_form",
+        lambda: carpool.book(ride, registration, form.seats.data),
+        _l("Your seat is booked. The driver's details are below."),
+        error_field="seats",
         booking_ride_id=ride.id,
     )
 
@@ -257,7 +291,10 @@ def cancel_booking(token: str):
     registration = _registration(token)
     booking = carpool.active_booking_of(registration.id) or abort(404)
     return _carpool_action(
-        registration, ConfirmForm(), None, lambda: carpool.cancel_booking(booking),
+        registration,
+        ConfirmForm(),
+        None,
+        lambda: carpool.cancel_booking(booking),
         _l("Your seat is given up; the driver is told."),
     )
 
@@ -266,14 +303,21 @@ def cancel_booking(token: str):
 @access(PUBLIC)
 def request_ride(token: str):
     registration = _registration(token)
-    form = RideRequestForm(prefix="request", points=carpool.pickup_points(), party=registration.people)
+    form = RideRequestForm(
+        prefix="request", points=carpool.pickup_points(), party=registration.people
+    )
     return _carpool_action(
-        registration, form, "request_form",
+        registration,
+        form,
+        "request_form",
         lambda: carpool.request_ride(
-            registration, seats=form.seats.data, pickup_point_id=form.pickup_point.data or None,
+            registration,
+            seats=form.seats.data,
+            pickup_point_id=form.pickup_point.data or None,
             pickup_text=form.pickup_text.data or "",
         ),
-        _l("Your request is on the carpool board: drivers can see it."), error_field="seats",
+        _l("Your request is on the carpool board: drivers can see it."),
+        error_field="seats",
     )
 
 
@@ -282,12 +326,16 @@ def request_ride(token: str):
 def cancel_request(token: str):
     registration = _registration(token)
     return _carpool_action(
-        registration, ConfirmForm(), None, lambda: carpool.cancel_request(registration),
+        registration,
+        ConfirmForm(),
+        None,
+        lambda: carpool.cancel_request(registration),
         _l("Your request for a ride is withdrawn."),
     )
 
 
 # --- Organisers ----------------------------------------------------------------------------
+
 
 @bp.get("/evenements/<slug>/organisation")
 @access(ADMIN)
@@ -301,26 +349,47 @@ def organise(slug: str):
 def organise_csv(slug: str):
     event = _event_or_404(slug)
     context = _organiser_context(event)
-    headers = [_("Status"), _("Waiting position"), _("Name"), _("People"), _("E-mail"), _("Phone"), _("Commune"),
-               _("Needs a ride"), _("Offers a ride"), _("Carpool"), _("Registered on")]
+    headers = [
+        _("Status"),
+        _("Waiting position"),
+        _("Name"),
+        _("People"),
+        _("E-mail"),
+        _("Phone"),
+        _("Commune"),
+        _("Needs a ride"),
+        _("Offers a ride"),
+        _("Carpool"),
+        _("Registered on"),
+    ]
     rows = []
     for registration in [*context["attendees"], *context["waiting"]]:
-        rows.append([
-            _("Confirmed") if registration.status == "confirmed" else _("Waiting list"),
-            registration.position or "", registration.name, registration.people, registration.email or "",
-            registration.phone or "", registration.commune.name if registration.commune else "",
-            _("yes") if registration.needs_ride else _("no"), _("yes") if registration.offers_ride else _("no"),
-            _carpool_summary(registration),
-            format_datetime(registration.created_at, "dd/MM/yyyy HH:mm"),
-        ])
+        rows.append(
+            [
+                _("Confirmed") if registration.status == "confirmed" else _("Waiting list"),
+                registration.position or "",
+                registration.name,
+                registration.people,
+                registration.email or "",
+                registration.phone or "",
+                registration.commune.name if registration.commune else "",
+                _("yes") if registration.needs_ride else _("no"),
+                _("yes") if registration.offers_ride else _("no"),
+                _carpool_summary(registration),
+                format_datetime(registration.created_at, "dd/MM/yyyy HH:mm"),
+            ]
+        )
     body = event_service.attendees_csv(event, headers, rows)
     response = Response(body, mimetype="text/csv")
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = f'attachment; filename="{event.slug}-inscriptions.csv"'
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{event.slug}-inscriptions.csv"'
+    )
     return response
 
 
 # --- Helpers -------------------------------------------------------------------------------
+
 
 def _event_or_404(slug: str) -> Event:
     return db.session.scalar(select(Event).where(Event.slug == slug)) or abort(404)
@@ -358,7 +427,9 @@ def _prefill(member) -> dict:
     if member is None:
         return {}
     return {
-        "name": member.full_name, "email": member.email or "", "phone": member.phone or "",
+        "name": member.full_name,
+        "email": member.email or "",
+        "phone": member.phone or "",
         "commune": member.commune_id or 0,
     }
 
@@ -375,7 +446,12 @@ def _throttle() -> RateLimited | None:
     if _is_admin():
         return None
     try:
-        hit("events", request.remote_addr or "unknown", current_app.config["PUBLIC_FORM_LIMIT"], RATE_WINDOW)
+        hit(
+            "events",
+            request.remote_addr or "unknown",
+            current_app.config["PUBLIC_FORM_LIMIT"],
+            RATE_WINDOW,
+        )
     except RateLimited as exc:
         db.session.rollback()
         return exc
@@ -385,8 +461,11 @@ def _throttle() -> RateLimited | None:
 
 def _too_many(limited: RateLimited) -> str:
     minutes = max(1, (limited.retry_after + 59) // 60)
-    return _("Too many submissions from your connection. Please wait %(minutes)d minutes and try again: "
-             "what you typed is kept below.", minutes=minutes)
+    return _(
+        "Too many submissions from your connection. Please wait %(minutes)d minutes and try again: "
+        "what you typed is kept below.",
+        minutes=minutes,
+    )
 
 
 def _registered_message(outcome: event_service.Outcome) -> str:
@@ -394,14 +473,21 @@ def _registered_message(outcome: event_service.Outcome) -> str:
     if outcome.unchanged:
         return str(ALREADY_REGISTERED)
     if registration.status == "waiting":
-        return _("The event is full: you are number %(position)d on the waiting list. We will tell you as soon as "
-                 "a place is free.", position=registration.position)
+        return _(
+            "The event is full: you are number %(position)d on the waiting list. We will tell you as soon as "
+            "a place is free.",
+            position=registration.position,
+        )
     if not outcome.created and not outcome.replayed:
         return _("You were already registered: your registration is updated.")
-    return _("You are registered. Keep the address of this page: it lets you change or cancel your registration.")
+    return _(
+        "You are registered. Keep the address of this page: it lets you change or cancel your registration."
+    )
 
 
-def _detail_context(event: Event, form: RegistrationForm, own: Registration | None, problem) -> dict:
+def _detail_context(
+    event: Event, form: RegistrationForm, own: Registration | None, problem
+) -> dict:
     state = event_service.registration_state(event)
     return {
         "event": event,
@@ -419,8 +505,12 @@ def _detail_context(event: Event, form: RegistrationForm, own: Registration | No
 
 def _manage_page(registration: Registration, status: int = 200, **context):
     """The private page (or its carpool section for htmx); never kept in a shared cache."""
-    response = render("events/manage.html", "events/_carpool.html", status=status,
-                      **_manage_context(registration, **context))
+    response = render(
+        "events/manage.html",
+        "events/_carpool.html",
+        status=status,
+        **_manage_context(registration, **context),
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -434,18 +524,26 @@ def _manage_context(registration: Registration, **overrides) -> dict:
     booking_forms = {}
     if board is not None:
         for offer in board.rides:
-            booking_forms[offer.id] = BookingForm(prefix=f"ride{offer.id}", formdata=None, party=registration.people,
-                                                  data={"seats": min(registration.people, max(offer.seats_left, 1))})
+            booking_forms[offer.id] = BookingForm(
+                prefix=f"ride{offer.id}",
+                formdata=None,
+                party=registration.people,
+                data={"seats": min(registration.people, max(offer.seats_left, 1))},
+            )
     if overrides.get("booking_ride_id") and overrides.get("booking_form") is not None:
         booking_forms[overrides["booking_ride_id"]] = overrides["booking_form"]
     request_defaults = {"seats": registration.people}
     if registration.ride_request is not None:
-        request_defaults |= {"pickup_point": registration.ride_request.pickup_point_id or 0,
-                             "pickup_text": registration.ride_request.pickup_text,
-                             "seats": registration.ride_request.seats}
+        request_defaults |= {
+            "pickup_point": registration.ride_request.pickup_point_id or 0,
+            "pickup_text": registration.ride_request.pickup_text,
+            "seats": registration.ride_request.seats,
+        }
     else:
         default = carpool.default_point(registration.commune_id)
-        request_defaults["pickup_point"] = default.id if default else (points[0].id if points else 0)
+        request_defaults["pickup_point"] = (
+            default.id if default else (points[0].id if points else 0)
+        )
     context = {
         "registration": registration,
         "event": event,
@@ -454,10 +552,19 @@ def _manage_context(registration: Registration, **overrides) -> dict:
         "places_left": event_service.places_left(event),
         "change_form": ChangeForm(obj=registration, formdata=None),
         "cancel_form": ConfirmForm(formdata=None),
-        "offer_form": RideOfferForm(prefix="offer", formdata=None, points=points,
-                                    data={"pickup_point": _default_point_id(registration, points)}),
-        "request_form": RideRequestForm(prefix="request", formdata=None, points=points, data=request_defaults,
-                                        party=registration.people),
+        "offer_form": RideOfferForm(
+            prefix="offer",
+            formdata=None,
+            points=points,
+            data={"pickup_point": _default_point_id(registration, points)},
+        ),
+        "request_form": RideRequestForm(
+            prefix="request",
+            formdata=None,
+            points=points,
+            data=request_defaults,
+            party=registration.people,
+        ),
         "booking_forms": booking_forms,
         "ride": ride,
         "passengers": ride.active_bookings if ride else [],
@@ -478,14 +585,26 @@ def _default_point_id(registration: Registration, points) -> int:
     return points[0].id if points else 0
 
 
-def _carpool_action(registration: Registration, form, form_name: str | None, action, done_message,
-                    error_field: str | None = None, **extra):
+def _carpool_action(
+    registration: Registration,
+    form,
+    form_name: str | None,
+    action,
+    done_message,
+    error_field: str | None = None,
+    **extra,
+):
     """The carpool buttons of the private page: without JavaScript they post and redirect; with
     htmx they get the carpool section back, with the message or the error inside."""
     limited = _throttle()
     if limited is not None:
-        return _manage_page(registration, status=429, carpool_problem=_too_many(limited), **_keep(form_name, form),
-                            **extra)
+        return _manage_page(
+            registration,
+            status=429,
+            carpool_problem=_too_many(limited),
+            **_keep(form_name, form),
+            **extra,
+        )
     if not form.validate():
         if form_name is None:
             abort(400)
@@ -497,8 +616,13 @@ def _carpool_action(registration: Registration, form, form_name: str | None, act
         if form_name and error_field:
             field = getattr(form, error_field)
             field.errors = [*field.errors, str(exc.message)]
-        return _manage_page(registration, status=409, carpool_problem=str(exc.message),
-                            **_keep(form_name, form), **extra)
+        return _manage_page(
+            registration,
+            status=409,
+            carpool_problem=str(exc.message),
+            **_keep(form_name, form),
+            **extra,
+        )
     db.session.commit()
     if is_htmx():
         return _manage_page(registration, message=str(done_message))
@@ -513,21 +637,34 @@ def _keep(form_name: str | None, form) -> dict:
 def _carpool_summary(registration: Registration) -> str:
     ride = carpool.open_ride_of(registration.id)
     if ride is not None:
-        return _("Driver from %(place)s at %(time)s, %(taken)d/%(seats)d seats taken", place=ride.pickup,
-                 time=format_time(ride.departs_at, "HH:mm"), taken=ride.seats_taken, seats=ride.seats)
+        return _(
+            "Driver from %(place)s at %(time)s, %(taken)d/%(seats)d seats taken",
+            place=ride.pickup,
+            time=format_time(ride.departs_at, "HH:mm"),
+            taken=ride.seats_taken,
+            seats=ride.seats,
+        )
     booking = carpool.active_booking_of(registration.id)
     if booking is not None:
-        return _("Passenger of %(driver)s from %(place)s at %(time)s", driver=booking.ride.driver.name,
-                 place=booking.ride.pickup, time=format_time(booking.ride.departs_at, "HH:mm"))
+        return _(
+            "Passenger of %(driver)s from %(place)s at %(time)s",
+            driver=booking.ride.driver.name,
+            place=booking.ride.pickup,
+            time=format_time(booking.ride.departs_at, "HH:mm"),
+        )
     if registration.ride_request is not None and registration.ride_request.status == "open":
         return _("Looking for a ride from %(place)s", place=registration.ride_request.pickup)
     return ""
 
 
 def _organiser_context(event: Event) -> dict:
-    rides = list(db.session.scalars(
-        select(Ride).where(Ride.event_id == event.id, Ride.status == "open").order_by(Ride.departs_at, Ride.id)
-    ))
+    rides = list(
+        db.session.scalars(
+            select(Ride)
+            .where(Ride.event_id == event.id, Ride.status == "open")
+            .order_by(Ride.departs_at, Ride.id)
+        )
+    )
     return {
         "event": event,
         "attendees": event_service.attendees(event),
@@ -538,7 +675,8 @@ def _organiser_context(event: Event) -> dict:
         "board": carpool.board(event),
         "carpool_summary": _carpool_summary,
         "cancelled_count": db.session.scalar(
-            select(db.func.count()).select_from(Registration)
+            select(db.func.count())
+            .select_from(Registration)
             .where(Registration.event_id == event.id, Registration.status == "cancelled")
         ),
     }
@@ -549,4 +687,3 @@ def _ics_response(body: bytes, filename: str) -> Response:
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     return response
-

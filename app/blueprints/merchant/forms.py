@@ -1,4 +1,5 @@
 """Register forms. Field names are short on purpose: each sale posts them over flaky 4G."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,7 +48,9 @@ class SaleForm(PinMixin, FlaskForm):
     key = HiddenField(validators=[DataRequired(), Length(min=16, max=64)])
     approval = HiddenField(validators=[Optional(), Length(max=400)])
     amount = StringField(_l("Amount"), validators=[Length(max=40)])
-    category = RadioField(_l("Category (optional)"), choices=[], validators=[Optional()], coerce=str)
+    category = RadioField(
+        _l("Category (optional)"), choices=[], validators=[Optional()], coerce=str
+    )
     pin = PasswordField(_l("PIN"), validators=[Length(max=40)])
 
     def __init__(self, *args, max_cents: int, categories=(), **kwargs):
@@ -84,7 +87,13 @@ class SaleInput:
 
     @classmethod
     def of(cls, form: SaleForm) -> SaleInput:
-        return cls(form.amount_cents, form.category_id, form.key.data, form.pin.data or "", form.approval.data or "")
+        return cls(
+            form.amount_cents,
+            form.category_id,
+            form.key.data,
+            form.pin.data or "",
+            form.approval.data or "",
+        )
 
 
 def parse_sale(formdata, *, max_cents: int) -> SaleInput | None:
@@ -92,7 +101,11 @@ def parse_sale(formdata, *, max_cents: int) -> SaleInput | None:
     register's hot path, at every sale. None when anything is off: `SaleForm` then says what,
     in the cashier's language. (The CSRF token is checked for every POST by CSRFProtect; the
     category chip against the shop's by `register.charge`.)"""
-    key, approval, pin = formdata.get("key", ""), formdata.get("approval", ""), formdata.get("pin", "")
+    key, approval, pin = (
+        formdata.get("key", ""),
+        formdata.get("approval", ""),
+        formdata.get("pin", ""),
+    )
     amount, category = formdata.get("amount", ""), formdata.get("category", "")
     if not (16 <= len(key) <= 64 and key.strip()) or len(approval) > 400 or len(amount) > 40:
         return None

@@ -4,6 +4,7 @@ Each step is a plain form that also works without JavaScript; with htmx the regi
 only its `#register` region. Refusals are 4xx fragments (422 for what the cashier or member
 can correct, 403 for a closed register, 429 for too many lookups) that register.js swaps in.
 """
+
 from __future__ import annotations
 
 import re
@@ -81,7 +82,9 @@ def _screen(step: str, status: int = 200, **context):
         return render(PAGE, f"merchant/_{step}.html", status=status, step=step, **context)
     merchant = _merchant()
     blank_sale = _sale_form(data={}) if merchant else None
-    return render(PAGE, PAGE, status=status, step=step, merchant=merchant, blank_sale=blank_sale, **context)
+    return render(
+        PAGE, PAGE, status=status, step=step, merchant=merchant, blank_sale=blank_sale, **context
+    )
 
 
 def _sale_form(**kwargs) -> SaleForm:
@@ -119,10 +122,14 @@ def identify():
     except RateLimited as exc:
         db.session.commit()
         minutes = max(1, -(-exc.retry_after // 60))
-        return _notice(ngettext(
-            "Too many member look-ups from this register. Try again in %(num)d minute.",
-            "Too many member look-ups from this register. Try again in %(num)d minutes.", minutes,
-        ), 429)
+        return _notice(
+            ngettext(
+                "Too many member look-ups from this register. Try again in %(num)d minute.",
+                "Too many member look-ups from this register. Try again in %(num)d minutes.",
+                minutes,
+            ),
+            429,
+        )
     except (InvalidMemberNumber, UnknownMember, LostCard) as exc:
         db.session.commit()  # the look-up counts against the limit
         form.number.errors.append(exc.message)
@@ -130,12 +137,20 @@ def identify():
     except (MemberSuspended, CardLocked, CardNotActivated) as exc:
         db.session.commit()
         return _notice(exc.message, 422, card_refused=True)
-    reference, key, name = register.member_ref(current_user, member), register.new_key(), member.short_name
+    reference, key, name = (
+        register.member_ref(current_user, member),
+        register.new_key(),
+        member.short_name,
+    )
     db.session.commit()
     if is_htmx():
         # Only the name, the reference and the key: the page holds the sale form already.
-        return render(PAGE, "merchant/_identified.html", member_ref=reference, key=key, member_name=name)
-    return _screen("sale", form=_sale_form(data={"member": reference, "key": key}), member_name=name)
+        return render(
+            PAGE, "merchant/_identified.html", member_ref=reference, key=key, member_name=name
+        )
+    return _screen(
+        "sale", form=_sale_form(data={"member": reference, "key": key}), member_name=name
+    )
 
 
 @bp.post("/debit")
@@ -152,12 +167,19 @@ def debit():
     if sale is None:
         form = _sale_form()
         if not form.validate_on_submit():
-            return _screen("sale", status=422, form=_without_pin(form), member_name=_member_name(member_id))
+            return _screen(
+                "sale", status=422, form=_without_pin(form), member_name=_member_name(member_id)
+            )
         sale = SaleInput.of(form)
     try:
         receipt = register.charge(
-            current_user, member_id=member_id, amount_cents=sale.amount_cents, category_id=sale.category_id,
-            key=sale.key, pin=sale.pin, approval=sale.approval,
+            current_user,
+            member_id=member_id,
+            amount_cents=sale.amount_cents,
+            category_id=sale.category_id,
+            key=sale.key,
+            pin=sale.pin,
+            approval=sale.approval,
         )
     except IdempotencyConflict as exc:
         return _notice(exc.message, 422)
@@ -166,13 +188,18 @@ def debit():
     except UnknownCategory:
         form = _sale_form()
         form.validate()  # the category field says which chips there are
-        return _screen("sale", status=422, form=_without_pin(form), member_name=_member_name(member_id))
+        return _screen(
+            "sale", status=422, form=_without_pin(form), member_name=_member_name(member_id)
+        )
     except InsufficientBalance as exc:
         member_name = _member_name(member_id)  # read before the commit ends the write transaction
         db.session.commit()  # the right PIN reset the attempt counter
         form = _sale_form()
         return _screen(
-            "sale", status=422, form=_without_pin(form), member_name=member_name,
+            "sale",
+            status=422,
+            form=_without_pin(form),
+            member_name=member_name,
             short=_offer(form, member_id, exc.available_cents),
         )
     except (WrongPin, InvalidPin) as exc:
@@ -212,11 +239,15 @@ def _offer(form: SaleForm, member_id: int, available_cents: int) -> dict:
     if available_cents <= 0:
         return {"available_cents": 0}
     key = register.new_key()
-    offer = _sale_form(data={
-        "member": form.member.data, "key": key, "category": form.category.data or "",
-        "amount": _euros(available_cents),
-        "approval": register.approval_for(current_user, member_id, available_cents, key),
-    })
+    offer = _sale_form(
+        data={
+            "member": form.member.data,
+            "key": key,
+            "category": form.category.data or "",
+            "amount": _euros(available_cents),
+            "approval": register.approval_for(current_user, member_id, available_cents, key),
+        }
+    )
     return {"available_cents": available_cents, "form": offer}
 
 
@@ -247,12 +278,18 @@ def cancel(sale_id: int):
     except SaleNotFound:
         abort(404)
     line = _line(merchant, sale)
-    form = CancelForm() if request.method == "POST" else CancelForm(formdata=None, data={"key": register.new_key()})
+    form = (
+        CancelForm()
+        if request.method == "POST"
+        else CancelForm(formdata=None, data={"key": register.new_key()})
+    )
     status, error = 200, None
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                refund = register.cancel(current_user, sale.id, pin=form.pin.data, key=form.key.data)
+                refund = register.cancel(
+                    current_user, sale.id, pin=form.pin.data, key=form.key.data
+                )
             except (WrongPin, InvalidPin) as exc:
                 db.session.commit()
                 form.pin.errors.append(exc.message)
@@ -265,15 +302,24 @@ def cancel(sale_id: int):
                 error, status = exc.message, 422
             else:
                 db.session.commit()
-                return render("merchant/cancelled.html", merchant=merchant, line=line, refund=refund)
+                return render(
+                    "merchant/cancelled.html", merchant=merchant, line=line, refund=refund
+                )
         else:
             status = 422
         form.pin.data = ""
     elif line.cancelled:
         error, status = _("This sale has already been cancelled."), 409
     elif sale.occurred_on != register.today():
-        error, status = _("Only today’s sales can be cancelled here. For an older sale, please contact the association’s treasurer."), 422
-    return render("merchant/cancel.html", status=status, merchant=merchant, line=line, form=form, error=error)
+        error, status = (
+            _(
+                "Only today’s sales can be cancelled here. For an older sale, please contact the association’s treasurer."
+            ),
+            422,
+        )
+    return render(
+        "merchant/cancel.html", status=status, merchant=merchant, line=line, form=form, error=error
+    )
 
 
 def _line(merchant, sale) -> register.SaleLine:
@@ -299,9 +345,15 @@ def report():
             error, day = _("This date is not valid: use the format YYYY-MM-DD."), today
     report_ = register.day_report(merchant, day)
     return render(
-        "merchant/report.html", status=400 if error else 200, merchant=merchant, report=report_, error=error,
-        previous_day=day - timedelta(days=1), next_day=day + timedelta(days=1) if day < today else None,
-        today=today, now=datetime.now(UTC),
+        "merchant/report.html",
+        status=400 if error else 200,
+        merchant=merchant,
+        report=report_,
+        error=error,
+        previous_day=day - timedelta(days=1),
+        next_day=day + timedelta(days=1) if day < today else None,
+        today=today,
+        now=datetime.now(UTC),
     )
 
 
@@ -326,5 +378,6 @@ def lock():
     logout_user()
     session.clear()
     return redirect(url_for("auth.login", next=url_for("merchant.register")))
+
 
 from app.blueprints.merchant import statements  # noqa: E402,F401 - the monthly statements at /caisse/releves

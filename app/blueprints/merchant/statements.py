@@ -1,5 +1,6 @@
 """`/caisse/releves`: the merchant's monthly statements, as the treasurer sees them (printable,
 CSV). A cashier sees only the statements of the merchant their account is bound to."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -38,8 +39,13 @@ def _period_or_404(text: str) -> str:
 def statements():
     merchant = _own_merchant()
     months = settlement.merchant_months(merchant, MONTHS_SHOWN)
-    return render("merchant/statements.html", merchant=merchant, months=months, label=settlement.period_label,
-                  current=ledger.current_period())
+    return render(
+        "merchant/statements.html",
+        merchant=merchant,
+        months=months,
+        label=settlement.period_label,
+        current=ledger.current_period(),
+    )
 
 
 @bp.get("/releves/<period>")
@@ -47,8 +53,13 @@ def statements():
 def statement(period: str):
     merchant = _own_merchant()
     result = settlement.statement(merchant, _period_or_404(period))
-    return render("merchant/statements_month.html", merchant=merchant, statement=result,
-                  label=settlement.period_label, now=datetime.now(UTC))
+    return render(
+        "merchant/statements_month.html",
+        merchant=merchant,
+        statement=result,
+        label=settlement.period_label,
+        now=datetime.now(UTC),
+    )
 
 
 @bp.get("/releves/<period>.csv")
@@ -57,4 +68,6 @@ def statement_csv(period: str):
     from app.blueprints.admin.views_settlements import statement_csv_response
 
     merchant = _own_merchant()
-    return statement_csv_response(settlement.statement(merchant, _period_or_404(period), with_lines=True))
+    return statement_csv_response(
+        settlement.statement(merchant, _period_or_404(period), with_lines=True)
+    )

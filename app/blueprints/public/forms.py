@@ -3,13 +3,14 @@
 Every field is checked on the server with a message in the reader's language; what was typed is
 kept (cleaned of control characters) and shown back escaped.
 """
+
 from __future__ import annotations
 
+from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, StringField, TextAreaField
-from email_validator import EmailNotValidError, validate_email
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.i18n import AmountError, parse_amount
@@ -71,16 +72,29 @@ class SubscribeForm(FlaskForm):
 
 
 class ApplicationForm(FlaskForm):
-    first_name = StringField(_l("First name"), filters=[_line], validators=[DataRequired(_l("Enter your first name."))])
-    last_name = StringField(_l("Last name"), filters=[_line], validators=[DataRequired(_l("Enter your last name."))])
-    commune = StringField(_l("Commune where you live"), filters=[_line], validators=[DataRequired(_l("Enter your commune."))])
+    first_name = StringField(
+        _l("First name"), filters=[_line], validators=[DataRequired(_l("Enter your first name."))]
+    )
+    last_name = StringField(
+        _l("Last name"), filters=[_line], validators=[DataRequired(_l("Enter your last name."))]
+    )
+    commune = StringField(
+        _l("Commune where you live"),
+        filters=[_line],
+        validators=[DataRequired(_l("Enter your commune."))],
+    )
     address = TextAreaField(
         _l("Postal address"),
         filters=[_address],
         validators=[
             DataRequired(_l("Enter your postal address.")),
             Length(min=5, message=_l("This address looks incomplete.")),
-            Length(max=ADDRESS_MAX, message=_l("The address is too long (at most %(max)d characters).", max=ADDRESS_MAX)),
+            Length(
+                max=ADDRESS_MAX,
+                message=_l(
+                    "The address is too long (at most %(max)d characters).", max=ADDRESS_MAX
+                ),
+            ),
         ],
     )
     email = StringField(
@@ -94,7 +108,11 @@ class ApplicationForm(FlaskForm):
     )
     phone = StringField(_l("Phone (optional)"), filters=[_line])
     contribution = StringField(_l("Monthly contribution, in euros"), filters=[_line])
-    consent = BooleanField(_l("I have read the privacy notice and I agree that the association keeps these details to process my application."))
+    consent = BooleanField(
+        _l(
+            "I have read the privacy notice and I agree that the association keeps these details to process my application."
+        )
+    )
 
     commune_match: commune_service.Eligibility | None = None
     contribution_cents: int | None = None
@@ -117,19 +135,35 @@ class ApplicationForm(FlaskForm):
         if match.eligible or not (field.data or "").strip():
             return  # DataRequired says that the field is empty
         if match.status == commune_service.EMPTY:  # a postcode, or only punctuation
-            raise ValidationError(gettext("Type the name of your commune: the postcode alone is not enough."))
+            raise ValidationError(
+                gettext("Type the name of your commune: the postcode alone is not enough.")
+            )
         typed = (field.data or "")[:60]
         names = ", ".join(c.name for c in match.candidates[:8])
         if match.status == commune_service.CHOOSE and names:
-            raise ValidationError(gettext("Several communes match “%(text)s”: %(names)s. Type the full name.", text=typed, names=names))
+            raise ValidationError(
+                gettext(
+                    "Several communes match “%(text)s”: %(names)s. Type the full name.",
+                    text=typed,
+                    names=names,
+                )
+            )
         if match.status == commune_service.OUTSIDE and names:
-            raise ValidationError(gettext("“%(text)s” is not one of the experiment’s communes. Did you mean %(names)s?", text=typed, names=names))
+            raise ValidationError(
+                gettext(
+                    "“%(text)s” is not one of the experiment’s communes. Did you mean %(names)s?",
+                    text=typed,
+                    names=names,
+                )
+            )
         if match.status == commune_service.SHORT:
             raise ValidationError(gettext("Type the full name of your commune."))
-        raise ValidationError(gettext(
-            "“%(text)s” is not in the experiment’s area (yet): only residents of its communes may join.",
-            text=typed,
-        ))
+        raise ValidationError(
+            gettext(
+                "“%(text)s” is not in the experiment’s area (yet): only residents of its communes may join.",
+                text=typed,
+            )
+        )
 
     def validate_phone(self, field):
         if not field.data:
@@ -143,7 +177,10 @@ class ApplicationForm(FlaskForm):
         valid = super().validate(extra_validators)
         if not self.email.data and not self.phone.data:
             # Beside the e-mail field, the first of the two; the phone field's hint says "or".
-            self.email.errors = [*self.email.errors, _l("Give an e-mail address or a phone number, so that we can reach you.")]
+            self.email.errors = [
+                *self.email.errors,
+                _l("Give an e-mail address or a phone number, so that we can reach you."),
+            ]
             return False
         return valid
 
@@ -159,7 +196,11 @@ class ApplicationForm(FlaskForm):
 
     def validate_consent(self, field):
         if not field.data:
-            raise ValidationError(_l("Please tick this box to send your application: we need your agreement to keep your details."))
+            raise ValidationError(
+                _l(
+                    "Please tick this box to send your application: we need your agreement to keep your details."
+                )
+            )
 
 
 class FeedbackForm(FlaskForm):

@@ -1,5 +1,6 @@
 """Public pages: how it works, communes and the eligibility checker, FAQ, shops, applying to
 join, privacy, and the "was this page useful?" widget."""
+
 from __future__ import annotations
 
 import secrets
@@ -24,14 +25,17 @@ from app.services.settings import association
 WINDOW_SECONDS = 600
 VISITOR_COOKIE = "visitor"
 VISITOR_COOKIE_AGE = 2 * 365 * 24 * 3600
-INVALID = 422  # a plain form sent back with its errors; htmx fragments answer 200 so they are swapped
+INVALID = (
+    422  # a plain form sent back with its errors; htmx fragments answer 200 so they are swapped
+)
 
 
 @bp.get("/")
 @access(PUBLIC)
 def index():
     return render_template(
-        "public/index.html", communes_count=len(commune_service.eligible_communes()),
+        "public/index.html",
+        communes_count=len(commune_service.eligible_communes()),
         long_name=association().get(f"long_name_{current_language()}", ""),
     )
 
@@ -48,11 +52,19 @@ def healthz():
 def communes():
     """The communes and the eligibility checker: a fragment for htmx, the page for a plain GET."""
     form = CheckerForm(request.args)
-    result = commune_service.check_eligibility(form.commune.data) if "commune" in request.args else None
-    subscribe = SubscribeForm(prefix="informer", formdata=None, commune=(form.commune.data or "")[:120])
+    result = (
+        commune_service.check_eligibility(form.commune.data) if "commune" in request.args else None
+    )
+    subscribe = SubscribeForm(
+        prefix="informer", formdata=None, commune=(form.commune.data or "")[:120]
+    )
     return render(
-        "public/communes.html", "public/_eligibility.html",
-        form=form, result=result, subscribe=subscribe, communes=commune_service.eligible_communes(),
+        "public/communes.html",
+        "public/_eligibility.html",
+        form=form,
+        result=result,
+        subscribe=subscribe,
+        communes=commune_service.eligible_communes(),
     )
 
 
@@ -75,7 +87,9 @@ def subscribe():
     db.session.commit()
     if is_htmx():
         return render_template("public/_subscribe.html", subscribe=form, done=True)
-    flash(_("Thank you! We will write to you when the experiment opens to more communes."), "success")
+    flash(
+        _("Thank you! We will write to you when the experiment opens to more communes."), "success"
+    )
     return redirect(url_for("public.communes"), 303)
 
 
@@ -90,11 +104,19 @@ def _subscribe_refused(form, error: RateLimited):
 
 def _communes_with(form, status: int, **context):
     checker = CheckerForm(data={"commune": form.commune.data or ""})
-    result = commune_service.check_eligibility(checker.commune.data) if checker.commune.data else None
+    result = (
+        commune_service.check_eligibility(checker.commune.data) if checker.commune.data else None
+    )
     return render(
-        "public/communes.html", None, status=status,
-        form=checker, result=result, subscribe=form, show_subscribe=True,
-        communes=commune_service.eligible_communes(), **context,
+        "public/communes.html",
+        None,
+        status=status,
+        form=checker,
+        result=result,
+        subscribe=form,
+        show_subscribe=True,
+        communes=commune_service.eligible_communes(),
+        **context,
     )
 
 
@@ -102,7 +124,10 @@ def _communes_with(form, status: int, **context):
 @access(PUBLIC)
 def faq():
     return render_template(
-        "public/faq.html", entries=content.faq_entries(), values=content.placeholders(), content_blocks=content.blocks,
+        "public/faq.html",
+        entries=content.faq_entries(),
+        values=content.placeholders(),
+        content_blocks=content.blocks,
     )
 
 
@@ -110,8 +135,10 @@ def faq():
 @access(PUBLIC)
 def merchants():
     return render_template(
-        "public/merchants.html", groups=content.conventioned_merchants(),
-        weekday_name=content.weekday_name, stall_hours=content.stall_hours,
+        "public/merchants.html",
+        groups=content.conventioned_merchants(),
+        weekday_name=content.weekday_name,
+        stall_hours=content.stall_hours,
     )
 
 
@@ -121,14 +148,21 @@ def privacy():
     page = content.page("confidentialite")
     if page is None:
         abort(404)
-    return render_template("public/page.html", page=page, blocks=content.blocks(page.tr("body")), feedback_page="confidentialite")
+    return render_template(
+        "public/page.html",
+        page=page,
+        blocks=content.blocks(page.tr("body")),
+        feedback_page="confidentialite",
+    )
 
 
 @bp.route("/adherer", methods=["GET", "POST"])
 @access(PUBLIC)
 def apply():
     if request.method == "GET":
-        form = ApplicationForm(formdata=None, data={"commune": (request.args.get("commune") or "")[:120]})
+        form = ApplicationForm(
+            formdata=None, data={"commune": (request.args.get("commune") or "")[:120]}
+        )
         return _apply_page(form)
     form = ApplicationForm()
     try:
@@ -143,14 +177,22 @@ def apply():
         return _apply_page(form, INVALID)
     try:
         application = applications.submit_application(
-            first_name=form.first_name.data, last_name=form.last_name.data,
+            first_name=form.first_name.data,
+            last_name=form.last_name.data,
             commune=form.commune_match.commune if form.commune_match else None,
-            address=form.address.data, email=form.email.data or None, phone=form.phone_normalized,
-            contribution_cents=form.contribution_cents, language=current_language(),
+            address=form.address.data,
+            email=form.email.data or None,
+            phone=form.phone_normalized,
+            contribution_cents=form.contribution_cents,
+            language=current_language(),
         )
     except (NotEligible, ContributionTooLow, MissingContact) as error:
         db.session.rollback()
-        field = {NotEligible: form.commune, ContributionTooLow: form.contribution, MissingContact: form.email}[type(error)]
+        field = {
+            NotEligible: form.commune,
+            ContributionTooLow: form.contribution,
+            MissingContact: form.email,
+        }[type(error)]
         field.errors = [*field.errors, error.message]
         return _apply_page(form, INVALID)
     db.session.commit()
@@ -160,8 +202,13 @@ def apply():
 
 def _apply_page(form: ApplicationForm, status: int = 200, **context):
     return render(
-        "public/apply.html", None, status=status, form=form, communes=commune_service.eligible_communes(),
-        min_contribution=applications.minimum_contribution_cents(), **context,
+        "public/apply.html",
+        None,
+        status=status,
+        form=form,
+        communes=commune_service.eligible_communes(),
+        min_contribution=applications.minimum_contribution_cents(),
+        **context,
     )
 
 
@@ -170,7 +217,9 @@ def _apply_page(form: ApplicationForm, status: int = 200, **context):
 def applied():
     """What happens next, after sending an application."""
     application_id = session.get("application_id")
-    application = db.session.get(Application, application_id) if isinstance(application_id, int) else None
+    application = (
+        db.session.get(Application, application_id) if isinstance(application_id, int) else None
+    )
     return render_template("public/applied.html", application=application)
 
 
@@ -244,20 +293,34 @@ def _visitor() -> tuple[str, bool]:
 
 def _set_visitor_cookie(response, visitor: str) -> None:
     response.set_cookie(
-        VISITOR_COOKIE, _serializer().dumps(visitor), max_age=VISITOR_COOKIE_AGE, httponly=True,
-        samesite="Lax", secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+        VISITOR_COOKIE,
+        _serializer().dumps(visitor),
+        max_age=VISITOR_COOKIE_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
     )
 
 
 def _safe_next(target: str | None) -> str:
     """Only a path of this site: never another host (open redirects)."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")) and len(target) < 2000:
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith(("//", "/\\"))
+        and len(target) < 2000
+    ):
         return target
     return url_for("public.index")
 
 
 def _count_public_form(scope: str) -> None:
-    ratelimit.hit(f"public-{scope}", request.remote_addr or "unknown", current_app.config["PUBLIC_FORM_LIMIT"], WINDOW_SECONDS)
+    ratelimit.hit(
+        f"public-{scope}",
+        request.remote_addr or "unknown",
+        current_app.config["PUBLIC_FORM_LIMIT"],
+        WINDOW_SECONDS,
+    )
 
 
 def _rate_limit_message(error: RateLimited) -> str:
@@ -267,4 +330,3 @@ def _rate_limit_message(error: RateLimited) -> str:
         "Too many forms were sent from this connection in a short time. Please wait %(num)d minutes and try again: what you typed is kept.",
         minutes,
     )
-
