@@ -5,19 +5,10 @@ from __future__ import annotations
 import logging
 import os
 
-from flask import Flask, render_template
+from flask import Flask, render_template, session
 from flask_login import current_user
 
-from app.config import CONFIGS, ProductionConfig
-
-BLUEPRINTS = (
-    ("public", "app.blueprints.public", None),
-    ("auth", "app.blueprints.auth", None),
-    ("account", "app.blueprints.account", "/compte"),
-    ("merchant", "app.blueprints.merchant", "/caisse"),
-    ("events", "app.blueprints.events", None),
-    ("admin", "app.blueprints.admin", "/admin"),
-)
+from app.core.config import CONFIGS, ProductionConfig
 
 
 def create_app(config: str | type | None = None, **overrides) -> Flask:
@@ -54,10 +45,10 @@ def _config_class(config):
 
 
 def register_extensions(app: Flask) -> None:
-    from app import models  # noqa: F401  (every table registered before migrations look)
-    from app.database import engine_options, install_engine_events
-    from app.extensions import babel, csrf, db, login_manager, migrate
-    from app.i18n import register_template_helpers, select_locale
+    import_models()
+    from app.core.database import engine_options, install_engine_events
+    from app.core.extensions import babel, csrf, db, login_manager, migrate
+    from app.core.i18n import register_template_helpers, select_locale
 
     install_engine_events()
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
@@ -80,7 +71,7 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(token: str):
-        from app.models import User
+        from app.members.models import User
 
         user_id, _, version = token.partition(":")
         if not user_id.isdigit() or not version.isdigit():
@@ -91,31 +82,65 @@ def register_extensions(app: Flask) -> None:
         return user
 
 
-def register_blueprints(app: Flask) -> None:
-    import importlib
+def import_models() -> None:
+    """Register every domain's tables on `db.metadata` before `create_all` or Alembic look."""
+    from app.audit import models as _audit  # noqa: F401
+    from app.content import models as _content  # noqa: F401
+    from app.core import mail as _mail  # noqa: F401
+    from app.core import ratelimit as _ratelimit  # noqa: F401
+    from app.core import settings as _settings  # noqa: F401
+    from app.events import models as _events  # noqa: F401
+    from app.ledger import models as _ledger  # noqa: F401
+    from app.members import models as _members  # noqa: F401
+    from app.merchants import models as _merchants  # noqa: F401
 
-    for _name, module, prefix in BLUEPRINTS:
-        try:
-            package = importlib.import_module(module)
-            importlib.import_module(f"{module}.routes")
-        except ModuleNotFoundError as exc:
-            if exc.name in (module, f"{module}.routes"):
-                continue  # a blueprint not written yet (or still without its routes)
-            raise
-        app.register_blueprint(package.bp, url_prefix=prefix)
+
+def register_blueprints(app: Flask) -> None:
+    """One blueprint per audience, named here: a missing module fails at start-up."""
+    from app.blueprints.account import routes as account
+    from app.blueprints.admin import routes as admin
+    from app.blueprints.auth import routes as auth
+    from app.blueprints.events import routes as events
+    from app.blueprints.merchant import routes as merchant
+    from app.blueprints.public import routes as public
+
+    for views, prefix in (
+        (public, None),
+        (auth, None),
+        (account, "/compte"),
+        (merchant, "/caisse"),
+        (events, None),
+        (admin, "/admin"),
+    ):
+        app.register_blueprint(views.bp, url_prefix=prefix)
 
 
 def register_request_hooks(app: Flask) -> None:
-    from app.i18n import remember_locale
-    from app.security import enforce_access, set_security_headers
+    from app.core.i18n import remember_locale
+    from app.core.security import (
+        SecondFactor,
+        enforce_access,
+        set_security_headers,
+        use_second_factor,
+    )
+    from app.members import twofactor
 
+    use_second_factor(
+        app,
+        SecondFactor(
+            verified=lambda: twofactor.session_is_verified(
+                current_user, session.get(twofactor.SESSION_KEY)
+            ),
+            enrolled=lambda: twofactor.is_enrolled(current_user),
+        ),
+    )
     app.before_request(enforce_access)
     app.after_request(remember_locale)
     app.after_request(set_security_headers)
 
     @app.context_processor
     def inject_globals():
-        from app.services.settings import association
+        from app.core.settings import association
 
         return {"association": association(), "current_user": current_user}
 
@@ -134,7 +159,7 @@ def register_errors(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(error):
-        from app.extensions import db
+        from app.core.extensions import db
 
         # A failed statement leaves the transaction unusable (PostgreSQL): the layout reads the
         # association's settings, so roll back first; if the database is down, draw a page without it.
@@ -152,7 +177,11 @@ def register_errors(app: Flask) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    from app.cli import ssa
+    from app.core.cli import ssa
+    from app.demo import cli as _demo  # noqa: F401  (each module adds its commands to `ssa`)
+    from app.events import cli as _events  # noqa: F401
+    from app.ledger import cli as _ledger  # noqa: F401
+    from app.members import cli as _members  # noqa: F401
 
     app.cli.add_command(ssa)
     if not app.debug and not app.testing:

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 
 def measure_dashboard(dataset, runs: int = 5) -> dict:
-    from app.extensions import db
-    from app.i18n import money
-    from app.services import dashboard
+    from app.core.extensions import db
+    from app.core.i18n import money
+    from app.reports import dashboard
     from bench.backoffice import BUDGET_SECONDS, _app, _timed
 
     app = _app(dataset)

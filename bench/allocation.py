@@ -79,9 +79,10 @@ def _setup(url: str, size: int) -> dict:
     """Schema, N active members and their accounts, with set-based SQL."""
     from sqlalchemy import text
 
-    from app.extensions import db
-    from app.models import Member
-    from app.services import allocation, ledger
+    from app.core.extensions import db
+    from app.ledger import allocation
+    from app.ledger import transfers as ledger
+    from app.members.models import Member
 
     app = _app(url)
     with app.app_context():
@@ -150,8 +151,9 @@ def _step(url: str, step: str, rows_per_member: int = 1) -> dict:
     """One timed step (run in a fresh interpreter)."""
     from sqlalchemy import text
 
-    from app.extensions import db
-    from app.services import allocation, ledger
+    from app.core.extensions import db
+    from app.ledger import allocation
+    from app.ledger import transfers as ledger
 
     app = _app(url)
     figures: dict = {}

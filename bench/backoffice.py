@@ -55,10 +55,12 @@ def build_dataset(
 ) -> Dataset:
     """Create the SQLite file at `path` with the schema, the association's data and the ledger."""
     from app import create_app
+    from app.core.extensions import db
     from app.demo.association import load_reference_data
-    from app.extensions import db
-    from app.models import Category, Commune
-    from app.services import ledger, settlement
+    from app.ledger import transfers as ledger
+    from app.members.models import Commune
+    from app.merchants.models import Category
+    from app.payouts import settlement
 
     started = time.perf_counter()
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}")
@@ -228,7 +230,7 @@ def existing_dataset(path: Path) -> Dataset:
     """A database built earlier by `build_dataset` (`--keep PATH --reuse`)."""
     import sqlite3
 
-    from app.services import settlement
+    from app.payouts import settlement
 
     with sqlite3.connect(path) as connection:
         members, merchants = connection.execute(
@@ -272,9 +274,9 @@ def _app(dataset: Dataset):
 def measure_settlement(dataset: Dataset, runs: int = 5) -> dict:
     """The month's settlement (every merchant: sales, cancellations, corrections, amount owed),
     then the SEPA transfer file built from it and one merchant's statement."""
-    from app.extensions import db
-    from app.models import Merchant
-    from app.services import sepa, settlement
+    from app.core.extensions import db
+    from app.merchants.models import Merchant
+    from app.payouts import sepa, settlement
 
     app = _app(dataset)
     with app.test_request_context("/admin/reglements"):

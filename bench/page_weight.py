@@ -145,8 +145,8 @@ def sign_in(client, login: str) -> bool:
 
 def build_app(directory: str):
     from app import create_app
+    from app.core.extensions import db
     from app.demo import seed_demo
-    from app.extensions import db
 
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{directory}/bench.sqlite3")
     with app.app_context():
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> dict:
                     f"/caisse not measured: could not sign in as {CASHIER} (demo data missing?)."
                 )
         with app.app_context():
-            from app.extensions import db
+            from app.core.extensions import db
 
             db.engine.dispose()
     RESULTS.mkdir(exist_ok=True)

@@ -205,11 +205,13 @@ def prepare_database(
 ) -> Fixture:
     """Schema, reference data, conventioned merchants with cashiers, members with a balance."""
     from app import create_app
+    from app.core.extensions import db
     from app.demo.association import load_reference_data
-    from app.extensions import db
-    from app.models import Category, Member, Merchant, User
-    from app.services import cards, ledger
-    from app.services.auth import hash_password
+    from app.ledger import transfers as ledger
+    from app.members import cards
+    from app.members.auth import hash_password
+    from app.members.models import Member, User
+    from app.merchants.models import Category, Merchant
 
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=database_url, PIN_PEPPER=pin_pepper)
     with app.app_context():
@@ -219,7 +221,7 @@ def prepare_database(
         shops = []
         from datetime import date
 
-        from app.models import Commune
+        from app.members.models import Commune
 
         commune = db.session.scalars(db.select(Commune)).first()
         for n in range(merchants):
@@ -807,7 +809,7 @@ def cpu_per_request(requests: int = 300) -> dict:
                 call(n)
             figures[f"{name}_cpu_ms"] = round((time.process_time() - started) / requests * 1000, 2)
         app_log.setLevel(logging_level)
-        from app.extensions import db
+        from app.core.extensions import db
 
         with app.app_context():
             db.engine.dispose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from app.extensions import db
+from app.core.extensions import db
 
 
 def run_together(app, count: int, work, join_timeout: float = 300) -> list:

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import make_url, text
 
 from app import create_app
-from app.extensions import db as _db
+from app.core.extensions import db as _db
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 ENGINES = ("sqlite", "postgresql")
@@ -156,8 +156,7 @@ def unused_totp_code(email: str, secret: str) -> str:
 
     import pyotp
 
-    from app.models import User
-    from app.models.twofactor import TotpCredential
+    from app.members.models import TotpCredential, User
 
     last = _db.session.scalar(
         _db.select(TotpCredential.last_step)

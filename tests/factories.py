@@ -6,9 +6,9 @@ import itertools
 
 from werkzeug.security import generate_password_hash
 
-from app.extensions import db
-from app.models import User
-from app.services.ledger import today as paris_today
+from app.core.extensions import db
+from app.ledger.transfers import today as paris_today
+from app.members.models import User
 
 _seq = itertools.count(1)
 PASSWORD = "patias-demo"
@@ -45,8 +45,8 @@ def make_member(
 
     `email=""` makes a member without e-mail (signs in with the member number).
     """
-    from app.models import Member
-    from app.services.cards import hash_pin, member_number, new_card_token
+    from app.members.cards import hash_pin, member_number, new_card_token
+    from app.members.models import Member
 
     n = next(_seq)
     highest = db.session.scalar(db.select(db.func.max(Member.number)))
@@ -82,7 +82,8 @@ def make_event(days_ahead: int = 10, at: tuple[int, int] = (9, 30), hours: int =
     from datetime import datetime, time, timedelta
     from zoneinfo import ZoneInfo
 
-    from app.models import Commune, Event
+    from app.events.models import Event
+    from app.members.models import Commune
 
     n = next(_seq)
     day = paris_today() + timedelta(days=days_ahead)
@@ -113,7 +114,7 @@ def make_event(days_ahead: int = 10, at: tuple[int, int] = (9, 30), hours: int =
 
 def make_registration(event, **fields):
     """A registration made through the service (so capacity and waiting list apply)."""
-    from app.services import events as event_service
+    from app.events import registrations as event_service
 
     n = next(_seq)
     values = {"name": f"Personne {n}", "email": f"person{n}@example.test", "people": 1}
@@ -129,8 +130,8 @@ def make_admin(
     email: str | None = None, totp_secret: str | None = TEST_TOTP_SECRET, **fields
 ) -> User:
     """An admin with a confirmed second factor (`TEST_TOTP_SECRET`), or none with `totp_secret=None`."""
-    from app.models.base import utcnow
-    from app.models.twofactor import TotpCredential
+    from app.core.columns import utcnow
+    from app.members.models import TotpCredential
 
     user = make_user("admin", email=email, **fields)
     if totp_secret:
@@ -145,7 +146,8 @@ def make_merchant(
     """A conventioned merchant (unless `status` or `conventioned_since=None` say otherwise) in Boën."""
     from datetime import date
 
-    from app.models import Category, Commune, Merchant
+    from app.members.models import Commune
+    from app.merchants.models import Category, Merchant
 
     n = next(_seq)
     commune = fields.pop("commune", None) or db.session.scalar(

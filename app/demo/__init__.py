@@ -8,8 +8,8 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator
 
-from app.extensions import db
-from app.models import Commune
+from app.core.extensions import db
+from app.members.models import Commune
 
 STEPS = ("association", "members", "merchants", "events")
 

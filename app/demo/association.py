@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from app.extensions import db
-from app.i18n import fold
-from app.models import Category, Commune, FaqEntry, Page, PickupPoint
-from app.services.settings import load_data
+from app.content.models import FaqEntry, Page
+from app.core.extensions import db
+from app.core.i18n import fold
+from app.core.settings import load_data
+from app.events.models import PickupPoint
+from app.members.models import Commune
+from app.merchants.models import Category
 
 
 def load_reference_data() -> None:

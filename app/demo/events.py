@@ -12,11 +12,12 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from app.extensions import db
-from app.i18n import fold
-from app.models import Booking, Commune, Event, PickupPoint, Registration, Ride
-from app.services import carpool
-from app.services.events import PARIS, new_token
+from app.core.extensions import db
+from app.core.i18n import fold
+from app.events import carpool
+from app.events.models import Booking, Event, PickupPoint, Registration, Ride
+from app.events.registrations import PARIS, new_token
+from app.members.models import Commune
 
 MEETING_HALLS = (
     ("Boën-sur-Lignon", "Salle des fêtes de Boën-sur-Lignon", "Rue de la Mairie"),

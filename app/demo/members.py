@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from app.extensions import db
-from app.models import Application, Commune, Member, User
-from app.services import allocation, auth, cards, contributions, ledger, membership
+from app.core.extensions import db
+from app.ledger import allocation, contributions
+from app.ledger import transfers as ledger
+from app.members import auth, cards, membership
+from app.members.models import Application, Commune, Member, User
 
 PASSWORD = "patias-demo"
 PIN = "1234"
@@ -138,8 +140,8 @@ def seed() -> Iterator[str]:
 
 def _admin_second_factor() -> str:
     """The demo admin's TOTP secret is fixed and published, so that anyone can try the back office."""
-    from app.services import twofactor
-    from app.services.settings import association
+    from app.core.settings import association
+    from app.members import twofactor
 
     admin = db.session.scalar(db.select(User).where(User.email == ADMIN_EMAIL))
     twofactor.ensure_demo_totp(admin)

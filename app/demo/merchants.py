@@ -10,12 +10,13 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from app.extensions import db
-from app.models import Category, Commune, MarketStall, Member, Merchant, User
-from app.models.ledger import Transfer
-from app.services import ledger
-from app.services.auth import hash_password
-from app.services.errors import IdempotencyConflict, InsufficientBalance
+from app.core.extensions import db
+from app.ledger import transfers as ledger
+from app.ledger.errors import IdempotencyConflict, InsufficientBalance
+from app.ledger.models import Transfer
+from app.members.auth import hash_password
+from app.members.models import Commune, Member, User
+from app.merchants.models import Category, MarketStall, Merchant
 
 DEMO_PASSWORD = "patias-demo"
 

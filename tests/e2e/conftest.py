@@ -33,10 +33,9 @@ import pytest
 from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
-from app.extensions import db
-from app.models import User
-from app.models.twofactor import TotpCredential
-from app.services import twofactor
+from app.core.extensions import db
+from app.members import twofactor
+from app.members.models import TotpCredential, User
 from tests.conftest import make_app, require
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -119,8 +118,8 @@ class _ServerThread(threading.Thread):
 @pytest.fixture(scope="session")
 def live_app(tmp_path_factory):
     """The app behind `live_server` (a file SQLite with the demo data; CSRF on)."""
+    from app.core.extensions import db
     from app.demo import seed_demo
-    from app.extensions import db
 
     path = tmp_path_factory.mktemp("live") / "live.sqlite3"
     # As in production, an exception gives the site's 500 page (and the log), not a bare error.

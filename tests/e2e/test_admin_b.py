@@ -14,10 +14,14 @@ import sepaxml
 import xmlschema
 from playwright.sync_api import expect
 
-from app.extensions import db
-from app.models import Event, FaqEntry, Merchant
-from app.models.ledger import Transfer
-from app.services import communes, ledger, settlement
+from app.content.models import FaqEntry
+from app.core.extensions import db
+from app.events.models import Event
+from app.ledger import transfers as ledger
+from app.ledger.models import Transfer
+from app.members import communes
+from app.merchants.models import Merchant
+from app.payouts import settlement
 from tests.e2e.conftest import (
     PHONE,
     admin_login,

@@ -16,10 +16,10 @@ import pyotp
 import pytest
 from playwright.sync_api import expect
 
-from app.extensions import db
-from app.models import Application, Member
-from app.models.ledger import Transfer
-from app.services import ledger
+from app.core.extensions import db
+from app.ledger import transfers as ledger
+from app.ledger.models import Transfer
+from app.members.models import Application, Member
 from tests.e2e.conftest import (
     PHONE,
     admin_login,
@@ -35,7 +35,7 @@ BAD_STATUS = (r"status of 400",)
 
 def _fresh_member(live_app) -> str:
     """An active member not yet credited this month (approved after the demo's run, by hand)."""
-    from app.services import membership
+    from app.members import membership
 
     with live_app.app_context():
         member = membership.create_member(

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.extensions import db
-from app.models import Application, Member
-from app.services import settlement
+from app.core.extensions import db
+from app.members.models import Application, Member
+from app.payouts import settlement
 from tests.e2e.conftest import admin_login
 from tests.e2e.test_admin_b import _last_month_sales
 

@@ -19,7 +19,7 @@ from tests.e2e.conftest import (
 
 def create_event(live_app, **fields) -> dict:
     """An event of our own in the live database (the demo's stay untouched), with optional rides."""
-    from app.extensions import db
+    from app.core.extensions import db
     from tests.factories import make_event
 
     with live_app.app_context():
@@ -165,8 +165,8 @@ def test_the_same_without_javascript(make_page, live_server, live_app):
 
 
 def test_a_seat_taken_meanwhile_is_explained_in_place(make_page, live_server, live_app):
-    from app.extensions import db
-    from app.services import carpool
+    from app.core.extensions import db
+    from app.events import carpool
     from tests.factories import make_event, make_registration
 
     with live_app.app_context():
@@ -187,7 +187,7 @@ def test_a_seat_taken_meanwhile_is_explained_in_place(make_page, live_server, li
     )
     expect(book).to_be_visible()
     with live_app.app_context():
-        from app.models import Registration, Ride
+        from app.events.models import Registration, Ride
 
         carpool.book(db.session.get(Ride, ride_id), db.session.get(Registration, early_id), 1)
         db.session.commit()
@@ -203,9 +203,9 @@ def test_a_seat_taken_meanwhile_is_explained_in_place(make_page, live_server, li
 
 @pytest.mark.parametrize("viewport", [PHONE, (1280, 800)], ids=["phone", "desktop"])
 def test_event_pages_have_no_axe_violations(make_page, live_server, live_app, viewport, login):
-    from app.extensions import db
-    from app.models import Event
-    from app.services import events as event_service
+    from app.core.extensions import db
+    from app.events import registrations as event_service
+    from app.events.models import Event
 
     with live_app.app_context():
         upcoming = event_service.upcoming()

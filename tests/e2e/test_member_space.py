@@ -33,10 +33,10 @@ def _demo_member(live_app, number: str):
     """The demo member's balance (formatted as the page does) and name, read from the server's database."""
     from flask_babel import force_locale
 
-    from app.extensions import db
-    from app.i18n import money
-    from app.models import Member
-    from app.services import membership
+    from app.core.extensions import db
+    from app.core.i18n import money
+    from app.members import membership
+    from app.members.models import Member
 
     with live_app.test_request_context("/"), force_locale("fr"):
         member = db.session.scalar(db.select(Member).where(Member.number == number))

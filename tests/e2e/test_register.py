@@ -12,9 +12,9 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from app.extensions import db
-from app.models.ledger import Transfer
-from app.services import ledger
+from app.core.extensions import db
+from app.ledger import transfers as ledger
+from app.ledger.models import Transfer
 from tests.e2e.conftest import (
     TABLET,
     assert_no_axe_violations,
@@ -431,7 +431,7 @@ def test_scanning_the_card_identifies_the_member(
 
     member = new_member(10000)
     with live_app.app_context():
-        from app.models import Member
+        from app.members.models import Member
 
         token = db.session.get(Member, member.id).card_token
         db.session.rollback()

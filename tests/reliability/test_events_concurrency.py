@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import time
 
-from app.extensions import db as _db
-from app.models import Booking, Event, Registration, Ride
-from app.services import carpool
-from app.services import events as event_service
-from app.services.errors import RideFull
+from app.core.extensions import db as _db
+from app.events import carpool
+from app.events import registrations as event_service
+from app.events.errors import RideFull
+from app.events.models import Booking, Event, Registration, Ride
 from tests.concurrency import run_together
 from tests.factories import make_event, make_registration
 

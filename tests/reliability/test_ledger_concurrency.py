@@ -7,11 +7,13 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from app.extensions import db
-from app.models import Account, Commune, Merchant, Transfer
-from app.services import ledger
-from app.services.allocation import allocate_month
-from app.services.errors import InsufficientBalance
+from app.core.extensions import db
+from app.ledger import transfers as ledger
+from app.ledger.allocation import allocate_month
+from app.ledger.errors import InsufficientBalance
+from app.ledger.models import Account, Transfer
+from app.members.models import Commune
+from app.merchants.models import Merchant
 from tests.concurrency import run_together
 from tests.factories import make_member
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-from app.extensions import db
-from app.models import Member
-from app.services import cards
-from app.services.errors import CardLocked, WrongPin
+from app.core.extensions import db
+from app.members import cards
+from app.members.errors import CardLocked, WrongPin
+from app.members.models import Member
 from tests.factories import make_member
 
 TABLETS = 20

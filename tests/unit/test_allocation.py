@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from app.extensions import db
-from app.models import Account, Commune, Merchant, Transfer
-from app.services import ledger
-from app.services.allocation import allocate_member_now, allocate_month, balance_cap, parse_period
-from app.services.settings import set_setting
+from app.core.extensions import db
+from app.core.settings import set_setting
+from app.ledger import transfers as ledger
+from app.ledger.allocation import allocate_member_now, allocate_month, balance_cap, parse_period
+from app.ledger.models import Account, Transfer
+from app.members.models import Commune
+from app.merchants.models import Merchant
 from tests.factories import make_member
 
 A = 10000  # allocation_cents of app/data/association.json

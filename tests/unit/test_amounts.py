@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.i18n import MAX_AMOUNT_CENTS, AmountError, parse_amount
+from app.core.i18n import MAX_AMOUNT_CENTS, AmountError, parse_amount
 
 
 @pytest.mark.parametrize(

@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event
 
-from app.models import Application
-from app.services import applications
-from app.services.applications import EMAIL, NAME, PHONE, possible_duplicates
-from app.services.communes import find_commune
+from app.members import applications
+from app.members.applications import EMAIL, NAME, PHONE, possible_duplicates
+from app.members.communes import find_commune
+from app.members.models import Application
 from tests.factories import make_member
 
 
 def _application(**fields) -> Application:
-    from app.extensions import db
+    from app.core.extensions import db
 
     values = {
         "first_name": "Élodie",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from app.models import Application, OutboxMessage
-from app.services import applications
-from app.services.communes import find_commune
-from app.services.errors import ContributionTooLow, MissingContact, NotEligible
-from app.services.settings import set_setting
+from app.core.mail import OutboxMessage
+from app.core.settings import set_setting
+from app.members import applications
+from app.members.communes import find_commune
+from app.members.errors import ContributionTooLow, MissingContact, NotEligible
+from app.members.models import Application
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,9 @@ from datetime import date
 
 import pytest
 
-from app.extensions import db as _db
-from app.models import AuditEntry
-from app.models.audit import AuditLogIsAppendOnly
-from app.services import audit
+from app.audit import log as audit
+from app.audit.models import AuditEntry, AuditLogIsAppendOnly
+from app.core.extensions import db as _db
 from tests.factories import make_admin
 
 
@@ -70,8 +69,10 @@ def test_entries_cannot_be_updated_or_deleted(app, db):
 
 def test_the_services_write_the_log_whoever_calls_them(app, db, runner):
     """The command line approves, suspends and records contributions too: the journal has them."""
-    from app.models import Application, Commune
-    from app.services import contributions, ledger, membership
+    from app.ledger import contributions
+    from app.ledger import transfers as ledger
+    from app.members import membership
+    from app.members.models import Application, Commune
 
     commune = _db.session.scalar(_db.select(Commune).where(Commune.name == "Leigneux"))
     application = Application(

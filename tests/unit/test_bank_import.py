@@ -6,9 +6,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from app.extensions import db as _db
-from app.services import bank_import
-from app.services.errors import StatementUnreadable
+from app.core.extensions import db as _db
+from app.ledger import bank_import
+from app.ledger.errors import StatementUnreadable
 from tests.factories import make_member
 
 
@@ -182,7 +182,7 @@ def test_identical_rows_get_distinct_keys_and_the_same_keys_next_time(app, db):
 
 
 def test_recording_twice_records_once(app, db):
-    from app.models.ledger import Transfer
+    from app.ledger.models import Transfer
 
     admin_id = None
     member = make_member()
@@ -218,7 +218,7 @@ def test_a_forged_batch_is_refused(app, db):
 
 def test_an_amount_above_the_manual_forms_maximum_needs_attention(app, db):
     """1 234 567,00 € is read, but the manual form refuses more than MAX_AMOUNT_CENTS: so does the import."""
-    from app.i18n import MAX_AMOUNT_CENTS
+    from app.core.i18n import MAX_AMOUNT_CENTS
 
     member = make_member()
     db.session.commit()
@@ -243,8 +243,8 @@ def test_an_amount_above_the_manual_forms_maximum_needs_attention(app, db):
 
 
 def test_the_service_refuses_an_amount_above_the_maximum_too(app, db):
-    from app.i18n import MAX_AMOUNT_CENTS
-    from app.services.errors import InvalidContribution
+    from app.core.i18n import MAX_AMOUNT_CENTS
+    from app.ledger.errors import InvalidContribution
 
     member = make_member()
     with pytest.raises(InvalidContribution):
@@ -265,7 +265,7 @@ def test_a_future_row_cannot_be_recorded_by_hand(app, db):
 
 
 def test_a_payment_already_entered_by_hand_is_a_probable_duplicate(app, db):
-    from app.services import contributions
+    from app.ledger import contributions
 
     member, other = make_member(), make_member()
     db.session.commit()

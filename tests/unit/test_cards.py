@@ -1,7 +1,7 @@
 import pytest
 
-from app.services.cards import check_member_number, luhn_digit, member_number
-from app.services.errors import InvalidMemberNumber
+from app.members.cards import check_member_number, luhn_digit, member_number
+from app.members.errors import InvalidMemberNumber
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,10 @@ from datetime import time, timedelta
 
 import pytest
 
-from app.models import Booking, Commune, OutboxMessage, PickupPoint, RideRequest
-from app.services import carpool
-from app.services import events as event_service
-from app.services.errors import (
+from app.core.mail import OutboxMessage
+from app.events import carpool
+from app.events import registrations as event_service
+from app.events.errors import (
     AlreadyBooked,
     AlreadyOffering,
     CarpoolClosed,
@@ -18,6 +18,8 @@ from app.services.errors import (
     RegistrationClosed,
     RideFull,
 )
+from app.events.models import Booking, PickupPoint, RideRequest
+from app.members.models import Commune
 from tests.factories import make_event, make_registration
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from app.models import Commune, Subscriber
-from app.services import communes
-from app.services.communes import check_eligibility, find_commune, normalize
+from app.content.models import Subscriber
+from app.members import communes
+from app.members.communes import check_eligibility, find_commune, normalize
+from app.members.models import Commune
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app import create_app
-from app.config import CONFIGS, DEFAULT_SECRET, DevelopmentConfig, ProductionConfig, TestConfig
+from app.core.config import CONFIGS, DEFAULT_SECRET, DevelopmentConfig, ProductionConfig, TestConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD_SECRET = "k" * 16 + "3f9a0c1d2e4b5a6c"  # 32 characters, not a known default
@@ -205,7 +205,7 @@ def test_proxy_count_trusts_forwarded_addresses_only_when_set(tmp_path):
     from flask import request
 
     from app import create_app
-    from app.security import PUBLIC, access
+    from app.core.security import PUBLIC, access
 
     def address_app(**overrides):
         app = create_app(

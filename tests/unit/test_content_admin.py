@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from app.extensions import db
-from app.models import AuditEntry, FaqEntry, Page
-from app.services import content_admin, feedback
-from app.services.content_admin import FaqData, PageData
-from app.services.errors import InvalidContent
+from app.audit.models import AuditEntry
+from app.content import admin as content_admin
+from app.content import feedback
+from app.content.admin import FaqData, PageData
+from app.content.models import FaqEntry, Page
+from app.core.errors import InvalidContent
+from app.core.extensions import db
 
 
 def _faq(n: int, **overrides) -> FaqEntry:

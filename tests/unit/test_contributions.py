@@ -7,13 +7,14 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.extensions import db
-from app.i18n import AmountError, parse_amount
-from app.models import Transfer
-from app.services import ledger
-from app.services.cards import check_member_number
-from app.services.contributions import contributions_of, record_contribution
-from app.services.errors import IdempotencyConflict, InvalidContribution, InvalidMemberNumber
+from app.core.extensions import db
+from app.core.i18n import AmountError, parse_amount
+from app.ledger import transfers as ledger
+from app.ledger.contributions import contributions_of, record_contribution
+from app.ledger.errors import IdempotencyConflict, InvalidContribution
+from app.ledger.models import Transfer
+from app.members.cards import check_member_number
+from app.members.errors import InvalidMemberNumber
 from tests.factories import make_member
 
 
@@ -141,9 +142,9 @@ def test_cli_refuses_bad_input_with_a_clear_message(app, runner, args, message):
 
 
 def test_cancelling_a_contribution_reverses_it_once_and_is_audited(app):
-    from app.models import AuditEntry
-    from app.services.contributions import cancel_contribution
-    from app.services.errors import AlreadyReversed
+    from app.audit.models import AuditEntry
+    from app.ledger.contributions import cancel_contribution
+    from app.ledger.errors import AlreadyReversed
 
     member = make_member()
     caisse = ledger.system_account("caisse")
@@ -181,7 +182,7 @@ def test_cancelling_a_contribution_reverses_it_once_and_is_audited(app):
 
 
 def test_only_a_contribution_with_a_reason_is_cancelled(app):
-    from app.services.contributions import cancel_contribution
+    from app.ledger.contributions import cancel_contribution
 
     member = make_member()
     row = record_contribution(member, 1000, date(2025, 1, 5), "cash")

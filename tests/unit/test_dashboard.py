@@ -7,9 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from app.extensions import db as _db
-from app.models import Application, Category, Commune
-from app.services import allocation, contributions, dashboard, ledger
+from app.core.extensions import db as _db
+from app.ledger import allocation, contributions
+from app.ledger import transfers as ledger
+from app.members.models import Application, Commune
+from app.merchants.models import Category
+from app.reports import dashboard
 from tests.factories import make_member, make_merchant
 
 

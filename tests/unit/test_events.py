@@ -10,16 +10,19 @@ from datetime import timedelta
 import pytest
 from icalendar import Calendar
 
-from app.models import Commune, OutboxMessage, Registration
-from app.models.base import utcnow
-from app.services import events as event_service
-from app.services.errors import (
+from app.core.columns import utcnow
+from app.core.mail import OutboxMessage
+from app.events import registrations as event_service
+from app.events import rules
+from app.events.errors import (
     AlreadyRegistered,
     NotEnoughPlaces,
     RegistrationCancelled,
     RegistrationClosed,
 )
-from app.services.ledger import today as paris_today
+from app.events.models import Registration
+from app.ledger.transfers import today as paris_today
+from app.members.models import Commune
 from tests.factories import make_admin, make_event, make_member, make_registration
 
 
@@ -139,7 +142,7 @@ def test_someone_else_typing_a_registered_email_changes_nothing_and_the_owner_ge
         )
     assert registration.member_id is None and registration.name == "Alice"
     mails = outbox(db, "alice@example.test")
-    assert len(mails) == 3 and all(event_service.private_url(registration) in m.body for m in mails)
+    assert len(mails) == 3 and all(rules.private_url(registration) in m.body for m in mails)
     assert "Mallory" not in mails[-1].body and "n’a pas changé" in mails[-1].body
 
 

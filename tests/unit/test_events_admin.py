@@ -8,11 +8,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.extensions import db
-from app.models import Commune, Registration
-from app.services import events_admin
-from app.services.errors import InvalidContent
-from app.services.events_admin import EventData, same_weekday_next_month
+from app.core.errors import InvalidContent
+from app.core.extensions import db
+from app.events import admin as events_admin
+from app.events.admin import EventData, same_weekday_next_month
+from app.events.models import Registration
+from app.members.models import Commune
 from tests.factories import make_event, make_registration
 
 PARIS = ZoneInfo("Europe/Paris")

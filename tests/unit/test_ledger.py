@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from app.extensions import db
-from app.models import Transfer
-from app.services import ledger
-from app.services.errors import (
+from app.core.extensions import db
+from app.ledger import transfers as ledger
+from app.ledger.errors import (
     AlreadyAllocated,
     AlreadyReversed,
     IdempotencyConflict,
     InsufficientBalance,
 )
+from app.ledger.models import Transfer
 from tests.factories import make_member
 
 

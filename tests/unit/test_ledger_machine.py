@@ -24,13 +24,15 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import select
 
-from app.extensions import db
-from app.models import Account, Commune, Member, Merchant, Transfer
-from app.services import ledger
-from app.services.allocation import allocate_month
-from app.services.contributions import record_contribution
-from app.services.errors import AlreadyReversed, IdempotencyConflict, InsufficientBalance
-from app.services.settings import set_setting
+from app.core.extensions import db
+from app.core.settings import set_setting
+from app.ledger import transfers as ledger
+from app.ledger.allocation import allocate_month
+from app.ledger.contributions import record_contribution
+from app.ledger.errors import AlreadyReversed, IdempotencyConflict, InsufficientBalance
+from app.ledger.models import Account, Transfer
+from app.members.models import Commune, Member
+from app.merchants.models import Merchant
 from tests.factories import make_member
 
 A = 10000

@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from app.extensions import db
-from app.services import ledger
-from app.services.allocation import allocate_month
+from app.core.extensions import db
+from app.ledger import transfers as ledger
+from app.ledger.allocation import allocate_month
 from tests.factories import make_member
 
 

@@ -8,20 +8,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func
 
-from app.extensions import db
-from app.models import (
-    ActivationCode,
-    Application,
-    Commune,
-    Member,
-    OutboxMessage,
-    RetiredCardToken,
-    User,
-)
-from app.models.base import utcnow
-from app.models.ledger import Account, Transfer
-from app.services import auth, cards, ledger, membership
-from app.services.errors import (
+from app.core.columns import utcnow
+from app.core.extensions import db
+from app.core.mail import OutboxMessage
+from app.core.settings import set_setting
+from app.ledger import transfers as ledger
+from app.ledger.models import Account, Transfer
+from app.members import auth, cards, membership
+from app.members.errors import (
     ApplicationNotPending,
     EmailTaken,
     InvalidMemberNumber,
@@ -29,7 +23,7 @@ from app.services.errors import (
     PledgeTooLow,
     UnknownMember,
 )
-from app.services.settings import set_setting
+from app.members.models import ActivationCode, Application, Commune, Member, RetiredCardToken, User
 from tests.factories import make_member, make_user
 
 
@@ -52,7 +46,7 @@ def make_application(email: str | None = "claire@example.test", **fields) -> App
 
 
 def make_shop(name: str = "Ferme du Lignon"):
-    from app.models import Merchant
+    from app.merchants.models import Merchant
 
     commune = db.session.scalar(db.select(Commune).where(Commune.name == "Boën-sur-Lignon"))
     shop = Merchant(name=name, commune_id=commune.id, status="active")
@@ -307,11 +301,11 @@ def test_export_holds_every_own_row_and_none_of_anothers(app):
         )
         rows.append(purchase)
         rows.append(ledger.reverse(purchase, kind="refund", actor_id=None))
-    from app.services.contributions import record_contribution
+    from app.ledger.contributions import record_contribution
 
     my_contribution = record_contribution(me, 1500, ledger.today(), "cash")
     their_contribution = record_contribution(them, 2500, ledger.today(), "cheque")
-    from app.models import Registration
+    from app.events.models import Registration
     from tests.factories import make_event
 
     event = make_event(title_fr="Assemblée des adhérents")
@@ -363,7 +357,7 @@ def test_the_next_allocation_date_is_next_month(app):
 
 
 def test_erasure_removes_event_registrations_and_gives_the_place_to_the_waiting_list(app):
-    from app.models import Registration
+    from app.events.models import Registration
     from tests.factories import make_event, make_registration
 
     member = make_member()

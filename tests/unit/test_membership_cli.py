@@ -7,12 +7,14 @@ import stat
 
 import pytest
 
-from app.extensions import db
-from app.models import Application, Commune, Member, OutboxMessage, User
-from app.models.ledger import Transfer
-from app.services import auth, cards, ledger
-from app.services.contributions import contributions_of
-from app.services.errors import InvalidActivationCode
+from app.core.extensions import db
+from app.core.mail import OutboxMessage
+from app.ledger import transfers as ledger
+from app.ledger.contributions import contributions_of
+from app.ledger.models import Transfer
+from app.members import auth, cards
+from app.members.errors import InvalidActivationCode
+from app.members.models import Application, Commune, Member, User
 
 
 @pytest.fixture

@@ -7,11 +7,15 @@ from datetime import date
 
 import pytest
 
-from app.extensions import db
-from app.models import Category, Commune, OutboxMessage
-from app.services import merchants_admin
-from app.services.errors import EmailTaken, InvalidContent, InvalidIban
-from app.services.merchants_admin import MerchantData
+from app.core.errors import InvalidContent
+from app.core.extensions import db
+from app.core.mail import OutboxMessage
+from app.members.errors import EmailTaken
+from app.members.models import Commune
+from app.merchants import admin as merchants_admin
+from app.merchants.admin import MerchantData
+from app.merchants.models import Category
+from app.payouts.errors import InvalidIban
 from tests.factories import make_cashier, make_merchant, make_user
 
 

@@ -14,7 +14,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, make_url
 
-from app.extensions import db as _db
+from app.core.extensions import db as _db
 from tests.conftest import _libpq, make_app, require
 
 
@@ -159,7 +159,7 @@ def test_the_demo_data_loads_on_the_migrated_schema(empty_url):
         for _ in seed_demo():
             pass
         _db.session.commit()
-        from app.models import Commune
+        from app.members.models import Commune
 
         assert _db.session.scalar(_db.select(_db.func.count()).select_from(Commune)) == 21
         _db.session.remove()

@@ -10,10 +10,10 @@ import hmac
 import pytest
 from sqlalchemy import inspect, select
 
-from app.extensions import db
-from app.models import Member
-from app.services import auth, cards, membership
-from app.services.errors import CardLocked, InvalidPin, WrongPin
+from app.core.extensions import db
+from app.members import auth, cards, membership
+from app.members.errors import CardLocked, InvalidPin, WrongPin
+from app.members.models import Member
 from tests.conftest import make_app
 from tests.factories import make_member
 

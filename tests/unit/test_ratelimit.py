@@ -1,7 +1,7 @@
 import pytest
 
-from app.services.errors import RateLimited
-from app.services.ratelimit import hit
+from app.core.errors import RateLimited
+from app.core.ratelimit import hit
 
 
 def test_allows_up_to_the_limit_then_refuses_with_retry_after(app):

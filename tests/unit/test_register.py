@@ -1,4 +1,4 @@
-"""The register service (app/services/register.py) without HTTP."""
+"""The register service (app/register/sales.py) without HTTP."""
 
 from __future__ import annotations
 
@@ -7,21 +7,15 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from app.extensions import db as _db
-from app.models import RateLimitHit
-from app.models.ledger import Transfer
-from app.services import ledger, register
-from app.services.errors import (
-    AlreadyReversed,
-    IdempotencyConflict,
-    IdentificationExpired,
-    InsufficientBalance,
-    InvalidMemberNumber,
-    RateLimited,
-    RegisterClosed,
-    SaleNotFound,
-    WrongPin,
-)
+from app.core.errors import RateLimited
+from app.core.extensions import db as _db
+from app.core.ratelimit import RateLimitHit
+from app.ledger import transfers as ledger
+from app.ledger.errors import AlreadyReversed, IdempotencyConflict, InsufficientBalance
+from app.ledger.models import Transfer
+from app.members.errors import InvalidMemberNumber, WrongPin
+from app.register import sales as register
+from app.register.errors import IdentificationExpired, RegisterClosed, SaleNotFound
 from tests.factories import make_cashier, make_member, make_merchant, make_user
 
 PIN = "8642"

@@ -6,11 +6,12 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
+from app.core.extensions import db
 from app.demo import members, merchants
-from app.extensions import db
-from app.models import Merchant, User
-from app.models.ledger import Transfer
-from app.services import ledger
+from app.ledger import transfers as ledger
+from app.ledger.models import Transfer
+from app.members.models import User
+from app.merchants.models import Merchant
 
 
 def seed() -> list[str]:

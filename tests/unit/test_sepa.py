@@ -11,10 +11,11 @@ import pytest
 import sepaxml
 import xmlschema
 
-from app.extensions import db
-from app.services import ledger, sepa, settlement
-from app.services.errors import BankDetailsMissing, InvalidIban, NothingToPay
-from app.services.settings import set_setting
+from app.core.extensions import db
+from app.core.settings import set_setting
+from app.ledger import transfers as ledger
+from app.payouts import bank_details, sepa, settlement
+from app.payouts.errors import BankDetailsMissing, InvalidIban, NothingToPay
 from tests.factories import make_member, make_merchant
 
 XSD = Path(sepaxml.__file__).parent / "schemas" / "pain.001.001.03.xsd"
@@ -33,8 +34,8 @@ GOOD_2 = "FR7610107001011234567890129"
     ],
 )
 def test_valid_ibans_are_accepted_in_compact_form(app, typed, compact):
-    assert sepa.parse_iban(typed) == compact
-    assert sepa.iban_is_valid(typed)
+    assert bank_details.parse_iban(typed) == compact
+    assert bank_details.iban_is_valid(typed)
 
 
 @pytest.mark.parametrize(
@@ -53,9 +54,9 @@ def test_valid_ibans_are_accepted_in_compact_form(app, typed, compact):
 def test_bad_ibans_are_refused_with_a_clear_message(app, typed, words):
     """Outside a request the messages are in the association's language (French)."""
     with pytest.raises(InvalidIban) as caught:
-        sepa.parse_iban(typed)
+        bank_details.parse_iban(typed)
     assert words in str(caught.value.message)
-    assert not sepa.iban_is_valid(typed)
+    assert not bank_details.iban_is_valid(typed)
 
 
 def test_the_french_rib_key_is_checked_too(app):
@@ -63,7 +64,7 @@ def test_the_french_rib_key_is_checked_too(app):
     bban = "30001007941234567890199"  # RIB key 99 instead of 85
     check = 98 - int("".join(str(int(c, 36)) for c in bban + "FR00")) % 97
     with pytest.raises(InvalidIban):
-        sepa.parse_iban(f"FR{check:02d}{bban}")
+        bank_details.parse_iban(f"FR{check:02d}{bban}")
 
 
 def _owed(merchants_and_cents):
@@ -148,13 +149,13 @@ def test_association_bank_details_must_be_valid(app):
 
 
 def test_display_helpers(app):
-    assert sepa.format_iban(GOOD) == "FR76 3000 1007 9412 3456 7890 185"
-    assert sepa.masked_iban(GOOD) == "FR76 •••• 0185"
+    assert bank_details.format_iban(GOOD) == "FR76 3000 1007 9412 3456 7890 185"
+    assert bank_details.masked_iban(GOOD) == "FR76 •••• 0185"
     assert sepa.sepa_text("Crème & <b>brûlée</b> ñ", 70) == "Creme b brulee /b n"
 
 
 def test_no_transfer_file_for_a_month_not_over(app):
-    from app.services.errors import PeriodNotClosed
+    from app.payouts.errors import PeriodNotClosed
 
     shop = make_merchant(iban=GOOD)
     member = ledger.member_account(make_member())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from flask import g
 
-from app.services.settings import association, load_data, set_setting
+from app.core.settings import association, load_data, set_setting
 
 VALUES = [
     ("an_int", 7500),

@@ -8,11 +8,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from app.extensions import db
-from app.models import Category, Transfer
-from app.models.audit import AuditEntry
-from app.services import ledger, settlement
-from app.services.errors import InvalidPeriod, NothingToPay, PeriodNotClosed, SettlementChanged
+from app.audit.models import AuditEntry
+from app.core.errors import InvalidPeriod
+from app.core.extensions import db
+from app.ledger import transfers as ledger
+from app.ledger.models import Transfer
+from app.merchants.models import Category
+from app.payouts import settlement
+from app.payouts.errors import NothingToPay, PeriodNotClosed, SettlementChanged
 from tests.factories import make_member, make_merchant
 
 

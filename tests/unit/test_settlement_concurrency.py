@@ -7,9 +7,11 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from app.extensions import db
-from app.models import Merchant, Transfer
-from app.services import ledger, settlement
+from app.core.extensions import db
+from app.ledger import transfers as ledger
+from app.ledger.models import Transfer
+from app.merchants.models import Merchant
+from app.payouts import settlement
 from tests.concurrency import run_together
 from tests.factories import make_member, make_merchant
 

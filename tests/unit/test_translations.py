@@ -144,7 +144,7 @@ def test_extraction_sees_python_templates_and_mails():
     assert any(w.endswith(".py") for w in wheres)
     assert any(w.endswith(".html") for w in wheres)
     assert "Skip to content" in found  # base.html
-    assert "Enter an amount." in found  # app/i18n.py, a lazy string
+    assert "Enter an amount." in found  # app/core/i18n.py, a lazy string
 
 
 def test_the_catalogue_has_no_obsolete_entries(catalog):

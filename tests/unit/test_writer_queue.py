@@ -1,4 +1,4 @@
-"""The queue of SQLite writers in requests (app/database.py, `QueuedConnection`).
+"""The queue of SQLite writers in requests (app/core/database.py, `QueuedConnection`).
 
 It must never leak (a turn not passed on would stall every later sale): the turn passes on at
 commit, at rollback, when a statement fails, and when the session is removed. Writers from
@@ -14,8 +14,8 @@ import threading
 import pytest
 from sqlalchemy import text
 
-from app.database import QueuedConnection, _WriterQueue
-from app.extensions import db as _db
+from app.core.database import QueuedConnection, _WriterQueue
+from app.core.extensions import db as _db
 from tests.factories import make_member
 
 pytestmark = pytest.mark.usefixtures("app")

@@ -22,9 +22,9 @@ import re
 import pytest
 from werkzeug.routing import IntegerConverter
 
-from app.extensions import db
-from app.security import ADMIN, CASHIER, MEMBER, PUBLIC, view_access
-from app.services import twofactor
+from app.core.extensions import db
+from app.core.security import ADMIN, CASHIER, MEMBER, PUBLIC, view_access
+from app.members import twofactor
 from tests.factories import make_admin, make_cashier, make_member
 
 SIGNED_IN = "signed-in"  # any role

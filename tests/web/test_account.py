@@ -13,11 +13,13 @@ from datetime import date
 import pytest
 import segno
 
-from app.extensions import db
-from app.models import Category, Commune, Member, Merchant, User
-from app.services import cards, ledger, membership
-from app.services.contributions import record_contribution
-from app.services.errors import LostCard
+from app.core.extensions import db
+from app.ledger import transfers as ledger
+from app.ledger.contributions import record_contribution
+from app.members import cards, membership
+from app.members.errors import LostCard
+from app.members.models import Commune, Member, User
+from app.merchants.models import Category, Merchant
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD, make_member
 
@@ -206,7 +208,7 @@ def test_the_pledge_refuses_bad_amounts_and_keeps_what_was_typed(client, member,
 
 
 def test_the_pledge_minimum_comes_from_the_association_data(client, member):
-    from app.services.settings import set_setting
+    from app.core.settings import set_setting
 
     set_setting("min_contribution_cents", 300)
     db.session.commit()

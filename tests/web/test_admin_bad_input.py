@@ -8,11 +8,13 @@ import io
 
 import pytest
 
-from app.extensions import db as _db
-from app.models import Application, AuditEntry, Commune
-from app.models.ledger import Transfer
-from app.services import allocation, ledger
-from app.services.applications import clean_line
+from app.audit.models import AuditEntry
+from app.core.extensions import db as _db
+from app.ledger import allocation
+from app.ledger import transfers as ledger
+from app.ledger.models import Transfer
+from app.members.applications import clean_line
+from app.members.models import Application, Commune
 from tests.conftest import csrf_from
 from tests.factories import make_admin, make_member, make_merchant
 

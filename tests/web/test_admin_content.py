@@ -9,9 +9,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.extensions import db as _db
-from app.models import AuditEntry, Commune, Event, FaqEntry, FeedbackVote, Page
-from app.services import feedback
+from app.audit.models import AuditEntry
+from app.content import feedback
+from app.content.models import FaqEntry, FeedbackVote, Page
+from app.core.extensions import db as _db
+from app.events.models import Event
+from app.members.models import Commune
 from tests.conftest import csrf_from
 from tests.factories import make_event
 

@@ -6,10 +6,11 @@ import re
 
 import pytest
 
-from app.extensions import db as _db
-from app.models import AuditEntry
-from app.models.ledger import Transfer
-from app.services import allocation, ledger
+from app.audit.models import AuditEntry
+from app.core.extensions import db as _db
+from app.ledger import allocation
+from app.ledger import transfers as ledger
+from app.ledger.models import Transfer
 from tests.conftest import csrf_from
 from tests.factories import make_member, make_merchant
 

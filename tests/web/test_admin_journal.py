@@ -6,10 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.extensions import db as _db
-from app.models import AuditEntry
-from app.models.audit import AuditLogIsAppendOnly
-from app.services import audit
+from app.audit import log as audit
+from app.audit.models import AuditEntry, AuditLogIsAppendOnly
+from app.core.extensions import db as _db
 from tests.factories import make_admin
 
 

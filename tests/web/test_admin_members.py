@@ -6,10 +6,13 @@ import re
 
 import pytest
 
-from app.extensions import db as _db
-from app.models import ActivationCode, Application, AuditEntry, Commune, Member, OutboxMessage
-from app.models.ledger import Transfer
-from app.services import cards, ledger
+from app.audit.models import AuditEntry
+from app.core.extensions import db as _db
+from app.core.mail import OutboxMessage
+from app.ledger import transfers as ledger
+from app.ledger.models import Transfer
+from app.members import cards
+from app.members.models import ActivationCode, Application, Commune, Member
 from tests.conftest import csrf_from
 from tests.factories import make_member
 
@@ -359,7 +362,7 @@ def test_card_reprint_page(client, admin, db):
 
 
 def test_member_file_shows_pledge_contributions_and_history(client, admin, db):
-    from app.services import allocation, contributions
+    from app.ledger import allocation, contributions
 
     member = make_member(pledge_cents=2500)
     allocation.allocate_member_now(member)
@@ -400,7 +403,7 @@ def test_activation_again_by_email(client, admin, db):
 
 
 def test_erased_members_cannot_be_changed(client, admin, db):
-    from app.services import membership
+    from app.members import membership
 
     member = make_member()
     membership.erase(member)

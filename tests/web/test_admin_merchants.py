@@ -7,10 +7,13 @@ import re
 
 import pytest
 
-from app.extensions import db as _db
-from app.models import AuditEntry, Category, Commune, Merchant, OutboxMessage, User
-from app.services import register
-from app.services.errors import RegisterClosed
+from app.audit.models import AuditEntry
+from app.core.extensions import db as _db
+from app.core.mail import OutboxMessage
+from app.members.models import Commune, User
+from app.merchants.models import Category, Merchant
+from app.register import sales as register
+from app.register.errors import RegisterClosed
 from tests.conftest import csrf_from
 from tests.factories import make_cashier, make_merchant, make_user
 

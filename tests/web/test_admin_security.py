@@ -8,10 +8,10 @@ import time
 import pyotp
 import pytest
 
-from app.extensions import db as _db
-from app.models import AuditEntry, User
-from app.models.twofactor import TotpCredential
-from app.services import twofactor
+from app.audit.models import AuditEntry
+from app.core.extensions import db as _db
+from app.members import twofactor
+from app.members.models import TotpCredential, User
 from tests.conftest import csrf_from
 from tests.factories import TEST_TOTP_SECRET, make_admin, make_cashier, make_member, make_user
 

@@ -13,9 +13,11 @@ from decimal import Decimal
 import pytest
 from flask_babel import force_locale
 
-from app.extensions import db as _db
-from app.models import AuditEntry, Transfer
-from app.services import ledger, settlement
+from app.audit.models import AuditEntry
+from app.core.extensions import db as _db
+from app.ledger import transfers as ledger
+from app.ledger.models import Transfer
+from app.payouts import settlement
 from tests.conftest import csrf_from
 from tests.factories import make_cashier, make_member, make_merchant
 

@@ -11,10 +11,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.extensions import db as _db
-from app.models import AuditEntry, Subscriber
-from app.services import communes
-from app.services.content_admin import SUBSCRIBERS_PER_PAGE
+from app.audit.models import AuditEntry
+from app.content.admin import SUBSCRIBERS_PER_PAGE
+from app.content.models import Subscriber
+from app.core.extensions import db as _db
+from app.members import communes
 from tests.conftest import csrf_from
 from tests.factories import make_admin, make_cashier, make_member
 

@@ -7,11 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from app.extensions import db as _db
-from app.models import User
-from app.models.base import utcnow
-from app.services import auth as auth_service
-from app.services.errors import LoginFailed
+from app.core.columns import utcnow
+from app.core.extensions import db as _db
+from app.members import auth as auth_service
+from app.members.errors import LoginFailed
+from app.members.models import User
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD, make_member, make_user
 

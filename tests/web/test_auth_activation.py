@@ -7,11 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from app.extensions import db
-from app.models import ActivationCode, Application, Commune, Member, OutboxMessage, User
-from app.models.base import utcnow
-from app.services import cards, membership
-from app.services.errors import InvalidActivationCode
+from app.core.columns import utcnow
+from app.core.extensions import db
+from app.core.mail import OutboxMessage
+from app.members import cards, membership
+from app.members.errors import InvalidActivationCode
+from app.members.models import ActivationCode, Application, Commune, Member, User
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD, make_member, make_user
 
@@ -225,7 +226,7 @@ def test_codes_cannot_be_guessed_five_tries_an_hour_per_number(client):
 
 
 def test_a_new_letter_voids_the_previous_code(app):
-    from app.services import auth as auth_service
+    from app.members import auth as auth_service
 
     approval = _approve(None)
     first = approval.letter.code

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import text
 
 from app import create_app
-from app.extensions import db as _db
-from app.security import PUBLIC, access
+from app.core.extensions import db as _db
+from app.core.security import PUBLIC, access
 from tests.web.test_headers import assert_security_headers
 
 SECRET = "s" * 20 + "0123456789ab"

@@ -8,10 +8,11 @@ from datetime import time, timedelta
 
 import pytest
 
-from app.models import Event, OutboxMessage, Registration, Ride
-from app.services import carpool
-from app.services import events as event_service
-from app.services.ledger import today as paris_today
+from app.core.mail import OutboxMessage
+from app.events import carpool
+from app.events import registrations as event_service
+from app.events.models import Event, Registration, Ride
+from app.ledger.transfers import today as paris_today
 from tests.factories import make_admin, make_event, make_member, make_registration
 
 

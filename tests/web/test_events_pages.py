@@ -11,8 +11,8 @@ from babel.dates import format_date
 from flask import render_template_string
 from icalendar import Calendar
 
-from app.models import OutboxMessage
-from app.models.base import utcnow
+from app.core.columns import utcnow
+from app.core.mail import OutboxMessage
 from tests.factories import make_admin, make_event, make_registration
 
 PARIS = ZoneInfo("Europe/Paris")

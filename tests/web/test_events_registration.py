@@ -9,8 +9,9 @@ from datetime import time, timedelta
 
 import pytest
 
-from app.models import Booking, OutboxMessage, Registration, Ride
-from app.services import carpool
+from app.core.mail import OutboxMessage
+from app.events import carpool
+from app.events.models import Booking, Registration, Ride
 from tests.factories import make_admin, make_event, make_member, make_registration
 
 FORM = {
@@ -217,7 +218,7 @@ def test_a_malformed_form_key_is_refused(client, db, post_form, event):
 
 
 def test_closed_event_refuses_with_a_message(client, db, post_form, event):
-    from app.models.base import utcnow
+    from app.core.columns import utcnow
 
     closed = make_event(registration_closes_at=utcnow() - timedelta(hours=1))
     db.session.commit()

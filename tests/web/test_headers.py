@@ -11,8 +11,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from app.extensions import db as _db
-from app.models import User
+from app.core.extensions import db as _db
+from app.members.models import User
 from tests.factories import make_user
 
 # Pages that need a query string to show their interesting state, and an unknown URL.
@@ -119,7 +119,7 @@ def sign_in_as(client, role: str) -> User:
     if user is None:
         user = make_user(role, email=DEMO_LOGINS[role])
         _db.session.commit()
-    from app.services import twofactor
+    from app.members import twofactor
 
     marker = twofactor.session_marker(user) if role == "admin" else None
     with client.session_transaction() as session:
@@ -268,7 +268,7 @@ def test_pages_that_differ_for_htmx_vary_on_hx_request(demo):
     ],
 )
 def test_htmx_render_chooses_page_or_partial_and_varies(app, monkeypatch, headers, expected):
-    from app import htmx
+    from app.core import htmx
 
     monkeypatch.setattr(htmx, "render_template", lambda name, **ctx: name)
     with app.test_request_context("/", headers=headers):

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from app.i18n import LANG_COOKIE, datetime_short, day, hour, money
+from app.core.i18n import LANG_COOKIE, datetime_short, day, hour, money
 
 FR_MARK = "Aller au contenu"  # the skip link, present on every page
 EN_MARK = "Skip to content"
@@ -140,7 +140,7 @@ def test_money_is_exactly_babels_output(app, lang):
 
     from babel.numbers import format_currency
 
-    from app.i18n import _money_parts
+    from app.core.i18n import _money_parts
 
     assert _money_parts(lang) is not None  # both site languages take the rebuilt format
     amounts = {

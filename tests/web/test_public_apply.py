@@ -8,8 +8,9 @@ import re
 import pytest
 from flask_babel import force_locale, gettext
 
-from app.models import Application, OutboxMessage
-from app.services.settings import set_setting
+from app.core.mail import OutboxMessage
+from app.core.settings import set_setting
+from app.members.models import Application
 
 GOOD = {
     "first_name": "Claire",

@@ -8,7 +8,7 @@ import pytest
 from flask import template_rendered
 from flask_babel import force_locale, gettext
 
-from app.models import Subscriber
+from app.content.models import Subscriber
 
 HTMX = {"HX-Request": "true"}
 

@@ -7,9 +7,9 @@ import re
 import pytest
 from flask import template_rendered
 
+from app.content import feedback
+from app.content.models import FeedbackVote
 from app.demo.association import load_content
-from app.models import FeedbackVote
-from app.services import feedback
 
 HTMX = {"HX-Request": "true"}
 CONTENT_PAGES = [

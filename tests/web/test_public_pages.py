@@ -7,9 +7,11 @@ from datetime import date, time
 
 import pytest
 
+from app.content.models import FaqEntry, Page
+from app.core.settings import set_setting
 from app.demo.association import load_content
-from app.models import Category, Commune, FaqEntry, MarketStall, Merchant, Page
-from app.services.settings import set_setting
+from app.members.models import Commune
+from app.merchants.models import Category, MarketStall, Merchant
 
 PAGES = [
     # url, a French phrase, an English phrase
@@ -181,7 +183,7 @@ def test_privacy_page_falls_back_to_the_data_file(client):
 def _merchant(
     name, commune, *, status="active", since=date(2025, 12, 1), categories=(), stalls=(), **fields
 ):
-    from app.extensions import db
+    from app.core.extensions import db
 
     merchant = Merchant(
         name=name,

@@ -10,11 +10,11 @@ import time as time_module
 import pytest
 from sqlalchemy import event, func, select, text
 
-from app.database import start_writing
-from app.extensions import db as _db
-from app.models import Member
-from app.models.ledger import Transfer
-from app.services import ledger
+from app.core.database import start_writing
+from app.core.extensions import db as _db
+from app.ledger import transfers as ledger
+from app.ledger.models import Transfer
+from app.members.models import Member
 from tests.conftest import csrf_from
 from tests.factories import make_cashier, make_member, make_merchant, make_user
 
@@ -322,7 +322,7 @@ def test_a_category_not_offered_is_refused(till, member, category):
 
 
 def test_the_largest_single_sale_is_association_data(app, till, member):
-    from app.services.settings import set_setting
+    from app.core.settings import set_setting
 
     set_setting("max_sale_cents", 2000)
     _db.session.commit()
@@ -404,7 +404,7 @@ def test_the_cards_qr_token_identifies_the_member(till, member):
 
 
 def test_a_lost_cards_old_qr_no_longer_pays(till, member):
-    from app.services import membership
+    from app.members import membership
 
     old = member.card_token
     membership.report_lost_card(member)
@@ -636,7 +636,7 @@ def test_no_pin_in_the_logs(app, till, member, caplog):
         assert PIN not in text and "0000" not in text, record.getMessage()
 
 
-# --- the write lock (app/database.py, `@reads_first`) -------------------------------------------
+# --- the write lock (app/core/database.py, `@reads_first`) -------------------------------------------
 # On SQLite the sale reads the signed-in user, the form's checks and the member in a deferred
 # (read) transaction; the `BEGIN IMMEDIATE` that follows holds only the PIN attempt, the ledger's
 # statements and the commit. A write before `start_writing()` in such a view raises instead of

@@ -7,10 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.extensions import db as _db
-from app.models import Category, Member
-from app.models.ledger import Transfer
-from app.services import ledger
+from app.core.extensions import db as _db
+from app.ledger import transfers as ledger
+from app.ledger.models import Transfer
+from app.members.models import Member
+from app.merchants.models import Category
 from tests.conftest import csrf_from
 from tests.factories import make_cashier, make_member, make_merchant
 from tests.web.test_register import PIN, balance_of, charge, fund, hidden, sale_form

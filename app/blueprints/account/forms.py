@@ -7,8 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 
-from app.i18n import AmountError, parse_amount
-from app.services.auth import MAX_PASSWORD_LENGTH
+from app.core.i18n import AmountError, parse_amount
+from app.members.auth import MAX_PASSWORD_LENGTH
 
 
 def _password_field(label=None):

@@ -11,13 +11,13 @@ from flask_login import current_user, logout_user
 
 from app.blueprints.account import bp
 from app.blueprints.account.forms import ErasureForm, LostCardForm, PinForm, PledgeForm
-from app.extensions import db
-from app.htmx import render
-from app.i18n import amount_input, money
-from app.models import Member
-from app.security import MEMBER, access
-from app.services import cards, membership
-from app.services.errors import InvalidPin, LoginBlocked, MemberErased, PledgeTooLow, WrongPassword
+from app.core.extensions import db
+from app.core.htmx import render
+from app.core.i18n import amount_input, money
+from app.core.security import MEMBER, access
+from app.members import cards, membership
+from app.members.errors import InvalidPin, LoginBlocked, MemberErased, PledgeTooLow, WrongPassword
+from app.members.models import Member
 
 HISTORY_PER_PAGE = 50
 

@@ -22,10 +22,10 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from app.i18n import AmountError, parse_amount
-from app.services import cards
-from app.services.applications import clean_line
-from app.services.errors import InvalidMemberNumber
+from app.core.i18n import AmountError, parse_amount
+from app.members import cards
+from app.members.applications import clean_line
+from app.members.errors import InvalidMemberNumber
 
 REASON_MAX = 500
 # The browser's date picker sends ISO dates; a person typing may write the French way.
@@ -212,7 +212,7 @@ class ContributionForm(_KeyedForm):
     )
 
     def validate_paid_on(self, field):
-        from app.services.ledger import today
+        from app.ledger.transfers import today
 
         if field.data and field.data.year < today().year - OLDEST_PAYMENT_YEARS:
             raise ValidationError(_l("This date is too far in the past: check the year."))

@@ -32,16 +32,16 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.blueprints.public.forms import Email
-from app.models.events import EVENT_KINDS
-from app.services.applications import clean_line
-from app.services.content_admin import ANSWER_MAX, BODY_MAX, QUESTION_MAX, SEARCH_MAX, TITLE_MAX
-from app.services.errors import InvalidIban
-from app.services.events_admin import FIRST_YEAR as EVENT_FIRST_YEAR
-from app.services.events_admin import YEARS_AHEAD
-from app.services.events_admin import latest_day as latest_event_day
-from app.services.merchants_admin import ADDRESS_MAX, DESCRIPTION_MAX, NAME_MAX
-from app.services.sepa import parse_iban
+from app.content.admin import ANSWER_MAX, BODY_MAX, QUESTION_MAX, SEARCH_MAX, TITLE_MAX
+from app.core.forms import Email
+from app.events.admin import FIRST_YEAR as EVENT_FIRST_YEAR
+from app.events.admin import YEARS_AHEAD
+from app.events.admin import latest_day as latest_event_day
+from app.events.models import EVENT_KINDS
+from app.members.applications import clean_line
+from app.merchants.admin import ADDRESS_MAX, DESCRIPTION_MAX, NAME_MAX
+from app.payouts.bank_details import parse_iban
+from app.payouts.errors import InvalidIban
 
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"]
@@ -159,7 +159,7 @@ class MerchantForm(FlaskForm):
             raise ValidationError(str(exc.message)) from exc
 
     def validate_conventioned_since(self, field):
-        from app.services.ledger import today
+        from app.ledger.transfers import today
 
         if field.data is None:
             return

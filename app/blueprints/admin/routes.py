@@ -1,9 +1,19 @@
-"""Admin views live in one module per area; importing them registers their routes on `bp`."""
+"""The back office's views, one module per area, named here: importing them attaches their routes
+to `bp`, and a missing module fails at start-up."""
 
-import importlib
-import pkgutil
-from pathlib import Path
+from app.blueprints.admin import (  # noqa: F401
+    bp,
+    views_allocations,
+    views_content,
+    views_contributions,
+    views_corrections,
+    views_dashboard,
+    views_journal,
+    views_members,
+    views_merchants,
+    views_security,
+    views_settlements,
+    views_subscribers,
+)
 
-for _module in pkgutil.iter_modules([str(Path(__file__).parent)]):
-    if _module.name.startswith("views_"):
-        importlib.import_module(f"{__package__}.{_module.name}")
+__all__ = ["bp"]

@@ -9,10 +9,11 @@ from flask_login import current_user
 
 from app.blueprints.admin import bp
 from app.blueprints.admin.forms import AllocationRunForm
-from app.extensions import db
-from app.i18n import money
-from app.security import ADMIN, access
-from app.services import backoffice, ledger
+from app.core.extensions import db
+from app.core.i18n import money
+from app.core.security import ADMIN, access
+from app.ledger import admin as ledger_admin
+from app.ledger import transfers as ledger
 
 
 @bp.get("/allocations")
@@ -21,8 +22,8 @@ def allocations():
     period = ledger.current_period()
     return render_template(
         "admin/allocations.html",
-        preview=backoffice.allocation_preview(period),
-        runs=backoffice.allocation_runs(),
+        preview=ledger_admin.allocation_preview(period),
+        runs=ledger_admin.allocation_runs(),
         form=AllocationRunForm(formdata=None, period=period),
     )
 
@@ -41,7 +42,7 @@ def allocation_run():
             "error",
         )
         return redirect(url_for("admin.allocations"))
-    result = backoffice.run_allocation(form.period.data, current_user.id)
+    result = ledger_admin.run_allocation(form.period.data, current_user.id)
     db.session.commit()
     if result.members_credited:
         message = ngettext(

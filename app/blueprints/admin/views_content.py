@@ -25,16 +25,19 @@ from app.blueprints.admin.forms_b import (
     PageForm,
     choices,
 )
-from app.extensions import db
-from app.htmx import render
-from app.i18n import datetime_short
-from app.models import Commune, Event, FaqEntry
-from app.security import ADMIN, access
-from app.services import content_admin, events_admin
-from app.services import events as event_service
-from app.services.content_admin import FaqData, PageData
-from app.services.errors import InvalidContent
-from app.services.events_admin import EventData
+from app.content import admin as content_admin
+from app.content.admin import FaqData, PageData
+from app.content.models import FaqEntry
+from app.core.errors import InvalidContent
+from app.core.extensions import db
+from app.core.htmx import render
+from app.core.i18n import datetime_short
+from app.core.security import ADMIN, access
+from app.events import admin as events_admin
+from app.events import registrations as event_service
+from app.events.admin import EventData
+from app.events.models import Event
+from app.members.models import Commune
 
 PARIS = ZoneInfo("Europe/Paris")
 INVALID = 422

@@ -15,19 +15,17 @@ from app.blueprints.admin.forms import (
     StatementConfirmForm,
     StatementUploadForm,
 )
-from app.extensions import db
-from app.models import Member
-from app.models.ledger import Transfer
-from app.security import ADMIN, access
-from app.services import backoffice, bank_import, ledger
-from app.services.contributions import cancel_contribution, cancellations_of
-from app.services.errors import (
-    DomainError,
-    IdempotencyConflict,
-    InvalidContribution,
-    StatementUnreadable,
-    UnknownMember,
-)
+from app.core.errors import DomainError
+from app.core.extensions import db
+from app.core.security import ADMIN, access
+from app.ledger import admin as ledger_admin
+from app.ledger import bank_import
+from app.ledger import transfers as ledger
+from app.ledger.contributions import cancel_contribution, cancellations_of
+from app.ledger.errors import IdempotencyConflict, InvalidContribution, StatementUnreadable
+from app.ledger.models import Transfer
+from app.members.errors import UnknownMember
+from app.members.models import Member
 
 
 def _page_arg() -> int:
@@ -43,8 +41,8 @@ def _contributions_page(form: ContributionForm, status: int = 200, error=None):
         else ledger.current_period()
     )
     behind = request.args.get("behind") == "1"
-    table = backoffice.pledges_against_payments(period, only_behind=behind, page=_page_arg())
-    recent = backoffice.recent_contributions()
+    table = ledger_admin.pledges_against_payments(period, only_behind=behind, page=_page_arg())
+    recent = ledger_admin.recent_contributions()
     return render_template(
         "admin/contributions/index.html",
         form=form,
@@ -86,7 +84,7 @@ def contribution_record():
         form.number.errors.append(_("No member has this number."))
         return _contributions_page(form, 400)
     try:
-        row = backoffice.record_contribution(
+        row = ledger_admin.record_contribution(
             member,
             form.amount.cents,
             form.paid_on.data,
@@ -118,7 +116,7 @@ def contribution_record():
 
 
 def _money(cents: int) -> str:
-    from app.i18n import money
+    from app.core.i18n import money
 
     return money(cents)
 

@@ -8,18 +8,14 @@ from flask_login import current_user
 
 from app.blueprints.admin import bp
 from app.blueprints.admin.forms import CorrectionForm, SaleSearchForm
-from app.extensions import db
-from app.models.ledger import Transfer
-from app.security import ADMIN, access
-from app.services import backoffice, cards, membership
-from app.services.errors import (
-    AlreadyReversed,
-    IdempotencyConflict,
-    InsufficientBalance,
-    InvalidMemberNumber,
-    NothingToCorrect,
-    UnknownMember,
-)
+from app.core.extensions import db
+from app.core.security import ADMIN, access
+from app.ledger.errors import AlreadyReversed, IdempotencyConflict, InsufficientBalance
+from app.ledger.models import Transfer
+from app.members import cards, membership
+from app.members.errors import InvalidMemberNumber, UnknownMember
+from app.register import corrections as sale_corrections
+from app.register.errors import NothingToCorrect
 
 
 def _search(form: SaleSearchForm):
@@ -33,11 +29,11 @@ def _search(form: SaleSearchForm):
             member = membership.find_by_number(cards.check_member_number(digits))
         except (InvalidMemberNumber, UnknownMember) as exc:
             return [], exc.message
-        return backoffice.sale_lines(backoffice.sales_of_member(member)), None
-    sale = backoffice.find_sale(text)
+        return sale_corrections.sale_lines(sale_corrections.sales_of_member(member)), None
+    sale = sale_corrections.find_sale(text)
     if sale is None:
         return [], _("No sale has this receipt reference.")
-    return backoffice.sale_lines([sale]), None
+    return sale_corrections.sale_lines([sale]), None
 
 
 @bp.get("/corrections")
@@ -50,7 +46,7 @@ def corrections():
         form=form,
         lines=lines,
         problem=problem,
-        recent=backoffice.recent_corrections(),
+        recent=sale_corrections.recent_corrections(),
     ), 400 if form.errors else 200
 
 
@@ -65,12 +61,12 @@ def _sale(sale_id: int) -> Transfer:
 @access(ADMIN)
 def correction(sale_id: int):
     sale = _sale(sale_id)
-    line = backoffice.sale_lines([sale])[0]
+    line = sale_corrections.sale_lines([sale])[0]
     form = CorrectionForm()
     error, status = None, 200
     if form.validate_on_submit():
         try:
-            row = backoffice.correct_sale(
+            row = sale_corrections.correct_sale(
                 sale,
                 form.reason.data,
                 current_user.id,
@@ -108,6 +104,6 @@ def _insufficient() -> str:
 
 
 def _money(cents: int) -> str:
-    from app.i18n import money
+    from app.core.i18n import money
 
     return money(cents)

@@ -8,9 +8,9 @@ from flask_babel import format_currency, format_date
 
 from app.blueprints.admin import bp
 from app.blueprints.admin.forms import MonthForm
-from app.i18n import money
-from app.security import ADMIN, access
-from app.services import dashboard as dashboard_service
+from app.core.i18n import money
+from app.core.security import ADMIN, access
+from app.reports import dashboard as dashboard_service
 
 
 def month_label(month, fmt: str = "MMM yy") -> str:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import render_template, request
 
+from app.audit import log as audit
 from app.blueprints.admin import bp
 from app.blueprints.admin.forms import JournalFilterForm, choices
-from app.security import ADMIN, access
-from app.services import audit
+from app.core.security import ADMIN, access
 
 
 @bp.context_processor

@@ -17,12 +17,14 @@ from app.blueprints.admin.forms import (
     RejectForm,
     ReplaceCardForm,
 )
-from app.extensions import db
-from app.htmx import render
-from app.models import Application, Member
-from app.security import ADMIN, access
-from app.services import applications, backoffice, membership
-from app.services.errors import ApplicationNotPending, DomainError, EmailTaken, MemberErased
+from app.core.errors import DomainError
+from app.core.extensions import db
+from app.core.htmx import render
+from app.core.security import ADMIN, access
+from app.members import admin as member_admin
+from app.members import applications, membership
+from app.members.errors import ApplicationNotPending, EmailTaken, MemberErased
+from app.members.models import Application, Member
 
 
 def _member(member_id: int) -> Member:
@@ -43,7 +45,7 @@ def _page_arg() -> int:
 def members():
     form = MemberSearchForm(request.args)
     valid = form.validate()
-    results = backoffice.search_members(
+    results = member_admin.search_members(
         form.q.data or "" if valid else "",
         form.status.data or "" if valid else "",
         page=_page_arg(),
@@ -54,7 +56,7 @@ def members():
         status=200 if valid else 400,
         form=form,
         results=results,
-        applications=backoffice.pending_applications(),
+        applications=member_admin.pending_applications(),
     )
 
 
@@ -72,7 +74,7 @@ def _member_page(
 ):
     replace = replace or ReplaceCardForm(formdata=None)
     replace.card.data = card_fingerprint(member)
-    record = backoffice.member_file(member, page=_page_arg())
+    record = member_admin.member_file(member, page=_page_arg())
     return render_template(
         "admin/members/detail.html",
         file=record,
@@ -118,7 +120,7 @@ def member_suspend(member_id: int):
         return _member_page(member, 422, suspend=form)
     return _run(
         member,
-        lambda: backoffice.suspend_member(member, current_user.id, form.reason.data),
+        lambda: member_admin.suspend_member(member, current_user.id, form.reason.data),
         _("Membership suspended: the card no longer pays."),
         _("This membership was already suspended: nothing was changed."),
     )
@@ -129,7 +131,7 @@ def member_suspend(member_id: int):
 def member_reactivate(member_id: int):
     return _member_action(
         member_id,
-        backoffice.reactivate_member,
+        member_admin.reactivate_member,
         _("Membership active again."),
         _("This membership was already active: nothing was changed."),
     )
@@ -140,7 +142,7 @@ def member_reactivate(member_id: int):
 def member_unlock(member_id: int):
     return _member_action(
         member_id,
-        backoffice.unlock_card,
+        member_admin.unlock_card,
         _("Card unlocked: the member can pay with their PIN again."),
         _("The card was not locked: nothing was changed."),
     )
@@ -157,7 +159,7 @@ def member_replace_card(member_id: int):
     fresh = form.card.data == card_fingerprint(member)
     return _run(
         member,
-        lambda: fresh and backoffice.replace_card(member, current_user.id),
+        lambda: fresh and member_admin.replace_card(member, current_user.id),
         _("New card made: the old one no longer pays. Print the new card."),
         _(
             "The card was already replaced since this page was shown: nothing was changed. "
@@ -187,7 +189,7 @@ def member_activation(member_id: int):
     if member.status == "erased" or member.user is None or member.user.password_hash:
         flash(_("This member’s account is already activated."), "error")
         return redirect(url_for("admin.member", member_id=member.id))
-    issued = backoffice.send_activation(member, current_user.id)
+    issued = member_admin.send_activation(member, current_user.id)
     db.session.commit()
     if issued is None:
         flash(
@@ -224,7 +226,7 @@ def application_approve(application_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        approval = backoffice.approve_application(application, current_user.id)
+        approval = member_admin.approve_application(application, current_user.id)
     except ApplicationNotPending as exc:
         flash(exc.message, "error")
         return redirect(url_for("admin.application", application_id=application.id))
@@ -260,7 +262,7 @@ def application_reject(application_id: int):
     form = RejectForm()
     if form.validate_on_submit():
         try:
-            backoffice.reject_application(application, form.reason.data, current_user.id)
+            member_admin.reject_application(application, form.reason.data, current_user.id)
         except DomainError as exc:
             flash(exc.message, "error")
             return redirect(url_for("admin.application", application_id=application.id))

@@ -17,14 +17,17 @@ from app.blueprints.admin.forms_b import (
     SuspendForm,
     choices,
 )
-from app.extensions import db
-from app.htmx import render
-from app.models import Category, Commune, Merchant, User
-from app.security import ADMIN, access
-from app.services import merchants_admin
-from app.services.errors import EmailTaken, InvalidContent, InvalidIban
-from app.services.merchants_admin import MerchantData
-from app.services.sepa import format_iban, iban_is_valid
+from app.core.errors import InvalidContent
+from app.core.extensions import db
+from app.core.htmx import render
+from app.core.security import ADMIN, access
+from app.members.errors import EmailTaken
+from app.members.models import Commune, User
+from app.merchants import admin as merchants_admin
+from app.merchants.admin import MerchantData
+from app.merchants.models import Category, Merchant
+from app.payouts.bank_details import format_iban, iban_is_valid
+from app.payouts.errors import InvalidIban
 
 INVALID = 422
 

@@ -1,6 +1,6 @@
 """The admins' second factor: every admin-only page needs it, verified in this session.
 
-The global guard (`app.security.enforce_access`) sends an admin without it here. The two pages
+The global guard (`app.core.security.enforce_access`) sends an admin without it here. The two pages
 below are the only admin-only ones reached with the password alone.
 """
 
@@ -12,12 +12,12 @@ from flask_login import current_user
 
 from app.blueprints.admin import bp
 from app.blueprints.admin.forms import SecondFactorForm
-from app.blueprints.auth.routes import safe_next
-from app.extensions import db
-from app.security import ADMIN, access
-from app.services import twofactor
-from app.services.errors import AlreadyEnrolled, InvalidTotpCode, TotpBlocked, TotpCodeReused
-from app.services.settings import association
+from app.core.extensions import db
+from app.core.security import ADMIN, access
+from app.core.settings import association
+from app.core.web import safe_next
+from app.members import twofactor
+from app.members.errors import AlreadyEnrolled, InvalidTotpCode, TotpBlocked, TotpCodeReused
 
 
 def _done():

@@ -12,19 +12,16 @@ from flask_login import current_user
 
 from app.blueprints.admin import bp
 from app.blueprints.admin.forms_b import PayAllForm, PayForm, SettlementMonthForm
-from app.extensions import db
-from app.htmx import render
-from app.i18n import current_language, money
-from app.models import Merchant
-from app.security import ADMIN, access
-from app.services import ledger, sepa, settlement
-from app.services.errors import (
-    BankDetailsMissing,
-    InvalidPeriod,
-    NothingToPay,
-    PeriodNotClosed,
-    SettlementChanged,
-)
+from app.core.errors import InvalidPeriod
+from app.core.extensions import db
+from app.core.htmx import render
+from app.core.i18n import current_language, money
+from app.core.security import ADMIN, access
+from app.core.spreadsheet import download
+from app.ledger import transfers as ledger
+from app.merchants.models import Merchant
+from app.payouts import bank_details, sepa, settlement
+from app.payouts.errors import BankDetailsMissing, NothingToPay, PeriodNotClosed, SettlementChanged
 
 PAGE = "admin/settlements/month.html"
 ALL_KEY = "settle:{period}:all"
@@ -208,7 +205,7 @@ def settlement_statement(period: str, merchant_id: int):
         "admin/settlements/statement.html",
         statement=result,
         label=settlement.period_label,
-        iban_ok=sepa.iban_is_valid(merchant.iban),
+        iban_ok=bank_details.iban_is_valid(merchant.iban),
         now=datetime.now(UTC),
     )
 
@@ -222,11 +219,7 @@ def settlement_statement_csv(period: str, merchant_id: int):
 
 
 def statement_csv_response(result: settlement.Statement):
-    """The statement as a CSV download (shared with the merchant's own space)."""
-    response = make_response(settlement.statement_csv(result, current_language()))
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    name = settlement.slug_for_file(result.merchant.name)
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="releve-{name}-{result.period}.csv"'
+    """The statement as a CSV download (the merchant's own space serves the same file)."""
+    return download(
+        settlement.statement_csv(result, current_language()), settlement.statement_file_name(result)
     )
-    return response

@@ -13,11 +13,11 @@ from flask_login import current_user
 
 from app.blueprints.admin import bp
 from app.blueprints.admin.forms_b import ActionForm, SubscriberSearchForm
-from app.extensions import db
-from app.htmx import render
-from app.models import Subscriber
-from app.security import ADMIN, access
-from app.services import content_admin
+from app.content import admin as content_admin
+from app.content.models import Subscriber
+from app.core.extensions import db
+from app.core.htmx import render
+from app.core.security import ADMIN, access
 
 PARIS = ZoneInfo("Europe/Paris")
 INVALID = 422

@@ -10,10 +10,10 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 
-from app.blueprints.public.forms import Email
-from app.services import cards
-from app.services.auth import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-from app.services.errors import InvalidMemberNumber
+from app.core.forms import Email
+from app.members import cards
+from app.members.auth import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from app.members.errors import InvalidMemberNumber
 
 _MEMBER_NUMBER_LIKE = re.compile(r"[\d\s.-]+")
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -17,36 +15,25 @@ from app.blueprints.auth.forms import (
     LoginForm,
     ResetPasswordForm,
 )
-from app.extensions import db
-from app.security import PUBLIC, ROLES, access
-from app.services import auth
-from app.services.errors import (
+from app.core.errors import RateLimited
+from app.core.extensions import db
+from app.core.security import PUBLIC, ROLES, access
+from app.core.web import safe_next
+from app.members import auth
+from app.members.errors import (
     InvalidActivationCode,
     InvalidMemberNumber,
     InvalidPin,
     InvalidToken,
     LoginBlocked,
     LoginFailed,
-    RateLimited,
     WeakPassword,
 )
 
 
-def safe_next(target: str | None) -> str | None:
-    """`?next=` only to a path of this site: no scheme, no host, no `//` or backslash tricks."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return None
-    return target.removesuffix("?")
-
-
 def home_for(user) -> str:
     """Where each role lands after signing in."""
-    from app.i18n import has_endpoint
+    from app.core.i18n import has_endpoint
 
     endpoint = {
         "member": "account.index",

@@ -30,9 +30,9 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from app.blueprints.public.forms import Email  # accepts the demo accounts' reserved .test domain
-from app.models.events import MAX_PEOPLE, MAX_SEATS
-from app.services.events import new_key, normalise_phone
+from app.core.forms import Email  # accepts the demo accounts' reserved .test domain
+from app.events.models import MAX_PEOPLE, MAX_SEATS
+from app.events.registrations import new_key, normalise_phone
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 

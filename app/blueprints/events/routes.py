@@ -20,23 +20,19 @@ from app.blueprints.events.forms import (
     RideOfferForm,
     RideRequestForm,
 )
-from app.extensions import db
-from app.htmx import hx_redirect, is_htmx, render
-from app.i18n import current_language
-from app.models import Commune, Event, Registration, Ride
-from app.models.base import utcnow
-from app.security import ADMIN, PUBLIC, access, is_acting_admin
-from app.services import carpool
-from app.services import events as event_service
-from app.services.errors import (
-    AlreadyRegistered,
-    DomainError,
-    NotEnoughPlaces,
-    RateLimited,
-    RegistrationClosed,
-)
-from app.services.ratelimit import hit
-from app.services.settings import association
+from app.core.columns import utcnow
+from app.core.errors import DomainError, RateLimited
+from app.core.extensions import db
+from app.core.htmx import hx_redirect, is_htmx, render
+from app.core.i18n import current_language
+from app.core.ratelimit import hit
+from app.core.security import ADMIN, PUBLIC, access, is_acting_admin
+from app.core.settings import association
+from app.events import carpool
+from app.events import registrations as event_service
+from app.events.errors import AlreadyRegistered, NotEnoughPlaces, RegistrationClosed
+from app.events.models import Event, Registration, Ride
+from app.members.models import Commune
 
 KIND_LABELS = {
     "meeting": _l("Working-group meeting"),

@@ -9,9 +9,9 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, RadioField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from app.i18n import AmountError, parse_amount
-from app.services import cards
-from app.services.errors import InvalidMemberNumber, InvalidPin
+from app.core.i18n import AmountError, parse_amount
+from app.members import cards
+from app.members.errors import InvalidMemberNumber, InvalidPin
 
 
 class IdentifyForm(FlaskForm):

@@ -15,7 +15,10 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, logout_user
 
-from app.blueprints.merchant import bp
+from app.blueprints.merchant import (
+    bp,
+    statements,  # noqa: F401  (the monthly statements, /caisse/releves)
+)
 from app.blueprints.merchant.forms import (
     CancelForm,
     IdentifyForm,
@@ -23,31 +26,30 @@ from app.blueprints.merchant.forms import (
     SaleInput,
     parse_sale,
 )
-from app.database import reads_first
-from app.extensions import db
-from app.htmx import is_htmx, render
-from app.models import Member
-from app.security import CASHIER, access
-from app.services import register
-from app.services.errors import (
-    AlreadyReversed,
+from app.core.database import reads_first
+from app.core.errors import DomainError, RateLimited
+from app.core.extensions import db
+from app.core.htmx import is_htmx, render
+from app.core.security import CASHIER, access
+from app.ledger.errors import AlreadyReversed, IdempotencyConflict, InsufficientBalance
+from app.members.errors import (
     CardLocked,
     CardNotActivated,
-    DomainError,
-    IdempotencyConflict,
-    IdentificationExpired,
-    InsufficientBalance,
     InvalidMemberNumber,
     InvalidPin,
     LostCard,
     MemberSuspended,
-    RateLimited,
+    UnknownMember,
+    WrongPin,
+)
+from app.members.models import Member
+from app.register import sales as register
+from app.register.errors import (
+    IdentificationExpired,
     RegisterClosed,
     SaleNotFound,
     SaleTooOld,
     UnknownCategory,
-    UnknownMember,
-    WrongPin,
 )
 
 PAGE = "merchant/register.html"
@@ -378,6 +380,3 @@ def lock():
     logout_user()
     session.clear()
     return redirect(url_for("auth.login", next=url_for("merchant.register")))
-
-
-from app.blueprints.merchant import statements  # noqa: E402,F401 - the monthly statements at /caisse/releves

@@ -9,10 +9,14 @@ from flask import abort
 from flask_login import current_user
 
 from app.blueprints.merchant import bp
-from app.htmx import render
-from app.security import CASHIER, access
-from app.services import ledger, register, settlement
-from app.services.errors import InvalidPeriod
+from app.core.errors import InvalidPeriod
+from app.core.htmx import render
+from app.core.i18n import current_language
+from app.core.security import CASHIER, access
+from app.core.spreadsheet import download
+from app.ledger import transfers as ledger
+from app.payouts import settlement
+from app.register import sales as register
 
 MONTHS_SHOWN = 12
 
@@ -65,9 +69,7 @@ def statement(period: str):
 @bp.get("/releves/<period>.csv")
 @access(CASHIER)
 def statement_csv(period: str):
-    from app.blueprints.admin.views_settlements import statement_csv_response
-
-    merchant = _own_merchant()
-    return statement_csv_response(
-        settlement.statement(merchant, _period_or_404(period), with_lines=True)
+    result = settlement.statement(_own_merchant(), _period_or_404(period), with_lines=True)
+    return download(
+        settlement.statement_csv(result, current_language()), settlement.statement_file_name(result)
     )

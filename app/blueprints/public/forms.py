@@ -6,16 +6,16 @@ kept (cleaned of control characters) and shown back escaped.
 
 from __future__ import annotations
 
-from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from app.i18n import AmountError, parse_amount
-from app.services import communes as commune_service
-from app.services.applications import (
+from app.core.forms import Email
+from app.core.i18n import AmountError, parse_amount
+from app.members import communes as commune_service
+from app.members.applications import (
     ADDRESS_MAX,
     EMAIL_MAX,
     NAME_MAX,
@@ -29,20 +29,6 @@ from app.services.applications import (
 
 def _line(value):
     return clean_line(value) if isinstance(value, str) else value
-
-
-class Email:
-    """A well-formed address (no DNS lookup). Unlike WTForms' `Email`, it accepts the reserved
-    `.test` domain that the demo accounts use."""
-
-    def __init__(self, message):
-        self.message = message
-
-    def __call__(self, form, field):
-        try:
-            validate_email(field.data or "", check_deliverability=False, test_environment=True)
-        except EmailNotValidError as error:
-            raise ValidationError(self.message) from error
 
 
 def _address(value):

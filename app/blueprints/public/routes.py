@@ -12,15 +12,19 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from app.blueprints.public import bp
 from app.blueprints.public.forms import ApplicationForm, CheckerForm, FeedbackForm, SubscribeForm
-from app.extensions import db
-from app.htmx import is_htmx, render
-from app.i18n import current_language
-from app.models import Application
-from app.security import PUBLIC, access
-from app.services import applications, content, feedback, ratelimit
-from app.services import communes as commune_service
-from app.services.errors import ContributionTooLow, MissingContact, NotEligible, RateLimited
-from app.services.settings import association
+from app.content import feedback
+from app.content import public as content
+from app.core import ratelimit
+from app.core.errors import RateLimited
+from app.core.extensions import db
+from app.core.htmx import is_htmx, render
+from app.core.i18n import current_language
+from app.core.security import PUBLIC, access
+from app.core.settings import association
+from app.members import applications
+from app.members import communes as commune_service
+from app.members.errors import ContributionTooLow, MissingContact, NotEligible
+from app.members.models import Application
 
 WINDOW_SECONDS = 600
 VISITOR_COOKIE = "visitor"

@@ -1,0 +1,1 @@
+"""The back office's audit log: who did what, append-only."""

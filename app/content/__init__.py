@@ -1,0 +1,3 @@
+"""Public content: FAQ, editable pages, feedback votes, subscribers to the news, and their
+administration.
+"""

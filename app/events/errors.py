@@ -1,0 +1,63 @@
+"""Refusals of registrations and carpools."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from app.core.errors import DomainError
+
+
+class RegistrationClosed(DomainError):
+    """Draft, cancelled, past or not-yet-open events, and closed registrations."""
+
+    message = _l("Registrations for this event are closed.")
+
+
+class RegistrationCancelled(DomainError):
+    message = _l("This registration was cancelled.")
+
+
+class AlreadyRegistered(DomainError):
+    """An e-mail address already registered for the event, typed by someone who may not own it:
+    nothing was changed and the registration stays hidden; its private link went to that address."""
+
+    message = _l(
+        "This e-mail address is already registered for this event: we have sent the link to manage "
+        "the registration to it."
+    )
+
+
+class NotEnoughPlaces(DomainError):
+    """A confirmed registration asked for more people than there are places left."""
+
+    def __init__(self, places_left: int, message=None):
+        super().__init__(message, places_left=places_left)
+        self.places_left = places_left
+
+
+class NotConfirmed(DomainError):
+    """Carpools are for people who have a place, not for the waiting list."""
+
+    message = _l("Carpools are open once your place is confirmed.")
+
+
+class CarpoolClosed(DomainError):
+    message = _l("There is no carpool for this event.")
+
+
+class InvalidRide(DomainError):
+    """A departure after the event's start, or a ride that is not open any more."""
+
+
+class AlreadyOffering(DomainError):
+    message = _l("You already offer a ride for this event: cancel it first to offer another.")
+
+
+class RideFull(DomainError):
+    def __init__(self, seats_left: int, message=None):
+        super().__init__(message, seats_left=seats_left)
+        self.seats_left = seats_left
+
+
+class AlreadyBooked(DomainError):
+    message = _l("You already have a seat in another car: cancel it first.")

@@ -1,1 +1,0 @@
-"""Domain operations. Services take plain values and models, flush, never commit."""
