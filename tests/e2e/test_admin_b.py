@@ -29,7 +29,7 @@ from tests.e2e.conftest import (
     assert_no_console_errors,
     login,
 )
-from tests.factories import make_member
+from tests.support.factories import make_member
 
 XSD = Path(sepaxml.__file__).parent / "schemas" / "pain.001.001.03.xsd"
 REFUSED = (r"status of 4\d\d",)  # a refused form answers 4xx, which Chromium logs as a failed load

@@ -27,7 +27,7 @@ from tests.e2e.conftest import (
     assert_no_console_errors,
     login,
 )
-from tests.factories import make_user
+from tests.support.factories import make_user
 
 ADMIN_EMAIL = "admin@patias.test"
 BAD_STATUS = (r"status of 400",)

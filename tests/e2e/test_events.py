@@ -20,7 +20,7 @@ from tests.e2e.conftest import (
 def create_event(live_app, **fields) -> dict:
     """An event of our own in the live database (the demo's stay untouched), with optional rides."""
     from app.core.extensions import db
-    from tests.factories import make_event
+    from tests.support.factories import make_event
 
     with live_app.app_context():
         event = make_event(days_ahead=8, at=(9, 30), capacity=20, **fields)
@@ -167,7 +167,7 @@ def test_the_same_without_javascript(make_page, live_server, live_app):
 def test_a_seat_taken_meanwhile_is_explained_in_place(make_page, live_server, live_app):
     from app.core.extensions import db
     from app.events import carpool
-    from tests.factories import make_event, make_registration
+    from tests.support.factories import make_event, make_registration
 
     with live_app.app_context():
         event = make_event(days_ahead=9, at=(9, 30))

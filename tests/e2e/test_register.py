@@ -21,7 +21,7 @@ from tests.e2e.conftest import (
     assert_no_console_errors,
     screenshot,
 )
-from tests.factories import make_member
+from tests.support.factories import make_member
 
 PIN = "2468"
 TABLETS = [

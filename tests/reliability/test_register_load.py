@@ -30,7 +30,7 @@ from bench.register import (
     start_server,
     verify_ledger,
 )
-from tests.conftest import require
+from tests.support.apps import require
 
 pytestmark = pytest.mark.slow
 
