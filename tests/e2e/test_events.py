@@ -9,12 +9,8 @@ from datetime import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import (
-    PHONE,
-    admin_login,
-    assert_no_axe_violations,
-    assert_no_console_errors,
-)
+from tests.support.axe import assert_no_axe_violations
+from tests.support.browser import PHONE, admin_login, assert_no_console_errors
 
 
 def create_event(live_app, **fields) -> dict:
