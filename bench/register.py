@@ -9,9 +9,9 @@ on SQLite and, when TEST_DATABASE_URL is set, on PostgreSQL, with the CPU each r
 during each phase (the gunicorn processes', and the whole machine's with the clients and the
 database server): at saturation the machine is CPU-bound, and the ratio is about the quotient
 of the two machine figures. Then the floor: the same two saturated phases against
-`bench/_floor_app.py`, the least a signed-in, CSRF-checked sale committed to SQLite can cost in
-this stack (no ORM, no PIN, no member checks), so that the register's ratio can be read against
-what the stack allows on the machine at hand. Then the app's own CPU for one sale and one
+`tests/support/floor_app.py`, the least a signed-in, CSRF-checked sale committed to SQLite can
+cost in this stack (no ORM, no PIN, no member checks), so that the register's ratio can be read
+against what the stack allows on the machine at hand. Then the app's own CPU for one sale and one
 /healthz in a single thread without HTTP (`cpu_per_request`). Also: the /caisse first-load
 weight (gzip) and the bytes of one sale's round trips (identify + debit) as an htmx browser
 sends them.
@@ -22,36 +22,42 @@ one sale's round trips <= 5 KB.
 Run: `python -m bench.register` (or `make bench`). Options: --seconds N, --clients N,
 --workers N, --threads N, --engine sqlite|postgresql|both, --no-floor. Writes bench/results/register.json.
 
-The server launcher, the database preparation and the HTTP client are also used by
-tests/reliability/test_register_load.py and test_register_crash.py.
+The server launcher and the database preparation (tests/support/register_server.py) and the
+HTTP client (tests/support/tablets.py) are shared with tests/reliability/test_register_load.py
+and test_register_crash.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
-import http.client
 import json
 import logging
 import os
 import re
 import secrets
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.register_server import (
+    PASSWORD,
+    PIN,
+    ROOT,
+    Fixture,
+    Server,
+    create_postgres_database,
+    prepare_database,
+    production_env,
+    start_server,
+    verify_ledger,
+)
+from tests.support.tablets import CSRF, HTMX, RegisterClient, Unanswered, new_key
+
 RESULTS = ROOT / "bench" / "results"
-PASSWORD = "patias-demo"
-PIN = "4826"
 FIRST_LOAD_BUDGET = 60_000
 SALE_BUDGET = 5_000
 # What Chromium adds to an htmx POST besides our own fields (measured with Playwright's
@@ -64,428 +70,6 @@ BROWSER_HEADERS = {
     "HX-Request": "true",
     "HX-Target": "register",
 }
-
-
-# --- the server ------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class Server:
-    """A gunicorn started in its own process group, so that a crash test can kill all of it."""
-
-    process: subprocess.Popen
-    base_url: str
-    log_path: Path
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=15)
-
-    def kill(self) -> None:
-        """kill -9 of the master and every worker, mid-request."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=15)
-
-    def log(self) -> str:
-        return (
-            self.log_path.read_text(encoding="utf-8", errors="replace")
-            if self.log_path.exists()
-            else ""
-        )
-
-
-def start_server(
-    database_url: str,
-    env: dict[str, str],
-    *,
-    workers: int = 2,
-    threads: int = 8,
-    factory: str = "create_app()",
-    port: int | None = None,
-    log_path: Path | None = None,
-    access_log: bool = True,
-    module: str = "app",
-) -> Server:
-    """Start gunicorn on `database_url` and wait until /healthz answers."""
-    port = port or free_port()
-    log_path = log_path or Path(tempfile.mkstemp(prefix="register-server-", suffix=".log")[1])
-    command = [
-        str(ROOT / ".venv" / "bin" / "gunicorn"),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--threads",
-        str(threads),
-        "--worker-class",
-        "gthread",
-        "--keep-alive",
-        "30",
-        "--graceful-timeout",
-        "5",
-        "--timeout",
-        "60",
-    ]
-    if access_log:
-        command += ["--access-logfile", "-"]
-    command.append(f"{module}:{factory}")
-    environment = {**os.environ, **env, "DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
-    handle = open(log_path, "ab")  # noqa: SIM115 - the server writes to it until it stops
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=environment,
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    handle.close()
-    server = Server(process, f"http://127.0.0.1:{port}", log_path)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"gunicorn exited with {process.returncode}:\n{server.log()[-3000:]}"
-            )
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        try:
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return server
-        except OSError:
-            time.sleep(0.1)
-        finally:
-            connection.close()
-    server.stop()
-    raise RuntimeError(f"gunicorn did not answer /healthz:\n{server.log()[-3000:]}")
-
-
-def production_env() -> dict[str, str]:
-    return {
-        "FLASK_CONFIG": "production",
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        "PIN_PEPPER": secrets.token_urlsafe(48),
-        "SESSION_COOKIE_SECURE": "false",
-        "MAIL_BACKEND": "console",
-    }
-
-
-# --- the database ----------------------------------------------------------------------------
-
-
-@dataclass
-class Fixture:
-    """What the clients need to know about the prepared database."""
-
-    cashiers: list[tuple[int, str]]  # (user id, e-mail)
-    members: list[tuple[int, str]]  # (member id, number)
-    balance_cents: int
-    category_ids: list[int]
-
-
-def prepare_database(
-    database_url: str,
-    *,
-    cashiers: int,
-    members: int,
-    balance_cents: int,
-    pin_pepper: str,
-    merchants: int = 4,
-) -> Fixture:
-    """Schema, reference data, conventioned merchants with cashiers, members with a balance."""
-    from app import create_app
-    from app.core.extensions import db
-    from app.demo.association import load_reference_data
-    from app.ledger import transfers as ledger
-    from app.members import cards
-    from app.members.auth import hash_password
-    from app.members.models import Member, User
-    from app.merchants.models import Category, Merchant
-
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=database_url, PIN_PEPPER=pin_pepper)
-    with app.app_context():
-        db.create_all()
-        load_reference_data()
-        categories = list(db.session.scalars(db.select(Category).order_by(Category.id)))[:2]
-        shops = []
-        from datetime import date
-
-        from app.members.models import Commune
-
-        commune = db.session.scalars(db.select(Commune)).first()
-        for n in range(merchants):
-            shop = Merchant(
-                name=f"Bench {n}",
-                kind="producer",
-                commune_id=commune.id,
-                status="active",
-                conventioned_since=date(2025, 1, 1),
-                categories=categories,
-            )
-            db.session.add(shop)
-            shops.append(shop)
-        db.session.flush()
-        password = hash_password(PASSWORD)
-        users = []
-        for n in range(cashiers):
-            user = User(
-                email=f"bench-caisse{n}@patias.test",
-                password_hash=password,
-                role="cashier",
-                display_name=f"Caisse {n}",
-                merchant_id=shops[n % merchants].id,
-            )
-            db.session.add(user)
-            users.append(user)
-        people = []
-        for n in range(members):
-            user = User(
-                email=f"bench-membre{n}@patias.test",
-                password_hash="",
-                role="member",
-                display_name=f"M{n}",
-            )
-            db.session.add(user)
-            db.session.flush()
-            member = Member(
-                number=cards.member_number(n + 1),
-                pseudonym=f"m-bench{n:06d}",
-                user_id=user.id,
-                first_name=f"Membre{n}",
-                last_name="Banc",
-                status="active",
-                card_token=cards.new_card_token(),
-                pin_hash=cards.hash_pin(PIN),
-            )
-            db.session.add(member)
-            people.append(member)
-        db.session.flush()
-        for member in people:
-            ledger.transfer(
-                source=ledger.system_account("caisse"),
-                destination=ledger.member_account(member),
-                amount_cents=balance_cents,
-                kind="allocation",
-                period="2099-01",
-            )
-        db.session.commit()
-        fixture = Fixture(
-            cashiers=[(u.id, u.email) for u in users],
-            members=[(m.id, m.number) for m in people],
-            balance_cents=balance_cents,
-            category_ids=[c.id for c in categories],
-        )
-        db.session.remove()
-        db.engine.dispose()
-    return fixture
-
-
-def create_postgres_database(base_url: str) -> tuple[str, callable]:
-    """A new empty PostgreSQL database on the server of `base_url`, and a function that drops it."""
-    import psycopg
-    from sqlalchemy import make_url
-
-    url = make_url(base_url)
-    name = f"patias_register_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return url.set(database=name).render_as_string(hide_password=False), drop
-
-
-def verify_ledger(
-    database_url: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess:
-    """`flask ssa verify-ledger` on that database, as an operator would run it."""
-    environment = {
-        **os.environ,
-        **(env or {}),
-        "DATABASE_URL": database_url,
-        "FLASK_APP": "wsgi.py",
-        "FLASK_CONFIG": "testing",
-        "PYTHONPATH": str(ROOT),
-    }
-    return subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "flask"), "ssa", "verify-ledger"],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-# --- the client ------------------------------------------------------------------------------
-
-
-class Unanswered(Exception):
-    """The request got no HTTP answer (timeout, connection refused or reset): outcome unknown."""
-
-
-@dataclass
-class Answer:
-    status: int
-    body: str
-    seconds: float
-    request_bytes: int
-    response_bytes: int
-
-
-_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-HTMX = {"HX-Request": "true"}
-
-
-@dataclass
-class RegisterClient:
-    """A cashier's tablet: one keep-alive connection, the session cookie, the CSRF token."""
-
-    base_url: str
-    timeout: float = 30.0
-    extra_headers: dict = field(default_factory=dict)
-    cookies: dict = field(default_factory=dict)
-    csrf: str = ""
-
-    def __post_init__(self):
-        self.requests_sent = 0
-        parts = urlsplit(self.base_url)
-        self.host, self.port = parts.hostname, parts.port
-        self.connection: http.client.HTTPConnection | None = None
-
-    def _connect(self) -> http.client.HTTPConnection:
-        if self.connection is None:
-            self.connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-        return self.connection
-
-    def close(self) -> None:
-        if self.connection is not None:
-            self.connection.close()
-            self.connection = None
-
-    def request(
-        self, method: str, path: str, form: dict | None = None, headers: dict | None = None
-    ) -> Answer:
-        body = urlencode(form).encode() if form is not None else b""
-        sent = {**self.extra_headers, **(headers or {})}
-        if self.cookies:
-            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        if form is not None:
-            sent["Content-Type"] = "application/x-www-form-urlencoded"
-            sent["Content-Length"] = str(len(body))
-            sent["Origin"] = self.base_url
-        sent["Referer"] = self.base_url + "/caisse"
-        sent["Host"] = f"{self.host}:{self.port}"
-        request_bytes = (
-            len(f"{method} {path} HTTP/1.1\r\n")
-            + sum(len(f"{k}: {v}\r\n") for k, v in sent.items())
-            + 2
-            + len(body)
-        )
-        started = time.perf_counter()
-        for attempt in (1, 2):
-            reused = self.connection is not None
-            connection = self._connect()
-            try:
-                connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
-                for key, value in sent.items():
-                    connection.putheader(key, value)
-                connection.endheaders(body or None)
-                response = connection.getresponse()
-                data = response.read()
-                self.requests_sent += 1
-                break
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
-                self.close()
-                # A keep-alive connection that the server closed while it was idle: send again
-                # once on a new connection, as browsers do. Safe for the register's money forms
-                # too, since a resent sale carries its key and cannot be charged twice.
-                if attempt == 2 or not reused:
-                    raise Unanswered(str(exc)) from exc
-            except (OSError, http.client.HTTPException) as exc:
-                self.close()
-                raise Unanswered(str(exc)) from exc
-        seconds = time.perf_counter() - started
-        for header, value in response.getheaders():
-            if header.lower() == "set-cookie":
-                name, _, rest = value.partition("=")
-                self.cookies[name] = rest.split(";", 1)[0]
-        response_bytes = (
-            len(f"HTTP/1.1 {response.status} {response.reason}\r\n")
-            + sum(len(f"{k}: {v}\r\n") for k, v in response.getheaders())
-            + 2
-            + len(data)
-        )
-        if response.getheader("Connection", "").lower() == "close":
-            self.close()
-        return Answer(
-            response.status, data.decode("utf-8", "replace"), seconds, request_bytes, response_bytes
-        )
-
-    def login(self, email: str, password: str = PASSWORD) -> None:
-        page = self.request("GET", "/connexion")
-        token = _CSRF.search(page.body).group(1)
-        answer = self.request(
-            "POST", "/connexion", {"login": email, "password": password, "csrf_token": token}
-        )
-        if answer.status not in (302, 303):
-            raise RuntimeError(f"login of {email} answered {answer.status}")
-        register = self.request("GET", "/caisse")
-        if register.status != 200:
-            raise RuntimeError(f"/caisse answered {register.status}")
-        self.csrf = _CSRF.search(register.body).group(1)
-
-    def identify(self, number: str) -> tuple[dict, Answer]:
-        """Step 1 as htmx does it: the member reference and a server-made key."""
-        answer = self.request(
-            "POST", "/caisse/membre", {"number": number, "csrf_token": self.csrf}, HTMX
-        )
-        if answer.status != 200:
-            raise RuntimeError(f"identify {number} answered {answer.status}: {answer.body[:300]}")
-        fields = {
-            name: re.search(rf'data-{name}="([^"]*)"', answer.body).group(1)
-            for name in ("member", "key")
-        }
-        return fields, answer
-
-    def sale_form(
-        self,
-        fields: dict,
-        cents: int,
-        category: int | str = "",
-        pin: str = PIN,
-        key: str | None = None,
-    ) -> dict:
-        return {
-            "csrf_token": self.csrf,
-            "member": fields["member"],
-            "key": key or fields["key"],
-            "amount": f"{cents // 100},{cents % 100:02d}",
-            "category": str(category),
-            "pin": pin,
-        }
-
-    def debit(self, form: dict, headers: dict | None = None) -> Answer:
-        return self.request("POST", "/caisse/debit", form, {**HTMX, **(headers or {})})
-
-
-def new_key() -> str:
-    """A key as the server makes them: the server only uses it to recognise a retry."""
-    return secrets.token_urlsafe(16)
 
 
 # --- measurements ----------------------------------------------------------------------------
@@ -691,15 +275,15 @@ def bench_engine(
 
 
 def bench_floor(*, clients: int, seconds: float, workers: int, threads: int) -> dict:
-    """The same two saturated phases against `bench/_floor_app.py`, served the same way: the
+    """The same two saturated phases against `tests/support/floor_app.py`, served the same way: the
     least a signed-in, CSRF-checked sale committed to SQLite can cost in this stack (Flask,
     Flask-Login, Flask-WTF, gunicorn), without the ORM, the PIN, the member's checks or the
     audit. The register's ratio cannot be expected above the floor's."""
-    from bench import _floor_app
+    from tests.support import floor_app
 
     with tempfile.TemporaryDirectory() as directory:
         path = f"{directory}/floor.sqlite3"
-        _floor_app.create_database(path, accounts=10, balance=10_000_000_000)
+        floor_app.create_database(path, accounts=10, balance=10_000_000_000)
         env = {"SECRET_KEY": secrets.token_urlsafe(48), "FLOOR_DATABASE": path}
         server = start_server(
             f"sqlite:///{path}",
@@ -707,7 +291,7 @@ def bench_floor(*, clients: int, seconds: float, workers: int, threads: int) -> 
             workers=workers,
             threads=threads,
             access_log=False,
-            module="bench._floor_app",
+            module="tests.support.floor_app",
         )
         try:
             tablets = []
@@ -765,12 +349,12 @@ def cpu_per_request(requests: int = 300) -> dict:
         logging_level = app_log.level
         app_log.setLevel(logging.WARNING)  # the sale's log line is not what is measured
         client = app.test_client()
-        token = _CSRF.search(client.get("/connexion").get_data(as_text=True)).group(1)
+        token = CSRF.search(client.get("/connexion").get_data(as_text=True)).group(1)
         client.post(
             "/connexion",
             data={"login": fixture.cashiers[0][1], "password": PASSWORD, "csrf_token": token},
         )
-        token = _CSRF.search(client.get("/caisse").get_data(as_text=True)).group(1)
+        token = CSRF.search(client.get("/caisse").get_data(as_text=True)).group(1)
         refs = []
         for _, number in fixture.members:
             body = client.post(
@@ -959,7 +543,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--engine", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument(
-        "--no-floor", action="store_true", help="skip the floor (bench/_floor_app.py)"
+        "--no-floor", action="store_true", help="skip the floor (tests/support/floor_app.py)"
     )
     parser.add_argument(
         "--paced-rate", type=float, default=2.0, help="sales per second per client, paced phase"
@@ -1032,7 +616,7 @@ def main(argv: list[str] | None = None) -> dict:
     if "floor" in results:
         floor = results["floor"]
         print(
-            f"floor (bench/_floor_app.py, the least a signed-in CSRF-checked sale on SQLite costs in this stack): "
+            f"floor (tests/support/floor_app.py, the least a signed-in CSRF-checked sale on SQLite costs in this stack): "
             f"{floor['sales_per_second']} sales/s, ratio to its /healthz {floor['ratio_to_healthz']}, "
             f"p99 {floor['sales']['p99_ms']} ms, errors {floor['sales']['errors'] + floor['healthz']['errors']}",
             file=sys.stderr,

@@ -20,14 +20,9 @@ from app.core.extensions import db
 from app.ledger import transfers as ledger
 from app.ledger.models import Transfer
 from app.members.models import Application, Member
-from tests.e2e.conftest import (
-    PHONE,
-    admin_login,
-    assert_no_axe_violations,
-    assert_no_console_errors,
-    login,
-)
-from tests.factories import make_user
+from tests.support.axe import assert_no_axe_violations
+from tests.support.browser import PHONE, admin_login, assert_no_console_errors, login
+from tests.support.factories import make_user
 
 ADMIN_EMAIL = "admin@patias.test"
 BAD_STATUS = (r"status of 400",)

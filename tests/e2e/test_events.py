@@ -9,18 +9,14 @@ from datetime import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import (
-    PHONE,
-    admin_login,
-    assert_no_axe_violations,
-    assert_no_console_errors,
-)
+from tests.support.axe import assert_no_axe_violations
+from tests.support.browser import PHONE, admin_login, assert_no_console_errors
 
 
 def create_event(live_app, **fields) -> dict:
     """An event of our own in the live database (the demo's stay untouched), with optional rides."""
     from app.core.extensions import db
-    from tests.factories import make_event
+    from tests.support.factories import make_event
 
     with live_app.app_context():
         event = make_event(days_ahead=8, at=(9, 30), capacity=20, **fields)
@@ -167,7 +163,7 @@ def test_the_same_without_javascript(make_page, live_server, live_app):
 def test_a_seat_taken_meanwhile_is_explained_in_place(make_page, live_server, live_app):
     from app.core.extensions import db
     from app.events import carpool
-    from tests.factories import make_event, make_registration
+    from tests.support.factories import make_event, make_registration
 
     with live_app.app_context():
         event = make_event(days_ahead=9, at=(9, 30))

@@ -13,7 +13,8 @@ import pytest
 from babel.dates import get_month_names
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import PHONE, TABLET, assert_no_axe_violations, assert_no_console_errors
+from tests.support.axe import assert_no_axe_violations
+from tests.support.browser import PHONE, TABLET, assert_no_console_errors
 
 MEMBER_PAGES = [
     "/compte",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import assert_no_console_errors, console_errors
+from tests.support.browser import assert_no_console_errors, console_errors
 
 
 def test_axe_reports_a_real_violation(page, axe):

@@ -8,7 +8,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import PHONE, TABLET, assert_no_axe_violations, assert_no_console_errors
+from tests.support.axe import assert_no_axe_violations
+from tests.support.browser import PHONE, TABLET, assert_no_console_errors
 
 PUBLIC_PAGES = [
     "/",

@@ -15,13 +15,9 @@ from sqlalchemy import select
 from app.core.extensions import db
 from app.ledger import transfers as ledger
 from app.ledger.models import Transfer
-from tests.e2e.conftest import (
-    TABLET,
-    assert_no_axe_violations,
-    assert_no_console_errors,
-    screenshot,
-)
-from tests.factories import make_member
+from tests.support.axe import assert_no_axe_violations
+from tests.support.browser import TABLET, assert_no_console_errors, screenshot
+from tests.support.factories import make_member
 
 PIN = "2468"
 TABLETS = [
@@ -322,7 +318,7 @@ def test_the_amount_can_be_typed_as_soon_as_the_name_shows(
 
 
 def test_the_register_works_without_javascript(make_page, live_server, live_app, new_member):
-    from tests.e2e.conftest import login
+    from tests.support.browser import login
 
     member = new_member(10000)
     page = make_page(java_script_enabled=False)
@@ -427,7 +423,7 @@ def test_scanning_the_card_identifies_the_member(
 ):
     """The card's QR code in front of a (fake) camera: qr-scanner, loaded on demand from our
     static files with its worker, reads the token and the sale step opens."""
-    from tests.e2e.conftest import CHROMIUM_ARGS, login
+    from tests.support.browser import CHROMIUM_ARGS, login
 
     member = new_member(10000)
     with live_app.app_context():

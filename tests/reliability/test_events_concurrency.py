@@ -14,8 +14,8 @@ from app.events import carpool
 from app.events import registrations as event_service
 from app.events.errors import RideFull
 from app.events.models import Booking, Event, Registration, Ride
-from tests.concurrency import run_together
-from tests.factories import make_event, make_registration
+from tests.support.concurrency import run_together
+from tests.support.factories import make_event, make_registration
 
 
 def test_twenty_registrations_at_once_for_five_places(app, db):

@@ -14,8 +14,8 @@ from app.ledger.errors import InsufficientBalance
 from app.ledger.models import Account, Transfer
 from app.members.models import Commune
 from app.merchants.models import Merchant
-from tests.concurrency import run_together
-from tests.factories import make_member
+from tests.support.concurrency import run_together
+from tests.support.factories import make_member
 
 A = 10000
 

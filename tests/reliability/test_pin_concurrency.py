@@ -10,7 +10,7 @@ from app.core.extensions import db
 from app.members import cards
 from app.members.errors import CardLocked, WrongPin
 from app.members.models import Member
-from tests.factories import make_member
+from tests.support.factories import make_member
 
 TABLETS = 20
 

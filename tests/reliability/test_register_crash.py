@@ -9,16 +9,15 @@ import time
 
 import pytest
 
-from bench.register import (
+from tests.support.register_server import prepare_database, production_env, start_server
+from tests.support.tablets import (
     RegisterClient,
+    Tally,
     Unanswered,
+    check_ledger_matches,
     new_key,
-    prepare_database,
-    production_env,
-    start_server,
+    tablet_session,
 )
-from tests.reliability import test_register_load
-from tests.reliability.test_register_load import Tally, check_ledger_matches, tablet_session
 
 pytestmark = pytest.mark.slow
 
@@ -27,22 +26,18 @@ MEMBERS = 10
 BALANCE_CENTS = 100_00
 KILL_AFTER_ACKNOWLEDGED = 150
 
-# The load test's fixture, bound here under its name: a database of this test's own, SQLite and
-# PostgreSQL (not the suite's shared `database_url`).
-database_url = test_register_load.database_url
 
-
-def test_kill_9_loses_no_acknowledged_sale_and_charges_none_twice(database_url, tmp_path):
+def test_kill_9_loses_no_acknowledged_sale_and_charges_none_twice(server_database_url, tmp_path):
     env = production_env()
     fixture = prepare_database(
-        database_url,
+        server_database_url,
         cashiers=TABLETS,
         members=MEMBERS,
         balance_cents=BALANCE_CENTS,
         pin_pepper=env["PIN_PEPPER"],
     )
     log = tmp_path / "server.log"
-    server = start_server(database_url, env, workers=2, threads=4, log_path=log)
+    server = start_server(server_database_url, env, workers=2, threads=4, log_path=log)
     tally = Tally()
     unknown: list[
         tuple[int, RegisterClient, dict, int]
@@ -84,7 +79,7 @@ def test_kill_9_loses_no_acknowledged_sale_and_charges_none_twice(database_url, 
     sold_before = sum(1 for o in tally.sales.values() if o.answers[0][0] == 200)
 
     # Restart on the same database (a new port: the tablets follow); same keys, same sessions.
-    restarted = start_server(database_url, env, workers=2, threads=4, log_path=log)
+    restarted = start_server(server_database_url, env, workers=2, threads=4, log_path=log)
     try:
         for cashier_id, client, form, member_id in unknown:
             client.close()
@@ -107,6 +102,6 @@ def test_kill_9_loses_no_acknowledged_sale_and_charges_none_twice(database_url, 
             client.close()
     statuses = [o.answers[-1][0] for o in tally.sales.values()]
     assert set(statuses) <= {200, 422}, statuses
-    figures = check_ledger_matches(tally, fixture, database_url, env)
+    figures = check_ledger_matches(tally, fixture, server_database_url, env)
     assert figures["acknowledged"] >= sold_before >= KILL_AFTER_ACKNOWLEDGED
     assert "pin=" not in log.read_text(encoding="utf-8", errors="replace")

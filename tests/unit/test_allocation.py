@@ -12,7 +12,7 @@ from app.ledger.allocation import allocate_member_now, allocate_month, balance_c
 from app.ledger.models import Account, Transfer
 from app.members.models import Commune
 from app.merchants.models import Merchant
-from tests.factories import make_member
+from tests.support.factories import make_member
 
 A = 10000  # allocation_cents of app/data/association.json
 

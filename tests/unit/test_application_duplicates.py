@@ -9,7 +9,7 @@ from app.members import applications
 from app.members.applications import EMAIL, NAME, PHONE, possible_duplicates
 from app.members.communes import find_commune
 from app.members.models import Application
-from tests.factories import make_member
+from tests.support.factories import make_member
 
 
 def _application(**fields) -> Application:

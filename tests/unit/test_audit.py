@@ -9,7 +9,7 @@ import pytest
 from app.audit import log as audit
 from app.audit.models import AuditEntry, AuditLogIsAppendOnly
 from app.core.extensions import db as _db
-from tests.factories import make_admin
+from tests.support.factories import make_admin
 
 
 def test_record_and_read_back(app, db):
@@ -110,7 +110,7 @@ def test_the_services_write_the_log_whoever_calls_them(app, db, runner):
 
 
 def test_the_allocate_command_is_in_the_journal(app, db, runner):
-    from tests.factories import make_member
+    from tests.support.factories import make_member
 
     make_member()
     db.session.commit()

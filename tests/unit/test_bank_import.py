@@ -9,7 +9,7 @@ import pytest
 from app.core.extensions import db as _db
 from app.ledger import bank_import
 from app.ledger.errors import StatementUnreadable
-from tests.factories import make_member
+from tests.support.factories import make_member
 
 
 @pytest.mark.parametrize(

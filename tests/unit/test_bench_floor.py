@@ -1,6 +1,7 @@
-"""bench/_floor_app.py is the floor the register's ratio is compared with: it must really do
-what it claims to (a signed-in cashier, the CSRF check, a conditional debit that never goes
-below zero, an idempotency key), or its figure would flatter the floor."""
+"""tests/support/floor_app.py (served by bench/register.py) is the floor the register's ratio is
+compared with: it must really do what it claims to (a signed-in cashier, the CSRF check, a
+conditional debit that never goes below zero, an idempotency key), or its figure would flatter
+the floor."""
 
 from __future__ import annotations
 
@@ -9,16 +10,16 @@ import sqlite3
 
 import pytest
 
-from bench import _floor_app
+from tests.support import floor_app
 
 
 @pytest.fixture
 def floor(tmp_path, monkeypatch):
     path = str(tmp_path / "floor.sqlite3")
-    _floor_app.create_database(path, accounts=2, balance=1_000)
+    floor_app.create_database(path, accounts=2, balance=1_000)
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     monkeypatch.setenv("FLOOR_DATABASE", path)
-    app = _floor_app.create_app()
+    app = floor_app.create_app()
     app.config["TESTING"] = False  # keep the CSRF check on, as gunicorn serves it
 
     def balances() -> dict[int, int]:

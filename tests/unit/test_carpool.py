@@ -20,7 +20,7 @@ from app.events.errors import (
 )
 from app.events.models import Booking, PickupPoint, RideRequest
 from app.members.models import Commune
-from tests.factories import make_event, make_registration
+from tests.support.factories import make_event, make_registration
 
 
 def commune(db, name):

@@ -15,7 +15,7 @@ from app.ledger.errors import IdempotencyConflict, InvalidContribution
 from app.ledger.models import Transfer
 from app.members.cards import check_member_number
 from app.members.errors import InvalidMemberNumber
-from tests.factories import make_member
+from tests.support.factories import make_member
 
 
 def test_a_contribution_fills_the_caisse_and_names_the_member(app):

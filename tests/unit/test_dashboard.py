@@ -13,7 +13,7 @@ from app.ledger import transfers as ledger
 from app.members.models import Application, Commune
 from app.merchants.models import Category
 from app.reports import dashboard
-from tests.factories import make_member, make_merchant
+from tests.support.factories import make_member, make_merchant
 
 
 def _commune(name):
@@ -176,7 +176,7 @@ def test_an_empty_caisse(app, db):
 
 
 def test_upcoming_events_fill_rate(app, db):
-    from tests.factories import make_event, make_registration
+    from tests.support.factories import make_event, make_registration
 
     event = make_event(capacity=10)
     make_registration(event, people=3)

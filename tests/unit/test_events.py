@@ -23,7 +23,7 @@ from app.events.errors import (
 from app.events.models import Registration
 from app.ledger.transfers import today as paris_today
 from app.members.models import Commune
-from tests.factories import make_admin, make_event, make_member, make_registration
+from tests.support.factories import make_admin, make_event, make_member, make_registration
 
 
 def outbox(db, recipient=None):

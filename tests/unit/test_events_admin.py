@@ -14,7 +14,7 @@ from app.events import admin as events_admin
 from app.events.admin import EventData, same_weekday_next_month
 from app.events.models import Registration
 from app.members.models import Commune
-from tests.factories import make_event, make_registration
+from tests.support.factories import make_event, make_registration
 
 PARIS = ZoneInfo("Europe/Paris")
 

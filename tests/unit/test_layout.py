@@ -161,3 +161,84 @@ def test_every_domain_is_a_package_with_its_errors_where_it_has_any():
     for domain in DOMAINS:
         assert (APP / domain / "__init__.py").is_file(), domain
     assert not (APP / "services").exists() and not (APP / "models").exists()
+
+
+# --- tests/: shared helpers live in tests/support/ ------------------------------------------
+
+TESTS_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _tests_module_name(path: Path) -> str:
+    parts = path.relative_to(TESTS_ROOT.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _modules_imported_by(source: str, module: str, is_package: bool = False) -> set[str]:
+    """Every module that `source` imports anywhere in it; `from x import y` counts as `x` and
+    `x.y` (y may be a module), and relative imports are resolved from `module`."""
+    package = module if is_package else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parts, base] if base else parts)
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _why_forbidden_in_tests(imported: str) -> str | None:
+    parts = imported.split(".")
+    if parts[0] == "bench":
+        return "bench (bench may import tests/support, never the reverse)"
+    if "conftest" in parts:
+        return "a conftest (fixtures come by name; plain helpers live in tests/support)"
+    if parts[0] == "tests" and len(parts) > 1 and parts[1] != "support":
+        return "a module of tests/ outside tests/support (what tests share lives there)"
+    if parts[0].startswith("test_"):
+        return "a test module (what tests share lives in tests/support)"
+    return None
+
+
+@pytest.mark.parametrize(
+    ("source", "forbidden"),
+    [
+        ("import tests.conftest", True),
+        ("from .conftest import PHONE", True),
+        ("import tests.web.test_register", True),
+        ("from ..reliability.test_register_load import Tally", True),
+        ("from . import test_headers", True),
+        ("from tests import conftest", True),
+        ("def f():\n    import bench.register", True),
+        ("import bench", True),
+        ("from tests import factories", True),
+        ("from tests.support.http import csrf_from", False),
+        ("from tests.support import floor_app", False),
+        ("from ..support.browser import PHONE", False),
+        ("from app.core.extensions import db", False),
+    ],
+)
+def test_the_tests_import_check_tells_what_is_forbidden(source, forbidden):
+    imported = _modules_imported_by(source, "tests.web.test_example")
+    assert any(_why_forbidden_in_tests(name) for name in imported) is forbidden, imported
+
+
+def test_no_test_module_imports_another_test_module_a_conftest_or_bench():
+    """Test modules, conftests and tests/support import tests/support (and the app), never
+    another test module, a conftest or bench/."""
+    problems = []
+    for path in sorted(TESTS_ROOT.rglob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        module = _tests_module_name(path)
+        reported: list[str] = []
+        for name in sorted(_modules_imported_by(source, module, path.name == "__init__.py")):
+            if any(name.startswith(f"{parent}.") for parent in reported):
+                continue  # `from a.conftest import x`: reporting a.conftest is enough
+            if why := _why_forbidden_in_tests(name):
+                reported.append(name)
+                problems.append(f"{path.relative_to(TESTS_ROOT.parent)} imports {name}: {why}")
+    assert problems == [], "\n".join(problems)

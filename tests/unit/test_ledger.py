@@ -14,7 +14,7 @@ from app.ledger.errors import (
     InsufficientBalance,
 )
 from app.ledger.models import Transfer
-from tests.factories import make_member
+from tests.support.factories import make_member
 
 
 def _funded(amount: int = 10000):

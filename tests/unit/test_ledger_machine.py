@@ -33,7 +33,7 @@ from app.ledger.errors import AlreadyReversed, IdempotencyConflict, Insufficient
 from app.ledger.models import Account, Transfer
 from app.members.models import Commune, Member
 from app.merchants.models import Merchant
-from tests.factories import make_member
+from tests.support.factories import make_member
 
 A = 10000
 PERIODS = ("2025-01", "2025-02", "2025-03", "2025-04")

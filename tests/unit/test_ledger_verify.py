@@ -13,7 +13,7 @@ from sqlalchemy import text
 from app.core.extensions import db
 from app.ledger import transfers as ledger
 from app.ledger.allocation import allocate_month
-from tests.factories import make_member
+from tests.support.factories import make_member
 
 
 @pytest.fixture

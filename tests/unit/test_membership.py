@@ -24,7 +24,7 @@ from app.members.errors import (
     UnknownMember,
 )
 from app.members.models import ActivationCode, Application, Commune, Member, RetiredCardToken, User
-from tests.factories import make_member, make_user
+from tests.support.factories import make_member, make_user
 
 
 def make_application(email: str | None = "claire@example.test", **fields) -> Application:
@@ -306,7 +306,7 @@ def test_export_holds_every_own_row_and_none_of_anothers(app):
     my_contribution = record_contribution(me, 1500, ledger.today(), "cash")
     their_contribution = record_contribution(them, 2500, ledger.today(), "cheque")
     from app.events.models import Registration
-    from tests.factories import make_event
+    from tests.support.factories import make_event
 
     event = make_event(title_fr="Assemblée des adhérents")
     for person, token in ((me, "my-registration-token"), (them, "their-registration-token")):
@@ -358,7 +358,7 @@ def test_the_next_allocation_date_is_next_month(app):
 
 def test_erasure_removes_event_registrations_and_gives_the_place_to_the_waiting_list(app):
     from app.events.models import Registration
-    from tests.factories import make_event, make_registration
+    from tests.support.factories import make_event, make_registration
 
     member = make_member()
     event = make_event(capacity=1)

@@ -16,7 +16,7 @@ from app.merchants import admin as merchants_admin
 from app.merchants.admin import MerchantData
 from app.merchants.models import Category
 from app.payouts.errors import InvalidIban
-from tests.factories import make_cashier, make_merchant, make_user
+from tests.support.factories import make_cashier, make_merchant, make_user
 
 
 def _data(**overrides) -> MerchantData:

@@ -15,7 +15,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, make_url
 
 from app.core.extensions import db as _db
-from tests.conftest import _libpq, make_app, require
+from tests.support.apps import libpq_url, make_app, require
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -28,11 +28,11 @@ def empty_url(request, tmp_path):
     require(bool(base), "TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
     url = make_url(base)
     names = [f"patias_mig_{os.getpid()}_{uuid.uuid4().hex[:8]}_{n}" for n in ("a", "b")]
-    with psycopg.connect(_libpq(url), autocommit=True) as conn:
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         for name in names:
             conn.execute(f'CREATE DATABASE "{name}"')
     yield tuple(url.set(database=name).render_as_string(hide_password=False) for name in names)
-    with psycopg.connect(_libpq(url), autocommit=True) as conn:
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         for name in names:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

@@ -14,8 +14,8 @@ from app.core.extensions import db
 from app.members import auth, cards, membership
 from app.members.errors import CardLocked, InvalidPin, WrongPin
 from app.members.models import Member
-from tests.conftest import make_app
-from tests.factories import make_member
+from tests.support.apps import make_app
+from tests.support.factories import make_member
 
 
 def _try(member, pin):

@@ -16,7 +16,7 @@ from app.ledger.models import Transfer
 from app.members.errors import InvalidMemberNumber, WrongPin
 from app.register import sales as register
 from app.register.errors import IdentificationExpired, RegisterClosed, SaleNotFound
-from tests.factories import make_cashier, make_member, make_merchant, make_user
+from tests.support.factories import make_cashier, make_member, make_merchant, make_user
 
 PIN = "8642"
 

@@ -16,7 +16,7 @@ from app.core.settings import set_setting
 from app.ledger import transfers as ledger
 from app.payouts import bank_details, sepa, settlement
 from app.payouts.errors import BankDetailsMissing, InvalidIban, NothingToPay
-from tests.factories import make_member, make_merchant
+from tests.support.factories import make_member, make_merchant
 
 XSD = Path(sepaxml.__file__).parent / "schemas" / "pain.001.001.03.xsd"
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"}

@@ -16,7 +16,7 @@ from app.ledger.models import Transfer
 from app.merchants.models import Category
 from app.payouts import settlement
 from app.payouts.errors import NothingToPay, PeriodNotClosed, SettlementChanged
-from tests.factories import make_member, make_merchant
+from tests.support.factories import make_member, make_merchant
 
 
 def _funded_member(cents: int = 1_000_00):

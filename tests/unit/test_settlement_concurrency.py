@@ -12,8 +12,8 @@ from app.ledger import transfers as ledger
 from app.ledger.models import Transfer
 from app.merchants.models import Merchant
 from app.payouts import settlement
-from tests.concurrency import run_together
-from tests.factories import make_member, make_merchant
+from tests.support.concurrency import run_together
+from tests.support.factories import make_member, make_merchant
 
 
 def _merchant_owed(cents: int, later_cents: int = 0) -> int:

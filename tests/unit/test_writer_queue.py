@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from app.core.database import QueuedConnection, _WriterQueue
 from app.core.extensions import db as _db
-from tests.factories import make_member
+from tests.support.factories import make_member
 
 pytestmark = pytest.mark.usefixtures("app")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import make_admin
+from tests.support.factories import make_admin
 
 
 @pytest.fixture

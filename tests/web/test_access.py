@@ -12,7 +12,8 @@ and when a route answers the wrong actor:
   below it may well answer 404 or 400, which is the view's business, not the guard's).
 
 Later issues add their endpoints to their blueprint's dict. Rules with arguments are requested
-with the sample values of `SAMPLE_ARGUMENTS` (integers get an id that exists nowhere).
+with the sample values of `SAMPLE_ARGUMENTS` in tests/support/routes.py (integers get an id
+that exists nowhere).
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from werkzeug.routing import IntegerConverter
 
 from app.core.extensions import db
 from app.core.security import ADMIN, CASHIER, MEMBER, PUBLIC, view_access
 from app.members import twofactor
-from tests.factories import make_admin, make_cashier, make_member
+from tests.support.factories import make_admin, make_cashier, make_member
+from tests.support.routes import sample_url
 
 SIGNED_IN = "signed-in"  # any role
 AUDIENCES = {
@@ -170,15 +171,6 @@ ADMIN_AREA = {
 
 EXPECTED: dict[str, str] = {**PUBLIC_SITE, **AUTH, **ACCOUNT, **MERCHANT, **EVENTS, **ADMIN_AREA}
 
-# Values for the arguments of rules; an integer argument gets an id that exists nowhere.
-SAMPLE_ARGUMENTS = {
-    "filename": "css/main.css",
-    "token": "not-a-real-token",
-    "slug": "not-a-real-slug",
-    "period": "2026-01",
-}
-MISSING_ID = 987654
-
 # --- the actors ------------------------------------------------------------------------------
 
 ACTORS = ("anonymous", "member", "other_member", "cashier", "admin")
@@ -189,21 +181,6 @@ ROLE_OF = {
     "cashier": CASHIER,
     "admin": ADMIN,
 }
-
-
-def _sample_url(app, rule) -> str:
-    values, unknown = {}, []
-    for name in rule.arguments:
-        if isinstance(rule._converters.get(name), IntegerConverter):
-            values[name] = MISSING_ID
-        elif name in SAMPLE_ARGUMENTS:
-            values[name] = SAMPLE_ARGUMENTS[name]
-        else:
-            unknown.append(name)
-    assert not unknown, f"{rule.rule}: add a sample value for {unknown} to SAMPLE_ARGUMENTS"
-    return app.url_map.bind("localhost").build(
-        rule.endpoint, values, method=next(iter(rule.methods - {"HEAD", "OPTIONS"}))
-    )
 
 
 class Actors:
@@ -298,7 +275,7 @@ def test_every_endpoint_is_in_the_table_and_declares_that_audience(app):
 
 
 def test_an_undeclared_view_is_refused(database_url):
-    from tests.conftest import make_app
+    from tests.support.apps import make_app
 
     probe = make_app(database_url)
     probe.add_url_rule("/undeclared-probe", "undeclared_probe", lambda: "open to all?")
@@ -317,7 +294,7 @@ def test_every_route_answers_only_its_audience(app, actors):
     rules = sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint, r.rule))
     for rule in rules:
         audience = AUDIENCES[EXPECTED[rule.endpoint]]
-        url = _sample_url(app, rule)
+        url = sample_url(app, rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             for actor in ACTORS:
                 role = ROLE_OF[actor]
@@ -356,7 +333,7 @@ def test_anonymous_htmx_requests_get_401_and_hx_redirect(app, actors):
     ]
     assert protected
     for rule in protected:
-        response = actors.request("anonymous", "GET", _sample_url(app, rule), htmx=True)
+        response = actors.request("anonymous", "GET", sample_url(app, rule), htmx=True)
         assert response.status_code == 401, rule.rule
         assert response.headers["HX-Redirect"].startswith("/connexion"), rule.rule
 
@@ -373,7 +350,7 @@ def test_another_member_never_sees_the_first_members_data(app, actors):
     for rule in app.url_map.iter_rules():
         if EXPECTED[rule.endpoint] != MEMBER or "GET" not in rule.methods:
             continue
-        url = _sample_url(app, rule)
+        url = sample_url(app, rule)
         mine = actors.request("member", "GET", url)
         theirs = actors.request("other_member", "GET", url)
         assert mine.status_code == theirs.status_code == 200, url

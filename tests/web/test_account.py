@@ -20,8 +20,8 @@ from app.members import cards, membership
 from app.members.errors import LostCard
 from app.members.models import Commune, Member, User
 from app.merchants.models import Category, Merchant
-from tests.conftest import csrf_from
-from tests.factories import PASSWORD, make_member
+from tests.support.factories import PASSWORD, make_member
+from tests.support.http import csrf_from
 
 
 def make_shop(name: str = "Ferme du Lignon") -> Merchant:

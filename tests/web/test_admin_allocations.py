@@ -9,8 +9,8 @@ from app.core.extensions import db as _db
 from app.ledger import allocation
 from app.ledger import transfers as ledger
 from app.ledger.models import Transfer
-from tests.conftest import csrf_from
-from tests.factories import make_member
+from tests.support.factories import make_member
+from tests.support.http import csrf_from
 
 
 def _run_form(client, period=None) -> dict:

@@ -15,8 +15,8 @@ from app.ledger import transfers as ledger
 from app.ledger.models import Transfer
 from app.members.applications import clean_line
 from app.members.models import Application, Commune
-from tests.conftest import csrf_from
-from tests.factories import make_admin, make_member, make_merchant
+from tests.support.factories import make_admin, make_member, make_merchant
+from tests.support.http import csrf_from
 
 NASTY = [
     "x" * 10_000,

@@ -15,8 +15,8 @@ from app.content.models import FaqEntry, FeedbackVote, Page
 from app.core.extensions import db as _db
 from app.events.models import Event
 from app.members.models import Commune
-from tests.conftest import csrf_from
-from tests.factories import make_event
+from tests.support.factories import make_event
+from tests.support.http import csrf_from
 
 PARIS = ZoneInfo("Europe/Paris")
 

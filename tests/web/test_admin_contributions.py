@@ -13,8 +13,8 @@ from app.core.extensions import db as _db
 from app.ledger import contributions
 from app.ledger import transfers as ledger
 from app.ledger.models import Transfer
-from tests.conftest import csrf_from
-from tests.factories import make_member
+from tests.support.factories import make_member
+from tests.support.http import csrf_from
 
 
 def _form(client, url="/admin/cotisations"):

@@ -9,7 +9,7 @@ import pytest
 from app.audit import log as audit
 from app.audit.models import AuditEntry, AuditLogIsAppendOnly
 from app.core.extensions import db as _db
-from tests.factories import make_admin
+from tests.support.factories import make_admin
 
 
 @pytest.fixture

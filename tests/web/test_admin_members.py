@@ -13,8 +13,8 @@ from app.ledger import transfers as ledger
 from app.ledger.models import Transfer
 from app.members import cards
 from app.members.models import ActivationCode, Application, Commune, Member
-from tests.conftest import csrf_from
-from tests.factories import make_member
+from tests.support.factories import make_member
+from tests.support.http import csrf_from
 
 
 def _commune(name="Leigneux") -> Commune:

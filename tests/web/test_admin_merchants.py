@@ -14,8 +14,8 @@ from app.members.models import Commune, User
 from app.merchants.models import Category, Merchant
 from app.register import sales as register
 from app.register.errors import RegisterClosed
-from tests.conftest import csrf_from
-from tests.factories import make_cashier, make_merchant, make_user
+from tests.support.factories import make_cashier, make_merchant, make_user
+from tests.support.http import csrf_from
 
 GOOD_IBAN = "FR76 3000 1007 9412 3456 7890 185"
 

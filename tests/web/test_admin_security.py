@@ -12,8 +12,15 @@ from app.audit.models import AuditEntry
 from app.core.extensions import db as _db
 from app.members import twofactor
 from app.members.models import TotpCredential, User
-from tests.conftest import csrf_from
-from tests.factories import TEST_TOTP_SECRET, make_admin, make_cashier, make_member, make_user
+from tests.support.factories import (
+    TEST_TOTP_SECRET,
+    make_admin,
+    make_cashier,
+    make_member,
+    make_user,
+)
+from tests.support.http import csrf_from
+from tests.support.routes import sample_url  # the same sample URLs as the roles table
 
 
 def _post_code(client, url, code):
@@ -247,8 +254,6 @@ def test_a_new_admin_user_factory_without_factor_cannot_use_the_back_office(clie
 def test_every_admin_route_needs_the_second_factor(app, db):
     """An admin signed in with the password only reaches no admin-only route (the back office,
     the events' organiser lists) but the 2FA pages."""
-    from tests.web.test_access import _sample_url  # the same sample URLs as the roles table
-
     admin = make_admin()
     db.session.commit()
     client = app.test_client()
@@ -264,7 +269,7 @@ def test_every_admin_route_needs_the_second_factor(app, db):
             continue
         if getattr(view, "access", None) != {"admin"}:
             continue
-        url = _sample_url(app, rule)
+        url = sample_url(app, rule)
         endpoints.add(rule.endpoint)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             response = client.open(

@@ -18,8 +18,8 @@ from app.core.extensions import db as _db
 from app.ledger import transfers as ledger
 from app.ledger.models import Transfer
 from app.payouts import settlement
-from tests.conftest import csrf_from
-from tests.factories import make_cashier, make_member, make_merchant
+from tests.support.factories import make_cashier, make_member, make_merchant
+from tests.support.http import csrf_from
 
 GOOD_IBAN = "FR7630001007941234567890185"
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"}

@@ -16,8 +16,8 @@ from app.content.admin import SUBSCRIBERS_PER_PAGE
 from app.content.models import Subscriber
 from app.core.extensions import db as _db
 from app.members import communes
-from tests.conftest import csrf_from
-from tests.factories import make_admin, make_cashier, make_member
+from tests.support.factories import make_admin, make_cashier, make_member
+from tests.support.http import csrf_from
 
 LIST = "/admin/contenu/abonnes"
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)

@@ -12,8 +12,8 @@ from app.core.extensions import db as _db
 from app.members import auth as auth_service
 from app.members.errors import LoginFailed
 from app.members.models import User
-from tests.conftest import csrf_from
-from tests.factories import PASSWORD, make_member, make_user
+from tests.support.factories import PASSWORD, make_member, make_user
+from tests.support.http import csrf_from
 
 
 def _logged_in_user(client):
@@ -112,7 +112,7 @@ def test_five_wrong_passwords_block_the_account_with_a_clear_message(app, client
 
 
 def test_the_block_is_held_in_the_database_for_every_worker(app, database_url, auth):
-    from tests.conftest import make_app
+    from tests.support.apps import make_app
 
     make_user(email="shared@example.test")
     app_db_commit()

@@ -13,8 +13,8 @@ from app.core.mail import OutboxMessage
 from app.members import cards, membership
 from app.members.errors import InvalidActivationCode
 from app.members.models import ActivationCode, Application, Commune, Member, User
-from tests.conftest import csrf_from
-from tests.factories import PASSWORD, make_member, make_user
+from tests.support.factories import PASSWORD, make_member, make_user
+from tests.support.http import csrf_from
 
 NEW_PASSWORD = "un mot de passe solide"
 

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from app import create_app
 from app.core.extensions import db as _db
 from app.core.security import PUBLIC, access
-from tests.web.test_headers import assert_security_headers
+from tests.support.http import assert_security_headers
 
 SECRET = "s" * 20 + "0123456789ab"
 PEPPER = "p" * 20 + "ba9876543210"

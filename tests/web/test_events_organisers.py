@@ -13,7 +13,7 @@ from app.events import carpool
 from app.events import registrations as event_service
 from app.events.models import Event, Registration, Ride
 from app.ledger.transfers import today as paris_today
-from tests.factories import make_admin, make_event, make_member, make_registration
+from tests.support.factories import make_admin, make_event, make_member, make_registration
 
 
 def text(response) -> str:

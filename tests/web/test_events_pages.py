@@ -13,7 +13,7 @@ from icalendar import Calendar
 
 from app.core.columns import utcnow
 from app.core.mail import OutboxMessage
-from tests.factories import make_admin, make_event, make_registration
+from tests.support.factories import make_admin, make_event, make_registration
 
 PARIS = ZoneInfo("Europe/Paris")
 

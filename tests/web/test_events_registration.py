@@ -12,7 +12,7 @@ import pytest
 from app.core.mail import OutboxMessage
 from app.events import carpool
 from app.events.models import Booking, Registration, Ride
-from tests.factories import make_admin, make_event, make_member, make_registration
+from tests.support.factories import make_admin, make_event, make_member, make_registration
 
 FORM = {
     "name": "Jeanne Martin",

@@ -13,7 +13,8 @@ import pytest
 
 from app.core.extensions import db as _db
 from app.members.models import User
-from tests.factories import make_user
+from tests.support.factories import make_user
+from tests.support.http import assert_security_headers
 
 # Pages that need a query string to show their interesting state, and an unknown URL.
 EXTRA_URLS = (
@@ -38,24 +39,6 @@ def get_routes(app) -> list[str]:
             continue
         urls.add(rule.rule)
     return sorted(urls)
-
-
-def assert_security_headers(response, url: str) -> None:
-    headers = response.headers
-    csp = headers.get("Content-Security-Policy", "")
-    directives = {part.split()[0]: part.split()[1:] for part in csp.split(";") if part.strip()}
-    where = f"{url} ({response.status_code})"
-    assert directives.get("default-src") == ["'self'"], where
-    assert directives.get("script-src") == ["'self'"], where
-    assert directives.get("style-src") == ["'self'"], where
-    assert directives.get("object-src") == ["'none'"], where
-    assert directives.get("frame-ancestors") == ["'none'"], where
-    assert directives.get("base-uri") == ["'self'"], where
-    assert directives.get("form-action") == ["'self'"], where
-    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, where
-    assert headers.get("X-Content-Type-Options") == "nosniff", where
-    assert headers.get("Referrer-Policy") == "strict-origin-when-cross-origin", where
-    assert headers.get("X-Frame-Options") == "DENY", where
 
 
 class InlineCode(HTMLParser):

@@ -15,26 +15,11 @@ from app.core.extensions import db as _db
 from app.ledger import transfers as ledger
 from app.ledger.models import Transfer
 from app.members.models import Member
-from tests.conftest import csrf_from
-from tests.factories import make_cashier, make_member, make_merchant, make_user
+from tests.support.factories import make_cashier, make_member, make_merchant, make_user
+from tests.support.http import csrf_from, hidden
+from tests.support.register import PIN, balance_of, charge, fund, identify, sale_form
 
-PIN = "8642"  # unusual digits, so that a search of the logs cannot match by chance
 HX = {"HX-Request": "true"}
-
-
-def fund(member, cents: int, period: str = "2099-01") -> None:
-    """Give a member an allocation (through the ledger, like the monthly run)."""
-    ledger.transfer(
-        source=ledger.system_account("caisse"),
-        destination=ledger.member_account(member),
-        amount_cents=cents,
-        kind="allocation",
-        period=period,
-    )
-
-
-def balance_of(member) -> int:
-    return ledger.balance(ledger.member_account(member))
 
 
 def purchases() -> int:
@@ -67,46 +52,12 @@ def till(client, auth, shop):
     return client
 
 
-def identify(client, number: str, headers=None):
-    page = client.get("/caisse")
-    return client.post(
-        "/caisse/membre",
-        data={"number": number, "csrf_token": csrf_from(page.get_data(as_text=True))},
-        headers=headers or {},
-    )
-
-
-def hidden(html: str, name: str) -> str:
-    match = re.search(rf'name="{name}" type="hidden" value="([^"]*)"', html) or re.search(
-        rf'type="hidden" name="{name}" value="([^"]*)"', html
-    )
-    assert match, f"no hidden field {name}"
-    return match.group(1)
-
-
-def sale_form(client, member_number: str) -> dict:
-    """Identify the member and return the sale form's fields (CSRF, member reference, key)."""
-    response = identify(client, member_number)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    html = response.get_data(as_text=True)
-    return {
-        "csrf_token": csrf_from(html),
-        "member": hidden(html, "member"),
-        "key": hidden(html, "key"),
-    }
-
-
 def receipt_of(response) -> str:
     """The receipt region of a response (a whole page also holds a per-request CSRF token)."""
     html = response.get_data(as_text=True)
     match = re.search(r'<section class="reg-receipt".*?</section>', html, re.S)
     assert match, html[:500]
     return match.group(0)
-
-
-def charge(client, fields: dict, amount="12,50", pin=PIN, category="", headers=None):
-    data = {**fields, "amount": amount, "pin": pin, "category": category}
-    return client.post("/caisse/debit", data=data, headers=headers or {})
 
 
 # --- access ------------------------------------------------------------------------------------

@@ -12,9 +12,9 @@ from app.ledger import transfers as ledger
 from app.ledger.models import Transfer
 from app.members.models import Member
 from app.merchants.models import Category
-from tests.conftest import csrf_from
-from tests.factories import make_cashier, make_member, make_merchant
-from tests.web.test_register import PIN, balance_of, charge, fund, hidden, sale_form
+from tests.support.factories import make_cashier, make_member, make_merchant
+from tests.support.http import csrf_from, hidden
+from tests.support.register import PIN, balance_of, charge, fund, sale_form
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The least a sale can cost in this stack (bench/register_floor.py serves it with gunicorn).
+"""The least a sale can cost in this stack (bench/register.py serves it with gunicorn, and
+compares the register with it; tests/unit/test_bench_floor.py checks that it does its job).
 
 Flask with the same extensions the register's sale goes through, each at its cheapest: a signed
 session cookie, Flask-Login with a user made from the session alone (no database), Flask-WTF's
