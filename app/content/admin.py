@@ -13,13 +13,13 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 
 from app.audit import log as audit
 from app.content.models import FaqEntry, FeedbackVote, Page, Subscriber
+from app.core.calendar import PARIS
 from app.core.errors import InvalidContent
 from app.core.extensions import db
 from app.core.i18n import fold
@@ -34,7 +34,6 @@ TITLE_MAX = 200
 BODY_MAX = 50_000
 SEARCH_MAX = 254  # the longest e-mail address
 SUBSCRIBERS_PER_PAGE = 50
-PARIS = ZoneInfo("Europe/Paris")
 
 
 def clean_text(text: str | None, limit: int) -> str:

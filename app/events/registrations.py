@@ -22,6 +22,8 @@ from flask_babel import format_datetime, ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, or_, select
 
+from app.core import calendar
+from app.core.calendar import PARIS
 from app.core.columns import utcnow
 from app.core.extensions import db
 from app.core.mail import queue_mail
@@ -34,9 +36,6 @@ from app.events.errors import (
 )
 from app.events.models import MAX_PEOPLE, Event, Registration
 from app.events.rules import CLOSED_MESSAGES, check_not_started, event_url, lock_event, private_url
-
-PARIS = ZoneInfo("Europe/Paris")
-
 
 # --- Reading -------------------------------------------------------------------------------
 
@@ -502,7 +501,7 @@ def send_reminders(today: date | None = None) -> int:
     """Queue the reminder of the day before for every event of tomorrow (Europe/Paris) to its
     confirmed registrants with an e-mail, drivers included. Each person gets it once: a second
     run the same day queues nothing. Returns the number of messages queued."""
-    today = today or datetime.now(PARIS).date()
+    today = today or calendar.today()
     tomorrow = today + timedelta(days=1)
     start = datetime.combine(tomorrow, time(0), PARIS)
     end = datetime.combine(tomorrow + timedelta(days=1), time(0), PARIS)

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from app.audit.models import AuditEntry
+from app.core import calendar
 from app.core.errors import InvalidPeriod
 from app.core.extensions import db
 from app.ledger import transfers as ledger
@@ -102,7 +103,7 @@ def test_month_boundaries_are_those_of_europe_paris(app, monkeypatch):
         def now(cls, tz=None):
             return instant.astimezone(tz) if tz else instant.replace(tzinfo=None)
 
-    monkeypatch.setattr(ledger, "datetime", Clock)
+    monkeypatch.setattr(calendar, "datetime", Clock)
     sale = ledger.transfer(
         source=member,
         destination=ledger.merchant_account(shop),
