@@ -23,6 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from app.audit import log as audit
+from app.core import calendar
+from app.core.calendar import Month
 from app.core.columns import utcnow
 from app.core.extensions import db
 from app.core.mail import OutboxMessage, queue_mail
@@ -428,7 +430,7 @@ class Movement:
 
     @property
     def month(self) -> str:
-        return self.occurred_on.strftime("%Y-%m")
+        return str(Month.from_date(self.occurred_on))
 
     @property
     def label(self) -> str:
@@ -539,14 +541,14 @@ def this_month_allocation(member: Member) -> Transfer | None:
         db.select(Transfer).where(
             Transfer.kind == "allocation",
             Transfer.destination_id == account.id,
-            Transfer.period == ledger.current_period(),
+            Transfer.period == str(Month.current()),
         )
     )
 
 
 def next_allocation_date(today: date | None = None) -> date:
     """The day of next month's allocation (association data `allocation_day`, default the 1st)."""
-    today = today or ledger.today()
+    today = today or calendar.today()
     day = int(association().get("allocation_day", 1) or 1)
     year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
     return date(year, month, min(max(day, 1), 28))

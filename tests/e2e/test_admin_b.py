@@ -15,6 +15,7 @@ import xmlschema
 from playwright.sync_api import expect
 
 from app.content.models import FaqEntry
+from app.core.calendar import Month
 from app.core.extensions import db
 from app.events.models import Event
 from app.ledger import transfers as ledger
@@ -39,8 +40,8 @@ def _last_month_sales(live_app) -> dict[int, int]:
     """Sales of last month at every demo merchant, made once per live server: merchant id -> amount."""
     if "e2e_b_sales" in live_app.extensions:
         return live_app.extensions["e2e_b_sales"]
-    period = settlement.last_closed_period()
-    day = settlement.month_start(period) + timedelta(days=9)
+    period = str(Month.last_closed())
+    day = Month.parse(period).first_day + timedelta(days=9)
     with live_app.app_context():
         member = make_member(first_name="Margot", last_name="Achats")
         account = ledger.member_account(member)
@@ -70,10 +71,10 @@ def _last_month_sales(live_app) -> dict[int, int]:
 
 def test_the_treasurer_pays_the_merchants(page, live_server, live_app, tmp_path):
     sold = _last_month_sales(live_app)
-    period = settlement.last_closed_period()
+    period = str(Month.last_closed())
     admin_login(page, live_server, live_app)
     page.get_by_role("link", name="Règlements", exact=True).click()
-    expect(page.locator("h1")).to_contain_text(settlement.month_start(period).strftime("%Y"))
+    expect(page.locator("h1")).to_contain_text(Month.parse(period).first_day.strftime("%Y"))
 
     with live_app.app_context():
         month = settlement.month_settlement(period)
@@ -150,7 +151,7 @@ def test_merchants_settlements_and_content_pages_have_no_axe_violations(
 ):
     _last_month_sales(live_app)
     ids = _ids(live_app)
-    last, current = settlement.last_closed_period(), ledger.current_period()
+    last, current = str(Month.last_closed()), str(Month.current())
     admin_login(page, live_server, live_app)
     for path in [
         "/admin/commercants",
@@ -161,7 +162,7 @@ def test_merchants_settlements_and_content_pages_have_no_axe_violations(
         f"/admin/commercants/{ids['merchant']}/modifier",
         "/admin/reglements",
         f"/admin/reglements?mois={current}",
-        f"/admin/reglements?mois={settlement.shift(last, -1)}",
+        f"/admin/reglements?mois={Month.parse(last).shift(-1)}",
         f"/admin/reglements/{last}/commercants/{ids['merchant']}",
         "/admin/contenu",
         "/admin/contenu/faq",
@@ -220,7 +221,7 @@ def test_merchants_settlements_and_content_pages_have_no_axe_violations(
 @VIEWPORTS
 def test_the_merchant_reads_its_statements(page, live_server, live_app):
     _last_month_sales(live_app)
-    last = settlement.last_closed_period()
+    last = str(Month.last_closed())
     login(page, live_server, "caisse1@patias.test")
     page.goto(live_server + "/caisse/releves")
     assert_no_axe_violations(page)
