@@ -9,8 +9,6 @@ holds the database's write lock (`BEGIN IMMEDIATE`, see app/core/database.py).
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import secrets
 from collections.abc import Iterable
@@ -27,6 +25,7 @@ from app.core.calendar import PARIS
 from app.core.columns import utcnow
 from app.core.extensions import db
 from app.core.mail import queue_mail
+from app.core.spreadsheet import french_csv
 from app.events import carpool
 from app.events.errors import (
     AlreadyRegistered,
@@ -590,21 +589,8 @@ def calendar_ics(events: list[Event], name: str, language: str = "fr") -> bytes:
 
 # --- Organisers' spreadsheet (CSV) --------------------------------------------------------------
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value) -> str:
-    """A cell a spreadsheet will not run as a formula: text starting with = + - @ gets a quote."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(_FORMULA_START) else text
-
 
 def attendees_csv(event: Event, headers: list[str], rows: list[list]) -> bytes:
     """UTF-8 with a byte-order mark and `;` separators: what French Excel and LibreOffice open
     right with a double click."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    writer.writerow([neutralise(h) for h in headers])
-    for row in rows:
-        writer.writerow([neutralise(cell) for cell in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return french_csv(headers, rows)

@@ -9,10 +9,11 @@ import click
 
 from app.core import calendar
 from app.core.cli import ssa
+from app.core.i18n import euros_plain
 
 
 def _euros(cents: int) -> str:
-    return f"{cents / 100:,.2f} EUR".replace(",", " ")
+    return f"{euros_plain(cents, '.', ' ')} EUR"
 
 
 def _check_month(_ctx, _param, value):

@@ -8,8 +8,6 @@ one-time code. Activation sets the password and the PIN (`app.members.auth`).
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import secrets
 from dataclasses import dataclass
@@ -27,9 +25,11 @@ from app.core import calendar
 from app.core.calendar import Month
 from app.core.columns import utcnow
 from app.core.extensions import db
+from app.core.i18n import euros_plain
 from app.core.mail import OutboxMessage, queue_mail
 from app.core.pagination import Pagination
 from app.core.settings import association
+from app.core.spreadsheet import Euros, french_csv
 from app.events import registrations as events
 from app.ledger import transfers as ledger
 from app.ledger.models import Account, Transfer
@@ -580,40 +580,21 @@ CSV_COLUMNS = (
 )
 
 
-def csv_text(value) -> str:
-    """A cell safe to open in a spreadsheet: text starting with = + - @ (or a tab or CR)
-    is prefixed with ' so that it is never taken for a formula."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
-def euros(cents: int) -> str:
-    """-12,50 (French decimal comma: the CSV is for French spreadsheets)."""
-    sign = "-" if cents < 0 else ""
-    cents = abs(cents)
-    return f"{sign}{cents // 100},{cents % 100:02d}"
-
-
-def movements_csv(member: Member) -> str:
+def movements_csv(member: Member, *, bom: bool = True) -> bytes:
     """The member's movements as CSV for French spreadsheets: `;`, decimal comma, UTF-8 with BOM."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow([str(title) for title in CSV_COLUMNS])
-    for item in all_movements(member):
-        writer.writerow(
-            (
-                item.occurred_on.isoformat(),
-                item.reference,
-                csv_text(item.label),
-                csv_text(item.merchant),
-                csv_text(item.category),
-                euros(item.amount_cents),
-                csv_text(item.memo),
-            )
+    rows = (
+        (
+            item.occurred_on.isoformat(),
+            item.reference,
+            item.label,
+            item.merchant,
+            item.category,
+            Euros(item.amount_cents),
+            item.memo,
         )
-    return "\ufeff" + out.getvalue()
+        for item in all_movements(member)
+    )
+    return french_csv(CSV_COLUMNS, rows, bom=bom)
 
 
 def export_data(member: Member) -> dict:
@@ -714,27 +695,26 @@ def _event_registrations(member: Member) -> list[dict]:
     ]
 
 
-def export_csv(member: Member) -> str:
+def export_csv(member: Member) -> bytes:
     """Personal data (field;value), a blank line, then the movements (as `movements_csv`)."""
     data = export_data(member)
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(("field", "value"))
-    for section in ("member", "login", "application"):
-        for key, value in (data[section] or {}).items():
-            writer.writerow((f"{section}.{key}", csv_text("" if value is None else value)))
-    writer.writerow(("ledger.balance_eur", euros(data["ledger"]["balance_cents"])))
-    for row in data["contributions"]:
-        writer.writerow(
-            (
-                f"contribution.{row['reference']}",
-                f"{row['date']} {euros(row['amount_cents'])} {row['method'] or ''}".strip(),
-            )
+    rows = [
+        (f"{section}.{key}", value)
+        for section in ("member", "login", "application")
+        for key, value in (data[section] or {}).items()
+    ]
+    rows.append(("ledger.balance_eur", Euros(data["ledger"]["balance_cents"])))
+    rows.extend(
+        (
+            f"contribution.{row['reference']}",
+            f"{row['date']} {euros_plain(row['amount_cents'])} {row['method'] or ''}".strip(),
         )
-    for index, row in enumerate(data["event_registrations"], start=1):
-        for key, value in row.items():
-            writer.writerow(
-                (f"event_registration.{index}.{key}", csv_text("" if value is None else value))
-            )
-    writer.writerow(())
-    return "\ufeff" + out.getvalue() + movements_csv(member).removeprefix("\ufeff")
+        for row in data["contributions"]
+    )
+    rows.extend(
+        (f"event_registration.{index}.{key}", value)
+        for index, row in enumerate(data["event_registrations"], start=1)
+        for key, value in row.items()
+    )
+    rows.append(())
+    return french_csv(("field", "value"), rows) + movements_csv(member, bom=False)

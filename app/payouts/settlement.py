@@ -27,8 +27,6 @@ Months are calendar months in Europe/Paris: a transfer belongs to the month of i
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -38,6 +36,7 @@ from sqlalchemy import func, or_, select
 
 from app.core.calendar import Month, today
 from app.core.extensions import db
+from app.core.spreadsheet import Euros, french_csv
 from app.ledger import transfers as ledger
 from app.ledger.errors import IdempotencyConflict, InsufficientBalance
 from app.ledger.models import Account, Transfer
@@ -578,22 +577,6 @@ def statement(merchant: Merchant, period: str, with_lines: bool = False) -> Stat
     return result
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value) -> str:
-    """Text a spreadsheet will not run as a formula (a leading = + - @ gets a quote)."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(_FORMULA_START) else text
-
-
-def csv_amount(cents: int, language: str) -> str:
-    """Amounts as numbers a spreadsheet reads in that language: 1234,50 (fr) or 1234.50 (en)."""
-    sign = "-" if cents < 0 else ""
-    text = f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
-    return text.replace(".", ",") if language == "fr" else text
-
-
 def statement_csv(result: Statement, language: str) -> bytes:
     """The statement as a spreadsheet file: UTF-8 with a byte-order mark and `;` separators (what
     French Excel and LibreOffice open right with a double click). Every operation of the month,
@@ -606,10 +589,7 @@ def statement_csv(result: Statement, language: str) -> bytes:
         "correction": _("Correction"),
         "other": _("Other"),
     }
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    writer.writerow([neutralise(result.merchant.name), result.period])
-    writer.writerow(
+    rows = [
         [
             _("Date"),
             _("Time"),
@@ -619,22 +599,22 @@ def statement_csv(result: Statement, language: str) -> bytes:
             _("Cancels sale"),
             _("Amount (EUR)"),
         ]
-    )
+    ]
     for line in result.lines:
         row = line.transfer
-        writer.writerow(
+        rows.append(
             [
                 row.occurred_on.isoformat(),
                 hour(row.created_at) if row.created_at else "",
                 row.reference,
                 labels[line.kind],
-                neutralise(line.category.tr("name") if line.category else ""),
+                line.category.tr("name") if line.category else "",
                 line.reverses_reference,
-                csv_amount(line.signed_cents, language),
+                Euros(line.signed_cents),
             ]
         )
     month = result.month
-    writer.writerow([])
+    rows.append([])
     for label, cents in (
         (_("Sales"), month.sales_cents),
         (_("Cancellations"), -month.refunds_cents),
@@ -644,8 +624,9 @@ def statement_csv(result: Statement, language: str) -> bytes:
         (_("Paid for this month"), month.paid_cents),
         (_("Still to pay"), month.payable_cents),
     ):
-        writer.writerow([label, "", "", "", "", "", csv_amount(cents, language)])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+        rows.append([label, "", "", "", "", "", Euros(cents)])
+    decimal = "," if language == "fr" else "."
+    return french_csv([result.merchant.name, result.period], rows, decimal=decimal)
 
 
 # --- paying ---------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import abort, flash, make_response, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -189,10 +189,7 @@ def settlement_sepa(period: str):
         result = sepa.transfer_file(period)
     except (PeriodNotClosed, NothingToPay, BankDetailsMissing) as exc:
         return _month_page(period, 409, exc.message)
-    response = make_response(result.xml)
-    response.headers["Content-Type"] = "application/xml; charset=utf-8"
-    response.headers["Content-Disposition"] = f'attachment; filename="{result.filename}"'
-    return response
+    return download(result.xml, result.filename, "application/xml; charset=utf-8")
 
 
 @bp.get("/reglements/<period>/commercants/<int:merchant_id>")
