@@ -5,6 +5,7 @@ that redefines what the core's kernel provides."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,22 @@ def test_every_domain_is_a_package_with_its_errors_where_it_has_any():
     for domain in DOMAINS:
         assert (APP / domain / "__init__.py").is_file(), domain
     assert not (APP / "services").exists() and not (APP / "models").exists()
+
+
+@pytest.mark.parametrize(
+    ("pattern", "home"),
+    [
+        (r"^PARIS\s*=\s*ZoneInfo", "app/core/calendar.py"),
+        (r"csv\.writer\(", "app/core/spreadsheet.py"),
+        (r"^def today\(", "app/core/calendar.py"),
+        (r"Content-Disposition", "app/core/spreadsheet.py"),
+    ],
+)
+def test_the_kernel_is_not_written_twice(pattern, home):
+    """Time zone, today, CSV writers and download headers live once, in the core."""
+    places = sorted(
+        str(path.relative_to(APP.parent))
+        for path in APP.rglob("*.py")
+        if re.search(pattern, path.read_text(encoding="utf-8"), re.M)
+    )
+    assert places == [home]
