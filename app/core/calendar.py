@@ -52,11 +52,12 @@ class Month:
         `message` replaces the message for text that is not a month; `first` and `last` bound
         the months accepted (the message then names the range)."""
         match = _MONTH.match(text.strip()) if isinstance(text, str) else None
-        year, month = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
-        if not (1 <= month <= 12 and 1 <= year <= 9999):
+        if match is None or not 1 <= int(match.group(2)) <= 12:
             raise InvalidPeriod(message or _NOT_A_MONTH)
-        parsed = cls(year, month)
-        if (first is not None and parsed < first) or (last is not None and parsed > last):
+        asked = (int(match.group(1)), int(match.group(2)))
+        if (first is not None and asked < (first.year, first.month)) or (
+            last is not None and asked > (last.year, last.month)
+        ):
             raise InvalidPeriod(
                 _l(
                     "This month is out of range: choose a month from %(first)s to %(last)s.",
@@ -64,6 +65,9 @@ class Month:
                     last=str(last or Month(9999, 12)),
                 )
             )
+        if asked[0] < 1:  # year 0000: no such month
+            raise InvalidPeriod(message or _NOT_A_MONTH)
+        parsed = cls(*asked)
         return parsed
 
     @classmethod

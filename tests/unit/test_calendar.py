@@ -42,6 +42,9 @@ def test_a_caller_may_name_its_own_message_and_range():
         Month.parse("1999-12", first=Month(2000, 1), last=Month(2030, 12))
     assert "2000-01" in str(error.value.message) and "2030-12" in str(error.value.message)
     assert Month.parse("2030-12", first=Month(2000, 1), last=Month(2030, 12)) == Month(2030, 12)
+    with pytest.raises(InvalidPeriod) as error:  # a year 0000 is before the range too
+        Month.parse("0000-05", first=Month(2000, 1))
+    assert "2000-01" in str(error.value.message)
 
 
 def test_a_month_that_does_not_exist_cannot_be_built():
