@@ -55,12 +55,12 @@ def build_dataset(
 ) -> Dataset:
     """Create the SQLite file at `path` with the schema, the association's data and the ledger."""
     from app import create_app
+    from app.core.calendar import Month
     from app.core.extensions import db
     from app.demo.association import load_reference_data
     from app.ledger import transfers as ledger
     from app.members.models import Commune
     from app.merchants.models import Category
-    from app.payouts import settlement
 
     started = time.perf_counter()
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}")
@@ -72,9 +72,10 @@ def build_dataset(
         db.session.commit()
         communes = db.session.scalars(db.select(Commune.id).where(Commune.eligible.is_(True))).all()
         categories = db.session.scalars(db.select(Category.id)).all()
-        period = settlement.last_closed_period()
-        first = settlement.month_start(period)
-        days = (settlement.next_month_start(period) - first).days
+        month = Month.last_closed()
+        period = str(month)
+        first = month.first_day
+        days = (month.end - first).days
         caisse = ledger.system_account("caisse").id
         db.session.commit()
 
@@ -230,7 +231,7 @@ def existing_dataset(path: Path) -> Dataset:
     """A database built earlier by `build_dataset` (`--keep PATH --reuse`)."""
     import sqlite3
 
-    from app.payouts import settlement
+    from app.core.calendar import Month
 
     with sqlite3.connect(path) as connection:
         members, merchants = connection.execute(
@@ -240,7 +241,7 @@ def existing_dataset(path: Path) -> Dataset:
             "SELECT max(period) FROM transfer WHERE kind = 'allocation'"
         ).fetchone()[0]
         start = f"{period}-01"
-        end = settlement.next_month_start(period).isoformat()
+        end = Month.parse(period).end.isoformat()
         sales = connection.execute(
             "SELECT count(*) FROM transfer WHERE kind = 'purchase' AND occurred_on >= ?"
             " AND occurred_on < ?",

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.audit.models import AuditEntry
+from app.core.calendar import PARIS
 from app.core.extensions import db
 from app.core.pagination import Pagination, paginate
 from app.members.models import User
-
-PARIS = ZoneInfo("Europe/Paris")
 
 # Every action written to the log, with its label for the journal's filter.
 ACTIONS = {

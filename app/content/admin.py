@@ -10,22 +10,20 @@ Every change is written to the audit log (`content.changed`; removing a subscrib
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 
 from app.audit import log as audit
 from app.content.models import FaqEntry, FeedbackVote, Page, Subscriber
+from app.core.calendar import PARIS
 from app.core.errors import InvalidContent
 from app.core.extensions import db
 from app.core.i18n import fold
 from app.core.pagination import Pagination, contains_pattern, paginate
 from app.core.settings import load_data
-from app.events.registrations import neutralise
+from app.core.spreadsheet import french_csv
 from app.members.applications import clean_line, strip_controls
 
 QUESTION_MAX = 300
@@ -34,7 +32,6 @@ TITLE_MAX = 200
 BODY_MAX = 50_000
 SEARCH_MAX = 254  # the longest e-mail address
 SUBSCRIBERS_PER_PAGE = 50
-PARIS = ZoneInfo("Europe/Paris")
 
 
 def clean_text(text: str | None, limit: int) -> str:
@@ -289,19 +286,16 @@ def subscribers_csv() -> bytes:
     """Every subscriber, newest first, for a spreadsheet: UTF-8 with a byte-order mark and `;`
     separators (what French Excel and LibreOffice open right with a double click), the time of
     subscription in Europe/Paris. Cells typed by visitors are neutralised (never a formula)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    writer.writerow([str(title) for title in SUBSCRIBER_CSV_COLUMNS])
-    for subscriber in db.session.scalars(select(Subscriber).order_by(*NEWEST_FIRST)):
-        writer.writerow(
-            [
-                neutralise(subscriber.email),
-                neutralise(subscriber.commune),
-                neutralise(subscriber.language),
-                subscriber.created_at.astimezone(PARIS).strftime("%d/%m/%Y %H:%M"),
-            ]
+    rows = (
+        (
+            subscriber.email,
+            subscriber.commune,
+            subscriber.language,
+            subscriber.created_at.astimezone(PARIS).strftime("%d/%m/%Y %H:%M"),
         )
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+        for subscriber in db.session.scalars(select(Subscriber).order_by(*NEWEST_FIRST))
+    )
+    return french_csv(SUBSCRIBER_CSV_COLUMNS, rows)
 
 
 def delete_subscriber(subscriber: Subscriber, actor_id: int | None) -> None:

@@ -80,6 +80,15 @@ def money(cents: int | None) -> str:
     return _rebuilt(parts, cents)
 
 
+def euros_plain(cents: int, decimal: str = ",", group: str = "") -> str:
+    """An amount as a file, a form field or a command writes it: no currency symbol, `decimal`
+    before the cents, `group` between thousands (none by default): `-1234,50`."""
+    sign = "-" if cents < 0 else ""
+    euros, rest = divmod(abs(cents), 100)
+    whole = f"{euros:,}".replace(",", group) if group else str(euros)
+    return f"{sign}{whole}{decimal}{rest:02d}"
+
+
 def _rebuilt(parts: tuple[str, str, str, str], cents: int) -> str:
     prefix, group, decimal, suffix = parts
     euros, rest = divmod(cents, 100)
@@ -148,7 +157,7 @@ _TOO_MANY_DIGITS = re.compile(r"^\d{10,}(?:[.,]\d{1,2})?$")
 def amount_input(cents: int) -> str:
     """An amount as a form field shows it back, in the reader's way: 12,50 in French, 12.50 in
     English (no symbol, no grouping; `parse_amount` reads either)."""
-    return f"{cents // 100}{get_decimal_symbol(current_language())}{cents % 100:02d}"
+    return euros_plain(cents, get_decimal_symbol(current_language()))
 
 
 def parse_amount(

@@ -12,11 +12,13 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
+from app.core import calendar
+from app.core.calendar import PARIS
 from app.core.extensions import db
 from app.core.i18n import fold
 from app.events import carpool
 from app.events.models import Booking, Event, PickupPoint, Registration, Ride
-from app.events.registrations import PARIS, new_token
+from app.events.registrations import new_token
 from app.members.models import Commune
 
 MEETING_HALLS = (
@@ -93,7 +95,7 @@ LAST_NAMES = (
 
 
 def seed() -> Iterator[str]:
-    today = datetime.now(PARIS).date()
+    today = calendar.today()
     communes = {c.name: c for c in db.session.scalars(select(Commune))}
     points = {
         p.commune.name: p

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from app.core import calendar
 from app.core.extensions import db
 from app.ledger import allocation, contributions
-from app.ledger import transfers as ledger
 from app.members import auth, cards, membership
 from app.members.models import Application, Commune, Member, User
 
@@ -103,7 +103,7 @@ def seed() -> Iterator[str]:
     yield f"Allocation {result.period}: {result.members_credited} members credited."
 
     recorded = 0
-    paid_on = ledger.today()
+    paid_on = calendar.today()
     for index in PAID:
         member = db.session.scalar(
             db.select(Member).where(Member.number == cards.member_number(index))

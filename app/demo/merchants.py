@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 
+from app.core import calendar
 from app.core.extensions import db
 from app.ledger import transfers as ledger
 from app.ledger.errors import IdempotencyConflict, InsufficientBalance
@@ -139,7 +140,7 @@ def _sales(merchants: list[Merchant]) -> str:
     )
     if not members:
         return "Demo sales: no demo member to sell to (members are seeded first)."
-    today = ledger.today()
+    today = calendar.today()
     days = [
         day
         for day in (today - timedelta(days=n) for n in range(SALE_DAYS - 1, -1, -1))

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.audit import log as audit
 from app.content.admin import clean_text, slugify, unique_slug
+from app.core.calendar import PARIS
 from app.core.columns import utcnow
 from app.core.errors import InvalidContent
 from app.core.extensions import db
@@ -32,7 +32,6 @@ from app.events.models import EVENT_KINDS, Event
 from app.members.applications import clean_address, clean_line
 from app.members.models import Commune
 
-PARIS = ZoneInfo("Europe/Paris")
 TITLE_MAX = 200
 DESCRIPTION_MAX = 10_000
 MAX_CAPACITY = 10_000

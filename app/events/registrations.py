@@ -9,8 +9,6 @@ holds the database's write lock (`BEGIN IMMEDIATE`, see app/core/database.py).
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import secrets
 from collections.abc import Iterable
@@ -22,9 +20,12 @@ from flask_babel import format_datetime, ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, or_, select
 
+from app.core import calendar
+from app.core.calendar import PARIS
 from app.core.columns import utcnow
 from app.core.extensions import db
 from app.core.mail import queue_mail
+from app.core.spreadsheet import french_csv
 from app.events import carpool
 from app.events.errors import (
     AlreadyRegistered,
@@ -34,9 +35,6 @@ from app.events.errors import (
 )
 from app.events.models import MAX_PEOPLE, Event, Registration
 from app.events.rules import CLOSED_MESSAGES, check_not_started, event_url, lock_event, private_url
-
-PARIS = ZoneInfo("Europe/Paris")
-
 
 # --- Reading -------------------------------------------------------------------------------
 
@@ -502,7 +500,7 @@ def send_reminders(today: date | None = None) -> int:
     """Queue the reminder of the day before for every event of tomorrow (Europe/Paris) to its
     confirmed registrants with an e-mail, drivers included. Each person gets it once: a second
     run the same day queues nothing. Returns the number of messages queued."""
-    today = today or datetime.now(PARIS).date()
+    today = today or calendar.today()
     tomorrow = today + timedelta(days=1)
     start = datetime.combine(tomorrow, time(0), PARIS)
     end = datetime.combine(tomorrow + timedelta(days=1), time(0), PARIS)
@@ -591,21 +589,8 @@ def calendar_ics(events: list[Event], name: str, language: str = "fr") -> bytes:
 
 # --- Organisers' spreadsheet (CSV) --------------------------------------------------------------
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value) -> str:
-    """A cell a spreadsheet will not run as a formula: text starting with = + - @ gets a quote."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(_FORMULA_START) else text
-
 
 def attendees_csv(event: Event, headers: list[str], rows: list[list]) -> bytes:
     """UTF-8 with a byte-order mark and `;` separators: what French Excel and LibreOffice open
     right with a double click."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    writer.writerow([neutralise(h) for h in headers])
-    for row in rows:
-        writer.writerow([neutralise(cell) for cell in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return french_csv(headers, rows)

@@ -11,6 +11,7 @@ from datetime import date
 from sqlalchemy import select
 
 from app.audit import log as audit
+from app.core.calendar import Month
 from app.core.extensions import db
 from app.core.pagination import Pagination, page_in_range
 from app.ledger import allocation, contributions
@@ -99,9 +100,8 @@ def pledges_against_payments(
     month and not cancelled). Members listed: not erased, or who paid that month."""
     from sqlalchemy import text
 
-    from app.reports.dashboard import month_bounds
-
-    start, end = month_bounds(period)
+    month = Month.parse(period)
+    start, end = month.first_day, month.end
     paid_sql = """
         SELECT t.member_id, sum(t.amount_cents) AS paid FROM transfer t
         WHERE t.kind = 'contribution' AND t.occurred_on >= :start AND t.occurred_on < :end

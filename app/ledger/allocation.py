@@ -29,14 +29,13 @@ The rule applies to the members credited by the run, so a re-run expires nothing
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy import Date, bindparam, select, text
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.core.calendar import Month
 from app.core.columns import UTCDateTime, utcnow
 from app.core.extensions import db
 from app.core.settings import association
@@ -45,7 +44,6 @@ from app.ledger.errors import AlreadyAllocated
 from app.ledger.models import Account, Transfer
 
 BATCH_SIZE = 50_000
-_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
 @dataclass(frozen=True)
@@ -55,18 +53,6 @@ class AllocationSummary:
     expired_members: int
     expired_cents: int
     period: str = ""
-
-
-def parse_period(value: str) -> str:
-    """'YYYY-MM' or ValueError."""
-    if not isinstance(value, str) or not _PERIOD.match(value.strip()):
-        raise ValueError("a month is written YYYY-MM, for example 2026-03")
-    return value.strip()
-
-
-def period_start(period: str) -> date:
-    year, month = parse_period(period).split("-")
-    return date(int(year), int(month), 1)
 
 
 def allocation_cents() -> int:
@@ -259,7 +245,8 @@ def allocate_month(
     `progress(done, total)` is called after each batch with (about) the number of active
     members dealt with so far, and the number of active members.
     """
-    period = parse_period(period) if period else ledger.current_period()
+    month = Month.parse(period) if period else Month.current()
+    period = str(month)
     rules = association()
     amount = int(rules["allocation_cents"])
     if amount <= 0:
@@ -286,7 +273,7 @@ def allocate_month(
         "amount": amount,
         "actor": actor_id,
         "now": now,
-        "day": period_start(period),
+        "day": month.first_day,
         "period": period,
     }
     credited = expired_members = expired_cents = 0
@@ -322,7 +309,8 @@ def allocate_member_now(member, actor_id: int | None = None) -> Transfer | None:
     transfer, or None when the member is not active or was already credited this month."""
     if member.status != "active":
         return None
-    period = ledger.current_period()
+    month = Month.current()
+    period = str(month)
     account = ledger.member_account(member)
     caisse = ledger.system_account("caisse")
     already = db.session.scalar(
@@ -343,7 +331,7 @@ def allocate_member_now(member, actor_id: int | None = None) -> Transfer | None:
             kind="allocation",
             actor_id=actor_id,
             period=period,
-            occurred_on=period_start(period),
+            occurred_on=month.first_day,
         )
     except AlreadyAllocated:
         return None
@@ -357,6 +345,6 @@ def allocate_member_now(member, actor_id: int | None = None) -> Transfer | None:
             kind="expiry",
             actor_id=actor_id,
             period=period,
-            occurred_on=period_start(period),
+            occurred_on=month.first_day,
         )
     return row

@@ -35,11 +35,11 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import or_, select
 
 from app.audit import log as audit
+from app.core import calendar
 from app.core.errors import DomainError
 from app.core.extensions import db
 from app.core.i18n import MAX_AMOUNT_CENTS, fold, money
 from app.ledger import contributions
-from app.ledger import transfers as ledger
 from app.ledger.errors import IdempotencyConflict, StatementUnreadable
 from app.ledger.models import Transfer
 from app.members import cards
@@ -297,7 +297,7 @@ def read_statement(data: bytes, filename: str = "") -> Statement:
         filename=clean_line(filename)[:120], encoding=encoding, separator=separator
     )
     seen: Counter = Counter()
-    today = ledger.today()
+    today = calendar.today()
     for offset, record in enumerate(records[1:], start=start + 2):
         if not any(cell.strip() for cell in record):
             continue

@@ -7,22 +7,25 @@ from datetime import date
 
 import click
 
+from app.core import calendar
 from app.core.cli import ssa
+from app.core.i18n import euros_plain
 
 
 def _euros(cents: int) -> str:
-    return f"{cents / 100:,.2f} EUR".replace(",", " ")
+    return f"{euros_plain(cents, '.', ' ')} EUR"
 
 
 def _check_month(_ctx, _param, value):
-    from app.ledger.allocation import parse_period
+    from app.core.calendar import Month
+    from app.core.errors import InvalidPeriod
 
     if value is None:
         return None
     try:
-        return parse_period(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+        return str(Month.parse(value))
+    except InvalidPeriod:
+        raise click.BadParameter("a month is written YYYY-MM, for example 2026-03") from None
 
 
 @ssa.command("allocate")
@@ -119,7 +122,6 @@ def record_contribution_command(
     from app.core.errors import DomainError
     from app.core.extensions import db
     from app.core.i18n import AmountError, parse_amount
-    from app.ledger import transfers as ledger
     from app.ledger.contributions import record_contribution
     from app.members.cards import check_member_number
     from app.members.models import Member
@@ -133,7 +135,7 @@ def record_contribution_command(
     except AmountError as exc:
         raise click.BadParameter(str(exc.message), param_hint="AMOUNT") from None
     try:
-        day = date.fromisoformat(paid_on) if paid_on else ledger.today()
+        day = date.fromisoformat(paid_on) if paid_on else calendar.today()
     except ValueError:
         raise click.BadParameter("write the date as YYYY-MM-DD", param_hint="--date") from None
     member = db.session.scalars(db.select(Member).filter_by(number=number)).first()

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from app.audit import log as audit
+from app.core import calendar
 from app.core.extensions import db
 from app.core.i18n import MAX_AMOUNT_CENTS, money
 from app.ledger import transfers as ledger
@@ -44,7 +45,7 @@ def record_contribution(
         raise InvalidContribution(_l("Choose how the contribution was paid."))
     if not isinstance(paid_on, date):
         raise InvalidContribution(_l("Enter the date of the payment."))
-    if paid_on > ledger.today():
+    if paid_on > calendar.today():
         raise InvalidContribution(_l("The payment date cannot be in the future."))
     if isinstance(amount_cents, int) and amount_cents > MAX_AMOUNT_CENTS:  # the forms' maximum
         raise InvalidContribution(

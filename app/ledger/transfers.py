@@ -24,13 +24,13 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.core.calendar import Month, today
 from app.core.columns import utcnow
 from app.core.database import DirectSQL
 from app.core.extensions import db
@@ -48,8 +48,6 @@ from app.ledger.models import (
     Account,
     Transfer,
 )
-
-PARIS = ZoneInfo("Europe/Paris")
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 REFERENCE_LENGTH = 7
@@ -98,15 +96,6 @@ def reference_sql(id_sql: str, cast: bool = True) -> str:
         ]
 
     return " || ".join(letters(block, REFERENCE_LENGTH - 3) + letters(place, 3))
-
-
-def today() -> date:
-    """The association's date (Europe/Paris)."""
-    return datetime.now(PARIS).date()
-
-
-def current_period() -> str:
-    return today().strftime("%Y-%m")
 
 
 # --- accounts -------------------------------------------------------------------------------
@@ -376,7 +365,7 @@ def transfer(
     if source.id == destination.id:
         raise ValueError("a transfer needs two different accounts")
     if kind == "allocation" and period is None:
-        period = current_period()
+        period = str(Month.current())
     if request_hash is None:
         fields = dict(
             source=source.id,

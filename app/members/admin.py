@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from app.audit import log as audit
+from app.core import calendar
 from app.core.extensions import db
 from app.core.i18n import fold
 from app.core.pagination import Pagination, page_in_range, paginate
 from app.ledger import contributions
-from app.ledger import transfers as ledger
 from app.ledger.models import Transfer
 from app.members import cards, membership
 from app.members.applications import clean_line
@@ -105,7 +105,7 @@ class MemberFile:
 
 def member_file(member: Member, page: int = 1) -> MemberFile:
     paid = contributions.contributions_of(member)
-    year = ledger.today().year
+    year = calendar.today().year
     return MemberFile(
         member=member,
         balance_cents=membership.current_balance(member),

@@ -8,8 +8,6 @@ one-time code. Activation sets the password and the PIN (`app.members.auth`).
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import secrets
 from dataclasses import dataclass
@@ -23,11 +21,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from app.audit import log as audit
+from app.core import calendar
+from app.core.calendar import Month
 from app.core.columns import utcnow
 from app.core.extensions import db
+from app.core.i18n import euros_plain
 from app.core.mail import OutboxMessage, queue_mail
 from app.core.pagination import Pagination
 from app.core.settings import association
+from app.core.spreadsheet import Euros, french_csv
 from app.events import registrations as events
 from app.ledger import transfers as ledger
 from app.ledger.models import Account, Transfer
@@ -428,7 +430,7 @@ class Movement:
 
     @property
     def month(self) -> str:
-        return self.occurred_on.strftime("%Y-%m")
+        return str(Month.from_date(self.occurred_on))
 
     @property
     def label(self) -> str:
@@ -539,14 +541,14 @@ def this_month_allocation(member: Member) -> Transfer | None:
         db.select(Transfer).where(
             Transfer.kind == "allocation",
             Transfer.destination_id == account.id,
-            Transfer.period == ledger.current_period(),
+            Transfer.period == str(Month.current()),
         )
     )
 
 
 def next_allocation_date(today: date | None = None) -> date:
     """The day of next month's allocation (association data `allocation_day`, default the 1st)."""
-    today = today or ledger.today()
+    today = today or calendar.today()
     day = int(association().get("allocation_day", 1) or 1)
     year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
     return date(year, month, min(max(day, 1), 28))
@@ -578,40 +580,21 @@ CSV_COLUMNS = (
 )
 
 
-def csv_text(value) -> str:
-    """A cell safe to open in a spreadsheet: text starting with = + - @ (or a tab or CR)
-    is prefixed with ' so that it is never taken for a formula."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
-def euros(cents: int) -> str:
-    """-12,50 (French decimal comma: the CSV is for French spreadsheets)."""
-    sign = "-" if cents < 0 else ""
-    cents = abs(cents)
-    return f"{sign}{cents // 100},{cents % 100:02d}"
-
-
-def movements_csv(member: Member) -> str:
+def movements_csv(member: Member, *, bom: bool = True) -> bytes:
     """The member's movements as CSV for French spreadsheets: `;`, decimal comma, UTF-8 with BOM."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow([str(title) for title in CSV_COLUMNS])
-    for item in all_movements(member):
-        writer.writerow(
-            (
-                item.occurred_on.isoformat(),
-                item.reference,
-                csv_text(item.label),
-                csv_text(item.merchant),
-                csv_text(item.category),
-                euros(item.amount_cents),
-                csv_text(item.memo),
-            )
+    rows = (
+        (
+            item.occurred_on.isoformat(),
+            item.reference,
+            item.label,
+            item.merchant,
+            item.category,
+            Euros(item.amount_cents),
+            item.memo,
         )
-    return "\ufeff" + out.getvalue()
+        for item in all_movements(member)
+    )
+    return french_csv(CSV_COLUMNS, rows, bom=bom)
 
 
 def export_data(member: Member) -> dict:
@@ -712,27 +695,26 @@ def _event_registrations(member: Member) -> list[dict]:
     ]
 
 
-def export_csv(member: Member) -> str:
+def export_csv(member: Member) -> bytes:
     """Personal data (field;value), a blank line, then the movements (as `movements_csv`)."""
     data = export_data(member)
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(("field", "value"))
-    for section in ("member", "login", "application"):
-        for key, value in (data[section] or {}).items():
-            writer.writerow((f"{section}.{key}", csv_text("" if value is None else value)))
-    writer.writerow(("ledger.balance_eur", euros(data["ledger"]["balance_cents"])))
-    for row in data["contributions"]:
-        writer.writerow(
-            (
-                f"contribution.{row['reference']}",
-                f"{row['date']} {euros(row['amount_cents'])} {row['method'] or ''}".strip(),
-            )
+    rows = [
+        (f"{section}.{key}", value)
+        for section in ("member", "login", "application")
+        for key, value in (data[section] or {}).items()
+    ]
+    rows.append(("ledger.balance_eur", Euros(data["ledger"]["balance_cents"])))
+    rows.extend(
+        (
+            f"contribution.{row['reference']}",
+            f"{row['date']} {euros_plain(row['amount_cents'])} {row['method'] or ''}".strip(),
         )
-    for index, row in enumerate(data["event_registrations"], start=1):
-        for key, value in row.items():
-            writer.writerow(
-                (f"event_registration.{index}.{key}", csv_text("" if value is None else value))
-            )
-    writer.writerow(())
-    return "\ufeff" + out.getvalue() + movements_csv(member).removeprefix("\ufeff")
+        for row in data["contributions"]
+    )
+    rows.extend(
+        (f"event_registration.{index}.{key}", value)
+        for index, row in enumerate(data["event_registrations"], start=1)
+        for key, value in row.items()
+    )
+    rows.append(())
+    return french_csv(("field", "value"), rows) + movements_csv(member, bom=False)

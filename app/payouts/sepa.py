@@ -23,8 +23,8 @@ from schwifty.exceptions import (
 )
 from text_unidecode import unidecode
 
+from app.core.calendar import today
 from app.core.settings import association
-from app.ledger import transfers as ledger
 from app.payouts.bank_details import parse_iban
 from app.payouts.errors import BankDetailsMissing, InvalidIban, NothingToPay, PeriodNotClosed
 from app.payouts.settlement import (
@@ -122,7 +122,7 @@ def transfer_file(
                 "name": sepa_text(line.merchant.name, 70) or f"Merchant {line.merchant.id}",
                 "IBAN": parse_iban(line.merchant.iban),
                 "amount": int(line.payable_cents),
-                "execution_date": execution_date or ledger.today(),
+                "execution_date": execution_date or today(),
                 "description": sepa_text(
                     f"{name} reglement {period} commercant {line.merchant.id}", 140
                 ),

@@ -27,9 +27,6 @@ Months are calendar months in Europe/Paris: a transfer belongs to the month of i
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -37,8 +34,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
-from app.core.errors import InvalidPeriod
+from app.core.calendar import Month, today
 from app.core.extensions import db
+from app.core.spreadsheet import Euros, french_csv
 from app.ledger import transfers as ledger
 from app.ledger.errors import IdempotencyConflict, InsufficientBalance
 from app.ledger.models import Account, Transfer
@@ -46,7 +44,6 @@ from app.merchants.models import Category, Merchant
 from app.payouts.bank_details import iban_is_valid
 from app.payouts.errors import NothingToPay, PeriodNotClosed, SettlementChanged
 
-PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
 FIRST_YEAR = 2000
 
 
@@ -54,60 +51,25 @@ FIRST_YEAR = 2000
 
 
 def parse_period(text: str | None) -> str:
-    """`YYYY-MM` -> the same text, or `InvalidPeriod` with a message for the form."""
-    match = PERIOD.match((text or "").strip())
-    if match:
-        year, month = int(match.group(1)), int(match.group(2))
-        last_year = ledger.today().year + 1
-        if 1 <= month <= 12 and FIRST_YEAR <= year <= last_year:
-            return f"{year:04d}-{month:02d}"
-        if 1 <= month <= 12:
-            raise InvalidPeriod(
-                _l(
-                    "This month is out of range: choose a month from %(first)s to %(last)s.",
-                    first=f"{FIRST_YEAR}-01",
-                    last=f"{last_year}-12",
-                )
-            )
-    raise InvalidPeriod(_l("This month is not valid: use the format YYYY-MM, for example 2026-03."))
-
-
-def month_start(period: str) -> date:
-    year, month = period.split("-")
-    return date(int(year), int(month), 1)
-
-
-def next_month_start(period: str) -> date:
-    start = month_start(period)
-    return date(start.year + start.month // 12, start.month % 12 + 1, 1)
-
-
-def shift(period: str, months: int) -> str:
-    start = month_start(period)
-    index = start.year * 12 + start.month - 1 + months
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
-def last_closed_period() -> str:
-    """The month before the current one (Europe/Paris): the latest that can be settled."""
-    return shift(ledger.current_period(), -1)
+    """`YYYY-MM` -> the same text, or `InvalidPeriod` with a message for the form: months from
+    January 2000 to the end of next year."""
+    last = Month(today().year + 1, 12)
+    return str(Month.parse(text, first=Month(FIRST_YEAR, 1), last=last))
 
 
 def is_closed(period: str) -> bool:
-    return period < ledger.current_period()
+    return Month.parse(period) < Month.current()
 
 
 def recent_periods(count: int = 12) -> list[str]:
     """The last `count` closed months, newest first (for the month picker)."""
-    latest = last_closed_period()
-    return [shift(latest, -n) for n in range(count)]
+    latest = Month.last_closed()
+    return [str(latest.shift(-n)) for n in range(count)]
 
 
 def period_label(period: str, fmt: str = "LLLL y") -> str:
-    """`2026-03` -> "mars 2026" / "March 2026" in the reader's language."""
-    from flask_babel import format_date
-
-    return format_date(month_start(period), fmt)
+    """`2026-03` -> "mars 2026" / "March 2026" in the reader's language (for the templates)."""
+    return Month.parse(period).label(fmt)
 
 
 def statement_file_name(result: Statement) -> str:
@@ -324,7 +286,7 @@ def _activity_rows(start: date, account_ids: list[int] | None) -> list[_Row]:
 
 
 def _fill(lines: dict[int, MerchantMonth], rows, period: str) -> None:
-    start, end = month_start(period), next_month_start(period)
+    start, end = Month.parse(period).first_day, Month.parse(period).end
     for row in rows:
         line = lines.get(row.account_id)
         if line is None or row.occurred_on < start:
@@ -383,7 +345,7 @@ def month_settlement(period: str) -> MonthSettlement:
         for account, merchant in pairs
     }
     if lines:
-        _fill(lines, _activity_rows(month_start(period), None), period)
+        _fill(lines, _activity_rows(Month.parse(period).first_day, None), period)
         for merchant_id, row in _settlements(period, [m.id for _, m in pairs]).items():
             next(
                 line for line in lines.values() if line.merchant.id == merchant_id
@@ -399,7 +361,7 @@ def _merchant_month_rows(merchant: Merchant, period: str) -> tuple[MerchantMonth
         period=period,
         balance_cents=ledger.balance(account),
     )
-    rows = _activity_rows(month_start(period), [account.id])
+    rows = _activity_rows(Month.parse(period).first_day, [account.id])
     _fill({account.id: line}, rows, period)
     line.settlement = _settlements(period, [merchant.id]).get(merchant.id)
     return line, rows
@@ -414,11 +376,11 @@ def merchant_months(
     merchant: Merchant, count: int = 12, include_current: bool = True
 ) -> list[MerchantMonth]:
     """The merchant's last `count` months, newest first (the current month, still open, first)."""
-    latest = ledger.current_period() if include_current else last_closed_period()
-    periods = [shift(latest, -n) for n in range(count)]
+    latest = Month.current() if include_current else Month.last_closed()
+    periods = [str(latest.shift(-n)) for n in range(count)]
     account = ledger.merchant_account(merchant)
     balance = ledger.balance(account)
-    rows = _activity_rows(month_start(periods[-1]), [account.id])
+    rows = _activity_rows(Month.parse(periods[-1]).first_day, [account.id])
     settled = {
         row.idempotency_key: row
         for row in db.session.scalars(
@@ -543,7 +505,7 @@ def statement(merchant: Merchant, period: str, with_lines: bool = False) -> Stat
     month, activity = _merchant_month_rows(merchant, period)
     account_id = month.account_id
     payouts_id = _payouts_id()
-    start, end = month_start(period), next_month_start(period)
+    start, end = Month.parse(period).first_day, Month.parse(period).end
     result = Statement(month=month)
     days: dict[date, StatementDay] = {}
     for row in activity:
@@ -615,22 +577,6 @@ def statement(merchant: Merchant, period: str, with_lines: bool = False) -> Stat
     return result
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value) -> str:
-    """Text a spreadsheet will not run as a formula (a leading = + - @ gets a quote)."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(_FORMULA_START) else text
-
-
-def csv_amount(cents: int, language: str) -> str:
-    """Amounts as numbers a spreadsheet reads in that language: 1234,50 (fr) or 1234.50 (en)."""
-    sign = "-" if cents < 0 else ""
-    text = f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
-    return text.replace(".", ",") if language == "fr" else text
-
-
 def statement_csv(result: Statement, language: str) -> bytes:
     """The statement as a spreadsheet file: UTF-8 with a byte-order mark and `;` separators (what
     French Excel and LibreOffice open right with a double click). Every operation of the month,
@@ -643,10 +589,7 @@ def statement_csv(result: Statement, language: str) -> bytes:
         "correction": _("Correction"),
         "other": _("Other"),
     }
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    writer.writerow([neutralise(result.merchant.name), result.period])
-    writer.writerow(
+    rows = [
         [
             _("Date"),
             _("Time"),
@@ -656,22 +599,22 @@ def statement_csv(result: Statement, language: str) -> bytes:
             _("Cancels sale"),
             _("Amount (EUR)"),
         ]
-    )
+    ]
     for line in result.lines:
         row = line.transfer
-        writer.writerow(
+        rows.append(
             [
                 row.occurred_on.isoformat(),
                 hour(row.created_at) if row.created_at else "",
                 row.reference,
                 labels[line.kind],
-                neutralise(line.category.tr("name") if line.category else ""),
+                line.category.tr("name") if line.category else "",
                 line.reverses_reference,
-                csv_amount(line.signed_cents, language),
+                Euros(line.signed_cents),
             ]
         )
     month = result.month
-    writer.writerow([])
+    rows.append([])
     for label, cents in (
         (_("Sales"), month.sales_cents),
         (_("Cancellations"), -month.refunds_cents),
@@ -681,8 +624,9 @@ def statement_csv(result: Statement, language: str) -> bytes:
         (_("Paid for this month"), month.paid_cents),
         (_("Still to pay"), month.payable_cents),
     ):
-        writer.writerow([label, "", "", "", "", "", csv_amount(cents, language)])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+        rows.append([label, "", "", "", "", "", Euros(cents)])
+    decimal = "," if language == "fr" else "."
+    return french_csv([result.merchant.name, result.period], rows, decimal=decimal)
 
 
 # --- paying ---------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import case, func, select
 
 from app.core import ratelimit
+from app.core.calendar import today  # the register's day, in Europe/Paris
 from app.core.database import DirectSQL, start_writing
 from app.core.extensions import db
 from app.core.settings import association
@@ -422,11 +423,6 @@ class DayReport:
     @property
     def cancelled_cents(self) -> int:
         return sum(line.sale.amount_cents for line in self.cancelled)
-
-
-def today() -> date:
-    """The register's day: the calendar day in Europe/Paris."""
-    return ledger.today()
 
 
 def day_report(merchant: Merchant, day: date) -> DayReport:

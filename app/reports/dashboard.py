@@ -24,10 +24,10 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, text
 
+from app.core.calendar import Month
 from app.core.extensions import db
 from app.events import registrations as event_service
 from app.ledger import transfers as ledger
-from app.ledger.allocation import parse_period, period_start
 from app.ledger.models import Account
 from app.members.cards import MAX_PIN_FAILURES
 from app.members.models import Application, Commune, Member
@@ -36,22 +36,10 @@ from app.merchants.models import Category, Merchant
 MONTHS = 12
 
 
-def month_bounds(period: str) -> tuple[date, date]:
-    """First day of `period` and first day of the next month."""
-    start = period_start(period)
-    end = date(start.year + 1, 1, 1) if start.month == 12 else date(start.year, start.month + 1, 1)
-    return start, end
-
-
-def shift_period(period: str, months: int) -> str:
-    start = period_start(period)
-    index = start.year * 12 + start.month - 1 + months
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
 def last_periods(period: str, count: int = MONTHS) -> list[str]:
     """The `count` months ending with `period`, oldest first."""
-    return [shift_period(period, offset) for offset in range(-(count - 1), 1)]
+    month = Month.parse(period)
+    return [str(month.shift(offset)) for offset in range(-(count - 1), 1)]
 
 
 @dataclass(frozen=True)
@@ -70,7 +58,7 @@ class MonthFigures:
 
     @property
     def start(self) -> date:
-        return period_start(self.period)
+        return Month.parse(self.period).first_day
 
 
 @dataclass(frozen=True)
@@ -141,8 +129,7 @@ def member_counts() -> dict[str, int]:
 
 def monthly_flows(periods: list[str]) -> list[MonthFigures]:
     """Contributions, allocations and expiries per month, net of their corrections."""
-    start, _ = month_bounds(periods[0])
-    _, end = month_bounds(periods[-1])
+    start, end = Month.parse(periods[0]).first_day, Month.parse(periods[-1]).end
     systems = _system_ids()
     month = _month_sql("t.occurred_on")
     figures: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -278,8 +265,8 @@ class MonthSales:
 
 def month_sales(period: str) -> MonthSales:
     """Net sales of `period` by (category, merchant's account) and by the member's commune."""
-    start, end = month_bounds(period)
-    params = {"start": start, "end": end}
+    month = Month.parse(period)
+    params = {"start": month.first_day, "end": month.end}
     merchant_side = {
         (category, account): (int(cents or 0), int(sales or 0))
         for category, account, cents, sales in db.session.execute(text(_MERCHANT_SIDE), params)
@@ -365,7 +352,7 @@ def upcoming_events(limit: int = 5) -> list[EventFill]:
 
 def compute(period: str | None = None) -> Dashboard:
     """Every figure of the dashboard; `period` ('YYYY-MM') chooses the month (default: this one)."""
-    period = parse_period(period) if period else ledger.current_period()
+    period = str(Month.parse(period) if period else Month.current())
     board = Dashboard(period=period)
     counts = member_counts()
     board.active_members = counts.get("active", 0)
@@ -395,7 +382,7 @@ def compute(period: str | None = None) -> Dashboard:
     board.sales_total_cents, board.sales_count = sales.total_cents, sales.count
     board.by_category, board.by_merchant, board.by_commune = breakdowns(sales)
     # What needs attention is about today, whichever month is looked at.
-    current = ledger.current_period()
+    current = str(Month.current())
     board.unpaid_merchants, board.unpaid_cents, board.owed_to_merchants_cents = merchant_dues(
         sales if period == current else month_sales(current)
     )

@@ -14,9 +14,9 @@ import xmlschema
 from playwright.sync_api import expect
 
 from app.content.models import FaqEntry
+from app.core.calendar import Month
 from app.core.extensions import db
 from app.events.models import Event
-from app.ledger import transfers as ledger
 from app.ledger.models import Transfer
 from app.members import communes
 from app.merchants.models import Merchant
@@ -31,10 +31,10 @@ REFUSED = (r"status of 4\d\d",)  # a refused form answers 4xx, which Chromium lo
 
 def test_the_treasurer_pays_the_merchants(page, live_server, live_app, tmp_path):
     sold = last_month_sales(live_app)
-    period = settlement.last_closed_period()
+    period = str(Month.last_closed())
     admin_login(page, live_server, live_app)
     page.get_by_role("link", name="Règlements", exact=True).click()
-    expect(page.locator("h1")).to_contain_text(settlement.month_start(period).strftime("%Y"))
+    expect(page.locator("h1")).to_contain_text(Month.parse(period).first_day.strftime("%Y"))
 
     with live_app.app_context():
         month = settlement.month_settlement(period)
@@ -111,7 +111,7 @@ def test_merchants_settlements_and_content_pages_have_no_axe_violations(
 ):
     last_month_sales(live_app)
     ids = _ids(live_app)
-    last, current = settlement.last_closed_period(), ledger.current_period()
+    last, current = str(Month.last_closed()), str(Month.current())
     admin_login(page, live_server, live_app)
     for path in [
         "/admin/commercants",
@@ -122,7 +122,7 @@ def test_merchants_settlements_and_content_pages_have_no_axe_violations(
         f"/admin/commercants/{ids['merchant']}/modifier",
         "/admin/reglements",
         f"/admin/reglements?mois={current}",
-        f"/admin/reglements?mois={settlement.shift(last, -1)}",
+        f"/admin/reglements?mois={Month.parse(last).shift(-1)}",
         f"/admin/reglements/{last}/commercants/{ids['merchant']}",
         "/admin/contenu",
         "/admin/contenu/faq",
@@ -181,7 +181,7 @@ def test_merchants_settlements_and_content_pages_have_no_axe_violations(
 @VIEWPORTS
 def test_the_merchant_reads_its_statements(page, live_server, live_app):
     last_month_sales(live_app)
-    last = settlement.last_closed_period()
+    last = str(Month.last_closed())
     login(page, live_server, "caisse1@patias.test")
     page.goto(live_server + "/caisse/releves")
     assert_no_axe_violations(page)

@@ -16,6 +16,7 @@ import pyotp
 import pytest
 from playwright.sync_api import expect
 
+from app.core.calendar import Month
 from app.core.extensions import db
 from app.ledger import transfers as ledger
 from app.ledger.models import Transfer
@@ -113,7 +114,7 @@ def test_the_treasurer_approves_records_and_allocates(page, live_server, live_ap
             .where(
                 Transfer.kind == "allocation",
                 Transfer.destination_id == ledger.member_account(member).id,
-                Transfer.period == ledger.current_period(),
+                Transfer.period == str(Month.current()),
             )
         )
         db.session.rollback()

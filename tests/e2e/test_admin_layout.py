@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from app.core.calendar import Month
 from app.core.extensions import db
 from app.members.models import Application, Member
-from app.payouts import settlement
 from tests.support.browser import admin_login
 from tests.support.live_server import last_month_sales
 
@@ -51,7 +51,7 @@ def test_back_office_pages_fit_without_sideways_scrolling(page, live_server, liv
         application_id = application.id
         member_id = db.session.scalar(db.select(Member.id).order_by(Member.id))
         db.session.remove()
-    last = settlement.last_closed_period()
+    last = str(Month.last_closed())
     admin_login(page, live_server, live_app)
     too_wide = {}
     for path in [

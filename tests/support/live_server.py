@@ -8,10 +8,10 @@ from datetime import timedelta
 
 from werkzeug.serving import make_server
 
+from app.core.calendar import Month
 from app.core.extensions import db
 from app.ledger import transfers as ledger
 from app.merchants.models import Merchant
-from app.payouts import settlement
 from tests.support.apps import make_app
 from tests.support.factories import make_member
 
@@ -68,8 +68,8 @@ def last_month_sales(live_app) -> dict[int, int]:
     """Sales of last month at every demo merchant, made once per live server: merchant id -> amount."""
     if "e2e_b_sales" in live_app.extensions:
         return live_app.extensions["e2e_b_sales"]
-    period = settlement.last_closed_period()
-    day = settlement.month_start(period) + timedelta(days=9)
+    period = str(Month.last_closed())
+    day = Month.parse(period).first_day + timedelta(days=9)
     with live_app.app_context():
         member = make_member(first_name="Margot", last_name="Achats")
         account = ledger.member_account(member)

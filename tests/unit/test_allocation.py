@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from app.core.calendar import Month
+from app.core.errors import InvalidPeriod
 from app.core.extensions import db
 from app.core.settings import set_setting
 from app.ledger import transfers as ledger
-from app.ledger.allocation import allocate_member_now, allocate_month, balance_cap, parse_period
+from app.ledger.allocation import allocate_member_now, allocate_month, balance_cap
 from app.ledger.models import Account, Transfer
 from app.members.models import Commune
 from app.merchants.models import Merchant
@@ -216,8 +218,8 @@ def test_progress_reports_every_batch(app):
 
 @pytest.mark.parametrize("bad", ["2030-13", "2030-1", "30-01", "2030/01", "", "janvier", "2030-00"])
 def test_months_are_written_yyyy_mm(bad):
-    with pytest.raises(ValueError):
-        parse_period(bad)
+    with pytest.raises(InvalidPeriod):
+        Month.parse(bad)
 
 
 def test_allocation_rows_carry_period_date_and_unique_references(app):
@@ -233,7 +235,7 @@ def test_allocation_rows_carry_period_date_and_unique_references(app):
 
 def test_a_member_approved_after_the_run_is_credited_at_approval(app):
     make_member()
-    period = ledger.current_period()
+    period = str(Month.current())
     allocate_month(period)
     late = make_member()
     row = allocate_member_now(late)
@@ -247,7 +249,7 @@ def test_a_member_approved_after_the_run_is_credited_at_approval(app):
 def test_a_member_approved_before_the_run_is_not_credited_twice(app):
     early = make_member()
     assert allocate_member_now(early) is not None
-    summary = allocate_month(ledger.current_period())
+    summary = allocate_month(str(Month.current()))
     assert summary.members_credited == 0 and _balances([early]) == [A]
 
 

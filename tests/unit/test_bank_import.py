@@ -6,8 +6,10 @@ from datetime import date, timedelta
 
 import pytest
 
+from app.core import calendar
 from app.core.extensions import db as _db
 from app.ledger import bank_import
+from app.ledger import transfers as ledger
 from app.ledger.errors import StatementUnreadable
 from tests.support.factories import make_member
 
@@ -116,8 +118,8 @@ def test_rows_are_classified(app, db):
     member = make_member()
     erased = make_member(status="erased")
     db.session.commit()
-    day = (bank_import.ledger.today() - timedelta(days=3)).strftime("%d/%m/%Y")
-    future = (bank_import.ledger.today() + timedelta(days=3)).strftime("%d/%m/%Y")
+    day = (calendar.today() - timedelta(days=3)).strftime("%d/%m/%Y")
+    future = (calendar.today() + timedelta(days=3)).strftime("%d/%m/%Y")
     rows = [
         (day, f"VIR PATIAS {member.number} COTIS", "15,00"),
         (day, "VIR SANS REFERENCE", "20,00"),
@@ -148,7 +150,7 @@ def test_rows_are_classified(app, db):
 def test_comma_separator_bom_credit_debit_columns_and_a_preamble(app, db):
     member = make_member()
     db.session.commit()
-    day = bank_import.ledger.today().isoformat()
+    day = calendar.today().isoformat()
     data = _statement(
         [
             (day, f'"PATIAS {member.number}, merci"', "", "12.50"),
@@ -171,7 +173,7 @@ def test_comma_separator_bom_credit_debit_columns_and_a_preamble(app, db):
 def test_identical_rows_get_distinct_keys_and_the_same_keys_next_time(app, db):
     member = make_member()
     db.session.commit()
-    day = bank_import.ledger.today().strftime("%d/%m/%Y")
+    day = calendar.today().strftime("%d/%m/%Y")
     row = (day, f"PATIAS {member.number}", "10,00")
     first = bank_import.read_statement(_statement([row, row]))
     second = bank_import.read_statement(
@@ -187,7 +189,7 @@ def test_recording_twice_records_once(app, db):
     admin_id = None
     member = make_member()
     db.session.commit()
-    day = bank_import.ledger.today().strftime("%d/%m/%Y")
+    day = calendar.today().strftime("%d/%m/%Y")
     data = _statement(
         [(day, f"PATIAS {member.number}", "10,00"), (day, f"PATIAS {member.number}", "10,00")]
     )
@@ -222,7 +224,7 @@ def test_an_amount_above_the_manual_forms_maximum_needs_attention(app, db):
 
     member = make_member()
     db.session.commit()
-    day = bank_import.ledger.today().strftime("%d/%m/%Y")
+    day = calendar.today().strftime("%d/%m/%Y")
     statement = bank_import.read_statement(
         _statement(
             [
@@ -249,14 +251,14 @@ def test_the_service_refuses_an_amount_above_the_maximum_too(app, db):
     member = make_member()
     with pytest.raises(InvalidContribution):
         bank_import.contributions.record_contribution(
-            member, MAX_AMOUNT_CENTS + 1, bank_import.ledger.today(), "transfer"
+            member, MAX_AMOUNT_CENTS + 1, calendar.today(), "transfer"
         )
 
 
 def test_a_future_row_cannot_be_recorded_by_hand(app, db):
     member = make_member()
     db.session.commit()
-    future = (bank_import.ledger.today() + timedelta(days=2)).strftime("%d/%m/%Y")
+    future = (calendar.today() + timedelta(days=2)).strftime("%d/%m/%Y")
     [row] = bank_import.read_statement(
         _statement([(future, f"PATIAS {member.number}", "5,00")])
     ).rows
@@ -269,12 +271,12 @@ def test_a_payment_already_entered_by_hand_is_a_probable_duplicate(app, db):
 
     member, other = make_member(), make_member()
     db.session.commit()
-    today = bank_import.ledger.today()
+    today = calendar.today()
     by_hand = contributions.record_contribution(
         member, 1500, today, "transfer", idempotency_key="admin-contribution:abcdefgh"
     )
     cancelled = contributions.record_contribution(member, 2000, today, "transfer")
-    bank_import.ledger.reverse(cancelled, kind="correction", actor_id=None, memo="typo")
+    ledger.reverse(cancelled, kind="correction", actor_id=None, memo="typo")
     db.session.commit()
     day = today.strftime("%d/%m/%Y")
     rows = [

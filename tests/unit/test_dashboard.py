@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from app.core.calendar import Month
 from app.core.extensions import db as _db
 from app.ledger import allocation, contributions
 from app.ledger import transfers as ledger
@@ -25,10 +26,10 @@ def _category(slug):
 
 
 def test_periods():
-    assert dashboard.shift_period("2026-01", -1) == "2025-12"
-    assert dashboard.shift_period("2025-12", 1) == "2026-01"
+    assert str(Month.parse("2026-01").shift(-1)) == "2025-12"
+    assert str(Month.parse("2025-12").shift(1)) == "2026-01"
     assert dashboard.last_periods("2026-03", 12)[0] == "2025-04"
-    assert dashboard.month_bounds("2025-12")[1].isoformat() == "2026-01-01"
+    assert Month.parse("2025-12").end.isoformat() == "2026-01-01"
 
 
 @pytest.mark.parametrize(
@@ -49,10 +50,10 @@ def test_the_chart_scale_is_round_and_above_the_highest_bar(cents, top):
 
 
 def test_figures_match_the_ledger(app, db):
-    this = ledger.current_period()
-    last = dashboard.shift_period(this, -1)
-    start_this, _ = dashboard.month_bounds(this)
-    start_last, _ = dashboard.month_bounds(last)
+    this = str(Month.current())
+    last = str(Month.parse(this).shift(-1))
+    start_this = Month.parse(this).first_day
+    start_last = Month.parse(last).first_day
     boen, leigneux = _commune("Boën-sur-Lignon"), _commune("Leigneux")
     members = [
         make_member(commune_id=boen.id),

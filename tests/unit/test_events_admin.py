@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
+from app.core.calendar import PARIS
 from app.core.errors import InvalidContent
 from app.core.extensions import db
 from app.events import admin as events_admin
@@ -15,8 +15,6 @@ from app.events.admin import EventData, same_weekday_next_month
 from app.events.models import Registration
 from app.members.models import Commune
 from tests.support.factories import make_event, make_registration
-
-PARIS = ZoneInfo("Europe/Paris")
 
 
 @pytest.mark.parametrize(

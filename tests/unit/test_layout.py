@@ -5,6 +5,7 @@ that redefines what the core's kernel provides."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -242,3 +243,22 @@ def test_no_test_module_imports_another_test_module_a_conftest_or_bench():
                 reported.append(name)
                 problems.append(f"{path.relative_to(TESTS_ROOT.parent)} imports {name}: {why}")
     assert problems == [], "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "home"),
+    [
+        (r"^PARIS\s*=\s*ZoneInfo", "app/core/calendar.py"),
+        (r"csv\.writer\(", "app/core/spreadsheet.py"),
+        (r"^def today\(", "app/core/calendar.py"),
+        (r"Content-Disposition", "app/core/spreadsheet.py"),
+    ],
+)
+def test_the_kernel_is_not_written_twice(pattern, home):
+    """Time zone, today, CSV writers and download headers live once, in the core."""
+    places = sorted(
+        str(path.relative_to(APP.parent))
+        for path in APP.rglob("*.py")
+        if re.search(pattern, path.read_text(encoding="utf-8"), re.M)
+    )
+    assert places == [home]

@@ -7,6 +7,7 @@ import stat
 
 import pytest
 
+from app.core.calendar import Month
 from app.core.extensions import db
 from app.core.mail import OutboxMessage
 from app.ledger import transfers as ledger
@@ -124,7 +125,7 @@ def test_demo_members_are_seeded_once(app):
     assert numbers[:2] == ["000018", "000026"]
     admin = db.session.scalar(db.select(User).where(User.email == "admin@patias.test"))
     assert admin.role == "admin" and auth.password_matches(admin, "patias-demo")
-    period = ledger.current_period()
+    period = str(Month.current())
     for n in range(1, 11):
         member = db.session.scalar(db.select(Member).where(Member.number == cards.member_number(n)))
         assert member.user.email == f"membre{n}@patias.test"

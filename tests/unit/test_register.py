@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
+from app.core import calendar
 from app.core.errors import RateLimited
 from app.core.extensions import db as _db
 from app.core.ratelimit import RateLimitHit
@@ -191,7 +192,7 @@ def test_the_register_day_is_the_paris_calendar_day(cashier, member, monkeypatch
             moment = datetime(2025, 3, 10, 23, 30, tzinfo=UTC)
             return moment.astimezone(tz) if tz else moment
 
-    monkeypatch.setattr(ledger, "datetime", LateEvening)
+    monkeypatch.setattr(calendar, "datetime", LateEvening)
     receipt = sale(cashier, member, 1200)
     assert register.today() == date(2025, 3, 11)
     assert _db.session.get(Transfer, receipt.sale_id).occurred_on == date(2025, 3, 11)

@@ -11,6 +11,7 @@ import pytest
 import sepaxml
 import xmlschema
 
+from app.core.calendar import Month
 from app.core.extensions import db
 from app.core.settings import set_setting
 from app.ledger import transfers as ledger
@@ -75,7 +76,7 @@ def _owed(merchants_and_cents):
         amount_cents=10_000_00,
         kind="grant",
     )
-    day = settlement.month_start(settlement.last_closed_period()) + timedelta(days=4)
+    day = Month.last_closed().first_day + timedelta(days=4)
     for merchant, cents in merchants_and_cents:
         ledger.transfer(
             source=member,
@@ -96,7 +97,7 @@ def test_transfer_file_is_valid_pain_001_001_03_and_matches_the_statements(app):
         make_merchant(name="Rien à payer", iban=GOOD),
     ]
     _owed([(shops[0], 123_45), (shops[1], 10_05), (shops[2], 50_00), (shops[3], 7_00)])
-    period = settlement.last_closed_period()
+    period = str(Month.last_closed())
 
     result = sepa.transfer_file(period)
 
@@ -126,13 +127,13 @@ def test_transfer_file_is_valid_pain_001_001_03_and_matches_the_statements(app):
 def test_no_transfer_file_when_nothing_is_owed(app):
     make_merchant(iban=GOOD)
     with pytest.raises(NothingToPay):
-        sepa.transfer_file(settlement.last_closed_period())
+        sepa.transfer_file(str(Month.last_closed()))
 
 
 def test_paid_merchants_leave_the_next_file(app):
     shops = [make_merchant(iban=GOOD), make_merchant(iban=GOOD_2)]
     _owed([(shops[0], 5_00), (shops[1], 6_00)])
-    period = settlement.last_closed_period()
+    period = str(Month.last_closed())
     settlement.settle(shops[0], period, actor_id=None)
     db.session.commit()
     result = sepa.transfer_file(period)
@@ -145,7 +146,7 @@ def test_association_bank_details_must_be_valid(app):
     _owed([(shop, 5_00)])
     set_setting("iban", "FR7630001000000000001234548")
     with pytest.raises(BankDetailsMissing):
-        sepa.transfer_file(settlement.last_closed_period())
+        sepa.transfer_file(str(Month.last_closed()))
 
 
 def test_display_helpers(app):
@@ -166,4 +167,4 @@ def test_no_transfer_file_for_a_month_not_over(app):
         source=member, destination=ledger.merchant_account(shop), amount_cents=5_00, kind="purchase"
     )
     with pytest.raises(PeriodNotClosed):
-        sepa.transfer_file(ledger.current_period())
+        sepa.transfer_file(str(Month.current()))

@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from app.audit.models import AuditEntry
+from app.core import calendar
+from app.core.calendar import Month
 from app.core.errors import InvalidPeriod
 from app.core.extensions import db
 from app.ledger import transfers as ledger
@@ -46,13 +48,17 @@ def _sale(member_account, merchant, cents: int, day: date, category: str | None 
 
 def _period_days(period: str) -> tuple[date, date]:
     """The first and last days of a month."""
-    return settlement.month_start(period), settlement.next_month_start(period) - timedelta(days=1)
+    return Month.parse(period).first_day, Month.parse(period).end - timedelta(days=1)
 
 
 @pytest.fixture
 def months(app):
-    last = settlement.last_closed_period()
-    return {"current": ledger.current_period(), "last": last, "before": settlement.shift(last, -1)}
+    last = str(Month.last_closed())
+    return {
+        "current": str(Month.current()),
+        "last": last,
+        "before": str(Month.parse(last).shift(-1)),
+    }
 
 
 def test_amount_due_is_sales_minus_refunds_and_corrections_of_the_month_only(
@@ -102,7 +108,7 @@ def test_month_boundaries_are_those_of_europe_paris(app, monkeypatch):
         def now(cls, tz=None):
             return instant.astimezone(tz) if tz else instant.replace(tzinfo=None)
 
-    monkeypatch.setattr(ledger, "datetime", Clock)
+    monkeypatch.setattr(calendar, "datetime", Clock)
     sale = ledger.transfer(
         source=member,
         destination=ledger.merchant_account(shop),
@@ -292,8 +298,8 @@ def test_bad_periods_are_refused(app, text):
 
 
 def test_period_arithmetic(app):
-    assert settlement.shift("2026-01", -1) == "2025-12"
-    assert settlement.shift("2025-12", 1) == "2026-01"
-    assert settlement.next_month_start("2025-12") == date(2026, 1, 1)
+    assert str(Month.parse("2026-01").shift(-1)) == "2025-12"
+    assert str(Month.parse("2025-12").shift(1)) == "2026-01"
+    assert Month.parse("2025-12").end == date(2026, 1, 1)
     assert settlement.parse_period(" 2025-03 ") == "2025-03"
-    assert settlement.recent_periods(3)[0] == settlement.last_closed_period()
+    assert settlement.recent_periods(3)[0] == str(Month.last_closed())

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from app.core.calendar import Month
 from app.core.extensions import db
 from app.ledger import transfers as ledger
 from app.ledger.models import Transfer
@@ -25,13 +26,13 @@ def _merchant_owed(cents: int, later_cents: int = 0) -> int:
         kind="grant",
     )
     shop = make_merchant()
-    last = settlement.last_closed_period()
+    last = str(Month.last_closed())
     ledger.transfer(
         source=member,
         destination=ledger.merchant_account(shop),
         amount_cents=cents,
         kind="purchase",
-        occurred_on=settlement.month_start(last) + timedelta(days=2),
+        occurred_on=Month.parse(last).first_day + timedelta(days=2),
     )
     if later_cents:
         ledger.transfer(
@@ -46,7 +47,7 @@ def _merchant_owed(cents: int, later_cents: int = 0) -> int:
 def _settle_in_thread(merchant_id: int):
     def work(_index: int):
         row = settlement.settle(
-            db.session.get(Merchant, merchant_id), settlement.last_closed_period(), actor_id=None
+            db.session.get(Merchant, merchant_id), str(Month.last_closed()), actor_id=None
         )
         return row.id, row.amount_cents
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from app.audit.models import AuditEntry
+from app.core.calendar import Month
 from app.core.extensions import db as _db
 from app.ledger import allocation
 from app.ledger import transfers as ledger
@@ -44,7 +45,7 @@ def test_preview_then_run_then_nothing_twice(client, admin, db):
         kind="grant",
     )
     db.session.commit()
-    period = ledger.current_period()
+    period = str(Month.current())
     html = client.get("/admin/allocations?lang=en").get_data(as_text=True)
     assert re.search(r'id="preview-credited">1<', html)
     assert re.search(r'id="preview-to-credit">2<', html)
@@ -92,7 +93,7 @@ def test_only_the_current_month_runs_from_the_page(client, admin, db):
     db.session.commit()
     response = _run(client, period="2025-02")
     assert response.status_code == 302
-    assert _allocations("2025-02") == [] and _allocations(ledger.current_period()) == []
+    assert _allocations("2025-02") == [] and _allocations(str(Month.current())) == []
     html = client.get("/admin/allocations")
     assert (
         client.post(
@@ -102,6 +103,5 @@ def test_only_the_current_month_runs_from_the_page(client, admin, db):
         == 400
     )
     assert (
-        client.post("/admin/allocations", data={"period": ledger.current_period()}).status_code
-        == 400
+        client.post("/admin/allocations", data={"period": str(Month.current())}).status_code == 400
     )

@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from app.audit.models import AuditEntry
 from app.content import feedback
 from app.content.models import FaqEntry, FeedbackVote, Page
+from app.core.calendar import PARIS
 from app.core.extensions import db as _db
 from app.events.models import Event
 from app.members.models import Commune
 from tests.support.factories import make_event
 from tests.support.http import csrf_from
-
-PARIS = ZoneInfo("Europe/Paris")
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from app.audit.models import AuditEntry
+from app.core.calendar import Month
 from app.core.extensions import db as _db
 from app.core.mail import OutboxMessage
 from app.ledger import transfers as ledger
@@ -149,7 +150,7 @@ def test_approve_with_email_makes_a_member_card_mail_and_allocation(client, admi
     )
     assert mail is not None and member.number in mail.body
     allocation = _db.session.scalar(_db.select(Transfer).where(Transfer.kind == "allocation"))
-    assert allocation is not None and allocation.period == ledger.current_period()
+    assert allocation is not None and allocation.period == str(Month.current())
     [entry] = _entries("application.approved")
     assert (
         entry.actor_id == admin.id

@@ -14,6 +14,7 @@ import pytest
 from flask_babel import force_locale
 
 from app.audit.models import AuditEntry
+from app.core.calendar import Month
 from app.core.extensions import db as _db
 from app.ledger import transfers as ledger
 from app.ledger.models import Transfer
@@ -34,7 +35,7 @@ def admin(admin, client):
 
 @pytest.fixture
 def last():
-    return settlement.last_closed_period()
+    return str(Month.last_closed())
 
 
 def _sales(merchant, *amounts, period=None, member_account=None):
@@ -45,7 +46,7 @@ def _sales(merchant, *amounts, period=None, member_account=None):
         amount_cents=10_000_00,
         kind="grant",
     )
-    day = settlement.month_start(period or settlement.last_closed_period()) + timedelta(days=3)
+    day = Month.parse(period or str(Month.last_closed())).first_day + timedelta(days=3)
     rows = [
         ledger.transfer(
             source=member_account,
@@ -99,7 +100,7 @@ def test_month_page_shows_each_merchant_and_the_blocking_ones(client, admin, db,
 
 
 def test_month_picker_and_bad_months(client, admin, db, last):
-    before = settlement.shift(last, -1)
+    before = str(Month.parse(last).shift(-1))
     assert client.get(f"/admin/reglements?mois={before}").status_code == 200
     bad = client.get("/admin/reglements?mois=2026-13")
     assert bad.status_code == 400 and "not valid" in bad.get_data(as_text=True)
@@ -114,7 +115,7 @@ def test_month_picker_and_bad_months(client, admin, db, last):
         assert "use the format YYYY-MM" not in html
     assert client.get("/admin/reglements/2026-13/sepa.xml").status_code == 404
     assert client.get("/admin/reglements/abcd/commercants/1").status_code == 404
-    current = client.get(f"/admin/reglements?mois={ledger.current_period()}").get_data(as_text=True)
+    current = client.get(f"/admin/reglements?mois={Month.current()}").get_data(as_text=True)
     assert "This month is not over" in current and "/payer" not in current
 
 
@@ -167,12 +168,12 @@ def test_mark_paid_refuses_tampered_or_stale_forms(client, admin, db, last):
     assert garbage.status_code == 422
     no_csrf = client.post(form["action"], data={"key": form["key"], "amount": "2000"})
     assert no_csrf.status_code == 400
-    current = f"/admin/reglements/{ledger.current_period()}/commercants/{shop.id}/payer"
+    current = f"/admin/reglements/{Month.current()}/commercants/{shop.id}/payer"
     not_over = client.post(
         current,
         data={
             "csrf_token": token,
-            "key": f"settle:{ledger.current_period()}:{shop.id}",
+            "key": f"settle:{Month.current()}:{shop.id}",
             "amount": "2000",
         },
     )
@@ -230,7 +231,7 @@ def test_sepa_refusals_are_explained(client, admin, db, last):
     _sales(shop, 5_00)
     blocked = client.get(f"/admin/reglements/{last}/sepa.xml")
     assert blocked.status_code == 409
-    assert client.get(f"/admin/reglements/{ledger.current_period()}/sepa.xml").status_code == 409
+    assert client.get(f"/admin/reglements/{Month.current()}/sepa.xml").status_code == 409
 
 
 def test_statement_page_and_csv(client, admin, db, last):

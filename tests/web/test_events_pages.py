@@ -4,18 +4,16 @@ page partial."""
 from __future__ import annotations
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import format_date
 from flask import render_template_string
 from icalendar import Calendar
 
+from app.core.calendar import PARIS
 from app.core.columns import utcnow
 from app.core.mail import OutboxMessage
 from tests.support.factories import make_admin, make_event, make_registration
-
-PARIS = ZoneInfo("Europe/Paris")
 
 
 def text(response) -> str:

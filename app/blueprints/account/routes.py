@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import segno
-from flask import Response, abort, flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
@@ -15,6 +15,7 @@ from app.core.extensions import db
 from app.core.htmx import render
 from app.core.i18n import amount_input, money
 from app.core.security import MEMBER, access
+from app.core.spreadsheet import download
 from app.members import cards, membership
 from app.members.errors import InvalidPin, LoginBlocked, MemberErased, PledgeTooLow, WrongPassword
 from app.members.models import Member
@@ -28,12 +29,6 @@ def _member() -> Member:
     if member is None or member.status == "erased":
         abort(404)
     return member
-
-
-def _download(body: str, filename: str, mimetype: str) -> Response:
-    response = Response(body, mimetype=mimetype)  # Werkzeug adds "; charset=utf-8" to text types
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 @bp.get("")
@@ -63,9 +58,7 @@ def history():
 @access(MEMBER)
 def history_csv():
     member = _member()
-    return _download(
-        membership.movements_csv(member), f"patias-historique-{member.number}.csv", "text/csv"
-    )
+    return download(membership.movements_csv(member), f"patias-historique-{member.number}.csv")
 
 
 @bp.route("/cotisation", methods=["GET", "POST"])
@@ -170,16 +163,14 @@ def data():
 def data_json():
     member = _member()
     body = json.dumps(membership.export_data(member), ensure_ascii=False, indent=2)
-    return _download(body, f"patias-donnees-{member.number}.json", "application/json")
+    return download(body, f"patias-donnees-{member.number}.json", "application/json")
 
 
 @bp.get("/donnees.csv")
 @access(MEMBER)
 def data_csv():
     member = _member()
-    return _download(
-        membership.export_csv(member), f"patias-donnees-{member.number}.csv", "text/csv"
-    )
+    return download(membership.export_csv(member), f"patias-donnees-{member.number}.csv")
 
 
 @bp.post("/donnees/effacement")

@@ -9,17 +9,17 @@ from flask_login import current_user
 
 from app.blueprints.admin import bp
 from app.blueprints.admin.forms import AllocationRunForm
+from app.core.calendar import Month
 from app.core.extensions import db
 from app.core.i18n import money
 from app.core.security import ADMIN, access
 from app.ledger import admin as ledger_admin
-from app.ledger import transfers as ledger
 
 
 @bp.get("/allocations")
 @access(ADMIN)
 def allocations():
-    period = ledger.current_period()
+    period = str(Month.current())
     return render_template(
         "admin/allocations.html",
         preview=ledger_admin.allocation_preview(period),
@@ -36,7 +36,7 @@ def allocation_run():
         abort(400)
     # Only the current month is run from here: a past month is the command line's business
     # (`flask ssa allocate --month`), where it cannot be clicked by mistake.
-    if form.period.data != ledger.current_period():
+    if form.period.data != str(Month.current()):
         flash(
             _("The month has changed since the page was shown: check the preview and run again."),
             "error",

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
@@ -28,6 +27,7 @@ from app.blueprints.admin.forms_b import (
 from app.content import admin as content_admin
 from app.content.admin import FaqData, PageData
 from app.content.models import FaqEntry
+from app.core.calendar import PARIS
 from app.core.errors import InvalidContent
 from app.core.extensions import db
 from app.core.htmx import render
@@ -39,7 +39,6 @@ from app.events.admin import EventData
 from app.events.models import Event
 from app.members.models import Commune
 
-PARIS = ZoneInfo("Europe/Paris")
 INVALID = 422
 Saved = TypeVar("Saved")
 

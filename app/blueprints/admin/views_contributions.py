@@ -15,12 +15,13 @@ from app.blueprints.admin.forms import (
     StatementConfirmForm,
     StatementUploadForm,
 )
+from app.core import calendar
+from app.core.calendar import Month
 from app.core.errors import DomainError
 from app.core.extensions import db
 from app.core.security import ADMIN, access
 from app.ledger import admin as ledger_admin
 from app.ledger import bank_import
-from app.ledger import transfers as ledger
 from app.ledger.contributions import cancel_contribution, cancellations_of
 from app.ledger.errors import IdempotencyConflict, InvalidContribution, StatementUnreadable
 from app.ledger.models import Transfer
@@ -38,7 +39,7 @@ def _contributions_page(form: ContributionForm, status: int = 200, error=None):
     period = (
         month_form.month.data
         if month_form.validate() and month_form.month.data
-        else ledger.current_period()
+        else str(Month.current())
     )
     behind = request.args.get("behind") == "1"
     table = ledger_admin.pledges_against_payments(period, only_behind=behind, page=_page_arg())
@@ -61,7 +62,7 @@ def contributions():
     form = ContributionForm(
         formdata=None,
         number=request.args.get("number", "")[:20],
-        paid_on=ledger.today(),
+        paid_on=calendar.today(),
         amount=request.args.get("amount", "")[:30],
         reference=request.args.get("reference", "")[:200],
     )

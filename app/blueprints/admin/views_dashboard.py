@@ -4,17 +4,18 @@ sales breakdowns, upcoming events and what needs attention."""
 from __future__ import annotations
 
 from flask import render_template, request
-from flask_babel import format_currency, format_date
+from flask_babel import format_currency
 
 from app.blueprints.admin import bp
 from app.blueprints.admin.forms import MonthForm
+from app.core.calendar import Month
 from app.core.i18n import money
 from app.core.security import ADMIN, access
 from app.reports import dashboard as dashboard_service
 
 
 def month_label(month, fmt: str = "MMM yy") -> str:
-    return format_date(month.start, fmt)
+    return Month.parse(month.period).label(fmt)
 
 
 def whole_euros(cents: int) -> str:
@@ -29,7 +30,7 @@ def dashboard():
     period = form.month.data if form.validate() and form.month.data else None
     board = dashboard_service.compute(period)
     chart = dashboard_service.chart(
-        board.months, money, month_label, whole_euros, lambda m: format_date(m.start, "MMM")
+        board.months, money, month_label, whole_euros, lambda m: month_label(m, "MMM")
     )
     status = 400 if form.errors else 200
     return render_template(

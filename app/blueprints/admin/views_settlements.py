@@ -5,20 +5,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import abort, flash, make_response, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
 from app.blueprints.admin import bp
 from app.blueprints.admin.forms_b import PayAllForm, PayForm, SettlementMonthForm
+from app.core.calendar import Month
 from app.core.errors import InvalidPeriod
 from app.core.extensions import db
 from app.core.htmx import render
 from app.core.i18n import current_language, money
 from app.core.security import ADMIN, access
 from app.core.spreadsheet import download
-from app.ledger import transfers as ledger
 from app.merchants.models import Merchant
 from app.payouts import bank_details, sepa, settlement
 from app.payouts.errors import BankDetailsMissing, NothingToPay, PeriodNotClosed, SettlementChanged
@@ -63,7 +63,7 @@ def _month_page(
         data={"key": ALL_KEY.format(period=period), "total": month.transfer_file_cents},
     )
     periods = settlement.recent_periods(24)
-    if period not in periods and period <= settlement.last_closed_period():
+    if period not in periods and period <= str(Month.last_closed()):
         periods.append(period)
     form = form or SettlementMonthForm(formdata=None, data={"mois": period})
     return render(
@@ -77,10 +77,10 @@ def _month_page(
         pay_all=pay_all,
         form=form,
         periods=periods,
-        previous=settlement.shift(period, -1),
-        following=settlement.shift(period, 1),
+        previous=str(Month.parse(period).shift(-1)),
+        following=str(Month.parse(period).shift(1)),
         label=settlement.period_label,
-        current=ledger.current_period(),
+        current=str(Month.current()),
     )
 
 
@@ -88,13 +88,13 @@ def _month_page(
 @access(ADMIN)
 def settlements():
     if "mois" not in request.args:
-        return _month_page(settlement.last_closed_period())
+        return _month_page(str(Month.last_closed()))
     form = SettlementMonthForm(request.args)
     try:
         period = settlement.parse_period(form.mois.data if form.validate() else None)
     except InvalidPeriod as exc:
         form.mois.errors = list(form.mois.errors) or [exc.message]
-        return _month_page(settlement.last_closed_period(), 400, form=form)
+        return _month_page(str(Month.last_closed()), 400, form=form)
     return _month_page(period)
 
 
@@ -189,10 +189,7 @@ def settlement_sepa(period: str):
         result = sepa.transfer_file(period)
     except (PeriodNotClosed, NothingToPay, BankDetailsMissing) as exc:
         return _month_page(period, 409, exc.message)
-    response = make_response(result.xml)
-    response.headers["Content-Type"] = "application/xml; charset=utf-8"
-    response.headers["Content-Disposition"] = f'attachment; filename="{result.filename}"'
-    return response
+    return download(result.xml, result.filename, "application/xml; charset=utf-8")
 
 
 @bp.get("/reglements/<period>/commercants/<int:merchant_id>")

@@ -4,10 +4,7 @@ spreadsheet, and remove one (a person asking to be forgotten, an address that bo
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
-from flask import abort, flash, make_response, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -15,11 +12,12 @@ from app.blueprints.admin import bp
 from app.blueprints.admin.forms_b import ActionForm, SubscriberSearchForm
 from app.content import admin as content_admin
 from app.content.models import Subscriber
+from app.core.calendar import today
 from app.core.extensions import db
 from app.core.htmx import render
 from app.core.security import ADMIN, access
+from app.core.spreadsheet import download
 
-PARIS = ZoneInfo("Europe/Paris")
 INVALID = 422
 
 
@@ -49,11 +47,8 @@ def subscribers():
 @bp.get("/contenu/abonnes.csv")
 @access(ADMIN)
 def subscribers_csv():
-    response = make_response(content_admin.subscribers_csv())
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    day = datetime.now(PARIS).date().isoformat()
-    response.headers["Content-Disposition"] = f'attachment; filename="patias-abonnes-{day}.csv"'
-    return response
+    day = today().isoformat()
+    return download(content_admin.subscribers_csv(), f"patias-abonnes-{day}.csv")
 
 
 @bp.route("/contenu/abonnes/<int:subscriber_id>/supprimer", methods=["GET", "POST"])

@@ -28,6 +28,7 @@ from app.core.i18n import current_language
 from app.core.ratelimit import hit
 from app.core.security import ADMIN, PUBLIC, access, is_acting_admin
 from app.core.settings import association
+from app.core.spreadsheet import download
 from app.events import carpool
 from app.events import registrations as event_service
 from app.events.errors import AlreadyRegistered, NotEnoughPlaces, RegistrationClosed
@@ -376,12 +377,7 @@ def organise_csv(slug: str):
             ]
         )
     body = event_service.attendees_csv(event, headers, rows)
-    response = Response(body, mimetype="text/csv")
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{event.slug}-inscriptions.csv"'
-    )
-    return response
+    return download(body, f"{event.slug}-inscriptions.csv")
 
 
 # --- Helpers -------------------------------------------------------------------------------
@@ -679,7 +675,4 @@ def _organiser_context(event: Event) -> dict:
 
 
 def _ics_response(body: bytes, filename: str) -> Response:
-    response = Response(body, mimetype="text/calendar")
-    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
-    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    return response
+    return download(body, filename, "text/calendar; charset=utf-8", inline=True)

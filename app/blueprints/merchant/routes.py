@@ -30,6 +30,7 @@ from app.core.database import reads_first
 from app.core.errors import DomainError, RateLimited
 from app.core.extensions import db
 from app.core.htmx import is_htmx, render
+from app.core.i18n import euros_plain
 from app.core.security import CASHIER, access
 from app.ledger.errors import AlreadyReversed, IdempotencyConflict, InsufficientBalance
 from app.members.errors import (
@@ -246,16 +247,11 @@ def _offer(form: SaleForm, member_id: int, available_cents: int) -> dict:
             "member": form.member.data,
             "key": key,
             "category": form.category.data or "",
-            "amount": _euros(available_cents),
+            "amount": euros_plain(available_cents),  # the sale form's way, whatever the language
             "approval": register.approval_for(current_user, member_id, available_cents, key),
         }
     )
     return {"available_cents": available_cents, "form": offer}
-
-
-def _euros(cents: int) -> str:
-    """An amount as the sale form expects it back (`12,50`), whatever the interface language."""
-    return f"{cents // 100},{cents % 100:02d}"
 
 
 # --- the day's sales and cancellation ----------------------------------------------------------

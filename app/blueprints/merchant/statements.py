@@ -9,12 +9,12 @@ from flask import abort
 from flask_login import current_user
 
 from app.blueprints.merchant import bp
+from app.core.calendar import Month
 from app.core.errors import InvalidPeriod
 from app.core.htmx import render
 from app.core.i18n import current_language
 from app.core.security import CASHIER, access
 from app.core.spreadsheet import download
-from app.ledger import transfers as ledger
 from app.payouts import settlement
 from app.register import sales as register
 
@@ -33,7 +33,7 @@ def _period_or_404(text: str) -> str:
         period = settlement.parse_period(text)
     except InvalidPeriod:
         abort(404)
-    if period > ledger.current_period():
+    if period > str(Month.current()):
         abort(404)
     return period
 
@@ -48,7 +48,7 @@ def statements():
         merchant=merchant,
         months=months,
         label=settlement.period_label,
-        current=ledger.current_period(),
+        current=str(Month.current()),
     )
 
 
