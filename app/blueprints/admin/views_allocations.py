@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -10,6 +10,7 @@ from flask_login import current_user
 from app.blueprints.admin import bp
 from app.blueprints.admin.forms import AllocationRunForm
 from app.core.extensions import db
+from app.core.htmx import render
 from app.core.i18n import money
 from app.core.security import ADMIN, access
 from app.ledger import admin as ledger_admin
@@ -20,7 +21,7 @@ from app.ledger import transfers as ledger
 @access(ADMIN)
 def allocations():
     period = ledger.current_period()
-    return render_template(
+    return render(
         "admin/allocations.html",
         preview=ledger_admin.allocation_preview(period),
         runs=ledger_admin.allocation_runs(),
