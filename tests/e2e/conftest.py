@@ -11,7 +11,8 @@ Every test in tests/e2e is marked `browser`. Fixtures:
 - `login(page, login, password="patias-demo")`: sign in through the real form.
 
 Helpers to import (``from tests.e2e.conftest import ...``): `assert_no_axe_violations`,
-`assert_no_console_errors`, `console_errors`, `screenshot`, `login`.
+`assert_no_console_errors`, `console_errors`, `screenshot`, `login`, `admin_login`,
+`last_month_sales`.
 
 No test touches the network: every request not addressed to 127.0.0.1 is aborted. Console
 errors, uncaught exceptions and CSP violations are collected per page. A screenshot of every open
@@ -25,6 +26,7 @@ import json
 import re
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -34,9 +36,13 @@ from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from app.core.extensions import db
+from app.ledger import transfers as ledger
 from app.members import twofactor
 from app.members.models import TotpCredential, User
+from app.merchants.models import Merchant
+from app.payouts import settlement
 from tests.conftest import make_app, require
+from tests.factories import make_member
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -364,3 +370,40 @@ def admin_login(page, live_server, live_app, email: str = ADMIN_EMAIL) -> None:
     with page.expect_navigation():
         page.get_by_role("button", name="Continuer").click()
     expect(page).to_have_url(f"{live_server}/admin/")
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+
+
+def last_month_sales(live_app) -> dict[int, int]:
+    """Sales of last month at every demo merchant, made once per live server: merchant id -> amount."""
+    if "e2e_last_month_sales" in live_app.extensions:
+        return live_app.extensions["e2e_last_month_sales"]
+    period = settlement.last_closed_period()
+    day = settlement.month_start(period) + timedelta(days=9)
+    with live_app.app_context():
+        member = make_member(first_name="Margot", last_name="Achats")
+        account = ledger.member_account(member)
+        ledger.transfer(
+            source=ledger.system_account("caisse"),
+            destination=account,
+            amount_cents=500_00,
+            kind="grant",
+        )
+        sold = {}
+        for n, merchant in enumerate(db.session.scalars(db.select(Merchant).order_by(Merchant.id))):
+            amount = 12_30 + n * 1_05
+            ledger.transfer(
+                source=account,
+                destination=ledger.merchant_account(merchant),
+                amount_cents=amount,
+                kind="purchase",
+                occurred_on=day,
+                idempotency_key=f"e2e-last-month:{period}:{merchant.id}",
+            )
+            sold[merchant.id] = amount
+        db.session.commit()
+        db.session.remove()
+    live_app.extensions["e2e_last_month_sales"] = sold
+    return sold

@@ -10,8 +10,7 @@ import pytest
 from app.core.extensions import db
 from app.members.models import Application, Member
 from app.payouts import settlement
-from tests.e2e.conftest import admin_login
-from tests.e2e.test_admin_b import _last_month_sales
+from tests.e2e.conftest import admin_login, last_month_sales
 
 pytestmark = pytest.mark.browser
 
@@ -34,7 +33,7 @@ OVERFLOWING = """() => {
     ids=["pc", "tablet"],
 )
 def test_back_office_pages_fit_without_sideways_scrolling(page, live_server, live_app):
-    _last_month_sales(live_app)
+    last_month_sales(live_app)
     with live_app.app_context():
         application = Application(
             first_name="Maximilien",

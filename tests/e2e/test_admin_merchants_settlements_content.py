@@ -6,7 +6,6 @@ size, and no page scrolls sideways."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -27,49 +26,16 @@ from tests.e2e.conftest import (
     admin_login,
     assert_no_axe_violations,
     assert_no_console_errors,
+    last_month_sales,
     login,
 )
-from tests.factories import make_member
 
 XSD = Path(sepaxml.__file__).parent / "schemas" / "pain.001.001.03.xsd"
 REFUSED = (r"status of 4\d\d",)  # a refused form answers 4xx, which Chromium logs as a failed load
 
 
-def _last_month_sales(live_app) -> dict[int, int]:
-    """Sales of last month at every demo merchant, made once per live server: merchant id -> amount."""
-    if "e2e_b_sales" in live_app.extensions:
-        return live_app.extensions["e2e_b_sales"]
-    period = settlement.last_closed_period()
-    day = settlement.month_start(period) + timedelta(days=9)
-    with live_app.app_context():
-        member = make_member(first_name="Margot", last_name="Achats")
-        account = ledger.member_account(member)
-        ledger.transfer(
-            source=ledger.system_account("caisse"),
-            destination=account,
-            amount_cents=500_00,
-            kind="grant",
-        )
-        sold = {}
-        for n, merchant in enumerate(db.session.scalars(db.select(Merchant).order_by(Merchant.id))):
-            amount = 12_30 + n * 1_05
-            ledger.transfer(
-                source=account,
-                destination=ledger.merchant_account(merchant),
-                amount_cents=amount,
-                kind="purchase",
-                occurred_on=day,
-                idempotency_key=f"e2e-b:{period}:{merchant.id}",
-            )
-            sold[merchant.id] = amount
-        db.session.commit()
-        db.session.remove()
-    live_app.extensions["e2e_b_sales"] = sold
-    return sold
-
-
 def test_the_treasurer_pays_the_merchants(page, live_server, live_app, tmp_path):
-    sold = _last_month_sales(live_app)
+    sold = last_month_sales(live_app)
     period = settlement.last_closed_period()
     admin_login(page, live_server, live_app)
     page.get_by_role("link", name="Règlements", exact=True).click()
@@ -148,7 +114,7 @@ def _check(page, live_server, path: str) -> None:
 def test_merchants_settlements_and_content_pages_have_no_axe_violations(
     page, live_server, live_app
 ):
-    _last_month_sales(live_app)
+    last_month_sales(live_app)
     ids = _ids(live_app)
     last, current = settlement.last_closed_period(), ledger.current_period()
     admin_login(page, live_server, live_app)
@@ -219,7 +185,7 @@ def test_merchants_settlements_and_content_pages_have_no_axe_violations(
 
 @VIEWPORTS
 def test_the_merchant_reads_its_statements(page, live_server, live_app):
-    _last_month_sales(live_app)
+    last_month_sales(live_app)
     last = settlement.last_closed_period()
     login(page, live_server, "caisse1@patias.test")
     page.goto(live_server + "/caisse/releves")
