@@ -66,8 +66,8 @@ class ServerThread(threading.Thread):
 
 def last_month_sales(live_app) -> dict[int, int]:
     """Sales of last month at every demo merchant, made once per live server: merchant id -> amount."""
-    if "e2e_b_sales" in live_app.extensions:
-        return live_app.extensions["e2e_b_sales"]
+    if "e2e_last_month_sales" in live_app.extensions:
+        return live_app.extensions["e2e_last_month_sales"]
     period = str(Month.last_closed())
     day = Month.parse(period).first_day + timedelta(days=9)
     with live_app.app_context():
@@ -88,10 +88,10 @@ def last_month_sales(live_app) -> dict[int, int]:
                 amount_cents=amount,
                 kind="purchase",
                 occurred_on=day,
-                idempotency_key=f"e2e-b:{period}:{merchant.id}",
+                idempotency_key=f"e2e-last-month:{period}:{merchant.id}",
             )
             sold[merchant.id] = amount
         db.session.commit()
         db.session.remove()
-    live_app.extensions["e2e_b_sales"] = sold
+    live_app.extensions["e2e_last_month_sales"] = sold
     return sold

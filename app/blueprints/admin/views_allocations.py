@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -11,6 +11,7 @@ from app.blueprints.admin import bp
 from app.blueprints.admin.forms import AllocationRunForm
 from app.core.calendar import Month
 from app.core.extensions import db
+from app.core.htmx import render
 from app.core.i18n import money
 from app.core.security import ADMIN, access
 from app.ledger import admin as ledger_admin
@@ -20,7 +21,7 @@ from app.ledger import admin as ledger_admin
 @access(ADMIN)
 def allocations():
     period = str(Month.current())
-    return render_template(
+    return render(
         "admin/allocations.html",
         preview=ledger_admin.allocation_preview(period),
         runs=ledger_admin.allocation_runs(),

@@ -16,9 +16,9 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.blueprints.admin import bp
-from app.blueprints.admin.forms_b import (
+from app.blueprints.admin.forms import (
     KIND_LABELS,
-    ActionForm,
+    ConfirmForm,
     EventForm,
     FaqForm,
     PageForm,
@@ -125,7 +125,7 @@ def _faq_data(form: FaqForm) -> FaqData:
 @access(ADMIN)
 def faq():
     return render(
-        "admin/content/faq.html", entries=content_admin.faq_entries(), action=ActionForm()
+        "admin/content/faq.html", entries=content_admin.faq_entries(), action=ConfirmForm()
     )
 
 
@@ -170,7 +170,7 @@ def faq_edit(entry_id: int):
 @access(ADMIN)
 def faq_delete(entry_id: int):
     entry = _faq_or_404(entry_id)
-    form = ActionForm()
+    form = ConfirmForm()
     if form.validate_on_submit():
         content_admin.delete_faq(entry, current_user.id)
         db.session.commit()
@@ -189,12 +189,12 @@ def faq_delete(entry_id: int):
 def faq_move(entry_id: int):
     entry = _faq_or_404(entry_id)
     direction = request.form.get("direction", "")
-    if not ActionForm().validate_on_submit() or direction not in ("up", "down"):
+    if not ConfirmForm().validate_on_submit() or direction not in ("up", "down"):
         return render(
             "admin/content/faq.html",
             status=INVALID,
             entries=content_admin.faq_entries(),
-            action=ActionForm(),
+            action=ConfirmForm(),
             error=_("This action is not possible: reload the page."),
         )
     content_admin.move_faq(entry, direction, current_user.id)
@@ -206,12 +206,12 @@ def faq_move(entry_id: int):
 @access(ADMIN)
 def faq_publish(entry_id: int):
     entry = _faq_or_404(entry_id)
-    if not ActionForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         return render(
             "admin/content/faq.html",
             status=INVALID,
             entries=content_admin.faq_entries(),
-            action=ActionForm(),
+            action=ConfirmForm(),
             error=_("This action is not possible: reload the page."),
         )
     published = request.form.get("published") == "1"
@@ -350,7 +350,7 @@ def _events_page(status: int = 200, error=None):
         coming=coming,
         past=past,
         people=people,
-        action=ActionForm(),
+        action=ConfirmForm(),
         kinds=KIND_LABELS,
         error=error,
     )
@@ -402,7 +402,7 @@ def event_edit(event_id: int):
 def event_publish(event_id: int):
     event = _event_or_404(event_id)
     error = None
-    if not ActionForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         error = _("This action is not possible: reload the page.")
     else:
         try:
@@ -423,7 +423,7 @@ def event_publish(event_id: int):
 def event_duplicate(event_id: int):
     event = _event_or_404(event_id)
     error = None
-    if not ActionForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         error = _("This action is not possible: reload the page.")
     else:
         try:

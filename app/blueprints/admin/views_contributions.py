@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -19,6 +19,7 @@ from app.core import calendar
 from app.core.calendar import Month
 from app.core.errors import DomainError
 from app.core.extensions import db
+from app.core.htmx import render
 from app.core.security import ADMIN, access
 from app.ledger import admin as ledger_admin
 from app.ledger import bank_import
@@ -44,7 +45,7 @@ def _contributions_page(form: ContributionForm, status: int = 200, error=None):
     behind = request.args.get("behind") == "1"
     table = ledger_admin.pledges_against_payments(period, only_behind=behind, page=_page_arg())
     recent = ledger_admin.recent_contributions()
-    return render_template(
+    return render(
         "admin/contributions/index.html",
         form=form,
         month_form=month_form,
@@ -165,20 +166,21 @@ def contribution_cancel(transfer_id: int):
     elif form.is_submitted():
         status = 400
     cancellation = cancellations_of([contribution]).get(contribution.id)
-    return render_template(
+    return render(
         "admin/contributions/cancel.html",
         contribution=contribution,
         member=member,
         cancellation=cancellation,
         form=form,
         error=error,
-    ), status
+        status=status,
+    )
 
 
 @bp.get("/cotisations/import")
 @access(ADMIN)
 def contributions_import():
-    return render_template(
+    return render(
         "admin/contributions/import.html",
         form=StatementUploadForm(),
         prefix=bank_import.REFERENCE_PREFIX,
@@ -190,22 +192,28 @@ def contributions_import():
 def contributions_preview():
     form = StatementUploadForm()
     if not form.validate_on_submit():
-        return render_template(
-            "admin/contributions/import.html", form=form, prefix=bank_import.REFERENCE_PREFIX
-        ), 400
+        return render(
+            "admin/contributions/import.html",
+            form=form,
+            prefix=bank_import.REFERENCE_PREFIX,
+            status=400,
+        )
     upload = form.statement.data
     data = upload.stream.read(bank_import.MAX_BYTES + 1)
     try:
         statement = bank_import.read_statement(data, upload.filename or "")
     except StatementUnreadable as exc:
         form.statement.errors.append(exc.message)
-        return render_template(
-            "admin/contributions/import.html", form=form, prefix=bank_import.REFERENCE_PREFIX
-        ), 400
+        return render(
+            "admin/contributions/import.html",
+            form=form,
+            prefix=bank_import.REFERENCE_PREFIX,
+            status=400,
+        )
     confirm = StatementConfirmForm(
         formdata=None, batch=bank_import.batch_token(statement) if statement.matched else ""
     )
-    return render_template("admin/contributions/preview.html", statement=statement, confirm=confirm)
+    return render("admin/contributions/preview.html", statement=statement, confirm=confirm)
 
 
 @bp.post("/cotisations/import/enregistrer")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.blueprints.admin import bp
 from app.blueprints.admin.forms import CorrectionForm, SaleSearchForm
 from app.core.extensions import db
+from app.core.htmx import render
 from app.core.security import ADMIN, access
 from app.ledger.errors import AlreadyReversed, IdempotencyConflict, InsufficientBalance
 from app.ledger.models import Transfer
@@ -41,13 +42,14 @@ def _search(form: SaleSearchForm):
 def corrections():
     form = SaleSearchForm(request.args)
     lines, problem = _search(form) if form.validate() else ([], None)
-    return render_template(
+    return render(
         "admin/corrections/index.html",
         form=form,
         lines=lines,
         problem=problem,
         recent=sale_corrections.recent_corrections(),
-    ), 400 if form.errors else 200
+        status=400 if form.errors else 200,
+    )
 
 
 def _sale(sale_id: int) -> Transfer:
@@ -94,7 +96,7 @@ def correction(sale_id: int):
             return redirect(url_for("admin.corrections", q=sale.reference))
     elif form.is_submitted():
         status = 400
-    return render_template("admin/corrections/sale.html", line=line, form=form, error=error), status
+    return render("admin/corrections/sale.html", line=line, form=form, error=error, status=status)
 
 
 def _insufficient() -> str:

@@ -3,12 +3,13 @@ sales breakdowns, upcoming events and what needs attention."""
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import request
 from flask_babel import format_currency
 
 from app.blueprints.admin import bp
 from app.blueprints.admin.forms import MonthForm
 from app.core.calendar import Month
+from app.core.htmx import render
 from app.core.i18n import money
 from app.core.security import ADMIN, access
 from app.reports import dashboard as dashboard_service
@@ -33,6 +34,11 @@ def dashboard():
         board.months, money, month_label, whole_euros, lambda m: month_label(m, "MMM")
     )
     status = 400 if form.errors else 200
-    return render_template(
-        "admin/dashboard.html", board=board, chart=chart, form=form, month_label=month_label
-    ), status
+    return render(
+        "admin/dashboard.html",
+        board=board,
+        chart=chart,
+        form=form,
+        month_label=month_label,
+        status=status,
+    )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import request
 
 from app.audit import log as audit
 from app.blueprints.admin import bp
 from app.blueprints.admin.forms import JournalFilterForm, choices
+from app.core.htmx import render
 from app.core.security import ADMIN, access
 
 
@@ -41,7 +42,7 @@ def journal():
         until=form.until.data if valid else None,
         page=int(page) if page.isdigit() and len(page) < 7 else 1,
     )
-    return render_template("admin/journal.html", form=form, entries=entries), 200 if valid else 400
+    return render("admin/journal.html", form=form, entries=entries, status=200 if valid else 400)
 
 
 def _all() -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import segno
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -75,14 +75,15 @@ def _member_page(
     replace = replace or ReplaceCardForm(formdata=None)
     replace.card.data = card_fingerprint(member)
     record = member_admin.member_file(member, page=_page_arg())
-    return render_template(
+    return render(
         "admin/members/detail.html",
         file=record,
         member=record.member,
         form=ConfirmForm(),
         suspend=suspend or MemberSuspendForm(formdata=None),
         replace=replace,
-    ), status
+        status=status,
+    )
 
 
 def card_fingerprint(member: Member) -> str:
@@ -175,7 +176,7 @@ def member_card(member_id: int):
     if member.status == "erased" or not member.card_token:
         abort(404)
     qr = segno.make(member.card_token, error="m").svg_data_uri(scale=1, border=4)
-    return render_template("admin/members/card.html", member=member, qr=qr)
+    return render("admin/members/card.html", member=member, qr=qr)
 
 
 @bp.post("/adherents/<int:member_id>/activation")
@@ -204,7 +205,7 @@ def member_activation(member_id: int):
 @access(ADMIN)
 def application(application_id: int):
     record = _application(application_id)
-    return render_template(
+    return render(
         "admin/members/application.html",
         application=record,
         approve_form=ConfirmForm(),
@@ -232,14 +233,15 @@ def application_approve(application_id: int):
         return redirect(url_for("admin.application", application_id=application.id))
     except EmailTaken as exc:
         db.session.rollback()
-        return render_template(
+        return render(
             "admin/members/application.html",
             application=application,
             approve_form=form,
             reject_form=RejectForm(formdata=None),
             error=exc.message,
             duplicates=_duplicates(application),
-        ), 409
+            status=409,
+        )
     db.session.commit()
     member = approval.member
     if approval.letter is not None:
@@ -269,10 +271,11 @@ def application_reject(application_id: int):
         db.session.commit()
         flash(_("Application rejected."), "success")
         return redirect(url_for("admin.members"))
-    return render_template(
+    return render(
         "admin/members/application.html",
         application=application,
         approve_form=ConfirmForm(),
         reject_form=form,
         duplicates=_duplicates(application),
-    ), 400
+        status=400,
+    )

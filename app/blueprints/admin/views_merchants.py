@@ -9,12 +9,12 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.blueprints.admin import bp
-from app.blueprints.admin.forms_b import (
-    ActionForm,
+from app.blueprints.admin.forms import (
+    ConfirmForm,
     InviteCashierForm,
     MerchantForm,
     MerchantSearchForm,
-    SuspendForm,
+    MerchantSuspendForm,
     choices,
 )
 from app.core.errors import InvalidContent
@@ -151,7 +151,7 @@ def _detail(
     merchant: Merchant,
     status: int = 200,
     invite: InviteCashierForm | None = None,
-    suspend: SuspendForm | None = None,
+    suspend: MerchantSuspendForm | None = None,
 ):
     return render(
         "admin/merchants/detail.html",
@@ -159,8 +159,8 @@ def _detail(
         merchant=merchant,
         cashiers=merchants_admin.cashiers(merchant),
         invite=invite or InviteCashierForm(formdata=None),
-        suspend=suspend or SuspendForm(formdata=None),
-        action=ActionForm(),
+        suspend=suspend or MerchantSuspendForm(formdata=None),
+        action=ConfirmForm(),
         iban_ok=iban_is_valid(merchant.iban),
         format_iban=format_iban,
     )
@@ -192,7 +192,7 @@ def merchant_edit(merchant_id: int):
 @access(ADMIN)
 def merchant_suspend(merchant_id: int):
     merchant = _merchant_or_404(merchant_id)
-    form = SuspendForm()
+    form = MerchantSuspendForm()
     if not form.validate_on_submit():
         return _detail(merchant, INVALID, suspend=form)
     if merchants_admin.suspend(merchant, current_user.id, form.reason.data or ""):
@@ -208,7 +208,7 @@ def merchant_suspend(merchant_id: int):
 @access(ADMIN)
 def merchant_reactivate(merchant_id: int):
     merchant = _merchant_or_404(merchant_id)
-    if not ActionForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         return _detail(merchant, INVALID)
     if merchants_admin.reactivate(merchant, current_user.id):
         db.session.commit()
@@ -250,7 +250,7 @@ def _cashier_or_404(merchant: Merchant, user_id: int) -> User:
 def merchant_cashier_resend(merchant_id: int, user_id: int):
     merchant = _merchant_or_404(merchant_id)
     user = _cashier_or_404(merchant, user_id)
-    if not ActionForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         return _detail(merchant, INVALID)
     merchants_admin.resend_invitation(merchant, user, current_user.id)
     db.session.commit()
@@ -263,7 +263,7 @@ def merchant_cashier_resend(merchant_id: int, user_id: int):
 def merchant_cashier_access(merchant_id: int, user_id: int):
     merchant = _merchant_or_404(merchant_id)
     user = _cashier_or_404(merchant, user_id)
-    if not ActionForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         return _detail(merchant, INVALID)
     enable = request.form.get("enable") == "1"
     merchants_admin.set_cashier_enabled(merchant, user, enable, current_user.id)

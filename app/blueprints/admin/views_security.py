@@ -6,13 +6,14 @@ below are the only admin-only ones reached with the password alone.
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.blueprints.admin import bp
 from app.blueprints.admin.forms import SecondFactorForm
 from app.core.extensions import db
+from app.core.htmx import render
 from app.core.security import ADMIN, access
 from app.core.settings import association
 from app.core.web import safe_next
@@ -50,7 +51,7 @@ def second_factor_verify():
         db.session.commit()  # a wrong code counts
     elif form.errors:
         status = 400
-    return render_template("admin/security/verify.html", form=form, error=error), status
+    return render("admin/security/verify.html", form=form, error=error, status=status)
 
 
 @bp.route("/securite/inscription", methods=["GET", "POST"])
@@ -90,10 +91,11 @@ def second_factor_enrol():
     elif form.errors:
         status = 400
     uri = twofactor.provisioning_uri(credential, current_user, association()["name"])
-    return render_template(
+    return render(
         "admin/security/enrol.html",
         form=form,
         error=error,
         qr=twofactor.qr_data_uri(uri),
         secret=twofactor.grouped_secret(credential.secret),
-    ), status
+        status=status,
+    )

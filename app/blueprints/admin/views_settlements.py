@@ -11,7 +11,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from app.blueprints.admin import bp
-from app.blueprints.admin.forms_b import PayAllForm, PayForm, SettlementMonthForm
+from app.blueprints.admin.forms import PayAllForm, PayForm, SettlementMonthForm
 from app.core.calendar import Month
 from app.core.errors import InvalidPeriod
 from app.core.extensions import db

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.blueprints.admin import bp
-from app.blueprints.admin.forms_b import ActionForm, SubscriberSearchForm
+from app.blueprints.admin.forms import ConfirmForm, SubscriberSearchForm
 from app.content import admin as content_admin
 from app.content.models import Subscriber
 from app.core.calendar import today
@@ -55,7 +55,7 @@ def subscribers_csv():
 @access(ADMIN)
 def subscriber_delete(subscriber_id: int):
     subscriber = _subscriber_or_404(subscriber_id)
-    form = ActionForm()
+    form = ConfirmForm()
     if form.validate_on_submit():
         email = subscriber.email
         content_admin.delete_subscriber(subscriber, current_user.id)
