@@ -207,5 +207,7 @@ def _sale_time(day: date, today: date, n: int) -> datetime:
 
     paris = ZoneInfo("Europe/Paris")
     if day == today:
-        return datetime.now(UTC) - timedelta(minutes=7 * (SALES_PER_DAY - n))
+        # A few minutes ago, but never before midnight in Paris: they are today's sales.
+        midnight = datetime.combine(today, time(0, 0), paris).astimezone(UTC)
+        return max(datetime.now(UTC) - timedelta(minutes=7 * (SALES_PER_DAY - n)), midnight)
     return datetime.combine(day, time(8, 15), paris).astimezone(UTC) + timedelta(minutes=23 * n)

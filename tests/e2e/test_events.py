@@ -49,6 +49,9 @@ def register(
     page.get_by_role("button", name="S’inscrire").click()
     expect(page).to_have_url(re.compile(r"/inscription/[A-Za-z0-9_-]{43}#main$"))
     expect(page.get_by_role("heading", name="Votre inscription", level=1)).to_be_visible()
+    # The URL and the heading come before the deferred htmx: a click made earlier posts the
+    # carpool form as a plain page (redirected to #carpool), not as an htmx swap.
+    page.wait_for_load_state()
 
 
 def fits_the_screen(page) -> bool:

@@ -31,8 +31,9 @@ def test_list_shows_upcoming_events_by_month(client, db):
     assert "Réunion passée" not in page and "Brouillon secret" not in page
     assert page.index("Réunion bientôt") < page.index("Réunion plus tard")
     for event in (soon, later):
-        month = event.starts_at.astimezone(PARIS).strftime("%Y")
-        assert month in page
+        # Its month's heading, in French whatever the date: "Décembre 2026", "Février 2027".
+        month = format_date(event.starts_at.astimezone(PARIS), "LLLL y", locale="fr")
+        assert f">{month[:1].upper()}{month[1:]}</h2>" in page
     assert page.count('class="event-month"') >= 2
 
 
