@@ -10,14 +10,9 @@ from app.core.errors import DomainError
 
 
 class InsufficientBalance(DomainError):
-    """The conditional debit found less than the amount on the account (nothing moved).
-
-    409: the account's state refuses it (a correction after a payout). The register's sale
-    path answers 422 and commits the right PIN's reset itself.
-    """
+    """The conditional debit found less than the amount on the account (nothing moved)."""
 
     message = _l("The balance is not sufficient for this amount.")
-    status = 409
 
     def __init__(self, available_cents: int, message=None):
         super().__init__(message, available_cents=available_cents)
