@@ -1,4 +1,4 @@
-"""Refusals of registrations and carpools."""
+"""Refusals of registrations and carpools: all answered with 409, the event's state refuses them."""
 
 from __future__ import annotations
 
@@ -11,24 +11,32 @@ class RegistrationClosed(DomainError):
     """Draft, cancelled, past or not-yet-open events, and closed registrations."""
 
     message = _l("Registrations for this event are closed.")
+    status = 409
 
 
 class RegistrationCancelled(DomainError):
     message = _l("This registration was cancelled.")
+    status = 409
 
 
 class AlreadyRegistered(DomainError):
     """An e-mail address already registered for the event, typed by someone who may not own it:
-    nothing was changed and the registration stays hidden; its private link went to that address."""
+    nothing was changed and the registration stays hidden; its private link went to that address
+    (the mail is queued: kept)."""
 
     message = _l(
         "This e-mail address is already registered for this event: we have sent the link to manage "
         "the registration to it."
     )
+    status = 409
+    keeps_side_effects = True
 
 
 class NotEnoughPlaces(DomainError):
     """A confirmed registration asked for more people than there are places left."""
+
+    message = _l("No place is left: your party cannot grow.")
+    status = 409
 
     def __init__(self, places_left: int, message=None):
         super().__init__(message, places_left=places_left)
@@ -39,21 +47,30 @@ class NotConfirmed(DomainError):
     """Carpools are for people who have a place, not for the waiting list."""
 
     message = _l("Carpools are open once your place is confirmed.")
+    status = 409
 
 
 class CarpoolClosed(DomainError):
     message = _l("There is no carpool for this event.")
+    status = 409
 
 
 class InvalidRide(DomainError):
     """A departure after the event's start, or a ride that is not open any more."""
 
+    message = _l("This ride is not available any more.")
+    status = 409
+
 
 class AlreadyOffering(DomainError):
     message = _l("You already offer a ride for this event: cancel it first to offer another.")
+    status = 409
 
 
 class RideFull(DomainError):
+    message = _l("Sorry, this car is full now.")
+    status = 409
+
     def __init__(self, seats_left: int, message=None):
         super().__init__(message, seats_left=seats_left)
         self.seats_left = seats_left
@@ -61,3 +78,4 @@ class RideFull(DomainError):
 
 class AlreadyBooked(DomainError):
     message = _l("You already have a seat in another car: cancel it first.")
+    status = 409

@@ -10,43 +10,44 @@ from app.core.errors import DomainError
 
 
 class InsufficientBalance(DomainError):
-    """The conditional debit found less than the amount on the account."""
+    """The conditional debit found less than the amount on the account (nothing moved)."""
+
+    message = _l("The balance is not sufficient for this amount.")
 
     def __init__(self, available_cents: int, message=None):
-        super().__init__(
-            message or _l("The balance is not sufficient for this amount."),
-            available_cents=available_cents,
-        )
+        super().__init__(message, available_cents=available_cents)
         self.available_cents = available_cents
 
 
 class IdempotencyConflict(DomainError):
     """A retry key was used again for a different request (answered with 422)."""
 
-    def __init__(self, message=None):
-        super().__init__(
-            message
-            or _l(
-                "This form was already submitted with other values. Reload the page and start again."
-            )
-        )
+    message = _l(
+        "This form was already submitted with other values. Reload the page and start again."
+    )
 
 
 class AlreadyReversed(DomainError):
-    def __init__(self, message=None):
-        super().__init__(message or _l("This operation has already been cancelled."))
+    message = _l("This operation has already been cancelled.")
+    status = 409
 
 
 class AlreadyAllocated(DomainError):
     """The member already received the allocation of that month."""
 
-    def __init__(self, message=None):
-        super().__init__(message or _l("This member has already received this month’s allocation."))
+    message = _l("This member has already received this month’s allocation.")
+    status = 409
 
 
 class InvalidContribution(DomainError):
     """A contribution that cannot be recorded (date in the future, unknown method)."""
 
+    message = _l("This contribution cannot be recorded: check what you typed.")
+
 
 class StatementUnreadable(DomainError):
     """A bank statement file that is not a CSV we can read (encoding, separator, columns)."""
+
+    message = _l(
+        "This file cannot be read as a bank statement: export the statement as CSV from the bank’s website."
+    )

@@ -4,28 +4,47 @@ cancelled or corrected.
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 from app.core.errors import DomainError
 
 
 class RegisterClosed(DomainError):
     """The cashier's merchant may not sell: suspended, not (or no longer) conventioned, or none."""
 
+    message = _l("This register cannot take payments.")
+    status = 403
+
 
 class IdentificationExpired(DomainError):
     """The signed member reference of a sale form is forged, from another cashier or too old."""
+
+    message = _l("Identify the member again, please.")
 
 
 class SaleNotFound(DomainError):
     """No sale of this merchant has this id (another merchant's sale is "not found" too)."""
 
+    message = _l("This sale does not exist.")
+    status = 404
+
 
 class SaleTooOld(DomainError):
     """Only today's sales are cancelled at the register; older ones go to the treasurer."""
+
+    message = _l(
+        "Only today’s sales can be cancelled here. For an older sale, please contact the association’s treasurer."
+    )
 
 
 class UnknownCategory(DomainError):
     """The sale's category is not one of the shop's chips (the sale form says which are)."""
 
+    message = _l("Choose one of the shop’s categories.")
+
 
 class NothingToCorrect(DomainError):
     """Only sales (purchases) are corrected from the back office."""
+
+    message = _l("Only a sale can be corrected here.")
+    status = 409

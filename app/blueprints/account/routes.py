@@ -16,8 +16,9 @@ from app.core.htmx import render
 from app.core.i18n import amount_input, money
 from app.core.security import MEMBER, access
 from app.core.spreadsheet import download
+from app.core.web import submit
 from app.members import cards, membership
-from app.members.errors import InvalidPin, LoginBlocked, MemberErased, PledgeTooLow, WrongPassword
+from app.members.errors import InvalidPin, MemberErased, WrongPassword
 from app.members.models import Member
 
 HISTORY_PER_PAGE = 50
@@ -68,21 +69,12 @@ def pledge():
     form = PledgeForm()
     if request.method == "GET":
         form.amount.data = amount_input(member.pledge_cents)
-    if form.validate_on_submit():
-        try:
-            membership.change_pledge(member, form.amount_cents)
-        except PledgeTooLow as exc:
-            form.amount.errors.append(exc.message)
-        else:
-            db.session.commit()
-            flash(
-                _(
-                    "Your monthly contribution is now %(amount)s.",
-                    amount=money(member.pledge_cents),
-                ),
-                "success",
-            )
-            return redirect(url_for("account.pledge"))
+    if submit(form, lambda: membership.change_pledge(member, form.amount_cents), "amount").ok:
+        flash(
+            _("Your monthly contribution is now %(amount)s.", amount=money(member.pledge_cents)),
+            "success",
+        )
+        return redirect(url_for("account.pledge"))
     return render_template(
         "account/pledge.html",
         member=member,
@@ -110,12 +102,10 @@ def card():
 def lost_card():
     member = _member()
     form = LostCardForm()
-    if form.validate_on_submit():
-        try:
-            membership.report_lost_card(member)
-        except MemberErased:
-            abort(404)
-        db.session.commit()
+    result = submit(form, lambda: membership.report_lost_card(member))
+    if isinstance(result.error, MemberErased):
+        abort(404)
+    if result.ok:
         flash(
             _(
                 "Your old card no longer works. Here is your new card: print it, or show this page at the stall."
@@ -131,23 +121,21 @@ def lost_card():
 def pin():
     member = _member()
     form = PinForm()
-    error = None
-    if form.validate_on_submit():
-        try:
-            membership.change_pin(member, form.password.data, form.pin.data)
-        except WrongPassword as exc:
-            form.password.errors.append(exc.message)
-        except LoginBlocked as exc:
-            error = exc.message
-        except InvalidPin as exc:
-            form.pin.errors.append(exc.message)
-        else:
-            db.session.commit()
-            flash(_("Your new PIN is saved. Your card works again if it was locked."), "success")
-            return redirect(url_for("account.index"))
-        db.session.commit()  # a wrong password counts against the account's limit
+    # A wrong password counts against the account's limit: its error keeps the count.
+    result = submit(
+        form,
+        lambda: membership.change_pin(member, form.password.data, form.pin.data),
+        {WrongPassword: "password", InvalidPin: "pin"},
+    )
+    if result.ok:
+        flash(_("Your new PIN is saved. Your card works again if it was locked."), "success")
+        return redirect(url_for("account.index"))
     return render_template(
-        "account/pin.html", member=member, form=form, error=error, locked=cards.is_locked(member)
+        "account/pin.html",
+        member=member,
+        form=form,
+        error=result.message,
+        locked=cards.is_locked(member),
     )
 
 
@@ -178,24 +166,18 @@ def data_csv():
 def erase():
     member = _member()
     form = ErasureForm()
-    error = None
-    if form.validate_on_submit():
-        try:
-            membership.erase_own_account(member, form.password.data)
-        except WrongPassword as exc:
-            form.password.errors.append(exc.message)
-        except LoginBlocked as exc:
-            error = exc.message
-        else:
-            db.session.commit()
-            logout_user()
-            session.clear()
-            flash(
-                _(
-                    "Your account is closed and your personal data erased. Thank you for taking part."
-                ),
-                "success",
-            )
-            return redirect(url_for("public.index"))
-        db.session.commit()
-    return render_template("account/data.html", member=member, form=form, error=error)
+    # A wrong password counts against the account's limit: its error keeps the count.
+    result = submit(
+        form,
+        lambda: membership.erase_own_account(member, form.password.data),
+        {WrongPassword: "password"},
+    )
+    if result.ok:
+        logout_user()
+        session.clear()
+        flash(
+            _("Your account is closed and your personal data erased. Thank you for taking part."),
+            "success",
+        )
+        return redirect(url_for("public.index"))
+    return render_template("account/data.html", member=member, form=form, error=result.message)

@@ -10,10 +10,10 @@ from flask_login import current_user
 from app.blueprints.admin import bp
 from app.blueprints.admin.forms import AllocationRunForm
 from app.core.calendar import Month
-from app.core.extensions import db
 from app.core.htmx import render
 from app.core.i18n import money
 from app.core.security import ADMIN, access
+from app.core.web import perform
 from app.ledger import admin as ledger_admin
 
 
@@ -43,8 +43,11 @@ def allocation_run():
             "error",
         )
         return redirect(url_for("admin.allocations"))
-    result = ledger_admin.run_allocation(form.period.data, current_user.id)
-    db.session.commit()
+    run = perform(lambda: ledger_admin.run_allocation(form.period.data, current_user.id))
+    if run.error:
+        flash(run.message, "error")
+        return redirect(url_for("admin.allocations"))
+    result = run.value
     if result.members_credited:
         message = ngettext(
             "%(num)d member credited, %(amount)s in all.",

@@ -17,14 +17,14 @@ from app.blueprints.admin.forms import (
 )
 from app.core import calendar
 from app.core.calendar import Month
-from app.core.errors import DomainError
 from app.core.extensions import db
 from app.core.htmx import render
 from app.core.security import ADMIN, access
+from app.core.web import Result, submit
 from app.ledger import admin as ledger_admin
 from app.ledger import bank_import
 from app.ledger.contributions import cancel_contribution, cancellations_of
-from app.ledger.errors import IdempotencyConflict, InvalidContribution, StatementUnreadable
+from app.ledger.errors import IdempotencyConflict, InvalidContribution
 from app.ledger.models import Transfer
 from app.members.errors import UnknownMember
 from app.members.models import Member
@@ -79,13 +79,11 @@ def contributions():
 @access(ADMIN)
 def contribution_record():
     form = ContributionForm()
-    if not form.validate_on_submit():
-        return _contributions_page(form, 400)
-    member = db.session.scalar(db.select(Member).where(Member.number == form.number.data))
-    if member is None or member.status == "erased":
-        form.number.errors.append(_("No member has this number."))
-        return _contributions_page(form, 400)
-    try:
+
+    def record() -> tuple[Member, Transfer]:
+        member = db.session.scalar(db.select(Member).where(Member.number == form.number.data))
+        if member is None or member.status == "erased":
+            raise UnknownMember()
         row = ledger_admin.record_contribution(
             member,
             form.amount.cents,
@@ -95,15 +93,12 @@ def contribution_record():
             idempotency_key=f"admin-contribution:{form.key.data}",
             reference=form.reference.data or "",
         )
-    except InvalidContribution as exc:
-        form.paid_on.errors.append(exc.message)
-        return _contributions_page(form, 400)
-    except IdempotencyConflict as exc:
-        return _contributions_page(form, 422, error=exc.message)
-    except UnknownMember as exc:  # pragma: no cover - checked above
-        form.number.errors.append(exc.message)
-        return _contributions_page(form, 400)
-    db.session.commit()
+        return member, row
+
+    result = submit(form, record, {InvalidContribution: "paid_on", UnknownMember: "number"})
+    if not result.ok:
+        return _contributions_page(form, _status(result), error=result.message)
+    member, row = result.value
     flash(
         _(
             "Contribution of %(amount)s recorded for %(name)s (no. %(number)s), receipt %(reference)s.",
@@ -115,6 +110,11 @@ def contribution_record():
         "success",
     )
     return redirect(url_for("admin.contributions"))
+
+
+def _status(result: Result) -> int:
+    """A form that did not validate, or a refusal shown on its field, answers 400 here."""
+    return 400 if not result.valid or result.placed else result.status
 
 
 def _money(cents: int) -> str:
@@ -132,39 +132,30 @@ def contribution_cancel(transfer_id: int):
         abort(404)
     member = db.session.get(Member, contribution.member_id) if contribution.member_id else None
     form = ContributionCancelForm()
-    error, status = None, 200
-    if form.validate_on_submit():
-        try:
-            row = cancel_contribution(
-                contribution,
-                form.reason.data,
-                current_user.id,
-                idempotency_key=f"admin-contribution-cancel:{form.key.data}",
-            )
-        except InvalidContribution as exc:
-            form.reason.errors.append(exc.message)
-            status = 400
-        except IdempotencyConflict as exc:
-            error, status = exc.message, 422
-        except (
-            DomainError
-        ) as exc:  # AlreadyReversed (cancelled meanwhile), or the ledger's own refusal
-            db.session.rollback()
-            error, status = exc.message, 409
-        else:
-            db.session.commit()
-            flash(
-                _(
-                    "Contribution %(reference)s cancelled: %(amount)s taken back out of the caisse (correction %(correction)s).",
-                    reference=contribution.reference,
-                    amount=_money(contribution.amount_cents),
-                    correction=row.reference,
-                ),
-                "success",
-            )
-            return redirect(url_for("admin.contributions"))
-    elif form.is_submitted():
-        status = 400
+    result = submit(
+        form,
+        lambda: cancel_contribution(
+            contribution,
+            form.reason.data,
+            current_user.id,
+            idempotency_key=f"admin-contribution-cancel:{form.key.data}",
+        ),
+        {InvalidContribution: "reason"},
+    )
+    if result.ok:
+        flash(
+            _(
+                "Contribution %(reference)s cancelled: %(amount)s taken back out of the caisse (correction %(correction)s).",
+                reference=contribution.reference,
+                amount=_money(contribution.amount_cents),
+                correction=result.value.reference,
+            ),
+            "success",
+        )
+        return redirect(url_for("admin.contributions"))
+    status = _status(result)
+    if result.error and not result.placed and not isinstance(result.error, IdempotencyConflict):
+        status = 409  # AlreadyReversed (cancelled meanwhile), or the ledger's own refusal
     cancellation = cancellations_of([contribution]).get(contribution.id)
     return render(
         "admin/contributions/cancel.html",
@@ -172,9 +163,8 @@ def contribution_cancel(transfer_id: int):
         member=member,
         cancellation=cancellation,
         form=form,
-        error=error,
-        status=status,
-    )
+        error=result.message,
+    ), status
 
 
 @bp.get("/cotisations/import")
@@ -191,25 +181,21 @@ def contributions_import():
 @access(ADMIN)
 def contributions_preview():
     form = StatementUploadForm()
-    if not form.validate_on_submit():
+
+    def read():
+        upload = form.statement.data
+        data = upload.stream.read(bank_import.MAX_BYTES + 1)
+        return bank_import.read_statement(data, upload.filename or "")
+
+    result = submit(form, read, "statement")
+    if not result.ok:
         return render(
             "admin/contributions/import.html",
             form=form,
             prefix=bank_import.REFERENCE_PREFIX,
-            status=400,
+            status=_status(result),
         )
-    upload = form.statement.data
-    data = upload.stream.read(bank_import.MAX_BYTES + 1)
-    try:
-        statement = bank_import.read_statement(data, upload.filename or "")
-    except StatementUnreadable as exc:
-        form.statement.errors.append(exc.message)
-        return render(
-            "admin/contributions/import.html",
-            form=form,
-            prefix=bank_import.REFERENCE_PREFIX,
-            status=400,
-        )
+    statement = result.value
     confirm = StatementConfirmForm(
         formdata=None, batch=bank_import.batch_token(statement) if statement.matched else ""
     )
@@ -220,15 +206,11 @@ def contributions_preview():
 @access(ADMIN)
 def contributions_import_confirm():
     form = StatementConfirmForm()
-    if not form.validate_on_submit():
-        flash(_("This preview has expired: import the file again."), "error")
+    recorded = submit(form, lambda: bank_import.record_batch(form.batch.data, current_user.id))
+    if not recorded.ok:
+        flash(recorded.message or _("This preview has expired: import the file again."), "error")
         return redirect(url_for("admin.contributions_import"))
-    try:
-        result = bank_import.record_batch(form.batch.data, current_user.id)
-    except StatementUnreadable as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("admin.contributions_import"))
-    db.session.commit()
+    result = recorded.value
     message = ngettext(
         "%(num)d contribution recorded (%(amount)s).",
         "%(num)d contributions recorded (%(amount)s).",

@@ -11,12 +11,12 @@ from app.blueprints.admin.forms import CorrectionForm, SaleSearchForm
 from app.core.extensions import db
 from app.core.htmx import render
 from app.core.security import ADMIN, access
-from app.ledger.errors import AlreadyReversed, IdempotencyConflict, InsufficientBalance
+from app.core.web import submit
+from app.ledger.errors import InsufficientBalance
 from app.ledger.models import Transfer
 from app.members import cards, membership
 from app.members.errors import InvalidMemberNumber, UnknownMember
 from app.register import corrections as sale_corrections
-from app.register.errors import NothingToCorrect
 
 
 def _search(form: SaleSearchForm):
@@ -65,37 +65,30 @@ def correction(sale_id: int):
     sale = _sale(sale_id)
     line = sale_corrections.sale_lines([sale])[0]
     form = CorrectionForm()
-    error, status = None, 200
-    if form.validate_on_submit():
-        try:
-            row = sale_corrections.correct_sale(
-                sale,
-                form.reason.data,
-                current_user.id,
-                idempotency_key=f"admin-correction:{form.key.data}",
-            )
-        except (AlreadyReversed, NothingToCorrect, InsufficientBalance) as exc:
-            error, status = (
-                _insufficient() if isinstance(exc, InsufficientBalance) else exc.message,
-                409,
-            )
-            db.session.rollback()
-        except IdempotencyConflict as exc:
-            error, status = exc.message, 422
-        else:
-            db.session.commit()
-            flash(
-                _(
-                    "Sale %(sale)s corrected: %(amount)s given back to the member (correction %(reference)s).",
-                    sale=sale.reference,
-                    amount=_money(sale.amount_cents),
-                    reference=row.reference,
-                ),
-                "success",
-            )
-            return redirect(url_for("admin.corrections", q=sale.reference))
-    elif form.is_submitted():
-        status = 400
+    result = submit(
+        form,
+        lambda: sale_corrections.correct_sale(
+            sale,
+            form.reason.data,
+            current_user.id,
+            idempotency_key=f"admin-correction:{form.key.data}",
+        ),
+    )
+    if result.ok:
+        flash(
+            _(
+                "Sale %(sale)s corrected: %(amount)s given back to the member (correction %(reference)s).",
+                sale=sale.reference,
+                amount=_money(sale.amount_cents),
+                reference=result.value.reference,
+            ),
+            "success",
+        )
+        return redirect(url_for("admin.corrections", q=sale.reference))
+    error, status = result.message, (400 if not result.valid else result.status)
+    if isinstance(result.error, InsufficientBalance):
+        # The merchant's account was paid out: a conflict with the ledger, not a typo.
+        error, status = _insufficient(), 409
     return render("admin/corrections/sale.html", line=line, form=form, error=error, status=status)
 
 

@@ -17,13 +17,13 @@ from app.blueprints.admin.forms import (
     RejectForm,
     ReplaceCardForm,
 )
-from app.core.errors import DomainError
 from app.core.extensions import db
 from app.core.htmx import render
 from app.core.security import ADMIN, access
+from app.core.web import perform, submit
 from app.members import admin as member_admin
 from app.members import applications, membership
-from app.members.errors import ApplicationNotPending, EmailTaken, MemberErased
+from app.members.errors import ApplicationNotPending
 from app.members.models import Application, Member
 
 
@@ -102,12 +102,11 @@ def _member_action(member_id: int, action, done: str, already: str):
 def _run(member: Member, action, done: str, already: str):
     """Do `action`; say what happened: `done`, or `already` when it found nothing to change
     (an outdated page, a form sent twice)."""
-    try:
-        changed = action()
-    except MemberErased as exc:
-        flash(exc.message, "error")
+    result = perform(action)
+    if result.error:  # MemberErased
+        flash(result.message, "error")
         return redirect(url_for("admin.member", member_id=member.id))
-    db.session.commit()
+    changed = result.value
     flash(done if changed else already, "success" if changed else "info")
     return redirect(url_for("admin.member", member_id=member.id))
 
@@ -190,8 +189,11 @@ def member_activation(member_id: int):
     if member.status == "erased" or member.user is None or member.user.password_hash:
         flash(_("This member’s account is already activated."), "error")
         return redirect(url_for("admin.member", member_id=member.id))
-    issued = member_admin.send_activation(member, current_user.id)
-    db.session.commit()
+    result = perform(lambda: member_admin.send_activation(member, current_user.id))
+    if result.error:
+        flash(result.message, "error")
+        return redirect(url_for("admin.member", member_id=member.id))
+    issued = result.value
     if issued is None:
         flash(
             _("The activation e-mail was sent again to %(email)s.", email=member.user.email),
@@ -224,25 +226,23 @@ def _duplicates(application: Application) -> list[applications.PossibleDuplicate
 def application_approve(application_id: int):
     application = _application(application_id)
     form = ConfirmForm()
-    if not form.validate_on_submit():
+    result = submit(form, lambda: member_admin.approve_application(application, current_user.id))
+    if not result.valid:
         abort(400)
-    try:
-        approval = member_admin.approve_application(application, current_user.id)
-    except ApplicationNotPending as exc:
-        flash(exc.message, "error")
+    if isinstance(result.error, ApplicationNotPending):
+        flash(result.message, "error")
         return redirect(url_for("admin.application", application_id=application.id))
-    except EmailTaken as exc:
-        db.session.rollback()
+    if result.error:  # EmailTaken
         return render(
             "admin/members/application.html",
             application=application,
             approve_form=form,
             reject_form=RejectForm(formdata=None),
-            error=exc.message,
+            error=result.message,
             duplicates=_duplicates(application),
-            status=409,
+            status=result.status,
         )
-    db.session.commit()
+    approval = result.value
     member = approval.member
     if approval.letter is not None:
         # No e-mail: the letter, with its one-time code, is shown now (and only now) to print.
@@ -262,13 +262,14 @@ def application_approve(application_id: int):
 def application_reject(application_id: int):
     application = _application(application_id)
     form = RejectForm()
-    if form.validate_on_submit():
-        try:
-            member_admin.reject_application(application, form.reason.data, current_user.id)
-        except DomainError as exc:
-            flash(exc.message, "error")
-            return redirect(url_for("admin.application", application_id=application.id))
-        db.session.commit()
+    result = submit(
+        form,
+        lambda: member_admin.reject_application(application, form.reason.data, current_user.id),
+    )
+    if result.error:
+        flash(result.message, "error")
+        return redirect(url_for("admin.application", application_id=application.id))
+    if result.ok:
         flash(_("Application rejected."), "success")
         return redirect(url_for("admin.members"))
     return render(

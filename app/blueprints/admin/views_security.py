@@ -12,13 +12,19 @@ from flask_login import current_user
 
 from app.blueprints.admin import bp
 from app.blueprints.admin.forms import SecondFactorForm
-from app.core.extensions import db
 from app.core.htmx import render
 from app.core.security import ADMIN, access
 from app.core.settings import association
-from app.core.web import safe_next
+from app.core.web import Result, perform, safe_next, submit
 from app.members import twofactor
-from app.members.errors import AlreadyEnrolled, InvalidTotpCode, TotpBlocked, TotpCodeReused
+from app.members.errors import AlreadyEnrolled, InvalidTotpCode, TotpCodeReused
+
+CODE_FIELD = {InvalidTotpCode: "code", TotpCodeReused: "code"}
+
+
+def _status(result: Result) -> int:
+    """A form that did not validate answers 400 here, like a wrong code."""
+    return 400 if not result.valid else result.status
 
 
 def _done():
@@ -36,22 +42,13 @@ def second_factor_verify():
     if twofactor.session_is_verified(current_user, session.get(twofactor.SESSION_KEY)):
         return redirect(safe_next(request.args.get("next")) or url_for("admin.dashboard"))
     form = SecondFactorForm()
-    error, status = None, 200
-    if form.validate_on_submit():
-        try:
-            twofactor.verify(current_user, form.code.data)
-        except (InvalidTotpCode, TotpCodeReused) as exc:
-            form.code.errors.append(exc.message)
-            status = 400
-        except TotpBlocked as exc:
-            error, status = exc.message, 429
-        else:
-            db.session.commit()
-            return _done()
-        db.session.commit()  # a wrong code counts
-    elif form.errors:
-        status = 400
-    return render("admin/security/verify.html", form=form, error=error, status=status)
+    # A wrong code counts: its error keeps the count.
+    result = submit(form, lambda: twofactor.verify(current_user, form.code.data), CODE_FIELD)
+    if result.ok:
+        return _done()
+    return render(
+        "admin/security/verify.html", form=form, error=result.message, status=_status(result)
+    )
 
 
 @bp.route("/securite/inscription", methods=["GET", "POST"])
@@ -61,41 +58,27 @@ def second_factor_enrol():
         return redirect(
             url_for("admin.second_factor_verify", next=safe_next(request.args.get("next")))
         )
-    try:
-        credential = twofactor.start_enrolment(current_user)
-    except AlreadyEnrolled:  # confirmed meanwhile in another tab
+    started = perform(lambda: twofactor.start_enrolment(current_user))
+    if isinstance(started.error, AlreadyEnrolled):  # confirmed meanwhile in another tab
         return redirect(url_for("admin.second_factor_verify"))
-    db.session.commit()
+    credential = started.value
     form = SecondFactorForm()
-    error, status = None, 200
-    if form.validate_on_submit():
-        try:
-            twofactor.confirm_enrolment(current_user, form.code.data)
-        except (InvalidTotpCode, TotpCodeReused) as exc:
-            form.code.errors.append(exc.message)
-            status = 400
-        except TotpBlocked as exc:
-            error, status = exc.message, 429
-        except AlreadyEnrolled:
-            return redirect(url_for("admin.second_factor_verify"))
-        else:
-            db.session.commit()
-            flash(
-                _(
-                    "Your second factor is set up. You will type a code from your app at each sign-in."
-                ),
-                "success",
-            )
-            return _done()
-        db.session.commit()
-    elif form.errors:
-        status = 400
+    result = submit(
+        form, lambda: twofactor.confirm_enrolment(current_user, form.code.data), CODE_FIELD
+    )
+    if isinstance(result.error, AlreadyEnrolled):
+        return redirect(url_for("admin.second_factor_verify"))
+    if result.ok:
+        flash(
+            _("Your second factor is set up. You will type a code from your app at each sign-in."),
+            "success",
+        )
+        return _done()
     uri = twofactor.provisioning_uri(credential, current_user, association()["name"])
     return render(
         "admin/security/enrol.html",
         form=form,
-        error=error,
+        error=result.message,
         qr=twofactor.qr_data_uri(uri),
         secret=twofactor.grouped_secret(credential.secret),
-        status=status,
-    )
+    ), _status(result)

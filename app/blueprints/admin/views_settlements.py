@@ -19,9 +19,10 @@ from app.core.htmx import render
 from app.core.i18n import current_language, money
 from app.core.security import ADMIN, access
 from app.core.spreadsheet import download
+from app.core.web import perform
 from app.merchants.models import Merchant
 from app.payouts import bank_details, sepa, settlement
-from app.payouts.errors import BankDetailsMissing, NothingToPay, PeriodNotClosed, SettlementChanged
+from app.payouts.errors import BankDetailsMissing, NothingToPay, PeriodNotClosed
 
 PAGE = "admin/settlements/month.html"
 ALL_KEY = "settle:{period}:all"
@@ -116,14 +117,14 @@ def settlement_pay(period: str, merchant_id: int):
         return _month_page(
             period, 422, _("This form does not belong to this payment: reload the page.")
         )
-    try:
-        row = settlement.settle(
+    result = perform(
+        lambda: settlement.settle(
             merchant, period, actor_id=current_user.id, expected_cents=form.amount.data
         )
-    except (PeriodNotClosed, NothingToPay, SettlementChanged) as exc:
-        db.session.rollback()
-        return _month_page(period, 409, exc.message)
-    db.session.commit()
+    )
+    if result.error:  # PeriodNotClosed, NothingToPay, SettlementChanged: 409
+        return _month_page(period, result.status, result.message)
+    row = result.value
     if row.replayed:
         flash(
             _(
@@ -160,14 +161,14 @@ def settlement_pay_all(period: str):
         return _month_page(
             period, 422, _("This form does not belong to this month: reload the page.")
         )
-    try:
-        rows = settlement.settle_month(
+    result = perform(
+        lambda: settlement.settle_month(
             period, actor_id=current_user.id, expected_total_cents=form.total.data
         )
-    except (PeriodNotClosed, NothingToPay, SettlementChanged) as exc:
-        db.session.rollback()
-        return _month_page(period, 409, exc.message)
-    db.session.commit()
+    )
+    if result.error:
+        return _month_page(period, result.status, result.message)
+    rows = result.value
     new = [row for row in rows if not row.replayed]
     flash(
         ngettext(
@@ -185,6 +186,7 @@ def settlement_pay_all(period: str):
 @access(ADMIN)
 def settlement_sepa(period: str):
     period = _period_or_404(period)
+    # A download that writes nothing: no transaction to commit, so no perform().
     try:
         result = sepa.transfer_file(period)
     except (PeriodNotClosed, NothingToPay, BankDetailsMissing) as exc:

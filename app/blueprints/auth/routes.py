@@ -16,17 +16,13 @@ from app.blueprints.auth.forms import (
     ResetPasswordForm,
 )
 from app.core.errors import RateLimited
-from app.core.extensions import db
 from app.core.security import PUBLIC, ROLES, access
-from app.core.web import safe_next
+from app.core.web import Result, safe_next, submit
 from app.members import auth
 from app.members.errors import (
-    InvalidActivationCode,
     InvalidMemberNumber,
     InvalidPin,
     InvalidToken,
-    LoginBlocked,
-    LoginFailed,
     WeakPassword,
 )
 
@@ -72,25 +68,28 @@ def login():
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")) or home_for(current_user))
     form = LoginForm()
-    error, status = None, 200
-    if form.validate_on_submit():
-        try:
-            user = auth.authenticate(
-                form.login.data, form.password.data, client=request.remote_addr
-            )
-        except InvalidMemberNumber as exc:
-            form.login.errors.append(exc.message)
-        except (LoginFailed, LoginBlocked) as exc:
-            error, status = exc.message, 429 if isinstance(exc, LoginBlocked) else 401
-        except RateLimited as exc:
-            error, status = _too_many_attempts(exc), 429
-        else:
-            db.session.commit()
-            start_session(user)
-            return redirect(safe_next(request.args.get("next")) or home_for(user))
-        # A failed attempt counts: keep it.
-        db.session.commit()
-    return render_template("auth/login.html", form=form, error=error), status
+    # A failed attempt counts: its error keeps the count (committed by `submit`).
+    result = submit(
+        form,
+        lambda: auth.authenticate(form.login.data, form.password.data, client=request.remote_addr),
+        {InvalidMemberNumber: "login"},
+    )
+    if result.ok:
+        start_session(result.value)
+        return redirect(safe_next(request.args.get("next")) or home_for(result.value))
+    return render_template("auth/login.html", form=form, error=_problem(result)), _status(result)
+
+
+def _problem(result: Result) -> str | None:
+    """The form-level message: the connection's limit says how long to wait."""
+    if isinstance(result.error, RateLimited):
+        return _too_many_attempts(result.error)
+    return result.message
+
+
+def _status(result: Result) -> int:
+    """These pages answer 200 for a form sent back with errors on its fields."""
+    return result.status if result.message else 200
 
 
 @bp.post("/deconnexion")
@@ -106,9 +105,7 @@ def logout():
 @access(PUBLIC)
 def forgot_password():
     form = ForgotPasswordForm()
-    if form.validate_on_submit():
-        auth.request_password_reset(form.email.data)
-        db.session.commit()
+    if submit(form, lambda: auth.request_password_reset(form.email.data)).ok:
         # The same answer whether the address is known or not.
         return render_template("auth/forgot_password_sent.html", email=form.email.data)
     return render_template("auth/forgot_password.html", form=form)
@@ -122,15 +119,9 @@ def reset_password(token: str):
     except InvalidToken as exc:
         return render_template("auth/link_invalid.html", message=exc.message, reset=True), 400
     form = ResetPasswordForm()
-    if form.validate_on_submit():
-        try:
-            auth.set_password(user, form.password.data)
-        except WeakPassword as exc:
-            form.password.errors.append(exc.message)
-        else:
-            db.session.commit()
-            flash(_("Your password is changed. You can log in with it."), "success")
-            return redirect(url_for("auth.login"))
+    if submit(form, lambda: auth.set_password(user, form.password.data), "password").ok:
+        flash(_("Your password is changed. You can log in with it."), "success")
+        return redirect(url_for("auth.login"))
     return render_template("auth/reset_password.html", form=form)
 
 
@@ -142,18 +133,15 @@ def activate(token: str):
     except InvalidToken as exc:
         return render_template("auth/link_invalid.html", message=exc.message, reset=False), 400
     form = ActivationForm()
-    if form.validate_on_submit():
-        try:
-            auth.activate(user, form.password.data, form.pin.data)
-        except WeakPassword as exc:
-            form.password.errors.append(exc.message)
-        except InvalidPin as exc:
-            form.pin.errors.append(exc.message)
-        else:
-            db.session.commit()
-            start_session(user)
-            flash(_("Your account is ready. Welcome!"), "success")
-            return redirect(home_for(user))
+    result = submit(
+        form,
+        lambda: auth.activate(user, form.password.data, form.pin.data),
+        {WeakPassword: "password", InvalidPin: "pin"},
+    )
+    if result.ok:
+        start_session(user)
+        flash(_("Your account is ready. Welcome!"), "success")
+        return redirect(home_for(user))
     return render_template("auth/activate.html", form=form, with_code=False)
 
 
@@ -161,30 +149,22 @@ def activate(token: str):
 @access(PUBLIC)
 def activate_with_code():
     form = CodeActivationForm()
-    error, status = None, 200
-    if form.validate_on_submit():
-        try:
-            user = auth.activate_with_code(
-                form.number.data,
-                form.code.data,
-                form.password.data,
-                form.pin.data,
-                client=request.remote_addr,
-            )
-        except InvalidMemberNumber as exc:
-            form.number.errors.append(exc.message)
-        except WeakPassword as exc:
-            form.password.errors.append(exc.message)
-        except InvalidPin as exc:
-            form.pin.errors.append(exc.message)
-        except InvalidActivationCode as exc:
-            error, status = exc.message, 400
-        except RateLimited as exc:
-            error, status = _too_many_attempts(exc), 429
-        else:
-            db.session.commit()
-            start_session(user)
-            flash(_("Your account is ready. Welcome!"), "success")
-            return redirect(home_for(user))
-        db.session.commit()  # the attempt counts against the limits
-    return render_template("auth/activate.html", form=form, with_code=True, error=error), status
+    # The attempt counts against the limits: its error keeps the count.
+    result = submit(
+        form,
+        lambda: auth.activate_with_code(
+            form.number.data,
+            form.code.data,
+            form.password.data,
+            form.pin.data,
+            client=request.remote_addr,
+        ),
+        {InvalidMemberNumber: "number", WeakPassword: "password", InvalidPin: "pin"},
+    )
+    if result.ok:
+        start_session(result.value)
+        flash(_("Your account is ready. Welcome!"), "success")
+        return redirect(home_for(result.value))
+    return render_template(
+        "auth/activate.html", form=form, with_code=True, error=_problem(result)
+    ), _status(result)

@@ -21,7 +21,7 @@ from app.blueprints.events.forms import (
     RideRequestForm,
 )
 from app.core.columns import utcnow
-from app.core.errors import DomainError, RateLimited
+from app.core.errors import RateLimited
 from app.core.extensions import db
 from app.core.htmx import hx_redirect, is_htmx, render
 from app.core.i18n import current_language
@@ -29,9 +29,10 @@ from app.core.ratelimit import hit
 from app.core.security import ADMIN, PUBLIC, access, is_acting_admin
 from app.core.settings import association
 from app.core.spreadsheet import download
+from app.core.web import submit
 from app.events import carpool
 from app.events import registrations as event_service
-from app.events.errors import AlreadyRegistered, NotEnoughPlaces, RegistrationClosed
+from app.events.errors import AlreadyRegistered, NotEnoughPlaces
 from app.events.models import Event, Registration, Ride
 from app.members.models import Commune
 
@@ -134,9 +135,10 @@ def detail(slug: str):
             # needs to its defaults: changes are made on the registration's page, nothing here.
             flash(str(ALREADY_REGISTERED), "info")
             return redirect(url_for("events.manage", token=own.token, _anchor="main"), 303)
-        elif form.validate():
-            try:
-                outcome = event_service.register(
+        else:
+            result = submit(
+                form,
+                lambda: event_service.register(
                     event,
                     name=form.name.data,
                     email=form.email.data,
@@ -149,27 +151,22 @@ def detail(slug: str):
                     member_id=member.id if member else None,
                     created_by_id=current_user.id if _is_admin() else None,
                     key=form.key.data,
-                )
-            except AlreadyRegistered as exc:
+                ),
+                {NotEnoughPlaces: "people"},
+            )
+            if isinstance(result.error, AlreadyRegistered):
                 # Whoever typed the address may not own it: the registration stays hidden, its
                 # link went to that address (the mail is committed), and the form starts afresh.
-                db.session.commit()
-                flash(str(exc.message), "info")
+                flash(str(result.error.message), "info")
                 return redirect(url_for("events.detail", slug=event.slug, _anchor="main"), 303)
-            except NotEnoughPlaces as exc:
-                form.people.errors = [*form.people.errors, str(exc.message)]
-                status = 409
-            except RegistrationClosed as exc:
-                status, problem = 409, str(exc.message)
-            else:
-                db.session.commit()
-                flash(_registered_message(outcome), "success")
+            if result.ok:
+                flash(_registered_message(result.value), "success")
                 # An anchor of its own, or the browser would keep the form's #inscription.
                 return redirect(
-                    url_for("events.manage", token=outcome.registration.token, _anchor="main"), 303
+                    url_for("events.manage", token=result.value.registration.token, _anchor="main"),
+                    303,
                 )
-        else:
-            status = 422
+            status, problem = result.status, result.message
     return render("events/detail.html", status=status, **_detail_context(event, form, own, problem))
 
 
@@ -186,25 +183,21 @@ def manage(token: str):
         limited = _throttle()
         if limited is not None:
             status, problem = 429, _too_many(limited)
-        elif change_form.validate():
-            try:
-                event_service.update_registration(
+        else:
+            result = submit(
+                change_form,
+                lambda: event_service.update_registration(
                     registration,
                     people=change_form.people.data,
                     needs_ride=change_form.needs_ride.data,
                     offers_ride=change_form.offers_ride.data,
-                )
-            except NotEnoughPlaces as exc:
-                change_form.people.errors = [*change_form.people.errors, str(exc.message)]
-                status = 409
-            except DomainError as exc:
-                status, problem = 409, str(exc.message)
-            else:
-                db.session.commit()
+                ),
+                {NotEnoughPlaces: "people"},
+            )
+            if result.ok:
                 flash(_("Your registration is updated."), "success")
                 return redirect(url_for("events.manage", token=token), 303)
-        else:
-            status = 422
+            status, problem = result.status, result.message
     return _manage_page(registration, status=status, change_form=change_form, problem=problem)
 
 
@@ -216,13 +209,11 @@ def cancel(token: str):
     limited = _throttle()
     if limited is not None:
         return _manage_page(registration, status=429, problem=_too_many(limited))
-    if not form.validate():
+    result = submit(form, lambda: event_service.cancel_registration(registration))
+    if not result.valid:
         abort(400)
-    try:
-        event_service.cancel_registration(registration)
-    except DomainError as exc:
-        return _manage_page(registration, status=409, problem=str(exc.message))
-    db.session.commit()
+    if result.error:
+        return _manage_page(registration, status=result.status, problem=result.message)
     flash(_("Your registration is cancelled. Thank you for letting us know."), "success")
     return redirect(url_for("events.manage", token=token), 303)
 
@@ -433,7 +424,8 @@ def _communes() -> list[Commune]:
 def _throttle() -> RateLimited | None:
     """Count this submission against the client's address; admins are not limited.
 
-    The counter is committed at once, so that failed and refused submissions count too.
+    The counter is committed at once, so that failed and refused submissions count too. Not a
+    perform(): past the limit, the extra count is rolled back (the limit is reached anyway).
     """
     if _is_admin():
         return None
@@ -597,25 +589,20 @@ def _carpool_action(
             **_keep(form_name, form),
             **extra,
         )
-    if not form.validate():
+    result = submit(form, action, error_field if form_name else None)
+    if not result.valid:
         if form_name is None:
             abort(400)
-        return _manage_page(registration, status=422, **_keep(form_name, form), **extra)
-    try:
-        action()
-    except DomainError as exc:
-        db.session.rollback()
-        if form_name and error_field:
-            field = getattr(form, error_field)
-            field.errors = [*field.errors, str(exc.message)]
+        return _manage_page(registration, status=result.status, **_keep(form_name, form), **extra)
+    if result.error:
+        # Shown in the carpool section, and on the form's field when it has one.
         return _manage_page(
             registration,
-            status=409,
-            carpool_problem=str(exc.message),
+            status=result.status,
+            carpool_problem=str(result.error.message),
             **_keep(form_name, form),
             **extra,
         )
-    db.session.commit()
     if is_htmx():
         return _manage_page(registration, message=str(done_message))
     flash(str(done_message), "success")

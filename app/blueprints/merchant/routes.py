@@ -27,11 +27,12 @@ from app.blueprints.merchant.forms import (
     parse_sale,
 )
 from app.core.database import reads_first
-from app.core.errors import DomainError, RateLimited
+from app.core.errors import RateLimited
 from app.core.extensions import db
 from app.core.htmx import is_htmx, render
 from app.core.i18n import euros_plain
 from app.core.security import CASHIER, access
+from app.core.web import submit
 from app.ledger.errors import AlreadyReversed, IdempotencyConflict, InsufficientBalance
 from app.members.errors import (
     CardLocked,
@@ -49,7 +50,6 @@ from app.register.errors import (
     IdentificationExpired,
     RegisterClosed,
     SaleNotFound,
-    SaleTooOld,
     UnknownCategory,
 )
 
@@ -116,36 +116,35 @@ def register_screen():
 @access(CASHIER)
 def identify():
     form = IdentifyForm()
-    if not form.validate_on_submit():
-        return _screen("identify", status=422, form=_without_card(form))
-    try:
+
+    def identified() -> tuple[str, str, str]:
+        # Read before the commit: afterwards the member would be loaded again.
         member = register.identify(current_user, number=form.number.data, card=form.card.data)
-    except RegisterClosed as exc:
-        return _notice(exc.message, 403)
-    except RateLimited as exc:
-        db.session.commit()
-        minutes = max(1, -(-exc.retry_after // 60))
+        return register.member_ref(current_user, member), register.new_key(), member.short_name
+
+    # The look-up counts against the limit: its refusals keep the count.
+    result = submit(
+        form,
+        identified,
+        {InvalidMemberNumber: "number", UnknownMember: "number", LostCard: "number"},
+    )
+    if not result.valid or result.placed:
+        return _screen("identify", status=result.status, form=_without_card(form))
+    if isinstance(result.error, RateLimited):
+        minutes = max(1, -(-result.error.retry_after // 60))
         return _notice(
             ngettext(
                 "Too many member look-ups from this register. Try again in %(num)d minute.",
                 "Too many member look-ups from this register. Try again in %(num)d minutes.",
                 minutes,
             ),
-            429,
+            result.status,
         )
-    except (InvalidMemberNumber, UnknownMember, LostCard) as exc:
-        db.session.commit()  # the look-up counts against the limit
-        form.number.errors.append(exc.message)
-        return _screen("identify", status=422, form=_without_card(form))
-    except (MemberSuspended, CardLocked, CardNotActivated) as exc:
-        db.session.commit()
-        return _notice(exc.message, 422, card_refused=True)
-    reference, key, name = (
-        register.member_ref(current_user, member),
-        register.new_key(),
-        member.short_name,
-    )
-    db.session.commit()
+    if isinstance(result.error, RegisterClosed):
+        return _notice(result.message, result.status)
+    if result.error:  # MemberSuspended, CardLocked, CardNotActivated
+        return _notice(result.message, result.status, card_refused=True)
+    reference, key, name = result.value
     if is_htmx():
         # Only the name, the reference and the key: the page holds the sale form already.
         return render(
@@ -161,7 +160,11 @@ def identify():
 @reads_first
 def debit():
     """The sale. Its values are checked without building the form (`parse_sale`), the register's
-    busiest request; the form is built only to show what needs correcting."""
+    busiest request; the form is built only to show what needs correcting.
+
+    Not a `perform()`: the member's name is read before each commit (after it, a second
+    transaction would start), and a short balance commits the right PIN's reset.
+    """
     try:
         member_id = register.read_member_ref(current_user, request.form.get("member"))
     except IdentificationExpired as exc:
@@ -283,28 +286,18 @@ def cancel(sale_id: int):
     )
     status, error = 200, None
     if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                refund = register.cancel(
-                    current_user, sale.id, pin=form.pin.data, key=form.key.data
-                )
-            except (WrongPin, InvalidPin) as exc:
-                db.session.commit()
-                form.pin.errors.append(exc.message)
-                status = 422
-            except (AlreadyReversed, SaleTooOld, CardLocked, UnknownMember) as exc:
-                db.session.commit()
-                error, status = exc.message, 409 if isinstance(exc, AlreadyReversed) else 422
-            except DomainError as exc:
-                db.session.rollback()
-                error, status = exc.message, 422
-            else:
-                db.session.commit()
-                return render(
-                    "merchant/cancelled.html", merchant=merchant, line=line, refund=refund
-                )
-        else:
-            status = 422
+        result = submit(
+            form,
+            lambda: register.cancel(current_user, sale.id, pin=form.pin.data, key=form.key.data),
+            {WrongPin: "pin", InvalidPin: "pin"},
+            # Cancelled meanwhile by another tablet after the right PIN: keep the PIN's reset.
+            keep=(AlreadyReversed,),
+        )
+        if result.ok:
+            return render(
+                "merchant/cancelled.html", merchant=merchant, line=line, refund=result.value
+            )
+        status, error = result.status, result.message
         form.pin.data = ""
     elif line.cancelled:
         error, status = _("This sale has already been cancelled."), 409

@@ -21,6 +21,7 @@ from app.core.htmx import is_htmx, render
 from app.core.i18n import current_language
 from app.core.security import PUBLIC, access
 from app.core.settings import association
+from app.core.web import perform, submit
 from app.members import applications
 from app.members import communes as commune_service
 from app.members.errors import ContributionTooLow, MissingContact, NotEligible
@@ -29,9 +30,6 @@ from app.members.models import Application
 WINDOW_SECONDS = 600
 VISITOR_COOKIE = "visitor"
 VISITOR_COOKIE_AGE = 2 * 365 * 24 * 3600
-INVALID = (
-    422  # a plain form sent back with its errors; htmx fragments answer 200 so they are swapped
-)
 
 
 @bp.get("/")
@@ -77,18 +75,19 @@ def communes():
 def subscribe():
     """Stay informed when one's commune is not (yet) in the area."""
     form = SubscribeForm(prefix="informer")
-    try:
-        _count_public_form("subscribe")
-    except RateLimited as error:
-        db.session.commit()
-        return _subscribe_refused(form, error)
-    if not form.validate():
-        db.session.commit()
-        if is_htmx():
+    counted = perform(lambda: _count_public_form("subscribe"))
+    if counted.error:
+        return _subscribe_refused(form, counted.error)
+    result = submit(
+        form,
+        lambda: commune_service.subscribe(
+            form.email.data, form.commune.data or "", current_language()
+        ),
+    )
+    if not result.ok:
+        if is_htmx():  # a fragment answers 200, or htmx would not swap it
             return render_template("public/_subscribe.html", subscribe=form)
-        return _communes_with(form, INVALID)
-    commune_service.subscribe(form.email.data, form.commune.data or "", current_language())
-    db.session.commit()
+        return _communes_with(form, result.status)
     if is_htmx():
         return render_template("public/_subscribe.html", subscribe=form, done=True)
     flash(
@@ -169,6 +168,8 @@ def apply():
         )
         return _apply_page(form)
     form = ApplicationForm()
+    # Not a perform() of its own: the address's count is committed with the outcome, so a
+    # refused application rolls it back with the rest.
     try:
         _count_public_form("apply")
     except RateLimited as error:
@@ -176,11 +177,9 @@ def apply():
         response = _apply_page(form, 429, refused=_rate_limit_message(error))
         response.headers["Retry-After"] = str(error.retry_after)
         return response
-    if not form.validate():
-        db.session.commit()
-        return _apply_page(form, INVALID)
-    try:
-        application = applications.submit_application(
+    result = submit(
+        form,
+        lambda: applications.submit_application(
             first_name=form.first_name.data,
             last_name=form.last_name.data,
             commune=form.commune_match.commune if form.commune_match else None,
@@ -189,18 +188,14 @@ def apply():
             phone=form.phone_normalized,
             contribution_cents=form.contribution_cents,
             language=current_language(),
-        )
-    except (NotEligible, ContributionTooLow, MissingContact) as error:
-        db.session.rollback()
-        field = {
-            NotEligible: form.commune,
-            ContributionTooLow: form.contribution,
-            MissingContact: form.email,
-        }[type(error)]
-        field.errors = [*field.errors, error.message]
-        return _apply_page(form, INVALID)
-    db.session.commit()
-    session["application_id"] = application.id
+        ),
+        {NotEligible: "commune", ContributionTooLow: "contribution", MissingContact: "email"},
+    )
+    if not result.valid:
+        db.session.commit()  # the count
+    if not result.ok:
+        return _apply_page(form, result.status)
+    session["application_id"] = result.value.id
     return redirect(url_for("public.applied"), 303)
 
 
@@ -237,16 +232,19 @@ def feedback_vote():
     if not form.validate() or useful not in ("yes", "no") or not feedback.is_page_key(page):
         abort(400)
     back = _safe_next(form.next.data)
-    try:
-        _count_public_form("feedback")
-    except RateLimited as error:
-        db.session.commit()
-        if is_htmx():
-            return render_template("public/_feedback_done.html", refused=_rate_limit_message(error))
-        abort(429)
     visitor, is_new = _visitor()
-    feedback.vote(page, visitor, useful == "yes")
-    db.session.commit()
+
+    def count_and_vote():
+        _count_public_form("feedback")
+        feedback.vote(page, visitor, useful == "yes")
+
+    result = perform(count_and_vote)
+    if result.error:
+        if is_htmx():
+            return render_template(
+                "public/_feedback_done.html", refused=_rate_limit_message(result.error)
+            )
+        abort(429)
     if is_htmx():
         response = current_app.make_response(render_template("public/_feedback_done.html"))
     else:
