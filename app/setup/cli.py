@@ -7,6 +7,7 @@ import sys
 
 import click
 import segno
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.cli import ssa
 
@@ -36,7 +37,13 @@ def init_command(admin_email: str, data_file: str | None) -> None:
     from app.setup.install import check_admin, install, is_initialised, read_data_file
 
     try:
-        if is_initialised():
+        try:
+            initialised = is_initialised()
+        except SQLAlchemyError as exc:
+            raise SetupError(
+                "The database has no tables: run `flask --app wsgi db upgrade` first."
+            ) from exc
+        if initialised:
             raise SetupError("The database is already initialised: nothing was changed.")
         data = read_data_file(data_file) if data_file else None
         email, password = check_admin(admin_email, _read_password())

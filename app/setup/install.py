@@ -29,14 +29,15 @@ from app.merchants.models import Category
 from app.setup.errors import SetupError
 
 KINDS = ("communes", "categories", "pickup_points", "faq", "pages")
-# The keys each row of a kind must have (the other columns have defaults).
+# The keys each row of a kind must have (text), and those it may have besides.
 REQUIRED = {
     "communes": ("name",),
-    "categories": ("slug",),
+    "categories": ("slug", "name_fr", "name_en"),
     "pickup_points": ("name", "commune"),
-    "faq": ("slug",),
-    "pages": ("slug",),
+    "faq": ("slug", "question_fr", "question_en", "answer_fr", "answer_en"),
+    "pages": ("slug", "title_fr", "title_en", "body_fr", "body_en"),
 }
+OPTIONAL = {"communes": ("postcode", "aliases")}
 
 
 def _rows(kind: str, data: dict | None) -> list:
@@ -119,6 +120,9 @@ def check_data(data, source: str = "data") -> None:
         raise SetupError(f"{source}: give at least one of association, {', '.join(KINDS)}.")
     if "association" in data and not isinstance(data["association"], dict):
         raise SetupError(f"{source}: 'association' must be an object.")
+    unknown = set(data.get("association", {})) - set(load_data("association"))
+    if unknown:
+        raise SetupError(f"{source}: unknown association keys {', '.join(sorted(unknown))}.")
     for kind in KINDS:
         if kind not in data:
             continue
@@ -132,6 +136,11 @@ def check_data(data, source: str = "data") -> None:
             if missing:
                 raise SetupError(
                     f"{source}: {kind} row {number} lacks {', '.join(missing)} (text)."
+                )
+            extra = set(row) - {*REQUIRED[kind], *OPTIONAL.get(kind, ())}
+            if extra:
+                raise SetupError(
+                    f"{source}: {kind} row {number} has unknown keys {', '.join(sorted(extra))}."
                 )
     names = {row["name"] for row in _rows("communes", data)}
     for number, row in enumerate(_rows("pickup_points", data), start=1):

@@ -133,6 +133,12 @@ BAD_FILES = {
     "unknown key": ('{"towns": []}', "unknown keys towns"),
     "communes not a list": ('{"communes": {"name": "A"}}', "'communes' must be a list"),
     "row lacks a key": ('{"communes": [{"postcode": "01000"}]}', "communes row 1 lacks name"),
+    "category lacks a name": ('{"categories": [{"slug": "x"}]}', "lacks name_fr, name_en"),
+    "unknown column": (
+        '{"communes": [{"name": "A", "mayor": "B"}]}',
+        "communes row 1 has unknown keys mayor",
+    ),
+    "unknown rule": ('{"association": {"colour": "red"}}', "unknown association keys colour"),
     "row not an object": ('{"faq": ["question"]}', "faq row 1 is not an object"),
     "unknown commune": (
         '{"communes": [{"name": "A"}], "pickup_points": [{"name": "P", "commune": "B"}]}',
