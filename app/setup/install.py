@@ -24,6 +24,7 @@ from app.core.settings import Setting, load_data, set_setting
 from app.events.models import PickupPoint
 from app.members import twofactor
 from app.members.auth import check_password_strength, hash_password
+from app.members.errors import WeakPassword
 from app.members.models import Commune, TotpCredential, User
 from app.merchants.models import Category
 from app.setup.errors import SetupError
@@ -170,7 +171,7 @@ def check_admin(email: str, password: str | None) -> tuple[str, str]:
         raise SetupError("No password given for the administrator.")
     try:
         check_password_strength(password)
-    except Exception as exc:
+    except WeakPassword as exc:
         raise SetupError(f"Password refused: {exc}") from exc
     return email, password
 

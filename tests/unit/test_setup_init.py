@@ -169,7 +169,7 @@ def test_missing_data_file(empty, runner, tmp_path):
     ("email", "password", "message"),
     [
         ("not-an-email", PASSWORD, "Invalid administrator e-mail"),
-        (EMAIL, "short", "Password refused"),
+        (EMAIL, "short", "Password refused: Le mot de passe doit avoir au moins 10"),
         (EMAIL, "", "No password given"),
     ],
 )
