@@ -182,6 +182,7 @@ def register_cli(app: Flask) -> None:
     from app.events import cli as _events  # noqa: F401
     from app.ledger import cli as _ledger  # noqa: F401
     from app.members import cli as _members  # noqa: F401
+    from app.setup import cli as _setup  # noqa: F401
 
     app.cli.add_command(ssa)
     if not app.debug and not app.testing:

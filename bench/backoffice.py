@@ -57,10 +57,10 @@ def build_dataset(
     from app import create_app
     from app.core.calendar import Month
     from app.core.extensions import db
-    from app.demo.association import load_reference_data
     from app.ledger import transfers as ledger
     from app.members.models import Commune
     from app.merchants.models import Category
+    from app.setup.install import load_reference_data
 
     started = time.perf_counter()
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}")

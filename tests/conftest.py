@@ -60,7 +60,7 @@ def _session_app(database_url):
 @pytest.fixture
 def app(_session_app):
     """The app, in an app context, with the association's reference data; emptied afterwards."""
-    from app.demo.association import load_reference_data
+    from app.setup.install import load_reference_data
 
     with _session_app.app_context():
         load_reference_data()

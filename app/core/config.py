@@ -23,6 +23,7 @@ def _env_bool(name: str, default: bool) -> bool:
 
 
 class Config:
+    CONFIG_NAME = "base"
     SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET)
     # Keyed hash of the 4-digit PINs: 10,000 possibilities need a secret pepper, not a slow hash.
     PIN_PEPPER = os.environ.get("PIN_PEPPER", "dev-only-pin-pepper")
@@ -67,10 +68,12 @@ class Config:
 
 
 class DevelopmentConfig(Config):
+    CONFIG_NAME = "development"
     DEBUG = False
 
 
 class TestConfig(Config):
+    CONFIG_NAME = "testing"
     TESTING = True
     SECRET_KEY = "test-secret"
     PIN_PEPPER = "test-pepper"
@@ -80,6 +83,7 @@ class TestConfig(Config):
 
 
 class ProductionConfig(Config):
+    CONFIG_NAME = "production"
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")

@@ -163,12 +163,12 @@ def prepare_database(
     """Schema, reference data, conventioned merchants with cashiers, members with a balance."""
     from app import create_app
     from app.core.extensions import db
-    from app.demo.association import load_reference_data
     from app.ledger import transfers as ledger
     from app.members import cards
     from app.members.auth import hash_password
     from app.members.models import Member, User
     from app.merchants.models import Category, Merchant
+    from app.setup.install import load_reference_data
 
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=database_url, PIN_PEPPER=pin_pepper)
     with app.app_context():

@@ -9,7 +9,7 @@ from flask import template_rendered
 
 from app.content import feedback
 from app.content.models import FeedbackVote
-from app.demo.association import load_content
+from app.setup.install import load_content
 
 HTMX = {"HX-Request": "true"}
 CONTENT_PAGES = [

@@ -9,9 +9,9 @@ import pytest
 
 from app.content.models import FaqEntry, Page
 from app.core.settings import set_setting
-from app.demo.association import load_content
 from app.members.models import Commune
 from app.merchants.models import Category, MarketStall, Merchant
+from app.setup.install import load_content
 
 PAGES = [
     # url, a French phrase, an English phrase
