@@ -91,6 +91,8 @@ def backup(to_dir: Path | str | None = None, now: datetime | None = None) -> Pat
         os.replace(partial, final)
     except OSError as exc:
         raise BackupError(f"could not write the backup into {directory}: {exc.strerror}.") from None
+    except sqlite3.Error as exc:
+        raise BackupError(f"SQLite could not copy the database: {exc}.") from None
     finally:
         partial.unlink(missing_ok=True)
     return final
@@ -152,11 +154,18 @@ def check(path: Path, engine: str | None = None) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             _check_sqlite(_gunzip(path, Path(tmp) / "check.sqlite3"))
     else:
-        result = subprocess.run(
+        listing = subprocess.run(
             [_tool("pg_restore"), "--list", str(path)], capture_output=True, text=True
         )
-        if result.returncode != 0 or "TABLE DATA" not in result.stdout:
-            raise BackupError(f"{path.name} is not a whole PostgreSQL backup.")
+        if listing.returncode != 0 or "TABLE DATA" not in listing.stdout:
+            raise BackupError(f"{path.name} is truncated or corrupt: pg_restore cannot list it.")
+        # The listing reads only the table of contents: reading every table's data as well
+        # finds a copy cut short.
+        whole = subprocess.run(
+            [_tool("pg_restore"), "--file", os.devnull, str(path)], capture_output=True, text=True
+        )
+        if whole.returncode != 0:
+            raise BackupError(f"{path.name} is truncated or corrupt.")
 
 
 def _gunzip(path: Path, target: Path) -> Path:
@@ -218,7 +227,10 @@ def restore(path: Path | str) -> Restored:
     if not _is_empty():
         raise BackupError("the target database is not empty: restore only into an empty one.")
     if engine == "sqlite":
-        _restore_sqlite(path)
+        try:
+            _restore_sqlite(path)
+        except sqlite3.Error as exc:
+            raise BackupError(f"SQLite could not restore the copy: {exc}.") from None
     else:
         _restore_postgresql(path)
     db.engine.dispose()

@@ -150,6 +150,8 @@ def test_restore_refuses_a_file_that_is_not_a_whole_backup(
     result = _restore_into(empty_url, bad)
     assert result.exit_code == 1, result.output
     assert result.output.startswith("Error: ") and "Traceback" not in result.output
+    expected = "not a backup" if damage == "foreign" else "truncated or corrupt"
+    assert expected in result.output, result.output
     with make_app(empty_url).app_context():
         from sqlalchemy import inspect
 
