@@ -8,7 +8,8 @@ its own, whose peak RSS is measured (children included: `pg_dump` on PostgreSQL)
 by 4 clients of a gunicorn with the production settings, first for `--seconds` alone, then for
 as long as the backup lasts.
 
-Only SQLite is measured here for now (the 1M builder writes SQLite only).
+With `TEST_DATABASE_URL` set, PostgreSQL too: the same rows, copied from the SQLite file
+(COPY, table by table) into a database of its own, dropped afterwards.
 
 Run: `python -m bench.backup` (options: --sales N, --members N, --seconds S, --quick: 100,000
 sales).
@@ -131,6 +132,67 @@ def measure_sqlite(path: Path, seconds: float, tmp: Path) -> dict:
     }
 
 
+def copy_to_postgresql(path: Path, base_url: str) -> tuple[str, callable]:
+    """A new PostgreSQL database holding the rows of the SQLite file `path`."""
+    import sqlite3
+
+    import psycopg
+    from sqlalchemy import make_url
+
+    from app import create_app
+    from app.core.extensions import db
+    from tests.support.register_server import create_postgres_database
+
+    url, drop = create_postgres_database(base_url)
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
+    with app.app_context():
+        db.create_all()
+        tables = [(t.name, [c.name for c in t.columns]) for t in db.metadata.sorted_tables]
+        db.engine.dispose()
+    libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    source = sqlite3.connect(path)
+    with psycopg.connect(libpq) as target:
+        target.execute("SET TIME ZONE 'UTC'")
+        for name, columns in tables:
+            quoted = ", ".join(f'"{c}"' for c in columns)
+            rows = source.execute(f'SELECT {quoted} FROM "{name}"')
+            with target.cursor().copy(f'COPY "{name}" ({quoted}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row(["t" if v is True else v for v in row])
+            if "id" in columns:
+                target.execute(
+                    f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'id'),"
+                    f' coalesce((SELECT max(id) FROM "{name}"), 0) + 1, false)'
+                    f" WHERE pg_get_serial_sequence('\"{name}\"', 'id') IS NOT NULL"
+                )
+        target.execute("ANALYZE")
+    source.close()
+    return url, drop
+
+
+def measure_postgresql(path: Path, base_url: str, seconds: float, tmp: Path) -> dict:
+    started = time.perf_counter()
+    url, drop = copy_to_postgresql(path, base_url)
+    try:
+        figures = {"copy_seconds": round(time.perf_counter() - started, 1)}
+        alone = _backup(url, tmp / "pg-alone")
+        server = start_server(url, production_env(), workers=2, threads=4, access_log=False)
+        try:
+            quiet, _ = _load(server.base_url, lambda: time.sleep(seconds))
+            during, loaded = _load(server.base_url, lambda: _backup(url, tmp / "pg-during"))
+        finally:
+            server.stop()
+    finally:
+        drop()
+    return {
+        **figures,
+        "backup_alone": alone,
+        "backup_under_load": loaded,
+        "home_without_backup": _figures(quiet),
+        "home_during_backup": _figures(during),
+    }
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sales", type=int, default=1_000_000)
@@ -150,6 +212,10 @@ def main(argv: list[str] | None = None) -> dict:
             "members": dataset.members,
             "engines": {"sqlite": measure_sqlite(path, args.seconds, Path(tmp))},
         }
+        if os.environ.get("TEST_DATABASE_URL"):
+            results["engines"]["postgresql"] = measure_postgresql(
+                path, os.environ["TEST_DATABASE_URL"], args.seconds, Path(tmp)
+            )
     print(json.dumps(results, indent=2))
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "backup.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
