@@ -112,8 +112,10 @@ def _backup_sqlite(target: Path) -> None:
         try:
             dest = sqlite3.connect(copy)
             try:
-                # Pages copied in steps: writers wait only a moment between two steps.
-                source.backup(dest, pages=1024)
+                # In one step, inside one read transaction: in WAL mode the writers go on
+                # meanwhile (a copy in several steps restarts whenever another connection
+                # writes, and might never end while the register is busy).
+                source.backup(dest)
             finally:
                 dest.close()
         finally:
