@@ -177,6 +177,7 @@ def register_errors(app: Flask) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from app.backups import cli as _backups  # noqa: F401
     from app.core.cli import ssa
     from app.demo import cli as _demo  # noqa: F401  (each module adds its commands to `ssa`)
     from app.events import cli as _events  # noqa: F401
