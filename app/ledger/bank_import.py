@@ -42,7 +42,7 @@ from app.core.i18n import MAX_AMOUNT_CENTS, fold, money
 from app.ledger import contributions
 from app.ledger.errors import IdempotencyConflict, StatementUnreadable
 from app.ledger.models import Transfer
-from app.members import cards
+from app.members import cards, payment
 from app.members.errors import InvalidMemberNumber
 from app.members.models import Member
 
@@ -50,8 +50,13 @@ MAX_BYTES = 1024 * 1024
 MAX_ROWS = 5000
 BATCH_MAX_AGE = 3600  # a preview may be confirmed within the hour
 KEY_PREFIX = "bank:"
-REFERENCE_PREFIX = "PATIAS"
-_REFERENCE = re.compile(r"PATIAS\W{0,3}(\d{3}\s?\d{3})(?!\d)", re.IGNORECASE)
+
+
+def _reference_pattern(prefix: str) -> re.Pattern:
+    """The prefix (`PATIAS`, see `app.members.payment.reference_prefix`), up to three separators,
+    then six digits, maybe split 3 + 3 by a space."""
+    return re.compile(rf"{re.escape(prefix)}\W{{0,3}}(\d{{3}}\s?\d{{3}})(?!\d)", re.IGNORECASE)
+
 
 # Header names, folded (lower case, no accents, punctuation as spaces), by column.
 _DATE_NAMES = (
@@ -231,10 +236,14 @@ def parse_signed_cents(text: str) -> int | None:
 
 
 def member_reference(label: str) -> tuple[str | None, str]:
-    """The member number written in a label (`PATIAS 000018`), or None with the reason."""
-    found = {re.sub(r"\s", "", m) for m in _REFERENCE.findall(label or "")}
+    """The member number written in a label (`PATIAS 000018`, what
+    `app.members.payment.payment_reference` gives), or None with the reason."""
+    prefix = payment.reference_prefix()
+    found = {re.sub(r"\s", "", m) for m in _reference_pattern(prefix).findall(label or "")}
     if not found:
-        return None, str(_l("No “PATIAS” reference with a member number in the label."))
+        return None, str(
+            _l("No “%(prefix)s” reference with a member number in the label.", prefix=prefix)
+        )
     if len(found) > 1:
         return None, str(_l("Several member numbers in the label: record this payment by hand."))
     number = found.pop()

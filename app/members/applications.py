@@ -22,6 +22,7 @@ from app.core.extensions import db
 from app.core.i18n import money
 from app.core.mail import queue_mail
 from app.core.settings import association
+from app.members import payment
 from app.members.errors import ContributionTooLow, MissingContact, NotEligible
 from app.members.models import Application, Commune, Member
 
@@ -140,6 +141,7 @@ def submit_application(
             application.language,
             application=application,
             association=association(),
+            pay=payment.how_to_pay(None, application.contribution_cents),
         )
     return application
 

@@ -33,7 +33,7 @@ from app.core.spreadsheet import Euros, french_csv
 from app.events import registrations as events
 from app.ledger import transfers as ledger
 from app.ledger.models import Account, Transfer
-from app.members import auth, cards
+from app.members import auth, cards, payment
 from app.members.errors import (
     ApplicationNotPending,
     EmailTaken,
@@ -211,6 +211,7 @@ def send_activation(member: Member) -> auth.IssuedCode | None:
             number=member.number,
             link=auth.absolute_url("auth.activate", token=auth.activation_token(user)),
             days=auth.ACTIVATION_LINK_DAYS,
+            pay=payment.how_to_pay(member.number, member.pledge_cents),
         )
         return None
     return auth.issue_activation_code(user)
@@ -242,6 +243,7 @@ def render_activation_letter(
             inline_css=inline_css,
             stylesheets=stylesheets,
             association=association(),
+            pay=payment.how_to_pay(member.number, member.pledge_cents),
         )
 
 

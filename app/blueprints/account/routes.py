@@ -17,7 +17,7 @@ from app.core.i18n import amount_input, money
 from app.core.security import MEMBER, access
 from app.core.spreadsheet import download
 from app.core.web import submit
-from app.members import cards, membership
+from app.members import cards, membership, payment
 from app.members.errors import InvalidPin, MemberErased, WrongPassword
 from app.members.models import Member
 
@@ -36,7 +36,12 @@ def _member() -> Member:
 @access(MEMBER)
 def index():
     member = _member()
-    return render_template("account/index.html", member=member, **membership.summary(member))
+    return render_template(
+        "account/index.html",
+        member=member,
+        pay=payment.how_to_pay(member.number, member.pledge_cents),
+        **membership.summary(member),
+    )
 
 
 @bp.get("/historique")
@@ -80,6 +85,7 @@ def pledge():
         member=member,
         form=form,
         contributions=membership.contributions(member),
+        pay=payment.how_to_pay(member.number, member.pledge_cents),
     )
 
 

@@ -26,6 +26,7 @@ from app.ledger import bank_import
 from app.ledger.contributions import cancel_contribution, cancellations_of
 from app.ledger.errors import IdempotencyConflict, InvalidContribution
 from app.ledger.models import Transfer
+from app.members import payment
 from app.members.errors import UnknownMember
 from app.members.models import Member
 
@@ -173,7 +174,7 @@ def contributions_import():
     return render(
         "admin/contributions/import.html",
         form=StatementUploadForm(),
-        prefix=bank_import.REFERENCE_PREFIX,
+        prefix=payment.reference_prefix(),
     )
 
 
@@ -192,7 +193,7 @@ def contributions_preview():
         return render(
             "admin/contributions/import.html",
             form=form,
-            prefix=bank_import.REFERENCE_PREFIX,
+            prefix=payment.reference_prefix(),
             status=_status(result),
         )
     statement = result.value

@@ -22,7 +22,7 @@ from app.core.i18n import current_language
 from app.core.security import PUBLIC, access
 from app.core.settings import association
 from app.core.web import perform, submit
-from app.members import applications
+from app.members import applications, payment
 from app.members import communes as commune_service
 from app.members.errors import ContributionTooLow, MissingContact, NotEligible
 from app.members.models import Application
@@ -219,7 +219,11 @@ def applied():
     application = (
         db.session.get(Application, application_id) if isinstance(application_id, int) else None
     )
-    return render_template("public/applied.html", application=application)
+    return render_template(
+        "public/applied.html",
+        application=application,
+        pay=payment.how_to_pay(None, application.contribution_cents if application else 0),
+    )
 
 
 @bp.post("/avis")
