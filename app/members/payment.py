@@ -140,9 +140,10 @@ def how_to_pay(number: str | None, amount_cents: int | None) -> HowToPay:
     holder = str(settings.get("bank_holder") or "").strip() or str(settings.get("name") or "")
     iban = compact_iban(settings.get("iban"))
     bic = compact_iban(settings.get("bic"))
+    listed = settings.get("pay_places")
     places = [
         {"place": str(p.get("place") or ""), "times": str(p.get("times") or "")}
-        for p in (settings.get("pay_places") or [])
+        for p in (listed if isinstance(listed, list) else [])
         if isinstance(p, dict) and p.get("place")
     ]
     reference = payment_reference(number) if number else None

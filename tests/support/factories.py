@@ -77,6 +77,27 @@ def make_member(
     return member
 
 
+def make_application(email: str | None = "claire@example.test", **fields):
+    """A pending application from Boën-sur-Lignon (15 € a month unless told)."""
+    from app.members.models import Application, Commune
+
+    commune = db.session.scalar(db.select(Commune).where(Commune.name == "Boën-sur-Lignon"))
+    values = dict(
+        first_name="Claire",
+        last_name="Martin",
+        commune_id=commune.id,
+        address="1 rue du Lignon",
+        email=email,
+        phone=None if email else "0477000000",
+        contribution_cents=1500,
+    )
+    values.update(fields)
+    application = Application(**values)
+    db.session.add(application)
+    db.session.flush()
+    return application
+
+
 def make_event(days_ahead: int = 10, at: tuple[int, int] = (9, 30), hours: int = 3, **fields):
     """A published event `days_ahead` days from today, starting at `at` (Europe/Paris), in Boën."""
     from datetime import datetime, time, timedelta
