@@ -358,7 +358,9 @@ def allocate_member_now(member, actor_id: int | None = None) -> Transfer | None:
 def allocated_periods() -> set[str]:
     """The months in which at least one allocation was credited (their amount is settled)."""
     rows = db.session.execute(
-        text("SELECT DISTINCT period FROM transfer WHERE kind = 'allocation' AND period IS NOT NULL")
+        text(
+            "SELECT DISTINCT period FROM transfer WHERE kind = 'allocation' AND period IS NOT NULL"
+        )
     ).scalars()
     return {str(p) for p in rows}
 
