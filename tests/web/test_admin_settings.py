@@ -428,6 +428,7 @@ def test_a_directory_that_cannot_be_created_is_refused(client, admin, tmp_path):
 def test_messages_are_in_french_by_default(client, admin):
     response = _post(client, "allocation", {**_rules(amount="10000"), "action": "save"}, lang="fr")
     assert response.status_code == 422
-    assert "L’allocation mensuelle va de 1,00\u00a0€ à 1\u202f000,00\u00a0€." == _field_error(
-        response.get_data(as_text=True), "amount"
+    assert (
+        _field_error(response.get_data(as_text=True), "amount")
+        == "L’allocation mensuelle va de 1,00\u00a0€ à 1\u202f000,00\u00a0€."
     )
