@@ -42,6 +42,7 @@ ACTIONS = {
     "admin.totp_reset": _l("Second factor reset"),
     "content.changed": _l("Content changed"),
     "subscriber.deleted": _l("Subscriber removed"),
+    "settings.changed": _l("Settings changed"),
 }
 
 # How the journal names the keys and a few values of `details` (others are shown as they are).
@@ -67,6 +68,9 @@ DETAIL_LABELS = {
     "recorded": _l("Recorded"),
     "already_recorded": _l("Already recorded"),
     "skipped": _l("Skipped"),
+    "section": _l("Section"),
+    "old": _l("Before"),
+    "new": _l("After"),
 }
 VALUE_LABELS = {
     "letter": _l("letter"),

@@ -72,6 +72,12 @@ def _writable_dir(directory: Path) -> Path:
     return directory
 
 
+def check_directory(directory: Path | str) -> Path:
+    """The directory backups would be written to, created if missing; `BackupError` when it
+    cannot be created or written (the settings page checks a new directory with this)."""
+    return _writable_dir(Path(directory))
+
+
 def backup(to_dir: Path | str | None = None, now: datetime | None = None) -> Path:
     """Write and check one copy of the database into `to_dir`; return its path."""
     directory = _writable_dir(Path(to_dir) if to_dir else default_dir())

@@ -21,7 +21,7 @@ from sqlalchemy.orm import selectinload
 from app.content.models import FaqEntry, Page
 from app.core.extensions import db
 from app.core.i18n import fold, money
-from app.core.settings import association, load_data
+from app.core.settings import association, load_data, scheduled_allocation
 from app.members.models import Commune
 from app.merchants.models import MarketStall, Merchant
 
@@ -38,7 +38,7 @@ class Block:
 def rollover_text(rules: dict | None = None) -> str:
     """What happens to unspent allocation, in the reader's language, from the association's data."""
     rules = rules or association()
-    allocation = int(rules.get("allocation_cents") or 0)
+    allocation = scheduled_allocation(rules)
     rollover = rules.get("rollover") or {}
     rule = rollover.get("rule") if isinstance(rollover, dict) else rollover
     if rule == "cap":
@@ -72,7 +72,7 @@ def placeholders() -> dict[str, str]:
 
     rules = association()
     return {
-        "{allocation}": money(int(rules.get("allocation_cents") or 0)),
+        "{allocation}": money(scheduled_allocation(rules)),
         "{min_contribution}": money(int(rules.get("min_contribution_cents") or 0)),
         "{rollover}": rollover_text(rules),
         "{contribution_rule}": contribution_rule(rules),

@@ -11,6 +11,7 @@ from flask import g, has_app_context
 from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.calendar import Month
 from app.core.database import DirectSQL
 from app.core.extensions import db
 
@@ -40,6 +41,22 @@ def association() -> dict:
             )
         g.association = values
     return values
+
+
+def scheduled_allocation(rules: dict | None = None, period: str | None = None) -> int:
+    """The monthly allocation in cents for `period` (`YYYY-MM`, default: this month).
+
+    `allocation_schedule` lists `{"from": "YYYY-MM", "cents": N}`: the amount in effect from that
+    month on; before the first entry (or without any) it is `allocation_cents`. Months written
+    `YYYY-MM` compare as text in time order."""
+    rules = rules if rules is not None else association()
+    period = period or str(Month.current())
+    amount = int(rules.get("allocation_cents") or 0)
+    entries = sorted(rules.get("allocation_schedule") or [], key=lambda e: str(e.get("from")))
+    for entry in entries:
+        if str(entry.get("from")) <= period:
+            amount = int(entry.get("cents") or 0)
+    return amount
 
 
 def set_setting(key: str, value) -> None:

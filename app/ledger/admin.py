@@ -203,8 +203,8 @@ def allocation_preview(period: str) -> AllocationPreview:
     """What running the month would do, computed without moving anything."""
     from sqlalchemy import text
 
-    amount = allocation.allocation_cents()
-    cap = allocation.balance_cap()
+    amount = allocation.allocation_cents(period)
+    cap = allocation.balance_cap(period=period)
     caisse = ledger.system_account("caisse")
     row = db.session.execute(
         text(

@@ -38,7 +38,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.core.calendar import Month
 from app.core.columns import UTCDateTime, utcnow
 from app.core.extensions import db
-from app.core.settings import association
+from app.core.settings import association, scheduled_allocation
 from app.ledger import transfers as ledger
 from app.ledger.errors import AlreadyAllocated
 from app.ledger.models import Account, Transfer
@@ -55,14 +55,16 @@ class AllocationSummary:
     period: str = ""
 
 
-def allocation_cents() -> int:
-    return int(association()["allocation_cents"])
+def allocation_cents(period: str | None = None, rules: dict | None = None) -> int:
+    """The amount credited for `period` (default: this month), from the schedule of amounts."""
+    return scheduled_allocation(rules, period)
 
 
-def balance_cap(rules: dict | None = None) -> int | None:
-    """The highest balance a member keeps after the monthly credit, or None for no cap."""
+def balance_cap(rules: dict | None = None, period: str | None = None) -> int | None:
+    """The highest balance a member keeps after the monthly credit of `period` (default: this
+    month), or None for no cap."""
     rules = rules or association()
-    amount = int(rules["allocation_cents"])
+    amount = allocation_cents(period, rules)
     rollover = rules.get("rollover") or {"rule": "cap", "cap_months": 2}
     rule = rollover.get("rule", "cap")
     if rule == "cap":
@@ -248,10 +250,10 @@ def allocate_month(
     month = Month.parse(period) if period else Month.current()
     period = str(month)
     rules = association()
-    amount = int(rules["allocation_cents"])
+    amount = allocation_cents(period, rules)
     if amount <= 0:
         raise ValueError("the allocation amount must be positive")
-    cap = balance_cap(rules)
+    cap = balance_cap(rules, period)
     now = utcnow()
     caisse = ledger.system_account("caisse")
     db.session.flush()
@@ -327,7 +329,7 @@ def allocate_member_now(member, actor_id: int | None = None) -> Transfer | None:
         row = ledger.transfer(
             source=caisse,
             destination=account,
-            amount_cents=int(rules["allocation_cents"]),
+            amount_cents=allocation_cents(period, rules),
             kind="allocation",
             actor_id=actor_id,
             period=period,
@@ -335,7 +337,7 @@ def allocate_member_now(member, actor_id: int | None = None) -> Transfer | None:
         )
     except AlreadyAllocated:
         return None
-    cap = balance_cap(rules)
+    cap = balance_cap(rules, period)
     current = ledger.balance(account)
     if cap is not None and current > cap:
         ledger.transfer(
@@ -348,3 +350,49 @@ def allocate_member_now(member, actor_id: int | None = None) -> Transfer | None:
             occurred_on=month.first_day,
         )
     return row
+
+
+# --- What the next run will do ------------------------------------------------------------
+
+
+def allocated_periods() -> set[str]:
+    """The months in which at least one allocation was credited (their amount is settled)."""
+    rows = db.session.execute(
+        text(
+            "SELECT DISTINCT period FROM transfer WHERE kind = 'allocation' AND period IS NOT NULL"
+        )
+    ).scalars()
+    return {str(p) for p in rows}
+
+
+def next_period(today_month: Month | None = None) -> str:
+    """The next month a run will credit: this month if nothing was credited in it yet, else the
+    next one. A month with any allocation (a run, or a member approved during it) is taken."""
+    month = today_month or Month.current()
+    return str(month) if str(month) not in allocated_periods() else str(month.shift(1))
+
+
+def preview(period: str | None = None, rules: dict | None = None) -> AllocationSummary:
+    """What `allocate_month(period)` would do now under `rules` (default: the association's),
+    computed from the current balances without writing anything: the members it would credit,
+    the total, and the members and cents the roll-over rule would send back to the caisse."""
+    period = str(Month.parse(period)) if period else next_period()
+    rules = rules or association()
+    amount = allocation_cents(period, rules)
+    cap = balance_cap(rules, period)
+    row = db.session.execute(
+        text(
+            """SELECT count(*),
+                  coalesce(sum(CASE WHEN :cap >= 0 AND c.balance + :amount > :cap THEN 1 ELSE 0 END), 0),
+                  coalesce(sum(CASE WHEN :cap >= 0 AND c.balance + :amount > :cap
+                                    THEN c.balance + :amount - :cap ELSE 0 END), 0)
+               FROM (SELECT coalesce(a.balance_cents, 0) AS balance
+                     FROM member m LEFT JOIN account a ON a.member_id = m.id
+                     WHERE m.status = 'active' AND NOT EXISTS (
+                         SELECT 1 FROM transfer t WHERE t.kind = 'allocation'
+                         AND t.destination_id = a.id AND t.period = :period)) c"""
+        ),
+        {"amount": amount, "cap": -1 if cap is None else cap, "period": period},
+    ).one()
+    credited, expired_members, expired_cents = (int(v) for v in row)
+    return AllocationSummary(credited, credited * amount, expired_members, expired_cents, period)

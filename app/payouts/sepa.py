@@ -62,7 +62,8 @@ def debtor() -> dict:
             )
         ) from None
     return {
-        "name": sepa_text(str(data.get("name") or "Association"), 70),
+        # The account's holder, as the bank knows it; the association's name if unset.
+        "name": sepa_text(str(data.get("bank_holder") or data.get("name") or "Association"), 70),
         "IBAN": iban,
         "BIC": bic,
         "batch": True,

@@ -167,6 +167,12 @@ ADMIN_AREA = {
     "admin.subscribers": ADMIN,
     "admin.subscribers_csv": ADMIN,
     "admin.subscriber_delete": ADMIN,
+    "admin.settings": ADMIN,
+    "admin.settings_identity": ADMIN,
+    "admin.settings_bank": ADMIN,
+    "admin.settings_allocation": ADMIN,
+    "admin.settings_payment": ADMIN,
+    "admin.settings_backups": ADMIN,
 }
 
 EXPECTED: dict[str, str] = {**PUBLIC_SITE, **AUTH, **ACCOUNT, **MERCHANT, **EVENTS, **ADMIN_AREA}

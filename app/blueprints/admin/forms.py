@@ -18,6 +18,9 @@ from wtforms import (
     DateField,
     DateTimeLocalField,
     EmailField,
+    FieldList,
+    Form,
+    FormField,
     HiddenField,
     IntegerField,
     RadioField,
@@ -565,6 +568,154 @@ class PayAllForm(FlaskForm):
         validators=[
             InputRequired(_l("This form has expired: reload the page.")),
             NumberRange(min=1),
+        ],
+    )
+
+
+# --- the association's settings -------------------------------------------------------------
+
+
+def _text(value):
+    """Several lines, each cleaned of control characters (NUL, escapes, bidi overrides)."""
+    if not isinstance(value, str):
+        return value
+    return "\n".join(clean_line(line) for line in value.splitlines()).strip()
+
+
+class WholeNumberField(IntegerField):
+    """A whole number, with our own message when it is not one."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(_l("Enter a whole number, for example 2.")) from exc
+
+
+class IdentityForm(FlaskForm):
+    name = StringField(
+        _l("Name of the association"),
+        filters=[_line],
+        validators=[DataRequired(_l("Enter the association’s name.")), _at_most(60)],
+    )
+    contact_email = EmailField(
+        _l("Contact e-mail"),
+        filters=[_line],
+        validators=[
+            DataRequired(_l("Enter the contact e-mail address.")),
+            _at_most(120),
+            Email(_l("Enter an e-mail address like name@example.org.")),
+        ],
+    )
+    contact_phone = StringField(
+        _l("Contact phone"),
+        filters=[_line],
+        validators=[
+            Optional(),
+            _at_most(30),
+            Regexp(
+                r"^\+?[0-9][0-9 .\-]{5,}$",
+                message=_l("Enter a phone number like 04 77 00 00 00."),
+            ),
+        ],
+    )
+    address = TextAreaField(
+        _l("Postal address"),
+        filters=[_text],
+        validators=[DataRequired(_l("Enter the postal address.")), _at_most(300)],
+    )
+
+
+class BankForm(FlaskForm):
+    bank_holder = StringField(
+        _l("Account holder"),
+        filters=[_line],
+        validators=[DataRequired(_l("Enter the account holder’s name.")), _at_most(70)],
+    )
+    iban = StringField(
+        _l("IBAN"), filters=[_line], validators=[DataRequired(_l("Enter the IBAN.")), _at_most(60)]
+    )
+    bic = StringField(
+        _l("BIC"),
+        filters=[_line],
+        validators=[DataRequired(_l("Enter the BIC (8 or 11 characters).")), _at_most(20)],
+    )
+
+
+class AllocationSettingsForm(FlaskForm):
+    amount = AmountField(
+        _l("Monthly allocation per member (€)"),
+        filters=[_line],
+        validators=[DataRequired(_l("Enter the amount, for example 100.")), _at_most(20)],
+    )
+    start = StringField(
+        _l("Applies from the month (YYYY-MM)"),
+        filters=[_line],
+        validators=[DataRequired(_l("Enter the month, for example 2026-03.")), _at_most(20)],
+    )
+    rule = RadioField(
+        _l("Roll-over rule"),
+        choices=choices(
+            [
+                ("cap", _l("Carry over, up to a cap")),
+                ("expire", _l("Expire at the end of the month")),
+                ("none", _l("Carry over without a cap")),
+            ]
+        ),
+        validators=[InputRequired(_l("Choose one of the roll-over rules."))],
+    )
+    cap_months = WholeNumberField(
+        _l("Cap, in monthly allocations"),
+        validators=[Optional()],
+    )
+    confirm = BooleanField(
+        _l("I have read the preview: balances will expire, save these rules anyway.")
+    )
+
+    def validate_cap_months(self, field):
+        if self.rule.data == "cap" and field.data is None:
+            raise ValidationError(_l("Enter the cap, a whole number of monthly allocations."))
+        if self.rule.data == "cap" and not 1 <= field.data <= 24:
+            raise ValidationError(
+                _l("The cap is a whole number of monthly allocations, from 1 to %(max)d.", max=24)
+            )
+
+
+class PayPlaceRow(Form):
+    place = StringField(_l("Place"), filters=[_line], validators=[Optional(), _at_most(120)])
+    times = StringField(
+        _l("Days and times"), filters=[_line], validators=[Optional(), _at_most(120)]
+    )
+
+    def validate(self, extra_validators=None):
+        # `Optional` stops the place's own validators when it is empty: checked here instead.
+        valid = super().validate(extra_validators)
+        if self.times.data and not self.place.data:
+            self.place.errors = [*self.place.errors, _l("Enter the place, or empty the times.")]
+            return False
+        return valid
+
+
+class PayPlacesForm(FlaskForm):
+    places = FieldList(FormField(PayPlaceRow), min_entries=1, max_entries=6)
+
+
+class BackupSettingsForm(FlaskForm):
+    backup_dir = StringField(
+        _l("Backup directory"), filters=[_line], validators=[Optional(), _at_most(300)]
+    )
+    keep_daily = WholeNumberField(
+        _l("Daily copies kept"),
+        validators=[
+            InputRequired(_l("Enter a whole number, for example 14.")),
+            NumberRange(1, 366, _l("A whole number from 1 to %(max)d.", max=366)),
+        ],
+    )
+    keep_monthly = WholeNumberField(
+        _l("Monthly copies kept"),
+        validators=[
+            InputRequired(_l("Enter a whole number, for example 12.")),
+            NumberRange(1, 366, _l("A whole number from 1 to %(max)d.", max=366)),
         ],
     )
 

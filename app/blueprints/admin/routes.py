@@ -12,6 +12,7 @@ from app.blueprints.admin import (  # noqa: F401
     views_members,
     views_merchants,
     views_security,
+    views_settings,
     views_settlements,
     views_subscribers,
 )
