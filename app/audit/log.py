@@ -42,6 +42,10 @@ ACTIONS = {
     "admin.totp_reset": _l("Second factor reset"),
     "content.changed": _l("Content changed"),
     "subscriber.deleted": _l("Subscriber removed"),
+    "commune.changed": _l("Commune changed"),
+    "category.changed": _l("Category changed"),
+    "pickup_point.changed": _l("Pickup point changed"),
+    "market.changed": _l("Market changed"),
 }
 
 # How the journal names the keys and a few values of `details` (others are shown as they are).
@@ -67,6 +71,9 @@ DETAIL_LABELS = {
     "recorded": _l("Recorded"),
     "already_recorded": _l("Already recorded"),
     "skipped": _l("Skipped"),
+    "change": _l("Change"),
+    "old": _l("Before"),
+    "new": _l("After"),
 }
 VALUE_LABELS = {
     "letter": _l("letter"),
