@@ -13,6 +13,7 @@ same address.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
@@ -631,3 +632,15 @@ def set_market_active(market: Market, active: bool, actor_id: int | None) -> boo
         },
     )
     return True
+
+
+def parse_time(text: str | None) -> time | None:
+    """'8:00', '08h30', '12 h', '12.30' -> a time of day; None for anything else."""
+    value = (text or "").strip().lower().replace(" ", "")[:10]
+    match = re.fullmatch(r"([0-9]{1,2})(?:[:h.]([0-9]{2})?)?", value)
+    if not match:
+        return None
+    hours, minutes = int(match.group(1)), int(match.group(2) or 0)
+    if hours > 23 or minutes > 59:
+        return None
+    return time(hours, minutes)
