@@ -43,6 +43,10 @@ ACTIONS = {
     "content.changed": _l("Content changed"),
     "subscriber.deleted": _l("Subscriber removed"),
     "settings.changed": _l("Settings changed"),
+    "commune.changed": _l("Commune changed"),
+    "category.changed": _l("Category changed"),
+    "pickup_point.changed": _l("Pickup point changed"),
+    "market.changed": _l("Market changed"),
 }
 
 # How the journal names the keys and a few values of `details` (others are shown as they are).
@@ -69,6 +73,7 @@ DETAIL_LABELS = {
     "already_recorded": _l("Already recorded"),
     "skipped": _l("Skipped"),
     "section": _l("Section"),
+    "change": _l("Change"),
     "old": _l("Before"),
     "new": _l("After"),
 }

@@ -138,7 +138,7 @@ def conventioned_merchants() -> list[tuple[Commune, list[Merchant]]]:
         .where(Merchant.status == "active", Merchant.conventioned_since.is_not(None))
         .options(
             selectinload(Merchant.categories),
-            selectinload(Merchant.stalls),
+            selectinload(Merchant.stalls).selectinload(MarketStall.market),
             selectinload(Merchant.commune),
         )
     ).all()

@@ -17,7 +17,7 @@ from app.ledger.errors import IdempotencyConflict, InsufficientBalance
 from app.ledger.models import Transfer
 from app.members.auth import hash_password
 from app.members.models import Commune, Member, User
-from app.merchants.models import Category, MarketStall, Merchant
+from app.merchants.models import Category, Market, MarketStall, Merchant
 
 DEMO_PASSWORD = "patias-demo"
 
@@ -91,6 +91,7 @@ def _merchant(spec: dict) -> Merchant:
     categories = list(
         db.session.scalars(select(Category).where(Category.slug.in_(spec["categories"])))
     )
+    markets = [_market(*stall) for stall in spec["stalls"]]
     merchant = Merchant(
         name=spec["name"],
         kind=spec["kind"],
@@ -102,13 +103,27 @@ def _merchant(spec: dict) -> Merchant:
         conventioned_since=spec["conventioned_since"],
         iban=spec["iban"],
         categories=categories,
-        stalls=[
-            MarketStall(place=place, weekday=weekday, opens=opens, closes=closes)
-            for place, weekday, opens, closes in spec["stalls"]
-        ],
+        stalls=[MarketStall(market=market) for market in markets],
     )
     db.session.add(merchant)
     return merchant
+
+
+def _market(place: str, weekday: int, opens: time, closes: time) -> Market:
+    """The market of that place, day and hours: defined once, shared by its merchants."""
+    market = db.session.scalar(
+        select(Market).where(
+            Market.place == place,
+            Market.weekday == weekday,
+            Market.opens == opens,
+            Market.closes == closes,
+        )
+    )
+    if market is None:
+        market = Market(place=place, weekday=weekday, opens=opens, closes=closes, active=True)
+        db.session.add(market)
+        db.session.flush()
+    return market
 
 
 def _cashier(email: str, merchant: Merchant) -> User:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.audit import log as audit
 from app.content.admin import clean_text, slugify, unique_slug
@@ -26,9 +26,11 @@ from app.core.calendar import PARIS
 from app.core.columns import utcnow
 from app.core.errors import InvalidContent
 from app.core.extensions import db
+from app.core.i18n import fold
 from app.events import registrations as event_service
 from app.events import rules
-from app.events.models import EVENT_KINDS, Event
+from app.events.errors import InvalidPickupPoint, PickupPointExists, PickupPointInUse
+from app.events.models import EVENT_KINDS, Event, PickupPoint, Ride, RideRequest
 from app.members.applications import clean_address, clean_line
 from app.members.models import Commune
 
@@ -279,4 +281,122 @@ def duplicate_for_next_month(event: Event, actor_id: int | None) -> Event:
 def _log(actor_id: int | None, event: Event, what: str, **more) -> None:
     audit.record(
         actor_id, "content.changed", "event", event.id, {"change": what, "slug": event.slug, **more}
+    )
+
+
+# --- Carpool pickup points --------------------------------------------------------------------
+
+PICKUP_NAME_MAX = 160
+
+
+def pickup_points() -> list[PickupPoint]:
+    return list(
+        db.session.scalars(select(PickupPoint).order_by(PickupPoint.position, PickupPoint.id))
+    )
+
+
+def _point_snapshot(point: PickupPoint) -> dict:
+    return {"name": point.name, "commune_id": point.commune_id, "position": point.position}
+
+
+def _clean_point(name: str, commune_id: int | None, point: PickupPoint | None) -> str:
+    cleaned = clean_line(name)
+    if not fold(cleaned):
+        raise InvalidPickupPoint(_l("Enter the pickup point’s name."), field="name")
+    if len(cleaned) > PICKUP_NAME_MAX:
+        raise InvalidPickupPoint(
+            _l("At most %(num)d characters.", num=PICKUP_NAME_MAX), field="name"
+        )
+    if not commune_id or db.session.get(Commune, commune_id) is None:
+        raise InvalidPickupPoint(_l("Choose the commune."), field="commune")
+    for other in pickup_points():
+        if (point is None or other.id != point.id) and fold(other.name) == fold(cleaned):
+            raise PickupPointExists(field="name")
+    return cleaned
+
+
+def create_pickup_point(name: str, commune_id: int | None, actor_id: int | None) -> PickupPoint:
+    """A new pickup point, last in the order."""
+    cleaned = _clean_point(name, commune_id, None)
+    last = db.session.scalar(select(func.max(PickupPoint.position)))
+    point = PickupPoint(
+        name=cleaned, commune_id=commune_id, position=(last if last is not None else -1) + 1
+    )
+    db.session.add(point)
+    db.session.flush()
+    audit.record(
+        actor_id,
+        "pickup_point.changed",
+        "pickup_point",
+        point.id,
+        {"change": "created", "old": None, "new": _point_snapshot(point)},
+    )
+    return point
+
+
+def update_pickup_point(
+    point: PickupPoint, name: str, commune_id: int | None, actor_id: int | None
+) -> bool:
+    """Rename the point or move it to another commune. False when nothing changed."""
+    cleaned = _clean_point(name, commune_id, point)
+    before = _point_snapshot(point)
+    point.name, point.commune_id = cleaned, commune_id
+    db.session.flush()
+    after = _point_snapshot(point)
+    if after == before:
+        return False
+    audit.record(
+        actor_id,
+        "pickup_point.changed",
+        "pickup_point",
+        point.id,
+        {"change": "updated", "old": before, "new": after},
+    )
+    return True
+
+
+def move_pickup_point(point: PickupPoint, direction: str, actor_id: int | None) -> bool:
+    """One place up or down in the lists people choose from; False at either end."""
+    ordered = pickup_points()
+    index = ordered.index(point)
+    other = index - 1 if direction == "up" else index + 1
+    if direction not in ("up", "down") or not 0 <= other < len(ordered):
+        return False
+    before = point.position
+    ordered[index], ordered[other] = ordered[other], ordered[index]
+    for position, item in enumerate(ordered):
+        item.position = position
+    db.session.flush()
+    audit.record(
+        actor_id,
+        "pickup_point.changed",
+        "pickup_point",
+        point.id,
+        {"change": "moved", "old": {"position": before}, "new": {"position": point.position}},
+    )
+    return True
+
+
+def pickup_point_in_use(point: PickupPoint) -> bool:
+    for model in (Ride, RideRequest):
+        used = db.session.scalar(select(model.id).where(model.pickup_point_id == point.id).limit(1))
+        if used is not None:
+            return True
+    return False
+
+
+def delete_pickup_point(point: PickupPoint, actor_id: int | None) -> None:
+    """Remove a point no ride or request starts from; else `PickupPointInUse`."""
+    if pickup_point_in_use(point):
+        raise PickupPointInUse()
+    before = _point_snapshot(point)
+    point_id = point.id
+    db.session.delete(point)
+    db.session.flush()
+    audit.record(
+        actor_id,
+        "pickup_point.changed",
+        "pickup_point",
+        point_id,
+        {"change": "removed", "old": before, "new": None},
     )

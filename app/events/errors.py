@@ -79,3 +79,20 @@ class RideFull(DomainError):
 class AlreadyBooked(DomainError):
     message = _l("You already have a seat in another car: cancel it first.")
     status = 409
+
+
+class InvalidPickupPoint(DomainError):
+    """A carpool pickup point the back office refuses (empty name, unknown commune)."""
+
+    message = _l("Check the pickup point’s name and commune.")
+
+
+class PickupPointExists(DomainError):
+    message = _l("A pickup point already has this name.")
+
+
+class PickupPointInUse(DomainError):
+    """Rides or requests for a ride start there: removing it would lose where they meet."""
+
+    message = _l("Rides or ride requests start at this pickup point: it cannot be removed.")
+    status = 409

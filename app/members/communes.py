@@ -17,14 +17,19 @@ Prefix rules, so that typing live gives an answer early without claiming a diffe
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
+from app.audit import log as audit
 from app.content.models import Subscriber
 from app.core.extensions import db
 from app.core.i18n import fold
+from app.members.applications import clean_line
+from app.members.errors import CommuneExists, InvalidCommune
 from app.members.models import Commune
 
 MAX_QUERY = 120  # longer than any commune name: the rest is noise, not a name
@@ -191,3 +196,163 @@ def subscribe(email: str, commune_text: str = "", language: str = "fr") -> Subsc
         subscriber.language = language
     db.session.flush()
     return subscriber
+
+
+def offered_communes(keep: int | None = None) -> list[Commune]:
+    """The communes a form offers: the eligible ones, plus `keep` (the commune a member, a
+    merchant or a pickup point already has, even retired), in alphabetical order."""
+    communes = db.session.scalars(
+        db.select(Commune).where((Commune.eligible.is_(True)) | (Commune.id == (keep or 0)))
+    ).all()
+    return sorted(communes, key=lambda c: fold(c.name))
+
+
+# --- The back office's list of communes ------------------------------------------------------
+
+NAME_MAX = 80
+MAX_ALIASES = 20
+POSTCODE = re.compile(r"[0-9]{5}")
+
+
+@dataclass
+class CommuneData:
+    """What the commune form gives: aliases one per line (or separated by semicolons)."""
+
+    name: str
+    postcode: str
+    aliases: str = ""
+
+
+def all_communes() -> list[Commune]:
+    """Every commune of the list, eligible first, then by name (accents ignored)."""
+    communes = db.session.scalars(db.select(Commune)).all()
+    return sorted(communes, key=lambda c: (not c.eligible, fold(c.name)))
+
+
+def split_aliases(text: str | None) -> list[str]:
+    parts = re.split(r"[\n;]", (text or "")[:10_000])
+    return [name for name in (clean_line(part)[:NAME_MAX] for part in parts) if name]
+
+
+def _clean_commune(data: CommuneData, commune: Commune | None) -> tuple[str, str, list[str]]:
+    name = clean_line(data.name)
+    if not normalize(name):
+        raise InvalidCommune(_l("Enter the commune’s name."), field="name")
+    if len(name) > NAME_MAX:
+        raise InvalidCommune(_l("At most %(num)d characters.", num=NAME_MAX), field="name")
+    postcode = clean_line(data.postcode)
+    if not POSTCODE.fullmatch(postcode):
+        raise InvalidCommune(_l("The postcode has 5 digits, for example 42130."), field="postcode")
+    aliases = split_aliases(data.aliases)
+    if len(aliases) > MAX_ALIASES:
+        raise InvalidCommune(
+            _l("At most %(num)d delegated communes.", num=MAX_ALIASES), field="aliases"
+        )
+    taken: dict[str, str] = {}
+    for other in db.session.scalars(db.select(Commune)):
+        if commune is not None and other.id == commune.id:
+            continue
+        for known in (other.name, *(other.aliases or ())):
+            taken[normalize(known).replace(" ", "")] = other.name
+    key = normalize(name).replace(" ", "")
+    if key in taken:
+        raise CommuneExists(
+            _l("%(name)s is already in the list (as %(commune)s).", name=name, commune=taken[key]),
+            field="name",
+        )
+    seen = {key}
+    for alias in aliases:
+        alias_key = normalize(alias).replace(" ", "")
+        if not alias_key:
+            raise InvalidCommune(_l("Each delegated commune needs a name."), field="aliases")
+        if alias_key in taken:
+            raise CommuneExists(
+                _l(
+                    "%(name)s is already in the list (as %(commune)s).",
+                    name=alias,
+                    commune=taken[alias_key],
+                ),
+                field="aliases",
+            )
+        if alias_key in seen:
+            raise CommuneExists(_l("%(name)s is given twice.", name=alias), field="aliases")
+        seen.add(alias_key)
+    return name, postcode, aliases
+
+
+def _commune_snapshot(commune: Commune) -> dict:
+    return {
+        "name": commune.name,
+        "postcode": commune.postcode,
+        "aliases": list(commune.aliases or ()),
+        "eligible": commune.eligible,
+    }
+
+
+def _free_slug(name: str) -> str:
+    base = fold(name).replace(" ", "-")[:NAME_MAX] or "commune"
+    slug, n = base, 1
+    while db.session.scalar(db.select(Commune.id).where(Commune.slug == slug)) is not None:
+        n += 1
+        slug = f"{base[: NAME_MAX - 4]}-{n}"
+    return slug
+
+
+def create_commune(data: CommuneData, actor_id: int | None) -> Commune:
+    """A new eligible commune. Raises `InvalidCommune` or `CommuneExists` (with the field)."""
+    name, postcode, aliases = _clean_commune(data, None)
+    commune = Commune(
+        name=name, slug=_free_slug(name), postcode=postcode, aliases=aliases, eligible=True
+    )
+    db.session.add(commune)
+    db.session.flush()
+    audit.record(
+        actor_id,
+        "commune.changed",
+        "commune",
+        commune.id,
+        {"change": "created", "old": None, "new": _commune_snapshot(commune)},
+    )
+    return commune
+
+
+def update_commune(commune: Commune, data: CommuneData, actor_id: int | None) -> bool:
+    """Rename the commune, change its postcode or aliases (its slug stays: links keep working).
+    Returns False when nothing changed."""
+    name, postcode, aliases = _clean_commune(data, commune)
+    before = _commune_snapshot(commune)
+    commune.name, commune.postcode, commune.aliases = name, postcode, aliases
+    db.session.flush()
+    after = _commune_snapshot(commune)
+    if after == before:
+        return False
+    audit.record(
+        actor_id,
+        "commune.changed",
+        "commune",
+        commune.id,
+        {"change": "updated", "old": before, "new": after},
+    )
+    return True
+
+
+def set_commune_eligible(commune: Commune, eligible: bool, actor_id: int | None) -> bool:
+    """Retire a commune (no longer offered to new applicants; members, merchants and pickup
+    points keep it) or bring it back. Returns False when it already was so."""
+    if commune.eligible == eligible:
+        return False
+    before = _commune_snapshot(commune)
+    commune.eligible = eligible
+    db.session.flush()
+    audit.record(
+        actor_id,
+        "commune.changed",
+        "commune",
+        commune.id,
+        {
+            "change": "restored" if eligible else "retired",
+            "old": before,
+            "new": _commune_snapshot(commune),
+        },
+    )
+    return True

@@ -202,3 +202,18 @@ class AlreadyEnrolled(DomainError):
 
     message = _l("Your second factor is already set up.")
     status = 409
+
+
+# The back office's list of communes
+
+
+class InvalidCommune(DomainError):
+    """A commune's name, postcode or aliases the list refuses (empty, too long, badly formed)."""
+
+    message = _l("Check the commune’s name, postcode and delegated communes.")
+
+
+class CommuneExists(DomainError):
+    """The name (or an alias) is already a commune's name or alias, accents and case ignored."""
+
+    message = _l("This commune is already in the list.")

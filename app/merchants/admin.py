@@ -13,9 +13,10 @@ same address.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -31,7 +32,8 @@ from app.members import auth
 from app.members.applications import clean_address, clean_line, strip_controls
 from app.members.errors import EmailTaken
 from app.members.models import Commune, User
-from app.merchants.models import Category, Merchant
+from app.merchants.errors import CategoryExists, CategoryInUse, InvalidListEntry, MarketExists
+from app.merchants.models import Category, Market, MarketStall, Merchant
 from app.payouts.bank_details import parse_iban
 
 NAME_MAX = 120
@@ -347,3 +349,298 @@ def cashiers(merchant: Merchant) -> list[User]:
 
 def never_signed_in(user: User) -> bool:
     return user.last_login_at is None
+
+
+# --- The association's lists: product categories and markets ---------------------------------
+
+CATEGORY_NAME_MAX = 80
+PLACE_MAX = 160
+
+
+def categories() -> list[Category]:
+    return list(db.session.scalars(select(Category).order_by(Category.position, Category.id)))
+
+
+def _category_snapshot(category: Category) -> dict:
+    return {
+        "slug": category.slug,
+        "name_fr": category.name_fr,
+        "name_en": category.name_en,
+        "position": category.position,
+    }
+
+
+def _clean_category(name_fr: str, name_en: str, category: Category | None) -> tuple[str, str]:
+    cleaned = {}
+    for name, text in (("name_fr", name_fr), ("name_en", name_en)):
+        value = clean_line(text)
+        if not fold(value):
+            raise InvalidListEntry(_l("Enter the category’s name."), field=name)
+        if len(value) > CATEGORY_NAME_MAX:
+            raise InvalidListEntry(
+                _l("At most %(num)d characters.", num=CATEGORY_NAME_MAX), field=name
+            )
+        for other in categories():
+            if (category is None or other.id != category.id) and fold(getattr(other, name)) == fold(
+                value
+            ):
+                raise CategoryExists(field=name)
+        cleaned[name] = value
+    return cleaned["name_fr"], cleaned["name_en"]
+
+
+def _category_slug(name_fr: str) -> str:
+    base = fold(name_fr).replace(" ", "-")[:36] or "categorie"
+    slug, n = base, 1
+    while db.session.scalar(select(Category.id).where(Category.slug == slug)) is not None:
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def create_category(name_fr: str, name_en: str, actor_id: int | None) -> Category:
+    """A new category, last in the order."""
+    name_fr, name_en = _clean_category(name_fr, name_en, None)
+    last = db.session.scalar(select(func.max(Category.position)))
+    category = Category(
+        slug=_category_slug(name_fr),
+        name_fr=name_fr,
+        name_en=name_en,
+        position=(last if last is not None else -1) + 1,
+    )
+    db.session.add(category)
+    db.session.flush()
+    audit.record(
+        actor_id,
+        "category.changed",
+        "category",
+        category.id,
+        {"change": "created", "old": None, "new": _category_snapshot(category)},
+    )
+    return category
+
+
+def rename_category(category: Category, name_fr: str, name_en: str, actor_id: int | None) -> bool:
+    """New names (the slug stays). False when nothing changed."""
+    name_fr, name_en = _clean_category(name_fr, name_en, category)
+    before = _category_snapshot(category)
+    category.name_fr, category.name_en = name_fr, name_en
+    db.session.flush()
+    after = _category_snapshot(category)
+    if after == before:
+        return False
+    audit.record(
+        actor_id,
+        "category.changed",
+        "category",
+        category.id,
+        {"change": "renamed", "old": before, "new": after},
+    )
+    return True
+
+
+def move_category(category: Category, direction: str, actor_id: int | None) -> bool:
+    """One place up or down; False at either end. Positions are renumbered 0, 1, 2, ..."""
+    ordered = categories()
+    index = ordered.index(category)
+    other = index - 1 if direction == "up" else index + 1
+    if direction not in ("up", "down") or not 0 <= other < len(ordered):
+        return False
+    before = category.position
+    ordered[index], ordered[other] = ordered[other], ordered[index]
+    for position, item in enumerate(ordered):
+        item.position = position
+    db.session.flush()
+    audit.record(
+        actor_id,
+        "category.changed",
+        "category",
+        category.id,
+        {"change": "moved", "old": {"position": before}, "new": {"position": category.position}},
+    )
+    return True
+
+
+def category_in_use(category: Category) -> bool:
+    from app.ledger.models import Transfer
+    from app.merchants.models import merchant_category
+
+    sold = db.session.scalar(
+        select(Transfer.id).where(Transfer.category_id == category.id).limit(1)
+    )
+    linked = db.session.scalar(
+        select(merchant_category.c.merchant_id)
+        .where(merchant_category.c.category_id == category.id)
+        .limit(1)
+    )
+    return sold is not None or linked is not None
+
+
+def delete_category(category: Category, actor_id: int | None) -> None:
+    """Remove a category nobody uses; raises `CategoryInUse` when a merchant sells it or a sale
+    was made in it."""
+    if category_in_use(category):
+        raise CategoryInUse()
+    before = _category_snapshot(category)
+    category_id = category.id
+    db.session.delete(category)
+    db.session.flush()
+    audit.record(
+        actor_id,
+        "category.changed",
+        "category",
+        category_id,
+        {"change": "removed", "old": before, "new": None},
+    )
+
+
+@dataclass
+class MarketData:
+    place: str
+    weekday: int
+    opens: time | None
+    closes: time | None
+    commune_id: int | None = None
+
+
+def markets() -> list[Market]:
+    """Every market, those still held first, by day, hour and place."""
+    found = db.session.scalars(
+        select(Market).options(
+            selectinload(Market.stalls).selectinload(MarketStall.merchant),
+            selectinload(Market.commune),
+        )
+    ).all()
+    return sorted(found, key=lambda m: (not m.active, m.weekday, m.opens, fold(m.place)))
+
+
+def _market_snapshot(market: Market) -> dict:
+    return {
+        "place": market.place,
+        "commune_id": market.commune_id,
+        "weekday": market.weekday,
+        "opens": market.opens,
+        "closes": market.closes,
+        "active": market.active,
+        "merchants": sorted(stall.merchant_id for stall in market.stalls),
+    }
+
+
+def _clean_market(data: MarketData, market: Market | None) -> MarketData:
+    place = clean_line(data.place)
+    if not fold(place):
+        raise InvalidListEntry(_l("Enter where the market is held."), field="place")
+    if len(place) > PLACE_MAX:
+        raise InvalidListEntry(_l("At most %(num)d characters.", num=PLACE_MAX), field="place")
+    if not isinstance(data.weekday, int) or not 0 <= data.weekday <= 6:
+        raise InvalidListEntry(_l("Choose the day of the week."), field="weekday")
+    if data.opens is None:
+        raise InvalidListEntry(_l("Enter the opening time, for example 08:00."), field="opens")
+    if data.closes is None:
+        raise InvalidListEntry(_l("Enter the closing time, for example 12:30."), field="closes")
+    if data.closes <= data.opens:
+        raise InvalidListEntry(_l("The market closes after it opens."), field="closes")
+    if data.commune_id and db.session.get(Commune, data.commune_id) is None:
+        raise InvalidListEntry(_l("Choose the commune."), field="commune")
+    for other in db.session.scalars(select(Market).where(Market.weekday == data.weekday)):
+        if (market is None or other.id != market.id) and fold(other.place) == fold(place):
+            raise MarketExists(field="place")
+    return MarketData(place, data.weekday, data.opens, data.closes, data.commune_id or None)
+
+
+def _apply_market(market: Market, data: MarketData) -> None:
+    market.place = data.place
+    market.weekday = data.weekday
+    market.opens = data.opens
+    market.closes = data.closes
+    market.commune_id = data.commune_id
+
+
+def _link(market: Market, merchant_ids: list[int]) -> None:
+    wanted = set(merchant_ids)
+    found = (
+        set(db.session.scalars(select(Merchant.id).where(Merchant.id.in_(wanted))))
+        if wanted
+        else set()
+    )
+    if found != wanted:
+        raise InvalidListEntry(_l("Choose merchants from the list."), field="merchants")
+    market.stalls = [s for s in market.stalls if s.merchant_id in wanted] + [
+        MarketStall(merchant_id=merchant_id)
+        for merchant_id in sorted(wanted - {s.merchant_id for s in market.stalls})
+    ]
+
+
+def create_market(data: MarketData, merchant_ids: list[int], actor_id: int | None) -> Market:
+    """A market, held, with the merchants who stand at it."""
+    cleaned = _clean_market(data, None)
+    market = Market(active=True)
+    _apply_market(market, cleaned)
+    _link(market, merchant_ids)
+    db.session.add(market)
+    db.session.flush()
+    audit.record(
+        actor_id,
+        "market.changed",
+        "market",
+        market.id,
+        {"change": "created", "old": None, "new": _market_snapshot(market)},
+    )
+    return market
+
+
+def update_market(
+    market: Market, data: MarketData, merchant_ids: list[int], actor_id: int | None
+) -> bool:
+    """Change the market's place, day, hours or merchants. False when nothing changed."""
+    cleaned = _clean_market(data, market)
+    before = _market_snapshot(market)
+    _apply_market(market, cleaned)
+    _link(market, merchant_ids)
+    db.session.flush()
+    db.session.refresh(market, ["stalls"])
+    after = _market_snapshot(market)
+    if after == before:
+        return False
+    audit.record(
+        actor_id,
+        "market.changed",
+        "market",
+        market.id,
+        {"change": "updated", "old": before, "new": after},
+    )
+    return True
+
+
+def set_market_active(market: Market, active: bool, actor_id: int | None) -> bool:
+    """A market no longer held is hidden from the public pages (its links are kept); it can be
+    held again. False when it already was so."""
+    if market.active == active:
+        return False
+    before = _market_snapshot(market)
+    market.active = active
+    db.session.flush()
+    audit.record(
+        actor_id,
+        "market.changed",
+        "market",
+        market.id,
+        {
+            "change": "reopened" if active else "closed",
+            "old": before,
+            "new": _market_snapshot(market),
+        },
+    )
+    return True
+
+
+def parse_time(text: str | None) -> time | None:
+    """'8:00', '08h30', '12 h', '12.30' -> a time of day; None for anything else."""
+    value = (text or "").strip().lower().replace(" ", "")[:10]
+    match = re.fullmatch(r"([0-9]{1,2})(?:[:h.]([0-9]{2})?)?", value)
+    if not match:
+        return None
+    hours, minutes = int(match.group(1)), int(match.group(2) or 0)
+    if hours > 23 or minutes > 59:
+        return None
+    return time(hours, minutes)

@@ -164,3 +164,76 @@ def test_the_demo_data_loads_on_the_migrated_schema(empty_url):
         assert _db.session.scalar(_db.select(_db.func.count()).select_from(Commune)) == 21
         _db.session.remove()
         _db.engine.dispose()
+
+
+def test_0002_moves_the_stalls_places_and_hours_into_markets(empty_url, keep_app_loggers):
+    """Stalls of 0001 at the same place, day and hours become one market shared by their
+    merchants; a merchant's duplicate stall disappears; going down puts them back on the stalls."""
+    from sqlalchemy import text
+
+    url = as_url(empty_url[0])
+    app = make_app(url)
+    with app.app_context():
+        upgrade(revision="0001")
+        with _db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO commune (id, name, slug, postcode, aliases, eligible)"
+                    " VALUES (1, 'Sauvain', 'sauvain', '42990', '[]', :yes)"
+                ),
+                {"yes": True},
+            )
+            for merchant_id in (1, 2):
+                conn.execute(
+                    text(
+                        "INSERT INTO merchant (id, name, kind, commune_id, address, description_fr,"
+                        " description_en, status, iban, created_at) VALUES (:id, :name, 'producer',"
+                        " 1, '', '', '', 'active', '', :at)"
+                    ),
+                    {
+                        "id": merchant_id,
+                        "name": f"Ferme {merchant_id}",
+                        "at": "2026-01-01 00:00:00",
+                    },
+                )
+            stalls = [
+                (1, "Marché de Boën", 3, "08:00:00", "12:30:00"),
+                (2, "Marché de Boën", 3, "08:00:00", "12:30:00"),
+                (1, "Marché de Boën", 3, "08:00:00", "12:30:00"),  # a duplicate of the first
+                (2, "Vente à la ferme", 4, "16:00:00", "19:00:00"),
+            ]
+            for merchant_id, place, weekday, opens, closes in stalls:
+                conn.execute(
+                    text(
+                        "INSERT INTO market_stall (merchant_id, place, weekday, opens, closes)"
+                        " VALUES (:m, :p, :w, :o, :c)"
+                    ),
+                    {"m": merchant_id, "p": place, "w": weekday, "o": opens, "c": closes},
+                )
+        upgrade(revision="0002")
+        with _db.engine.connect() as conn:
+            markets = conn.execute(
+                text("SELECT id, place, weekday, active FROM market ORDER BY id")
+            ).all()
+            links = conn.execute(
+                text(
+                    "SELECT merchant_id, market_id FROM market_stall ORDER BY merchant_id, market_id"
+                )
+            ).all()
+        assert [(m.place, m.weekday, bool(m.active)) for m in markets] == [
+            ("Marché de Boën", 3, True),
+            ("Vente à la ferme", 4, True),
+        ]
+        boen, farm = markets[0].id, markets[1].id
+        assert [tuple(row) for row in links] == [(1, boen), (2, boen), (2, farm)]
+        downgrade(revision="0001")
+        with _db.engine.connect() as conn:
+            back = conn.execute(
+                text("SELECT merchant_id, place, weekday FROM market_stall ORDER BY id")
+            ).all()
+        assert [tuple(row) for row in back] == [
+            (1, "Marché de Boën", 3),
+            (2, "Marché de Boën", 3),
+            (2, "Vente à la ferme", 4),
+        ]
+        _db.engine.dispose()

@@ -173,6 +173,20 @@ ADMIN_AREA = {
     "admin.settings_allocation": ADMIN,
     "admin.settings_payment": ADMIN,
     "admin.settings_backups": ADMIN,
+    "admin.list_categories": ADMIN,
+    "admin.list_category_delete": ADMIN,
+    "admin.list_category_edit": ADMIN,
+    "admin.list_category_move": ADMIN,
+    "admin.list_commune_edit": ADMIN,
+    "admin.list_commune_eligible": ADMIN,
+    "admin.list_communes": ADMIN,
+    "admin.list_market_active": ADMIN,
+    "admin.list_market_edit": ADMIN,
+    "admin.list_markets": ADMIN,
+    "admin.list_pickup_point_delete": ADMIN,
+    "admin.list_pickup_point_edit": ADMIN,
+    "admin.list_pickup_point_move": ADMIN,
+    "admin.list_pickup_points": ADMIN,
 }
 
 EXPECTED: dict[str, str] = {**PUBLIC_SITE, **AUTH, **ACCOUNT, **MERCHANT, **EVENTS, **ADMIN_AREA}

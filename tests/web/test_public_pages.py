@@ -10,7 +10,7 @@ import pytest
 from app.content.models import FaqEntry, Page
 from app.core.settings import set_setting
 from app.members.models import Commune
-from app.merchants.models import Category, MarketStall, Merchant
+from app.merchants.models import Category, Market, MarketStall, Merchant
 from app.setup.install import load_content
 
 PAGES = [
@@ -196,7 +196,7 @@ def _merchant(
         db.session.scalars(db.select(Category).where(Category.slug == s)).one() for s in categories
     ]
     merchant.stalls = [
-        MarketStall(place=place, weekday=weekday, opens=opens, closes=closes)
+        MarketStall(market=Market(place=place, weekday=weekday, opens=opens, closes=closes))
         for place, weekday, opens, closes in stalls
     ]
     db.session.add(merchant)

@@ -51,7 +51,7 @@ from app.events.models import EVENT_KINDS
 from app.members import cards
 from app.members.applications import clean_line
 from app.members.errors import InvalidMemberNumber
-from app.merchants.admin import ADDRESS_MAX, DESCRIPTION_MAX, NAME_MAX
+from app.merchants.admin import ADDRESS_MAX, DESCRIPTION_MAX, NAME_MAX, parse_time
 from app.payouts.bank_details import parse_iban
 from app.payouts.errors import InvalidIban
 
@@ -909,3 +909,92 @@ def _event_date(field):
         raise ValidationError(
             _l("This date is more than %(years)d years ahead: check the year.", years=YEARS_AHEAD)
         )
+
+
+# --- the association's lists (communes, categories, pickup points, markets) -------------------
+
+
+def _time_of_day(form, field):
+    if field.data and parse_time(field.data) is None:
+        raise ValidationError(_l("Enter a time such as 08:00 or 12:30."))
+
+
+class CommuneForm(FlaskForm):
+    name = StringField(
+        _l("Name"),
+        filters=[_line],
+        validators=[DataRequired(_l("Enter the commune’s name.")), _at_most(80)],
+    )
+    postcode = StringField(
+        _l("Postcode"),
+        filters=[_line],
+        validators=[
+            DataRequired(_l("The postcode has 5 digits, for example 42130.")),
+            Regexp(r"^[0-9]{5}$", message=_l("The postcode has 5 digits, for example 42130.")),
+        ],
+    )
+    aliases = TextAreaField(
+        _l("Delegated communes (one per line)"),
+        validators=[Optional(), _at_most(4000)],
+    )
+
+
+class CategoryForm(FlaskForm):
+    name_fr = StringField(
+        _l("Name in French"),
+        filters=[_line],
+        validators=[DataRequired(_l("Enter the category’s name.")), _at_most(80)],
+    )
+    name_en = StringField(
+        _l("Name in English"),
+        filters=[_line],
+        validators=[DataRequired(_l("Enter the category’s name.")), _at_most(80)],
+    )
+
+
+class PickupPointForm(FlaskForm):
+    name = StringField(
+        _l("Name"),
+        filters=[_line],
+        validators=[DataRequired(_l("Enter the pickup point’s name.")), _at_most(160)],
+    )
+    commune = SelectField(
+        _l("Commune"),
+        coerce=int,
+        validate_choice=True,
+        validators=[InputRequired(_l("Choose the commune."))],
+    )
+
+
+class MarketForm(FlaskForm):
+    place = StringField(
+        _l("Place"),
+        filters=[_line],
+        validators=[DataRequired(_l("Enter where the market is held.")), _at_most(160)],
+    )
+    commune = SelectField(_l("Commune (optional)"), coerce=int, validate_choice=True, default=0)
+    weekday = SelectField(
+        _l("Day of the week"),
+        coerce=int,
+        validate_choice=True,
+        validators=[InputRequired(_l("Choose the day of the week."))],
+    )
+    opens = StringField(
+        _l("Opens at"),
+        filters=[_line],
+        validators=[
+            DataRequired(_l("Enter the opening time, for example 08:00.")),
+            _at_most(10),
+            _time_of_day,
+        ],
+    )
+    closes = StringField(
+        _l("Closes at"),
+        filters=[_line],
+        validators=[
+            DataRequired(_l("Enter the closing time, for example 12:30.")),
+            _at_most(10),
+            _time_of_day,
+        ],
+    )
+    merchants = MultiCheckboxField(_l("Merchants at this market"), coerce=int)

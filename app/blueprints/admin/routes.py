@@ -9,6 +9,7 @@ from app.blueprints.admin import (  # noqa: F401
     views_corrections,
     views_dashboard,
     views_journal,
+    views_lists,
     views_members,
     views_merchants,
     views_security,

@@ -21,8 +21,9 @@ from app.core.errors import InvalidContent
 from app.core.extensions import db
 from app.core.htmx import render
 from app.core.security import ADMIN, access
+from app.members.communes import offered_communes
 from app.members.errors import EmailTaken
-from app.members.models import Commune, User
+from app.members.models import User
 from app.merchants import admin as merchants_admin
 from app.merchants.admin import MerchantData
 from app.merchants.models import Category, Merchant
@@ -56,9 +57,8 @@ def _merchant_form(merchant: Merchant | None = None) -> MerchantForm:
                 "iban": format_iban(merchant.iban),
             },
         )
-    communes = db.session.scalars(
-        select(Commune).where(Commune.eligible.is_(True)).order_by(Commune.name)
-    ).all()
+    # Retired communes are not offered, except the one the merchant already has.
+    communes = offered_communes(keep=merchant.commune_id if merchant else None)
     form.commune.choices = choices([(c.id, c.name) for c in communes])
     form.categories.choices = choices(
         [
