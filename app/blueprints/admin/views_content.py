@@ -28,11 +28,11 @@ from app.content import admin as content_admin
 from app.content.admin import FaqData, PageData
 from app.content.models import FaqEntry
 from app.core.calendar import PARIS
-from app.core.errors import InvalidContent
 from app.core.extensions import db
 from app.core.htmx import render
 from app.core.i18n import datetime_short
 from app.core.security import ADMIN, access
+from app.core.web import perform, submit
 from app.events import admin as events_admin
 from app.events import registrations as event_service
 from app.events.admin import EventData
@@ -41,12 +41,6 @@ from app.members.models import Commune
 
 INVALID = 422
 Saved = TypeVar("Saved")
-
-
-def _onto(form, exc: InvalidContent, default: str) -> None:
-    """A service's refusal shown next to the field it is about."""
-    target = getattr(form, exc.details.get("field") or default, None) or getattr(form, default)
-    target.errors = [*target.errors, exc.message]
 
 
 def _save_form(
@@ -63,22 +57,12 @@ def _save_form(
     field (`field` when it names none). Otherwise `show(status)` renders the form: 200, or 422
     after a refused or invalid submission.
     """
-    status = 200
-    if form.validate_on_submit():
-        try:
-            result = save()
-        except InvalidContent as exc:
-            db.session.rollback()
-            _onto(form, exc, field)
-            status = INVALID
-        else:
-            db.session.commit()
-            message, location = saved(result)
-            flash(message, "success")
-            return redirect(location, 303)
-    elif form.is_submitted():
-        status = INVALID
-    return show(status)
+    result = submit(form, save, field)
+    if result.ok:
+        message, location = saved(result.value)
+        flash(message, "success")
+        return redirect(location, 303)
+    return show(INVALID if result.submitted else 200)
 
 
 # --- hub ------------------------------------------------------------------------------------
@@ -171,9 +155,7 @@ def faq_edit(entry_id: int):
 def faq_delete(entry_id: int):
     entry = _faq_or_404(entry_id)
     form = ConfirmForm()
-    if form.validate_on_submit():
-        content_admin.delete_faq(entry, current_user.id)
-        db.session.commit()
+    if submit(form, lambda: content_admin.delete_faq(entry, current_user.id)).ok:
         flash(_("The question is deleted."), "success")
         return redirect(url_for("admin.faq"), 303)
     return render(
@@ -197,8 +179,7 @@ def faq_move(entry_id: int):
             action=ConfirmForm(),
             error=_("This action is not possible: reload the page."),
         )
-    content_admin.move_faq(entry, direction, current_user.id)
-    db.session.commit()
+    perform(lambda: content_admin.move_faq(entry, direction, current_user.id))
     return redirect(url_for("admin.faq") + f"#faq-{entry.id}", 303)
 
 
@@ -215,8 +196,7 @@ def faq_publish(entry_id: int):
             error=_("This action is not possible: reload the page."),
         )
     published = request.form.get("published") == "1"
-    content_admin.set_faq_published(entry, published, current_user.id)
-    db.session.commit()
+    perform(lambda: content_admin.set_faq_published(entry, published, current_user.id))
     flash(
         _("The question is published.") if published else _("The question is hidden from the FAQ."),
         "success",
@@ -405,14 +385,10 @@ def event_publish(event_id: int):
     if not ConfirmForm().validate_on_submit():
         error = _("This action is not possible: reload the page.")
     else:
-        try:
-            published = events_admin.publish_event(event, current_user.id)
-        except InvalidContent as exc:
-            db.session.rollback()
-            error = exc.message
-        else:
-            db.session.commit()
-            if published:
+        result = perform(lambda: events_admin.publish_event(event, current_user.id))
+        error = result.message
+        if result.ok:
+            if result.value:
                 flash(_("“%(title)s” is published.", title=event.tr("title")), "success")
             return redirect(url_for("admin.events") + f"#event-{event.id}", 303)
     return _events_page(INVALID, error)
@@ -426,14 +402,11 @@ def event_duplicate(event_id: int):
     if not ConfirmForm().validate_on_submit():
         error = _("This action is not possible: reload the page.")
     else:
-        try:
-            copy = events_admin.duplicate_for_next_month(event, current_user.id)
-        except InvalidContent as exc:
-            db.session.rollback()
-            error = exc.message
+        result = perform(lambda: events_admin.duplicate_for_next_month(event, current_user.id))
+        error = result.message
     if error:
         return _events_page(INVALID, error)
-    db.session.commit()
+    copy = result.value
     flash(
         _(
             "A draft copy is made for %(date)s: check it, then publish it.",

@@ -17,6 +17,7 @@ from app.core.extensions import db
 from app.core.htmx import render
 from app.core.security import ADMIN, access
 from app.core.spreadsheet import download
+from app.core.web import submit
 
 INVALID = 422
 
@@ -56,10 +57,8 @@ def subscribers_csv():
 def subscriber_delete(subscriber_id: int):
     subscriber = _subscriber_or_404(subscriber_id)
     form = ConfirmForm()
-    if form.validate_on_submit():
-        email = subscriber.email
-        content_admin.delete_subscriber(subscriber, current_user.id)
-        db.session.commit()
+    email = subscriber.email
+    if submit(form, lambda: content_admin.delete_subscriber(subscriber, current_user.id)).ok:
         flash(_("%(email)s is removed from the list.", email=email), "success")
         return redirect(url_for("admin.subscribers"), 303)
     return render(
