@@ -13,6 +13,9 @@ from app.core.config import CONFIGS, ProductionConfig
 
 def create_app(config: str | type | None = None, **overrides) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
+    from app.core.web import IdConverter
+
+    app.url_map.converters["int"] = IdConverter
     config_class = _config_class(config)
     app.config.from_object(config_class)
     if os.environ.get("DATABASE_URL"):
