@@ -79,3 +79,13 @@ class RideFull(DomainError):
 class AlreadyBooked(DomainError):
     message = _l("You already have a seat in another car: cancel it first.")
     status = 409
+
+
+class PrivateLinkExpired(DomainError):
+    """A registration's private link, 30 days after its event ended: it no longer opens."""
+
+    message = _l(
+        "This link has expired: the event ended more than 30 days ago. "
+        "Write to the association if you need anything about it."
+    )
+    status = 410

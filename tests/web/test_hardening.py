@@ -175,3 +175,20 @@ def test_hsts_in_production(app, database_url):
 
 def test_no_hsts_outside_production(client):
     assert "Strict-Transport-Security" not in client.get("/healthz").headers
+
+
+def test_an_expired_registration_link_shows_a_page_not_a_500(db, client):
+    from datetime import UTC, datetime
+
+    from tests.support.factories import make_event, make_registration
+
+    event = make_event()
+    registration = make_registration(event)
+    event.starts_at = datetime(2020, 3, 1, 9, 0, tzinfo=UTC)  # long past, whatever today is
+    event.ends_at = datetime(2020, 3, 1, 12, 0, tzinfo=UTC)
+    _db.session.commit()
+    response = client.get(f"/inscription/{registration.token}")
+    assert response.status_code == 410
+    assert "30" in response.get_data(as_text=True)
+    # Nor can it change anything (its forms are behind the same lookup).
+    assert client.post(f"/inscription/{registration.token}/annuler").status_code in (400, 410)
