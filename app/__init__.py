@@ -30,6 +30,9 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
         hops = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    from app.core.accesslog import mask_werkzeug_log
+
+    mask_werkzeug_log()  # the development server's access log: no private link in full
     register_extensions(app)
     register_blueprints(app)
     register_request_hooks(app)
