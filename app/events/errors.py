@@ -88,4 +88,4 @@ class PrivateLinkExpired(DomainError):
         "This link has expired: the event ended more than 30 days ago. "
         "Write to the association if you need anything about it."
     )
-    status = 410
+    status = 404  # as for a link that never existed, with this message
