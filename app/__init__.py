@@ -13,6 +13,9 @@ from app.core.config import CONFIGS, ProductionConfig
 
 def create_app(config: str | type | None = None, **overrides) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
+    from app.core.web import IdConverter
+
+    app.url_map.converters["int"] = IdConverter
     config_class = _config_class(config)
     app.config.from_object(config_class)
     if os.environ.get("DATABASE_URL"):
@@ -27,6 +30,9 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
         hops = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    from app.core.accesslog import mask_werkzeug_log
+
+    mask_werkzeug_log()  # the development server's access log: no private link in full
     register_extensions(app)
     register_blueprints(app)
     register_request_hooks(app)

@@ -18,7 +18,11 @@ from app.core.errors import InvalidPeriod
 
 PARIS = ZoneInfo("Europe/Paris")
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")
+# The months a person may type (forms, URLs, the command line): the caisse has none before 2000,
+# and a year past 2100 is a typo; without bounds `9999-12` broke every "month after" computation.
+FIRST_YEAR = 2000
+LAST_YEAR = 2100
 _NOT_A_MONTH = _l("This month is not valid: use the format YYYY-MM, for example 2026-03.")
 
 
@@ -50,25 +54,32 @@ class Month:
         """`YYYY-MM` (spaces around allowed) -> a Month, or `InvalidPeriod`.
 
         `message` replaces the message for text that is not a month; `first` and `last` bound
-        the months accepted (the message then names the range)."""
-        match = _MONTH.match(text.strip()) if isinstance(text, str) else None
+        the months accepted (the message then names the range), by default January
+        `FIRST_YEAR` and December `LAST_YEAR`."""
+        first = first or cls(FIRST_YEAR, 1)
+        last = last or cls(LAST_YEAR, 12)
+        match = _MONTH.match(text.strip()) if isinstance(text, str) and len(text) < 100 else None
         if match is None or not 1 <= int(match.group(2)) <= 12:
             raise InvalidPeriod(message or _NOT_A_MONTH)
         asked = (int(match.group(1)), int(match.group(2)))
-        if (first is not None and asked < (first.year, first.month)) or (
-            last is not None and asked > (last.year, last.month)
-        ):
+        if asked < (first.year, first.month) or asked > (last.year, last.month):
             raise InvalidPeriod(
                 _l(
                     "This month is out of range: choose a month from %(first)s to %(last)s.",
-                    first=str(first or Month(1, 1)),
-                    last=str(last or Month(9999, 12)),
+                    first=str(first),
+                    last=str(last),
                 )
             )
-        if asked[0] < 1:  # year 0000: no such month
-            raise InvalidPeriod(message or _NOT_A_MONTH)
-        parsed = cls(*asked)
-        return parsed
+        return cls(*asked)
+
+    @classmethod
+    def of(cls, period: str) -> Month:
+        """A `YYYY-MM` the caisse wrote itself (a stored period, or one computed by `shift`):
+        no range check, so that the months around the first and the last typeable ones work."""
+        match = _MONTH.match(period)
+        if match is None:
+            raise InvalidPeriod(_NOT_A_MONTH)
+        return cls(int(match.group(1)), int(match.group(2)))
 
     @classmethod
     def from_date(cls, day: date) -> Month:

@@ -65,6 +65,8 @@ class Config:
     # Number of reverse proxies in front of the app (their X-Forwarded-* headers are trusted):
     # rate limits key on the client address, which is the proxy's unless this is set.
     PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
+    # Strict-Transport-Security: empty, no header (development serves plain http).
+    HSTS = ""
 
 
 class DevelopmentConfig(Config):
@@ -87,6 +89,10 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")
+    # One year, on every response: production is served over HTTPS only (README), behind a proxy
+    # whose scheme the app may not see, and browsers ignore the header over plain http.
+    # No includeSubDomains: the caisse's host may sit beside other sites of the association.
+    HSTS = "max-age=31536000"
 
     @classmethod
     def check(cls, config: dict) -> None:

@@ -4,12 +4,12 @@ the commit by `flask ssa send-mail` (in development it is printed to the console
 from __future__ import annotations
 
 import smtplib
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 from flask import current_app, render_template
 from flask_babel import force_locale
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import Integer, String, Text, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.columns import Timestamped, UTCDateTime, utcnow
@@ -51,6 +51,30 @@ def send_pending(limit: int = 200) -> tuple[int, int]:
             sent += 1
         db.session.commit()
     return sent, failed
+
+
+# A sent mail's body (activation and password links, names, amounts) is kept this long, for
+# "did you get my mail?"; the row (recipient, subject, dates) stays.
+SENT_BODY_DAYS = 30
+PURGED_BODY = ""
+
+
+def purge_sent_bodies(now: datetime | None = None, days: int = SENT_BODY_DAYS) -> int:
+    """Empty the body of every mail sent more than `days` before `now` (the row stays).
+    Returns how many were emptied. Flushes, never commits."""
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.sent_at.is_not(None),
+            OutboxMessage.sent_at < cutoff,
+            OutboxMessage.body != PURGED_BODY,
+        )
+        .values(body=PURGED_BODY)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.flush()
+    return result.rowcount
 
 
 def _deliver(message: OutboxMessage) -> None:

@@ -5,9 +5,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import request
 from sqlalchemy import func, select
 
 from app.core.extensions import db
+
+# Beyond it a page number is only a way to overflow the database's integers (OFFSET).
+MAX_PAGE = 10**6
+
+
+def requested_page(name: str = "page") -> int:
+    """The page asked in the query string: 1 when it is missing or not a whole number, capped
+    at `MAX_PAGE` (a bigger one gives the last page, like any page past the end)."""
+    value = request.args.get(name, "1")
+    if not value.isascii() or not value.isdigit():
+        return 1
+    return max(1, min(int(value[:12]), MAX_PAGE))
 
 
 def last_page(total: int, per_page: int) -> int:

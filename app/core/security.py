@@ -131,6 +131,8 @@ def set_security_headers(response):
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
+    if current_app.config.get("HSTS"):
+        headers.setdefault("Strict-Transport-Security", current_app.config["HSTS"])
     # Signed-in pages are private; static files are not, and the cashier's tablet on 4G must
     # keep them cached. Decided from the session's user id (Flask-Login's key), not by loading
     # the user: /healthz and the static files touch no database, signed in or not.

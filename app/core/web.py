@@ -4,12 +4,14 @@ or an action (`perform`, `submit`): the rule of when to commit lives on the erro
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from flask_wtf import FlaskForm
+from werkzeug.routing import IntegerConverter
 
 from app.core.errors import DomainError
 from app.core.extensions import db
@@ -17,12 +19,33 @@ from app.core.extensions import db
 T = TypeVar("T")
 
 
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route: at most 2**31 - 1, the largest id the tables' `INTEGER`
+    primary keys hold on PostgreSQL. A bigger number matches no route (404) instead of
+    overflowing the query (a 500 on PostgreSQL past 2**31, and on SQLite past 2**63)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def safe_next(target: str | None) -> str | None:
-    """`?next=` only to a path of this site: no scheme, no host, no `//` or backslash tricks."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """`?next=` only to a path of this site: no scheme, no host, no `//` or backslash tricks.
+
+    Refused (None): anything not starting with one `/`, a backslash, any control, format or
+    space character (browsers drop tabs and newlines, so a tab between two slashes leads to
+    another host, and a newline in a `Location` header is a 500), the same tricks
+    percent-encoded in the path (`/%2F/evil.example`), and more than 2,000 characters."""
+    if not target or len(target) > 2000:
         return None
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
-        return None
+    path = target.split("?", 1)[0].split("#", 1)[0]
+    for text in (target, unquote(path)):
+        if not text.startswith("/") or text.startswith("//") or "\\" in text:
+            return None
+        if any(ch.isspace() or unicodedata.category(ch).startswith("C") for ch in text):
+            return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
         return None

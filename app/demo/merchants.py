@@ -63,7 +63,7 @@ MERCHANTS = [
         "description_en": "Organic grocery and bakery: sourdough bread, local flours, pulses, oils, honey and juices.",
         "categories": ["pain", "epicerie", "boissons"],
         "conventioned_since": date(2025, 1, 20),
-        "iban": "FR7620041010050500013M02606",
+        "iban": "FR1420041010050500013M02606",
         "stalls": [("Marché de Boën-sur-Lignon", 3, time(8, 0), time(12, 30))],
         "cashier": "caisse3@patias.test",
     },

@@ -96,3 +96,13 @@ class PickupPointInUse(DomainError):
 
     message = _l("Rides or ride requests start at this pickup point: it cannot be removed.")
     status = 409
+
+
+class PrivateLinkExpired(DomainError):
+    """A registration's private link, 30 days after its event ended: it no longer opens."""
+
+    message = _l(
+        "This link has expired: the event ended more than 30 days ago. "
+        "Write to the association if you need anything about it."
+    )
+    status = 404  # as for a link that never existed, with this message

@@ -9,7 +9,7 @@ write lock (`BEGIN IMMEDIATE`, see app/core/database.py).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from app.core.columns import utcnow
 from app.core.extensions import db
-from app.events.errors import RegistrationClosed
+from app.events.errors import PrivateLinkExpired, RegistrationClosed
 from app.events.models import Event, Registration
 
 
@@ -48,6 +48,22 @@ def check_not_started(event: Event, now: datetime | None = None) -> None:
         raise RegistrationClosed(CLOSED_MESSAGES["draft"], state="draft")
     if event.starts_at <= now:
         raise RegistrationClosed(CLOSED_MESSAGES["past"], state="past")
+
+
+# A private link opens until this long after the event's end: a forwarded old mail then leads
+# nowhere, and the page stops showing names and e-mails of a long-past event.
+LINK_LIFETIME_AFTER_EVENT = timedelta(days=30)
+
+
+def registration_by_token(token: str, now: datetime | None = None) -> Registration | None:
+    """The registration of a private link (None: no such link); `PrivateLinkExpired` once its
+    event ended more than `LINK_LIFETIME_AFTER_EVENT` before `now`."""
+    registration = db.session.scalar(select(Registration).where(Registration.token == token))
+    if registration is None:
+        return None
+    if registration.event.ends_at + LINK_LIFETIME_AFTER_EVENT < (now or utcnow()):
+        raise PrivateLinkExpired()
+    return registration
 
 
 def private_url(registration: Registration) -> str:

@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Date, bindparam, select, text
+from sqlalchemy import Date, bindparam, func, select, text
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core.calendar import Month
@@ -40,7 +40,12 @@ from app.core.columns import UTCDateTime, utcnow
 from app.core.extensions import db
 from app.core.settings import association, scheduled_allocation
 from app.ledger import transfers as ledger
-from app.ledger.errors import AlreadyAllocated
+from app.ledger.errors import (
+    AlreadyAllocated,
+    EarlierMonthNeedsForce,
+    MonthBeforeFirstAllocation,
+    MonthInFuture,
+)
 from app.ledger.models import Account, Transfer
 
 BATCH_SIZE = 50_000
@@ -233,6 +238,43 @@ def _credit_batch(
                     WHERE id IN (SELECT e.source_id {expired})"""
     db.session.execute(text(lower), {**batch, "expiry_before": expiry_before})
     return credited, count, int(cents)
+
+
+def first_allocated_month() -> Month | None:
+    """The association's first allocation: the earliest month any member was credited."""
+    period = db.session.scalar(
+        select(func.min(Transfer.period)).where(Transfer.kind == "allocation")
+    )
+    return Month.of(period) if period else None
+
+
+def is_allocated(month: Month) -> bool:
+    """At least one member received `month`'s allocation."""
+    return (
+        db.session.scalar(
+            select(Transfer.id)
+            .where(Transfer.kind == "allocation", Transfer.period == str(month))
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def check_month(month: Month, *, force: bool = False, current: Month | None = None) -> None:
+    """The guards of a run for `month` (read-only): refuse a month after `current` (default:
+    this month, Paris) and one before the first allocation; a past month never allocated
+    needs `force`. Before any allocation (the first run) any month up to `current` goes.
+    A past month already (partly) allocated goes: a re-run credits only the members missed."""
+    current = current or Month.current()
+    if month > current:
+        raise MonthInFuture()
+    first = first_allocated_month()
+    if first is None:
+        return
+    if month < first:
+        raise MonthBeforeFirstAllocation(str(first))
+    if month < current and not is_allocated(month) and not force:
+        raise EarlierMonthNeedsForce()
 
 
 def allocate_month(

@@ -25,7 +25,10 @@ def _check_month(_ctx, _param, value):
     try:
         return str(Month.parse(value))
     except InvalidPeriod:
-        raise click.BadParameter("a month is written YYYY-MM, for example 2026-03") from None
+        raise click.BadParameter(
+            "a month is written YYYY-MM, for example 2026-03,"
+            f" from {calendar.FIRST_YEAR}-01 to {calendar.LAST_YEAR}-12"
+        ) from None
 
 
 @ssa.command("allocate")
@@ -35,11 +38,41 @@ def _check_month(_ctx, _param, value):
     metavar="YYYY-MM",
     help="Month to allocate (default: the current month).",
 )
-def allocate_command(month: str | None) -> None:
-    """Credit the month's allocation to every active member not yet credited."""
-    from app.core.extensions import db
-    from app.ledger.allocation import allocate_month
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Credit a past month that was never allocated (the preview is printed first).",
+)
+def allocate_command(month: str | None, force: bool) -> None:
+    """Credit the month's allocation to every active member not yet credited.
 
+    Refused: a month after the current one, a month before the association's first
+    allocation; a past month never allocated needs --force."""
+    from app.core.calendar import Month
+    from app.core.extensions import db
+    from app.ledger.admin import allocation_preview
+    from app.ledger.allocation import allocate_month, check_month
+    from app.ledger.errors import EarlierMonthNeedsForce, MonthBeforeFirstAllocation, MonthInFuture
+
+    asked = Month.parse(month) if month else Month.current()
+    try:
+        check_month(asked, force=force)
+    except MonthInFuture:
+        raise click.UsageError(
+            f"{asked} has not begun (the current month is {Month.current()}): nothing allocated."
+        ) from None
+    except MonthBeforeFirstAllocation as exc:
+        raise click.UsageError(
+            f"{asked} is before the association's first allocation ({exc.first}): nothing allocated."
+        ) from None
+    except EarlierMonthNeedsForce:
+        _print_preview(allocation_preview(str(asked)))
+        raise click.UsageError(
+            f"{asked} is a past month that was never allocated: run again with --force to credit it."
+        ) from None
+    if force:
+        _print_preview(allocation_preview(str(asked)))
+    month = str(asked)
     if sys.stdout.isatty():
         with click.progressbar(length=1, label="Allocating", show_pos=True) as bar:
 
@@ -70,6 +103,16 @@ def allocate_command(month: str | None) -> None:
     click.echo(
         f"{result.period}: {result.members_credited} member(s) credited, total {_euros(result.total_cents)};"
         f" {result.expired_members} balance(s) capped, {_euros(result.expired_cents)} returned to the caisse."
+    )
+
+
+def _print_preview(preview) -> None:
+    click.echo(
+        f"{preview.period} would credit {preview.to_credit} member(s)"
+        f" ({preview.already_credited} of {preview.active_members} active already credited),"
+        f" {_euros(preview.amount_cents)} each, total {_euros(preview.total_cents)};"
+        f" {preview.expected_expiries} balance(s) capped,"
+        f" {_euros(preview.expected_expired_cents)} returned to the caisse."
     )
 
 

@@ -51,3 +51,28 @@ class StatementUnreadable(DomainError):
     message = _l(
         "This file cannot be read as a bank statement: export the statement as CSV from the bank’s website."
     )
+
+
+class MonthInFuture(DomainError):
+    """`flask ssa allocate --month` for a month after the current one."""
+
+    message = _l("This month has not begun: a month is allocated once it has started.")
+    status = 409
+
+
+class MonthBeforeFirstAllocation(DomainError):
+    """A month before the association's first allocation: the caisse did not exist yet."""
+
+    message = _l("This month is before the association’s first allocation: nothing to allocate.")
+    status = 409
+
+    def __init__(self, first: str, message=None):
+        super().__init__(message, first=first)
+        self.first = first
+
+
+class EarlierMonthNeedsForce(DomainError):
+    """A past month nobody received yet: crediting it late is deliberate (`--force`)."""
+
+    message = _l("This past month was never allocated: confirm with --force to credit it now.")
+    status = 409

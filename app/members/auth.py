@@ -177,11 +177,15 @@ def authenticate(login: str | None, password: str | None, client: str | None = N
 
     Raises `InvalidMemberNumber` (typo in the number, before any lookup), `LoginFailed`
     (unknown account, wrong password, disabled account: one message), `LoginBlocked`, or
-    `RateLimited` (too many attempts from one address, `client`, across accounts).
+    `RateLimited` (a failure from an address, `client`, that failed too often across accounts).
     The caller commits even on failure: the failure counts.
+
+    The address limit refuses failures only: a right password for an account that is not
+    blocked signs in whatever its address did before (a market's tablets share one 4G
+    address, and one mistyped member number there must not lock every stall out). Guessing
+    stays bounded per account (`MAX_FAILED_LOGINS`, for known and unknown logins alike).
     """
-    if client:
-        ratelimit.check("login-client", client, _client_limit(), CLIENT_WINDOW_SECONDS)
+    over_limit = _client_over_limit(client)
     user = find_login_user(login)
     if user is None or not user.is_enabled or not user.password_hash:
         # Hash anyway, so that an unknown account takes as long as a wrong password, and
@@ -197,6 +201,8 @@ def authenticate(login: str | None, password: str | None, client: str | None = N
             )
         except RateLimited as exc:
             raise _blocked_error(max(1, math.ceil(exc.retry_after / 60))) from exc
+        if over_limit is not None:
+            raise over_limit
         raise LoginFailed(_l("Wrong e-mail, member number or password."))
     claimed = _claim_attempt(user)
     if not password_matches(user, password):
@@ -204,11 +210,24 @@ def authenticate(login: str | None, password: str | None, client: str | None = N
         _count_client_failure(client)
         if user.login_blocked_until is not None:
             raise _blocked_error(_minutes_left(user))
+        if over_limit is not None:
+            raise over_limit
         raise LoginFailed(_l("Wrong e-mail, member number or password."))
     _give_back(user)
     user.last_login_at = utcnow()
     db.session.flush()
     return user
+
+
+def _client_over_limit(client: str | None) -> RateLimited | None:
+    """The refusal a failure from `client` gets once the address failed too often (else None)."""
+    if not client:
+        return None
+    try:
+        ratelimit.check("login-client", client, _client_limit(), CLIENT_WINDOW_SECONDS)
+    except RateLimited as exc:
+        return exc
+    return None
 
 
 def _client_limit() -> int:

@@ -58,7 +58,7 @@ def parse_period(text: str | None) -> str:
 
 
 def is_closed(period: str) -> bool:
-    return Month.parse(period) < Month.current()
+    return Month.of(period) < Month.current()
 
 
 def recent_periods(count: int = 12) -> list[str]:
@@ -69,7 +69,7 @@ def recent_periods(count: int = 12) -> list[str]:
 
 def period_label(period: str, fmt: str = "LLLL y") -> str:
     """`2026-03` -> "mars 2026" / "March 2026" in the reader's language (for the templates)."""
-    return Month.parse(period).label(fmt)
+    return Month.of(period).label(fmt)
 
 
 def statement_file_name(result: Statement) -> str:
@@ -286,7 +286,7 @@ def _activity_rows(start: date, account_ids: list[int] | None) -> list[_Row]:
 
 
 def _fill(lines: dict[int, MerchantMonth], rows, period: str) -> None:
-    start, end = Month.parse(period).first_day, Month.parse(period).end
+    start, end = Month.of(period).first_day, Month.of(period).end
     for row in rows:
         line = lines.get(row.account_id)
         if line is None or row.occurred_on < start:
@@ -345,7 +345,7 @@ def month_settlement(period: str) -> MonthSettlement:
         for account, merchant in pairs
     }
     if lines:
-        _fill(lines, _activity_rows(Month.parse(period).first_day, None), period)
+        _fill(lines, _activity_rows(Month.of(period).first_day, None), period)
         for merchant_id, row in _settlements(period, [m.id for _, m in pairs]).items():
             next(
                 line for line in lines.values() if line.merchant.id == merchant_id
@@ -361,7 +361,7 @@ def _merchant_month_rows(merchant: Merchant, period: str) -> tuple[MerchantMonth
         period=period,
         balance_cents=ledger.balance(account),
     )
-    rows = _activity_rows(Month.parse(period).first_day, [account.id])
+    rows = _activity_rows(Month.of(period).first_day, [account.id])
     _fill({account.id: line}, rows, period)
     line.settlement = _settlements(period, [merchant.id]).get(merchant.id)
     return line, rows
@@ -380,7 +380,7 @@ def merchant_months(
     periods = [str(latest.shift(-n)) for n in range(count)]
     account = ledger.merchant_account(merchant)
     balance = ledger.balance(account)
-    rows = _activity_rows(Month.parse(periods[-1]).first_day, [account.id])
+    rows = _activity_rows(Month.of(periods[-1]).first_day, [account.id])
     settled = {
         row.idempotency_key: row
         for row in db.session.scalars(
@@ -505,7 +505,7 @@ def statement(merchant: Merchant, period: str, with_lines: bool = False) -> Stat
     month, activity = _merchant_month_rows(merchant, period)
     account_id = month.account_id
     payouts_id = _payouts_id()
-    start, end = Month.parse(period).first_day, Month.parse(period).end
+    start, end = Month.of(period).first_day, Month.of(period).end
     result = Statement(month=month)
     days: dict[date, StatementDay] = {}
     for row in activity:

@@ -38,7 +38,7 @@ MONTHS = 12
 
 def last_periods(period: str, count: int = MONTHS) -> list[str]:
     """The `count` months ending with `period`, oldest first."""
-    month = Month.parse(period)
+    month = Month.of(period)
     return [str(month.shift(offset)) for offset in range(-(count - 1), 1)]
 
 
@@ -58,7 +58,7 @@ class MonthFigures:
 
     @property
     def start(self) -> date:
-        return Month.parse(self.period).first_day
+        return Month.of(self.period).first_day
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ def member_counts() -> dict[str, int]:
 
 def monthly_flows(periods: list[str]) -> list[MonthFigures]:
     """Contributions, allocations and expiries per month, net of their corrections."""
-    start, end = Month.parse(periods[0]).first_day, Month.parse(periods[-1]).end
+    start, end = Month.of(periods[0]).first_day, Month.of(periods[-1]).end
     systems = _system_ids()
     month = _month_sql("t.occurred_on")
     figures: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -265,7 +265,7 @@ class MonthSales:
 
 def month_sales(period: str) -> MonthSales:
     """Net sales of `period` by (category, merchant's account) and by the member's commune."""
-    month = Month.parse(period)
+    month = Month.of(period)
     params = {"start": month.first_day, "end": month.end}
     merchant_side = {
         (category, account): (int(cents or 0), int(sales or 0))

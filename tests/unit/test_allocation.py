@@ -272,12 +272,12 @@ def test_cli_allocate_prints_a_summary_and_runs_once(app, runner):
     for _ in range(3):
         make_member()
     db.session.commit()
-    result = runner.invoke(args=["ssa", "allocate", "--month", "2030-05"])
+    result = runner.invoke(args=["ssa", "allocate", "--month", "2025-05"])
     assert result.exit_code == 0, result.output
-    assert "2030-05: 3 member(s) credited, total 300.00 EUR" in result.output
-    again = runner.invoke(args=["ssa", "allocate", "--month", "2030-05"])
+    assert "2025-05: 3 member(s) credited, total 300.00 EUR" in result.output
+    again = runner.invoke(args=["ssa", "allocate", "--month", "2025-05"])
     assert again.exit_code == 0 and "0 member(s) credited" in again.output
-    assert sorted(_allocations("2030-05").values()) == [1, 1, 1]
+    assert sorted(_allocations("2025-05").values()) == [1, 1, 1]
 
 
 @pytest.mark.parametrize("month", ["2030-13", "05-2030", "may"])

@@ -16,8 +16,8 @@ from app.core.errors import InvalidPeriod
     [
         ("2026-03", Month(2026, 3)),
         (" 2026-12 ", Month(2026, 12)),
-        ("0001-01", Month(1, 1)),
-        ("9999-12", Month(9999, 12)),
+        ("2000-01", Month(2000, 1)),  # the range a person may type: 2000..2100
+        ("2100-12", Month(2100, 12)),
     ],
 )
 def test_a_month_is_read_from_yyyy_mm(text, month):
@@ -26,12 +26,19 @@ def test_a_month_is_read_from_yyyy_mm(text, month):
 
 
 @pytest.mark.parametrize(
-    "bad", ["2026-13", "2026-00", "0000-01", "2026-3", "26-03", "2026/03", "abc", "", None]
+    "bad", ["2026-13", "2026-00", "2026-3", "26-03", "2026/03", "abc", "", None, "٢٠٢٦-٠٣"]
 )
 def test_anything_else_is_an_invalid_period(bad):
     with pytest.raises(InvalidPeriod) as error:
         Month.parse(bad)
     assert "YYYY-MM" in error.value.message
+
+
+@pytest.mark.parametrize("far", ["0000-01", "0001-01", "1999-12", "2101-01", "9999-12"])
+def test_a_month_out_of_the_range_is_refused_naming_it(far):
+    with pytest.raises(InvalidPeriod) as error:
+        Month.parse(far)
+    assert "2000-01" in str(error.value.message) and "2100-12" in str(error.value.message)
 
 
 def test_a_caller_may_name_its_own_message_and_range():

@@ -14,6 +14,7 @@ from app.blueprints.account.forms import ErasureForm, LostCardForm, PinForm, Ple
 from app.core.extensions import db
 from app.core.htmx import render
 from app.core.i18n import amount_input, money
+from app.core.pagination import requested_page
 from app.core.security import MEMBER, access
 from app.core.spreadsheet import download
 from app.core.web import submit
@@ -48,9 +49,7 @@ def index():
 @access(MEMBER)
 def history():
     member = _member()
-    history = membership.movements(
-        member, page=request.args.get("page", 1, type=int), per_page=HISTORY_PER_PAGE
-    )
+    history = membership.movements(member, page=requested_page(), per_page=HISTORY_PER_PAGE)
     return render(
         "account/history.html",
         "account/_movements.html",

@@ -297,6 +297,17 @@ class MonthForm(FlaskForm):
         ],
     )
 
+    def validate_month(self, field):
+        """In the range every month of the caisse lies in (`9999-12` broke the dashboard)."""
+        from app.core.calendar import Month
+        from app.core.errors import InvalidPeriod
+
+        if field.data:
+            try:
+                Month.parse(field.data)
+            except InvalidPeriod as exc:
+                raise ValidationError(exc.message) from None
+
 
 class StatementUploadForm(FlaskForm):
     statement = FileField(

@@ -19,6 +19,7 @@ from app.core import calendar
 from app.core.calendar import Month
 from app.core.extensions import db
 from app.core.htmx import render
+from app.core.pagination import requested_page
 from app.core.security import ADMIN, access
 from app.core.web import Result, submit
 from app.ledger import admin as ledger_admin
@@ -31,11 +32,6 @@ from app.members.errors import UnknownMember
 from app.members.models import Member
 
 
-def _page_arg() -> int:
-    value = request.args.get("page", "1")
-    return int(value) if value.isdigit() and len(value) < 7 else 1
-
-
 def _contributions_page(form: ContributionForm, status: int = 200, error=None):
     month_form = MonthForm(request.args)
     period = (
@@ -44,7 +40,7 @@ def _contributions_page(form: ContributionForm, status: int = 200, error=None):
         else str(Month.current())
     )
     behind = request.args.get("behind") == "1"
-    table = ledger_admin.pledges_against_payments(period, only_behind=behind, page=_page_arg())
+    table = ledger_admin.pledges_against_payments(period, only_behind=behind, page=requested_page())
     recent = ledger_admin.recent_contributions()
     return render(
         "admin/contributions/index.html",

@@ -16,7 +16,7 @@ from app.reports import dashboard as dashboard_service
 
 
 def month_label(month, fmt: str = "MMM yy") -> str:
-    return Month.parse(month.period).label(fmt)
+    return Month.of(month.period).label(fmt)
 
 
 def whole_euros(cents: int) -> str:

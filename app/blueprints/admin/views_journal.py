@@ -8,6 +8,7 @@ from app.audit import log as audit
 from app.blueprints.admin import bp
 from app.blueprints.admin.forms import JournalFilterForm, choices
 from app.core.htmx import render
+from app.core.pagination import requested_page
 from app.core.security import ADMIN, access
 
 
@@ -34,13 +35,12 @@ def journal():
         ]
     )
     valid = form.validate()
-    page = request.args.get("page", "1")
     entries = audit.journal(
         action=form.action.data or None if valid else None,
         actor_id=int(form.actor.data) if valid and form.actor.data else None,
         since=form.since.data if valid else None,
         until=form.until.data if valid else None,
-        page=int(page) if page.isdigit() and len(page) < 7 else 1,
+        page=requested_page(),
     )
     return render("admin/journal.html", form=form, entries=entries, status=200 if valid else 400)
 

@@ -19,6 +19,7 @@ from app.blueprints.admin.forms import (
 )
 from app.core.extensions import db
 from app.core.htmx import render
+from app.core.pagination import requested_page
 from app.core.security import ADMIN, access
 from app.core.web import perform, submit
 from app.members import admin as member_admin
@@ -35,11 +36,6 @@ def _application(application_id: int) -> Application:
     return db.session.get(Application, application_id) or abort(404)
 
 
-def _page_arg() -> int:
-    value = request.args.get("page", "1")
-    return int(value) if value.isdigit() and len(value) < 7 else 1
-
-
 @bp.get("/adherents")
 @access(ADMIN)
 def members():
@@ -48,7 +44,7 @@ def members():
     results = member_admin.search_members(
         form.q.data or "" if valid else "",
         form.status.data or "" if valid else "",
-        page=_page_arg(),
+        page=requested_page(),
     )
     return render(
         "admin/members/index.html",
@@ -74,7 +70,7 @@ def _member_page(
 ):
     replace = replace or ReplaceCardForm(formdata=None)
     replace.card.data = card_fingerprint(member)
-    record = member_admin.member_file(member, page=_page_arg())
+    record = member_admin.member_file(member, page=requested_page())
     return render(
         "admin/members/detail.html",
         file=record,

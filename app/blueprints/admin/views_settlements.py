@@ -78,8 +78,8 @@ def _month_page(
         pay_all=pay_all,
         form=form,
         periods=periods,
-        previous=str(Month.parse(period).shift(-1)),
-        following=str(Month.parse(period).shift(1)),
+        previous=str(Month.of(period).shift(-1)),
+        following=str(Month.of(period).shift(1)),
         label=settlement.period_label,
         current=str(Month.current()),
     )

@@ -15,16 +15,12 @@ from app.content.models import Subscriber
 from app.core.calendar import today
 from app.core.extensions import db
 from app.core.htmx import render
+from app.core.pagination import requested_page
 from app.core.security import ADMIN, access
 from app.core.spreadsheet import download
 from app.core.web import submit
 
 INVALID = 422
-
-
-def _page_arg() -> int:
-    value = request.args.get("page", "1")
-    return int(value) if value.isdigit() and len(value) < 7 else 1
 
 
 def _subscriber_or_404(subscriber_id: int) -> Subscriber:
@@ -35,7 +31,7 @@ def _subscriber_or_404(subscriber_id: int) -> Subscriber:
 @access(ADMIN)
 def subscribers():
     form = SubscriberSearchForm(request.args)
-    results = content_admin.subscribers(form.q.data or "", page=_page_arg())
+    results = content_admin.subscribers(form.q.data or "", page=requested_page())
     return render(
         "admin/content/subscribers.html",
         "admin/content/_subscribers.html",

@@ -30,9 +30,9 @@ from app.core.security import ADMIN, PUBLIC, access, is_acting_admin
 from app.core.settings import association
 from app.core.spreadsheet import download
 from app.core.web import submit
-from app.events import carpool
+from app.events import carpool, rules
 from app.events import registrations as event_service
-from app.events.errors import AlreadyRegistered, NotEnoughPlaces
+from app.events.errors import AlreadyRegistered, NotEnoughPlaces, PrivateLinkExpired
 from app.events.models import Event, Registration, Ride
 from app.members.models import Commune
 
@@ -389,7 +389,11 @@ def _public_event(slug: str) -> Event:
 def _registration(token: str) -> Registration:
     if not 20 <= len(token) <= 64:
         abort(404)
-    return db.session.scalar(select(Registration).where(Registration.token == token)) or abort(404)
+    try:
+        registration = rules.registration_by_token(token)
+    except PrivateLinkExpired as exc:
+        abort(render("events/link_expired.html", status=exc.status, message=exc.message))
+    return registration or abort(404)
 
 
 def _is_admin() -> bool:

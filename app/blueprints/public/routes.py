@@ -21,7 +21,7 @@ from app.core.htmx import is_htmx, render
 from app.core.i18n import current_language
 from app.core.security import PUBLIC, access
 from app.core.settings import association
-from app.core.web import perform, submit
+from app.core.web import perform, safe_next, submit
 from app.members import applications, payment
 from app.members import communes as commune_service
 from app.members.errors import ContributionTooLow, MissingContact, NotEligible
@@ -235,7 +235,7 @@ def feedback_vote():
     page = form.page.data or ""
     if not form.validate() or useful not in ("yes", "no") or not feedback.is_page_key(page):
         abort(400)
-    back = _safe_next(form.next.data)
+    back = safe_next(form.next.data) or url_for("public.index")
     visitor, is_new = _visitor()
 
     def count_and_vote():
@@ -306,18 +306,6 @@ def _set_visitor_cookie(response, visitor: str) -> None:
         samesite="Lax",
         secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
     )
-
-
-def _safe_next(target: str | None) -> str:
-    """Only a path of this site: never another host (open redirects)."""
-    if (
-        target
-        and target.startswith("/")
-        and not target.startswith(("//", "/\\"))
-        and len(target) < 2000
-    ):
-        return target
-    return url_for("public.index")
 
 
 def _count_public_form(scope: str) -> None:
