@@ -5,22 +5,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import request
+from flask import abort, request
 from sqlalchemy import func, select
 
 from app.core.extensions import db
 
 # Beyond it a page number is only a way to overflow the database's integers (OFFSET).
 MAX_PAGE = 10**6
+LARGEST_PAGE = 2**63 - 1
 
 
 def requested_page(name: str = "page") -> int:
     """The page asked in the query string: 1 when it is missing or not a whole number, capped
-    at `MAX_PAGE` (a bigger one gives the last page, like any page past the end)."""
+    at `MAX_PAGE` (a bigger one gives the last page, like any page past the end). A number past
+    a 64-bit integer names no page of anything: 404, as an id past the largest one."""
     value = request.args.get(name, "1")
     if not value.isascii() or not value.isdigit():
         return 1
-    return max(1, min(int(value[:12]), MAX_PAGE))
+    if len(value.lstrip("0")) > 19 or int(value) > LARGEST_PAGE:
+        abort(404)
+    return max(1, min(int(value), MAX_PAGE))
 
 
 def last_page(total: int, per_page: int) -> int:
