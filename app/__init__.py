@@ -27,6 +27,10 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
         hops = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    from app.core import static
+
+    static.install(app)  # hashed, compressed, cached for a year: the same in every configuration
+
     register_extensions(app)
     register_blueprints(app)
     register_request_hooks(app)

@@ -66,6 +66,12 @@ class Config:
     # rate limits key on the client address, which is the proxy's unless this is set.
     PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
 
+    # Static files (app/core/static.py): hashed copies, gzip and brotli, built at start-up into
+    # this directory (default: instance/static-build). Hashed names are cached for a year; the
+    # plain names, still served, for this many seconds.
+    STATIC_BUILD_DIR = os.environ.get("STATIC_BUILD_DIR") or None
+    SEND_FILE_MAX_AGE_DEFAULT = 300
+
 
 class DevelopmentConfig(Config):
     CONFIG_NAME = "development"

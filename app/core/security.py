@@ -34,6 +34,14 @@ CSP = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+# On every response, the static files served by WhiteNoise (app/core/static.py) included.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(self), microphone=(), geolocation=()",
+}
 
 
 def access(*audience: str, second_factor: bool = True) -> Callable:
@@ -126,11 +134,8 @@ def enforce_access():
 
 def set_security_headers(response):
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
+    for name, value in SECURITY_HEADERS.items():
+        headers.setdefault(name, value)
     # Signed-in pages are private; static files are not, and the cashier's tablet on 4G must
     # keep them cached. Decided from the session's user id (Flask-Login's key), not by loading
     # the user: /healthz and the static files touch no database, signed in or not.
