@@ -51,7 +51,7 @@ def _config_class(config):
 def register_extensions(app: Flask) -> None:
     import_models()
     from app.core.database import engine_options, install_engine_events
-    from app.core.extensions import babel, csrf, db, login_manager, migrate
+    from app.core.extensions import babel, compress, csrf, db, login_manager, migrate
     from app.core.i18n import register_template_helpers, select_locale
 
     install_engine_events()
@@ -67,6 +67,8 @@ def register_extensions(app: Flask) -> None:
         compare_type=True,
     )
     csrf.init_app(app)
+    # Registered first, so its after_request runs last, on the response as the other hooks left it.
+    compress.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Europe/Paris")
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -11,10 +11,11 @@ temporary name and then renamed: a worker never sees half a file.
 
 WhiteNoise serves the hashed names, with `Cache-Control: public, max-age=31536000, immutable`,
 the compressed sibling the browser accepts (`Content-Encoding`, `Vary: Accept-Encoding`), and the
-security headers of every response. `url_for('static', filename=...)` gives the hashed name (a
-`url_defaults` hook), so templates keep their ordinary `url_for`. The plain names still work:
-they fall through to Flask's own static route, with a short cache (`SEND_FILE_MAX_AGE_DEFAULT`);
-the QR scanner's worker, imported by the scanner under its plain name, is one of them.
+security headers of a file that is no page (`STATIC_SECURITY_HEADERS`). `url_for('static',
+filename=...)` gives the hashed name (a `url_defaults` hook), so templates keep their ordinary
+`url_for`. The plain names still work: they fall through to Flask's own static route, with a
+short cache (`SEND_FILE_MAX_AGE_DEFAULT`) and uncompressed; the QR scanner's worker, imported by
+the scanner under its plain name, is one of them.
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ def _locked(path: Path):
 
 def install(app: Flask) -> None:
     """Build the hashed files, serve them with WhiteNoise, and make `url_for` name them."""
-    from app.core.security import SECURITY_HEADERS
+    from app.core.security import STATIC_SECURITY_HEADERS
 
     source = Path(app.static_folder)
     target = Path(app.config.get("STATIC_BUILD_DIR") or Path(app.instance_path) / "static-build")
@@ -142,7 +143,7 @@ def install(app: Flask) -> None:
     hashed_urls = {f"/static/{name}" for name in manifest.values()}
 
     def add_headers(headers, path, url):
-        for name, value in SECURITY_HEADERS.items():
+        for name, value in STATIC_SECURITY_HEADERS.items():
             headers[name] = value
 
     files = StaticFiles(
