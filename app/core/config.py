@@ -87,6 +87,8 @@ class Config:
         "application/xml",
     ]
     COMPRESS_MIN_SIZE = 500
+    # Brotli 5: /caisse's 8 KB in 2.2 KB for under a millisecond (4: 2.35 KB; 11: 2.0 KB, 15 ms).
+    COMPRESS_BR_LEVEL = 5
     COMPRESS_STREAMS = False
 
 

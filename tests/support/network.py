@@ -116,11 +116,14 @@ class NetworkLog:
 
 
 def load_timing(page) -> dict:
-    """The navigation's timing, in ms from its start: response end, DOM ready, load event end."""
+    """The navigation's timing, in ms from its start: request sent, first byte, response end, DOM
+    ready, load event end."""
     return page.evaluate(
         """() => {
         const n = performance.getEntriesByType('navigation')[0];
-        return {response_end_ms: Math.round(n.responseEnd),
+        return {request_start_ms: Math.round(n.requestStart),
+                first_byte_ms: Math.round(n.responseStart),
+                response_end_ms: Math.round(n.responseEnd),
                 dom_content_loaded_ms: Math.round(n.domContentLoadedEventEnd),
                 load_ms: Math.round(n.loadEventEnd), type: n.type};
         }"""
