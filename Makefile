@@ -48,4 +48,4 @@ i18n-update: $(VENV)/.run-installed
 	flock /tmp/patias-i18n.lock sh -c '$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o translations/messages.pot app && $(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete --no-wrap'
 
 clean:
-	rm -rf $(VENV) instance/*.sqlite3*
+	rm -rf $(VENV) instance/*.sqlite3* instance/static-build

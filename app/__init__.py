@@ -33,6 +33,11 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     from app.core.accesslog import mask_werkzeug_log
 
     mask_werkzeug_log()  # the development server's access log: no private link in full
+
+    from app.core import static
+
+    static.install(app)  # hashed, compressed, cached for a year: the same in every configuration
+
     register_extensions(app)
     register_blueprints(app)
     register_request_hooks(app)
@@ -53,7 +58,7 @@ def _config_class(config):
 def register_extensions(app: Flask) -> None:
     import_models()
     from app.core.database import engine_options, install_engine_events
-    from app.core.extensions import babel, csrf, db, login_manager, migrate
+    from app.core.extensions import babel, compress, csrf, db, login_manager, migrate
     from app.core.i18n import register_template_helpers, select_locale
 
     install_engine_events()
@@ -69,6 +74,8 @@ def register_extensions(app: Flask) -> None:
         compare_type=True,
     )
     csrf.init_app(app)
+    # Registered first, so its after_request runs last, on the response as the other hooks left it.
+    compress.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Europe/Paris")
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -1,6 +1,7 @@
 """Flask extensions, created unbound; `create_app()` binds them."""
 
 from flask_babel import Babel
+from flask_compress import Compress
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -26,3 +27,4 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+compress = Compress()  # pages and fragments; static files come compressed (app/core/static.py)

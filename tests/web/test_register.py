@@ -84,7 +84,8 @@ def test_the_register_page_has_the_fields_and_lock_button(till):
     assert "Numéro d’adhérent" in html
     assert "Scanner la carte" in html
     assert "Verrouiller / se déconnecter" in html
-    assert 'href="/static/css/register.css"' in html and "/static/js/register.js" in html
+    assert re.search(r'href="/static/css/register\.[0-9a-f]{12}\.css"', html)
+    assert re.search(r'src="/static/js/register\.[0-9a-f]{12}\.js"', html)
     assert (
         'qr-scanner.min.js"' not in html.split("data-scanner=")[0]
     )  # only named, never loaded upfront
