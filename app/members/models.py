@@ -49,10 +49,11 @@ class User(UserMixin, Timestamped, db.Model):
     # The sign-in this request runs under (set by the user loader, or at sign-in): not a column.
     current_session = None  # a UserSession
     session_token = None
+    cookie_id = None  # set at sign-in: get_id() then needs no reload after the commit
 
     def get_id(self) -> str:
         """What Flask-Login keeps in the cookie: "user id:session version:session token"."""
-        return f"{self.id}:{self.session_version}:{self.session_token or ''}"
+        return self.cookie_id or f"{self.id}:{self.session_version}:{self.session_token or ''}"
 
 
 class UserSession(db.Model):

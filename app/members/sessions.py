@@ -62,12 +62,9 @@ class Opened:
     """A new sign-in: the user (its `session_token` set) and what the cookie must carry."""
 
     user: User
-    record: UserSession
+    role: str
     permanent: bool
-
-    @property
-    def expires_at(self) -> datetime:
-        return self.record.expires_at
+    expires_at: datetime
 
 
 def open_session(user: User, *, remember: bool = False, user_agent: str = "") -> Opened:
@@ -96,7 +93,10 @@ def open_session(user: User, *, remember: bool = False, user_agent: str = "") ->
     db.session.add(record)
     db.session.flush()
     user.session_token, user.current_session = token, record
-    return Opened(user=user, record=record, permanent=permanent)
+    user.cookie_id = f"{user.id}:{user.session_version}:{token}"
+    # Plain values: after the sign-in's commit, reading the user again would open a second
+    # transaction (on SQLite, a second write lock in the sign-in's POST).
+    return Opened(user=user, role=user.role, permanent=permanent, expires_at=record.expires_at)
 
 
 def is_alive(record: UserSession, moment: datetime | None = None) -> bool:

@@ -74,6 +74,8 @@ ACCOUNT = {
     "account.data_json": MEMBER,
     "account.data_csv": MEMBER,
     "account.erase": MEMBER,
+    "account.devices": MEMBER,
+    "account.sign_out_everywhere": MEMBER,
 }
 
 MERCHANT = {

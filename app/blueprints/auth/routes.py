@@ -29,7 +29,7 @@ from app.members.errors import (
 
 
 def home_for(user) -> str:
-    """Where each role lands after signing in."""
+    """Where each role lands after signing in (`user`: a User, or an `Opened` sign-in)."""
     from app.core.i18n import has_endpoint
 
     endpoint = {
@@ -58,7 +58,7 @@ def start_session(opened: sessions.Opened) -> None:
     session.clear()
     # Flask-WTF caches the CSRF token of the request in `g`: it belonged to the cleared session.
     g.pop("csrf_token", None)
-    login_user(opened.user)
+    login_user(opened.user, force=True)  # `authenticate` refused a disabled account
     session.permanent = opened.permanent
     if opened.permanent:
         session[EXPIRES_KEY] = int(opened.expires_at.timestamp())
@@ -97,7 +97,7 @@ def login():
     )
     if result.ok:
         start_session(result.value)
-        return redirect(safe_next(request.args.get("next")) or home_for(result.value.user))
+        return redirect(safe_next(request.args.get("next")) or home_for(result.value))
     return render_template("auth/login.html", form=form, error=_problem(result)), _status(result)
 
 
@@ -162,7 +162,7 @@ def activate(token: str):
     if result.ok:
         start_session(result.value)
         flash(_("Your account is ready. Welcome!"), "success")
-        return redirect(home_for(user))
+        return redirect(home_for(result.value))
     return render_template("auth/activate.html", form=form, with_code=False)
 
 
@@ -187,7 +187,7 @@ def activate_with_code():
     if result.ok:
         start_session(result.value)
         flash(_("Your account is ready. Welcome!"), "success")
-        return redirect(home_for(result.value.user))
+        return redirect(home_for(result.value))
     return render_template(
         "auth/activate.html", form=form, with_code=True, error=_problem(result)
     ), _status(result)
