@@ -251,6 +251,9 @@ def actors(app):
 _TOKEN = re.compile(r'"X-CSRFToken": "([^"]+)"')
 
 
+SIGN_OUTS = ("merchant.lock", "account.sign_out_everywhere")
+
+
 def _refused_to_log_in(response) -> bool:
     return response.status_code == 302 and response.headers["Location"].startswith("/connexion")
 
@@ -312,9 +315,10 @@ def test_every_route_answers_only_its_audience(app, actors):
                     elif method == "GET" and "next=" not in response.headers["Location"]:
                         problems.append(f"{where}: the login redirect forgets where to come back")
                 elif role in audience:
-                    # Locking the register signs the cashier out and shows the login page: that is its job.
+                    # Locking the register, signing out of every device: they sign out and
+                    # show the login page, that is their job.
                     if response.status_code == 403 or (
-                        _refused_to_log_in(response) and rule.endpoint != "merchant.lock"
+                        _refused_to_log_in(response) and rule.endpoint not in SIGN_OUTS
                     ):
                         problems.append(
                             f"{where}: its own audience refused ({response.status_code})"
