@@ -60,6 +60,7 @@ def register_extensions(app: Flask) -> None:
     from app.core.database import engine_options, install_engine_events
     from app.core.extensions import babel, compress, csrf, db, login_manager, migrate
     from app.core.i18n import register_template_helpers, select_locale
+    from app.core.session_cookie import SessionCookie
 
     install_engine_events()
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
@@ -82,17 +83,14 @@ def register_extensions(app: Flask) -> None:
     login_manager.session_protection = "basic"
     register_template_helpers(app)
 
+    app.session_interface = SessionCookie()
+
     @login_manager.user_loader
     def load_user(token: str):
-        from app.members.models import User
+        """The user and their sign-in in one query; None for an ended one (`members.sessions`)."""
+        from app.members import sessions
 
-        user_id, _, version = token.partition(":")
-        if not user_id.isdigit() or not version.isdigit():
-            return None
-        user = db.session.get(User, int(user_id))
-        if user is None or user.session_version != int(version) or not user.is_enabled:
-            return None
-        return user
+        return sessions.load(token)
 
 
 def import_models() -> None:

@@ -37,11 +37,17 @@ class Config:
     BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
     LANGUAGES = ("fr", "en")
 
-    # A market day on the cashier tablet: session and CSRF token outlive 12 hours.
-    PERMANENT_SESSION_LIFETIME = timedelta(hours=14)
+    # Each sign-in has its own end, kept on the server (app/members/sessions.py) and written in
+    # the cookie's Expires (app/core/session_cookie.py): a member's browser session (idle 2 h),
+    # a remembered member's 30 days, a cashier's market day (14 h). This is only the signed
+    # cookie's maximum age: the longest of them.
+    PERMANENT_SESSION_LIFETIME = timedelta(days=30)
     # The session cookie is not re-sent on every response (a sale's round trips stay small on
-    # 4G); a permanent session then lasts 14 hours from sign-in: a market day.
+    # 4G); its Expires is the sign-in's end, fixed at sign-in.
     SESSION_REFRESH_EACH_REQUEST = False
+    # The age of a page's CSRF token (a form left open): a market day on the cashier's tablet.
+    # The token's secret lives in the session and is replaced at each sign-in and sign-out, so
+    # no token outlives its sign-in.
     WTF_CSRF_TIME_LIMIT = 14 * 3600
     WTF_CSRF_SSL_STRICT = True
     SESSION_COOKIE_HTTPONLY = True

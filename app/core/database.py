@@ -64,6 +64,17 @@ def _wants_write_lock() -> bool:
     return True
 
 
+def in_read_phase() -> bool:
+    """In the read phase of a `@reads_first` request: nothing may be written yet."""
+    return _in_read_phase()
+
+
+def request_holds_write_lock() -> bool:
+    """Whether this request's transaction (on SQLite) takes the write lock at its first statement
+    (`BEGIN IMMEDIATE`): another connection of the same request must not write then."""
+    return _wants_write_lock()
+
+
 def start_writing(session) -> None:
     """End the read phase of a `@reads_first` request (a no-op anywhere else).
 

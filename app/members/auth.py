@@ -31,7 +31,7 @@ from app.core import ratelimit
 from app.core.columns import utcnow
 from app.core.errors import RateLimited
 from app.core.extensions import db
-from app.members import attempts, cards
+from app.members import attempts, cards, sessions
 from app.members.errors import (
     InvalidActivationCode,
     InvalidToken,
@@ -86,7 +86,7 @@ def password_matches(user: User, password: str | None) -> bool:
 def set_password(user: User, password: str) -> None:
     """Set a new password: ends the user's other sessions and lifts a login block."""
     user.password_hash = hash_password(check_password_strength(password))
-    user.session_version += 1
+    sessions.end_all(user)
     user.failed_logins = 0
     user.login_blocked_until = None
     db.session.flush()

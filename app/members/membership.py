@@ -33,7 +33,7 @@ from app.core.spreadsheet import Euros, french_csv
 from app.events import registrations as events
 from app.ledger import transfers as ledger
 from app.ledger.models import Account, Transfer
-from app.members import auth, cards, payment
+from app.members import auth, cards, payment, sessions
 from app.members.errors import (
     ApplicationNotPending,
     EmailTaken,
@@ -254,6 +254,8 @@ def suspend(member: Member, actor_id: int | None = None, reason: str = "") -> No
     if member.status == "erased":
         raise MemberErased(_l("This member's data was erased."))
     member.status = "suspended"
+    if member.user is not None:
+        sessions.end_all(member.user)  # a copy of the member's cookie opens nothing any more
     db.session.flush()
     log.info("member %s suspended by user %s", member.id, actor_id)
     audit.record(
@@ -376,7 +378,7 @@ def erase(member: Member, actor_id: int | None = None) -> None:
         user.display_name = ""
         user.password_hash = ""
         user.is_enabled = False
-        user.session_version += 1
+        sessions.end_all(user)
         user.failed_logins = 0
         user.login_blocked_until = None
         db.session.execute(delete(ActivationCode).where(ActivationCode.user_id == user.id))

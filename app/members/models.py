@@ -46,8 +46,41 @@ class User(UserMixin, Timestamped, db.Model):
         new transaction: on SQLite a POST would take the write lock a second time.)"""
         return True
 
+    # The sign-in this request runs under (set by the user loader, or at sign-in): not a column.
+    current_session = None  # a UserSession
+    session_token = None
+    cookie_id = None  # set at sign-in: get_id() then needs no reload after the commit
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        """What Flask-Login keeps in the cookie: "user id:session version:session token"."""
+        return self.cookie_id or f"{self.id}:{self.session_version}:{self.session_token or ''}"
+
+
+class UserSession(db.Model):
+    """One sign-in on one device, ended on the server (`app/members/sessions.py`).
+
+    The cookie holds the random token; the table keeps only its SHA-256, so that a copy of the
+    database opens no session. `expires_at` is absolute; `idle_seconds` (None: no idle limit)
+    ends a session not used for that long; `last_seen_at` is written at most every few minutes.
+    """
+
+    __tablename__ = "user_session"
+    __table_args__ = (
+        CheckConstraint("kind IN ('member', 'cashier', 'admin')", name="kind"),
+        CheckConstraint("idle_seconds IS NULL OR idle_seconds > 0", name="idle_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    idle_seconds: Mapped[int | None] = mapped_column(nullable=True)
+    remember: Mapped[bool] = mapped_column(default=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    device: Mapped[str] = mapped_column(String(60), default="")
 
 
 class Application(Timestamped, db.Model):

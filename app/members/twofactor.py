@@ -26,7 +26,7 @@ from sqlalchemy import delete, or_, select, update
 from app.audit import log as audit
 from app.core.columns import utcnow
 from app.core.extensions import db
-from app.members import attempts
+from app.members import attempts, sessions
 from app.members.errors import AlreadyEnrolled, InvalidTotpCode, TotpBlocked, TotpCodeReused
 from app.members.models import TotpCredential, User
 
@@ -210,7 +210,7 @@ def reset(user: User, actor_id: int | None = None) -> bool:
     ).rowcount
     if not removed:
         return False
-    user.session_version += 1
+    sessions.end_all(user)
     db.session.flush()
     audit.record(actor_id, "admin.totp_reset", "user", user.id)
     return True

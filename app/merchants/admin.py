@@ -28,7 +28,7 @@ from app.core.errors import InvalidContent
 from app.core.extensions import db
 from app.core.i18n import fold
 from app.core.mail import queue_mail
-from app.members import auth
+from app.members import auth, sessions
 from app.members.applications import clean_address, clean_line, strip_controls
 from app.members.errors import EmailTaken
 from app.members.models import Commune, User
@@ -307,7 +307,7 @@ def set_cashier_enabled(
         return
     user.is_enabled = enabled
     if not enabled:
-        user.session_version += 1
+        sessions.end_all(user)
     db.session.flush()
     audit.record(
         actor_id,

@@ -24,6 +24,7 @@ MEMBER_PAGES = [
     "/compte/carte/perdue",
     "/compte/pin",
     "/compte/donnees",
+    "/compte/appareils",
 ]
 AUTH_PAGES = ["/connexion", "/mot-de-passe-oublie", "/activation", "/activation/not-a-valid-token"]
 # A wrong link answers 400 (Chromium logs the status of the page itself as a failed load).
@@ -216,6 +217,31 @@ def test_the_member_space_works_without_javascript(make_page, live_server):
     # Without JavaScript the print button stays hidden and the page says how to print.
     expect(page.get_by_role("button", name="Imprimer ma carte")).to_be_hidden()
     expect(page.get_by_text(re.compile("commande Imprimer"))).to_be_visible()
+
+
+def test_sign_out_of_every_device_by_keyboard_without_javascript(make_page, live_server):
+    page = make_page(java_script_enabled=False)
+    page.goto(f"{live_server}/connexion")
+    page.locator("input[name=login]").fill("membre3@patias.test")
+    page.locator("input[name=password]").fill("patias-demo")
+    remember = page.get_by_label("Rester connecté sur cet appareil")
+    remember.focus()
+    page.keyboard.press("Space")
+    expect(remember).to_be_checked()
+    page.keyboard.press("Tab")  # to the "Se connecter" button
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{live_server}/compte")
+    cookie = next(c for c in page.context.cookies() if c["name"] == "session")
+    assert cookie["expires"] > 0  # remembered: a cookie that outlives the browser
+    page.get_by_role("link", name="Mes appareils").click()
+    expect(page.get_by_text("(cet appareil)")).to_be_visible()
+    button = page.get_by_role("button", name="Se déconnecter de tous les appareils")
+    button.focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{live_server}/connexion")
+    expect(page.get_by_text("Vous êtes déconnecté de tous les appareils")).to_be_visible()
+    page.goto(f"{live_server}/compte")
+    expect(page).to_have_url(re.compile(r"/connexion\?next="))
 
 
 def test_another_member_is_not_reachable_and_staff_pages_are_refused(page, live_server, login):

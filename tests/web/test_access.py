@@ -24,9 +24,9 @@ import pytest
 
 from app.core.extensions import db
 from app.core.security import ADMIN, CASHIER, MEMBER, PUBLIC, view_access
-from app.members import twofactor
 from tests.support.factories import make_admin, make_cashier, make_member
 from tests.support.routes import sample_url
+from tests.support.sessions import open_sign_in, sign_in_holds
 
 SIGNED_IN = "signed-in"  # any role
 AUDIENCES = {
@@ -74,6 +74,8 @@ ACCOUNT = {
     "account.data_json": MEMBER,
     "account.data_csv": MEMBER,
     "account.erase": MEMBER,
+    "account.devices": MEMBER,
+    "account.sign_out_everywhere": MEMBER,
 }
 
 MERCHANT = {
@@ -206,8 +208,8 @@ ROLE_OF = {
 class Actors:
     """One test client per actor, whose session is put back before every request.
 
-    Signing in is tested elsewhere: the user (and the admin's second factor) is written into the
-    session directly, with a CSRF token, so that POSTs are decided by the access guard and not by
+    Signing in is tested elsewhere: a sign-in is opened on the server and the user (and the admin's
+    second factor) is written into the session directly, with a CSRF token, so that POSTs are decided by the access guard and not by
     the CSRF check, and so that a request that signs out (logout, locking the register) does not
     change what the next request sees.
     """
@@ -220,12 +222,7 @@ class Actors:
 
     def _prepare(self, actor: str) -> None:
         client = self.app.test_client()
-        values = {}
-        if actor != "anonymous":
-            user = self.users[actor]
-            values = {"_user_id": user.get_id(), "_fresh": True}
-            if user.role == ADMIN:
-                values[twofactor.SESSION_KEY] = twofactor.session_marker(user)
+        values = {} if actor == "anonymous" else open_sign_in(self.users[actor])
         with client.session_transaction() as session:
             session.update(values)
         page = client.get("/confidentialite").get_data(as_text=True)
@@ -239,6 +236,9 @@ class Actors:
             self._prepare(actor)
         client = self.clients[actor]
         values, token = self.sessions[actor]
+        if "_user_id" in values and not sign_in_holds(values):
+            # The previous request ended it (a sign-out, a lock): sign in again on the server.
+            values.update(open_sign_in(self.users[actor]))
         with client.session_transaction() as session:
             session.clear()
             session.update(values)
@@ -269,6 +269,9 @@ def actors(app):
 
 
 _TOKEN = re.compile(r'"X-CSRFToken": "([^"]+)"')
+
+
+SIGN_OUTS = ("merchant.lock", "account.sign_out_everywhere")
 
 
 def _refused_to_log_in(response) -> bool:
@@ -332,9 +335,10 @@ def test_every_route_answers_only_its_audience(app, actors):
                     elif method == "GET" and "next=" not in response.headers["Location"]:
                         problems.append(f"{where}: the login redirect forgets where to come back")
                 elif role in audience:
-                    # Locking the register signs the cashier out and shows the login page: that is its job.
+                    # Locking the register, signing out of every device: they sign out and
+                    # show the login page, that is their job.
                     if response.status_code == 403 or (
-                        _refused_to_log_in(response) and rule.endpoint != "merchant.lock"
+                        _refused_to_log_in(response) and rule.endpoint not in SIGN_OUTS
                     ):
                         problems.append(
                             f"{where}: its own audience refused ({response.status_code})"

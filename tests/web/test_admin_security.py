@@ -21,6 +21,7 @@ from tests.support.factories import (
 )
 from tests.support.http import csrf_from
 from tests.support.routes import sample_url  # the same sample URLs as the roles table
+from tests.support.sessions import open_sign_in
 
 
 def _post_code(client, url, code):
@@ -257,8 +258,9 @@ def test_every_admin_route_needs_the_second_factor(app, db):
     admin = make_admin()
     db.session.commit()
     client = app.test_client()
+    signed_in = open_sign_in(admin)
     with client.session_transaction() as session:
-        session["_user_id"] = admin.get_id()
+        session["_user_id"] = signed_in["_user_id"]  # the password only: no second factor
         session["_fresh"] = True
     token = csrf_from(client.get("/confidentialite").get_data(as_text=True))
     checked, endpoints = 0, set()

@@ -15,6 +15,7 @@ from app.core.extensions import db as _db
 from app.members.models import User
 from tests.support.factories import make_user
 from tests.support.http import assert_security_headers
+from tests.support.sessions import open_sign_in
 
 # Pages that need a query string to show their interesting state, and an unknown URL.
 EXTRA_URLS = (
@@ -105,8 +106,9 @@ def sign_in_as(client, role: str) -> User:
     from app.members import twofactor
 
     marker = twofactor.session_marker(user) if role == "admin" else None
+    signed_in = open_sign_in(user)
     with client.session_transaction() as session:
-        session["_user_id"] = user.get_id()
+        session["_user_id"] = signed_in["_user_id"]
         session["_fresh"] = True
         if marker:  # the demo admin's second factor, as if typed: the back office is walked too
             session[twofactor.SESSION_KEY] = marker

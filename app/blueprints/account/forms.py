@@ -65,3 +65,7 @@ class ErasureForm(FlaskForm):
         _l("I understand that my account is closed and my personal data erased, for good."),
         validators=[DataRequired(_l("Tick the box to confirm."))],
     )
+
+
+class SignOutEverywhereForm(FlaskForm):
+    """No field: the CSRF token is what the button sends."""

@@ -10,7 +10,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
 from app.blueprints.account import bp
-from app.blueprints.account.forms import ErasureForm, LostCardForm, PinForm, PledgeForm
+from app.blueprints.account.forms import (
+    ErasureForm,
+    LostCardForm,
+    PinForm,
+    PledgeForm,
+    SignOutEverywhereForm,
+)
 from app.core.extensions import db
 from app.core.htmx import render
 from app.core.i18n import amount_input, money
@@ -18,7 +24,7 @@ from app.core.pagination import requested_page
 from app.core.security import MEMBER, access
 from app.core.spreadsheet import download
 from app.core.web import submit
-from app.members import cards, membership, payment
+from app.members import cards, membership, payment, sessions
 from app.members.errors import InvalidPin, MemberErased, WrongPassword
 from app.members.models import Member
 
@@ -142,6 +148,40 @@ def pin():
         error=result.message,
         locked=cards.is_locked(member),
     )
+
+
+@bp.get("/appareils")
+@access(MEMBER)
+def devices():
+    member = _member()
+    return render_template(
+        "account/devices.html",
+        member=member,
+        signed_in=sessions.active(current_user),
+        current=current_user.current_session,
+        form=SignOutEverywhereForm(),
+    )
+
+
+@bp.post("/appareils/deconnexion")
+@access(MEMBER)
+def sign_out_everywhere():
+    """End every sign-in of the member, this one too: a copy of any of their cookies, on a
+    forgotten computer or a lost phone, opens nothing any more."""
+    member = _member()
+    form = SignOutEverywhereForm()
+    if not submit(form, lambda: sessions.end_all(current_user)).ok:
+        return render_template(
+            "account/devices.html",
+            member=member,
+            signed_in=sessions.active(current_user),
+            current=current_user.current_session,
+            form=form,
+        ), 422
+    logout_user()
+    session.clear()
+    flash(_("You are signed out of every device. Log in again to continue."), "success")
+    return redirect(url_for("auth.login"))
 
 
 @bp.get("/donnees")

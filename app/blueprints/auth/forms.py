@@ -7,7 +7,7 @@ import re
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 
 from app.core.forms import Email
@@ -47,6 +47,8 @@ class LoginForm(FlaskForm):
             Length(max=MAX_PASSWORD_LENGTH, message=_l("This password is too long.")),
         ],
     )
+    # Members only (the sign-in ignores it for admins and cashiers): 30 days on this device.
+    remember = BooleanField(_l("Stay signed in on this device"))
 
 
 class ForgotPasswordForm(FlaskForm):

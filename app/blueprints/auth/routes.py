@@ -17,8 +17,9 @@ from app.blueprints.auth.forms import (
 )
 from app.core.errors import RateLimited
 from app.core.security import PUBLIC, ROLES, access
-from app.core.web import Result, safe_next, submit
-from app.members import auth
+from app.core.session_cookie import EXPIRES_KEY
+from app.core.web import Result, perform, safe_next, submit
+from app.members import auth, sessions
 from app.members.errors import (
     InvalidMemberNumber,
     InvalidPin,
@@ -28,7 +29,7 @@ from app.members.errors import (
 
 
 def home_for(user) -> str:
-    """Where each role lands after signing in."""
+    """Where each role lands after signing in (`user`: a User, or an `Opened` sign-in)."""
     from app.core.i18n import has_endpoint
 
     endpoint = {
@@ -39,18 +40,35 @@ def home_for(user) -> str:
     return url_for(endpoint) if endpoint and has_endpoint(endpoint) else url_for("public.index")
 
 
-def start_session(user) -> None:
-    """Sign `user` in with a brand-new session.
+def open_session(user, remember: bool = False) -> sessions.Opened:
+    """The operation part of signing in: the sign-in's row on the server (`members.sessions`)."""
+    return sessions.open_session(
+        user, remember=remember, user_agent=request.headers.get("User-Agent", "")
+    )
+
+
+def start_session(opened: sessions.Opened) -> None:
+    """Sign the user of `opened` (a committed sign-in) in with a brand-new cookie.
 
     The session is a signed cookie, so its "id" is its content: clearing it first means nothing
     set before sign-in (a value planted by someone else, an old CSRF token) survives; Flask-Login
-    then writes a fresh user id and session identifier, and the cookie changes entirely.
+    then writes "user id:version:token" (`User.get_id`), and the cookie changes entirely. Its
+    Expires is the sign-in's end, or none (a browser session) for members and admins.
     """
     session.clear()
     # Flask-WTF caches the CSRF token of the request in `g`: it belonged to the cleared session.
     g.pop("csrf_token", None)
-    login_user(user)
-    session.permanent = True
+    login_user(opened.user, force=True)  # `authenticate` refused a disabled account
+    session.permanent = opened.permanent
+    if opened.permanent:
+        session[EXPIRES_KEY] = int(opened.expires_at.timestamp())
+
+
+def end_session() -> None:
+    """Sign out of this device only: its sign-in is revoked on the server, the cookie emptied."""
+    perform(lambda: sessions.end(getattr(current_user, "current_session", None)))
+    logout_user()
+    session.clear()
 
 
 def _too_many_attempts(exc: RateLimited) -> str:
@@ -71,7 +89,10 @@ def login():
     # A failed attempt counts: its error keeps the count (committed by `submit`).
     result = submit(
         form,
-        lambda: auth.authenticate(form.login.data, form.password.data, client=request.remote_addr),
+        lambda: open_session(
+            auth.authenticate(form.login.data, form.password.data, client=request.remote_addr),
+            remember=form.remember.data,
+        ),
         {InvalidMemberNumber: "login"},
     )
     if result.ok:
@@ -95,8 +116,7 @@ def _status(result: Result) -> int:
 @bp.post("/deconnexion")
 @access(*ROLES)
 def logout():
-    logout_user()
-    session.clear()
+    end_session()
     flash(_("You are logged out."), "success")
     return redirect(url_for("public.index"))
 
@@ -133,15 +153,16 @@ def activate(token: str):
     except InvalidToken as exc:
         return render_template("auth/link_invalid.html", message=exc.message, reset=False), 400
     form = ActivationForm()
-    result = submit(
-        form,
-        lambda: auth.activate(user, form.password.data, form.pin.data),
-        {WeakPassword: "password", InvalidPin: "pin"},
-    )
+
+    def activate_and_sign_in():
+        auth.activate(user, form.password.data, form.pin.data)
+        return open_session(user)
+
+    result = submit(form, activate_and_sign_in, {WeakPassword: "password", InvalidPin: "pin"})
     if result.ok:
-        start_session(user)
+        start_session(result.value)
         flash(_("Your account is ready. Welcome!"), "success")
-        return redirect(home_for(user))
+        return redirect(home_for(result.value))
     return render_template("auth/activate.html", form=form, with_code=False)
 
 
@@ -152,12 +173,14 @@ def activate_with_code():
     # The attempt counts against the limits: its error keeps the count.
     result = submit(
         form,
-        lambda: auth.activate_with_code(
-            form.number.data,
-            form.code.data,
-            form.password.data,
-            form.pin.data,
-            client=request.remote_addr,
+        lambda: open_session(
+            auth.activate_with_code(
+                form.number.data,
+                form.code.data,
+                form.password.data,
+                form.pin.data,
+                client=request.remote_addr,
+            )
         ),
         {InvalidMemberNumber: "number", WeakPassword: "password", InvalidPin: "pin"},
     )

@@ -32,8 +32,9 @@ from app.core.extensions import db
 from app.core.htmx import is_htmx, render
 from app.core.i18n import euros_plain
 from app.core.security import CASHIER, access
-from app.core.web import submit
+from app.core.web import perform, submit
 from app.ledger.errors import AlreadyReversed, IdempotencyConflict, InsufficientBalance
+from app.members import sessions
 from app.members.errors import (
     CardLocked,
     CardNotActivated,
@@ -54,13 +55,6 @@ from app.register.errors import (
 )
 
 PAGE = "merchant/register.html"
-
-
-@bp.before_request
-def keep_cashier_session_for_the_day():
-    """The tablet stays signed in for a market day (PERMANENT_SESSION_LIFETIME, 14 h)."""
-    if current_user.is_authenticated and current_user.role == CASHIER and not session.permanent:
-        session.permanent = True
 
 
 def _merchant():
@@ -365,7 +359,9 @@ def _parse_day(text: str, today: date) -> date | None:
 @bp.post("/verrouiller")
 @access(CASHIER)
 def lock():
-    """End the cashier's session: the next person needs the password."""
+    """End the cashier's session on the server: the next person needs the password, and a copy
+    of the cookie opens nothing. The stall's other tablets, signed in apart, keep working."""
+    perform(lambda: sessions.end(current_user.current_session))
     logout_user()
     session.clear()
     return redirect(url_for("auth.login", next=url_for("merchant.register")))
