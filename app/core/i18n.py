@@ -218,6 +218,16 @@ def _escaped_html(self) -> Markup:
     return escape(str(self))
 
 
+def month_name(period) -> str:
+    """`2027-01` as `janvier 2027` / `January 2027`; what is not a month is shown as it is."""
+    from app.core.calendar import InvalidPeriod, Month
+
+    try:
+        return Month.parse(str(period)).label()
+    except InvalidPeriod:
+        return str(period)
+
+
 def register_template_helpers(app) -> None:
     LazyString.__html__ = _escaped_html
     app.jinja_env.filters.update(
@@ -227,6 +237,7 @@ def register_template_helpers(app) -> None:
         datetime_short=datetime_short,
         date_long=date_long,
         capfirst=capfirst,
+        month_name=month_name,
     )
     app.jinja_env.globals.update(
         current_language=current_language, url_with_lang=url_with_lang, has_endpoint=has_endpoint
