@@ -67,24 +67,38 @@ def _audited(values: dict) -> dict:
 # --- Identity -------------------------------------------------------------------------------
 
 
+IDENTITY_TEXTS = ("long_name_fr", "long_name_en", "area_fr", "area_en", "origin_fr", "origin_en")
+
+
 def save_identity(
-    name: str, contact_email: str, contact_phone: str, address: str, actor_id: int | None
+    name: str,
+    contact_email: str,
+    contact_phone: str,
+    address: str,
+    actor_id: int | None,
+    **texts: str,
 ) -> dict:
+    """The name, contacts and address; `texts` may give the full names, the area and where the
+    experiment comes from, in French and English (`IDENTITY_TEXTS`; the area is required)."""
+    unknown = set(texts) - set(IDENTITY_TEXTS)
+    if unknown:
+        raise TypeError(f"unknown identity texts {sorted(unknown)}")
     if not (name or "").strip():
         raise InvalidSetting(_l("Enter the association’s name."), field="name")
     if not (contact_email or "").strip():
         raise InvalidSetting(_l("Enter the contact e-mail address."), field="contact_email")
+    for key in ("area_fr", "area_en"):
+        if key in texts and not (texts[key] or "").strip():
+            raise InvalidSetting(_l("Enter the area of the experiment."), field=key)
     lines = [line.strip() for line in (address or "").splitlines() if line.strip()]
-    return _save(
-        "identity",
-        {
-            "name": name.strip(),
-            "contact_email": contact_email.strip(),
-            "contact_phone": (contact_phone or "").strip(),
-            "address": "\n".join(lines),
-        },
-        actor_id,
-    )
+    values = {
+        "name": name.strip(),
+        "contact_email": contact_email.strip(),
+        "contact_phone": (contact_phone or "").strip(),
+        "address": "\n".join(lines),
+    }
+    values.update({key: (value or "").strip() for key, value in texts.items()})
+    return _save("identity", values, actor_id)
 
 
 # --- Bank account ---------------------------------------------------------------------------

@@ -624,6 +624,32 @@ class IdentityForm(FlaskForm):
         filters=[_text],
         validators=[DataRequired(_l("Enter the postal address.")), _at_most(300)],
     )
+    long_name_fr = StringField(
+        _l("Full name, in French"), filters=[_line], validators=[Optional(), _at_most(200)]
+    )
+    long_name_en = StringField(
+        _l("Full name, in English"), filters=[_line], validators=[Optional(), _at_most(200)]
+    )
+    area_fr = StringField(
+        _l("Area of the experiment, in French"),
+        filters=[_line],
+        validators=[DataRequired(_l("Enter the area of the experiment.")), _at_most(120)],
+    )
+    area_en = StringField(
+        _l("Area of the experiment, in English"),
+        filters=[_line],
+        validators=[DataRequired(_l("Enter the area of the experiment.")), _at_most(120)],
+    )
+    origin_fr = TextAreaField(
+        _l("Where the experiment comes from, in French"),
+        filters=[_text],
+        validators=[Optional(), _at_most(1000)],
+    )
+    origin_en = TextAreaField(
+        _l("Where the experiment comes from, in English"),
+        filters=[_text],
+        validators=[Optional(), _at_most(1000)],
+    )
 
 
 class BankForm(FlaskForm):

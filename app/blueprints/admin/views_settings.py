@@ -42,7 +42,13 @@ def _forms() -> dict:
             formdata=None,
             data={
                 key: rules.get(key) or ""
-                for key in ("name", "contact_email", "contact_phone", "address")
+                for key in (
+                    "name",
+                    "contact_email",
+                    "contact_phone",
+                    "address",
+                    *settings_admin.IDENTITY_TEXTS,
+                )
             },
         ),
         "bank": BankForm(
@@ -131,6 +137,7 @@ def settings_identity():
             form.contact_phone.data or "",
             form.address.data,
             current_user.id,
+            **{key: form[key].data or "" for key in settings_admin.IDENTITY_TEXTS},
         ),
     )
     if result.ok:
