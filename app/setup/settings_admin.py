@@ -8,6 +8,7 @@ keys it changed; it flushes, never commits. Refusals are `InvalidSetting` naming
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
@@ -143,7 +144,11 @@ def check_bic(text: str | None, iban: str) -> str:
     return str(bic)
 
 
-def save_bank(holder: str, iban: str, bic: str, actor_id: int | None) -> dict:
+def save_bank(
+    holder: str, iban: str, bic: str, actor_id: int | None, prefix: str | None = None
+) -> dict:
+    """The account; `prefix`, when given, is the word members write before their number on a
+    transfer (see `app.members.payment.reference_prefix`)."""
     holder = (holder or "").strip()
     if not holder:
         raise InvalidSetting(_l("Enter the account holder’s name."), field="bank_holder")
@@ -151,11 +156,16 @@ def save_bank(holder: str, iban: str, bic: str, actor_id: int | None) -> dict:
         compact = parse_iban(iban)
     except InvalidIban as exc:
         raise InvalidSetting(exc.message, field="iban") from None
-    return _save(
-        "bank",
-        {"bank_holder": holder, "iban": compact, "bic": check_bic(bic, compact)},
-        actor_id,
-    )
+    values = {"bank_holder": holder, "iban": compact, "bic": check_bic(bic, compact)}
+    if prefix is not None:
+        word = "".join((prefix or "").split()).upper()
+        if not re.fullmatch(r"[A-Z]{2,12}", word):
+            raise InvalidSetting(
+                _l("From 2 to 12 letters without accents, for example SSA."),
+                field="payment_reference_prefix",
+            )
+        values["payment_reference_prefix"] = word
+    return _save("bank", values, actor_id)
 
 
 # --- Allocation and roll-over rule ----------------------------------------------------------

@@ -666,6 +666,18 @@ class BankForm(FlaskForm):
         filters=[_line],
         validators=[DataRequired(_l("Enter the BIC (8 or 11 characters).")), _at_most(20)],
     )
+    payment_reference_prefix = StringField(
+        _l("Word before the member number in transfer labels"),
+        filters=[_line],
+        validators=[
+            DataRequired(_l("Enter the word members write before their number.")),
+            _at_most(12),
+            Regexp(
+                r"^[A-Za-z]{2,12}$",
+                message=_l("From 2 to 12 letters without accents, for example SSA."),
+            ),
+        ],
+    )
 
 
 class AllocationSettingsForm(FlaskForm):

@@ -57,6 +57,7 @@ def _forms() -> dict:
                 "bank_holder": rules.get("bank_holder") or "",
                 "iban": format_iban(rules.get("iban") or ""),
                 "bic": rules.get("bic") or "",
+                "payment_reference_prefix": rules.get("payment_reference_prefix") or "",
             },
         ),
         "allocation": AllocationSettingsForm(
@@ -152,7 +153,11 @@ def settings_bank():
     result = submit(
         form,
         lambda: settings_admin.save_bank(
-            form.bank_holder.data, form.iban.data, form.bic.data, current_user.id
+            form.bank_holder.data,
+            form.iban.data,
+            form.bic.data,
+            current_user.id,
+            form.payment_reference_prefix.data or "",
         ),
     )
     if result.ok:
