@@ -14,7 +14,7 @@ from app.core.calendar import Month
 from app.core.extensions import db
 from app.core.mail import OutboxMessage
 from app.ledger import transfers as ledger
-from app.members.models import Application, Commune, Member
+from app.members.models import Application, Member
 from app.payouts import sepa
 from tests.support.apps import truncate_all
 from tests.support.first_run import BANK, COMMUNES, IDENTITY, run_init, sign_in_first_admin
