@@ -506,6 +506,15 @@ class MerchantSuspendForm(FlaskForm):
     )
 
 
+class MerchantMarketForm(FlaskForm):
+    market = SelectField(
+        _l("Market"),
+        coerce=int,
+        validate_choice=True,
+        validators=[InputRequired(_l("Choose a market from the list."))],
+    )
+
+
 class InviteCashierForm(FlaskForm):
     email = EmailField(
         _l("E-mail address of the cashier"),
