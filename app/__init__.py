@@ -151,9 +151,15 @@ def register_request_hooks(app: Flask) -> None:
 
     @app.context_processor
     def inject_globals():
-        from app.core.settings import association
+        from app.core.settings import association, scheduled_allocation
 
-        return {"association": association(), "current_user": current_user}
+        values = association()
+        return {
+            "association": values,
+            # The allocation in effect this month (the schedule's amount, not the first one).
+            "allocation_now": scheduled_allocation(values),
+            "current_user": current_user,
+        }
 
 
 def register_errors(app: Flask) -> None:

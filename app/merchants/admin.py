@@ -634,6 +634,41 @@ def set_market_active(market: Market, active: bool, actor_id: int | None) -> boo
     return True
 
 
+def link_merchant_market(merchant: Merchant, market_id: int | None, actor_id: int | None) -> bool:
+    """Add a stall of `merchant` at the market (from the merchant's page). False when it already
+    stands there; `InvalidListEntry` on the `market` field for a market that does not exist."""
+    market = db.session.get(Market, market_id) if market_id else None
+    if market is None:
+        raise InvalidListEntry(_l("Choose a market from the list."), field="market")
+    if any(stall.merchant_id == merchant.id for stall in market.stalls):
+        return False
+    return _relink(market, [*(s.merchant_id for s in market.stalls), merchant.id], actor_id)
+
+
+def unlink_merchant_market(merchant: Merchant, market: Market, actor_id: int | None) -> bool:
+    """Remove the merchant's stall at the market. False when it had none."""
+    kept = [s.merchant_id for s in market.stalls if s.merchant_id != merchant.id]
+    if len(kept) == len(market.stalls):
+        return False
+    return _relink(market, kept, actor_id)
+
+
+def _relink(market: Market, merchant_ids: list[int], actor_id: int | None) -> bool:
+    """The market's merchants changed, audited as from the market's page."""
+    before = _market_snapshot(market)
+    _link(market, merchant_ids)
+    db.session.flush()
+    db.session.refresh(market, ["stalls"])
+    audit.record(
+        actor_id,
+        "market.changed",
+        "market",
+        market.id,
+        {"change": "updated", "old": before, "new": _market_snapshot(market)},
+    )
+    return True
+
+
 def parse_time(text: str | None) -> time | None:
     """'8:00', '08h30', '12 h', '12.30' -> a time of day; None for anything else."""
     value = (text or "").strip().lower().replace(" ", "")[:10]

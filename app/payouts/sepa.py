@@ -116,7 +116,8 @@ def transfer_file(
             )
         )
     sepa = SepaTransfer(debtor(), schema=SCHEMA, clean=True)
-    name = association().get("name") or "PATIAS"
+    # The payment's label names the association (the debtor's name when it has none).
+    name = association().get("name") or debtor()["name"]
     for line in payments:
         sepa.add_payment(
             {

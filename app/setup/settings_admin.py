@@ -8,6 +8,7 @@ keys it changed; it flushes, never commits. Refusals are `InvalidSetting` naming
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
@@ -67,24 +68,38 @@ def _audited(values: dict) -> dict:
 # --- Identity -------------------------------------------------------------------------------
 
 
+IDENTITY_TEXTS = ("long_name_fr", "long_name_en", "area_fr", "area_en", "origin_fr", "origin_en")
+
+
 def save_identity(
-    name: str, contact_email: str, contact_phone: str, address: str, actor_id: int | None
+    name: str,
+    contact_email: str,
+    contact_phone: str,
+    address: str,
+    actor_id: int | None,
+    **texts: str,
 ) -> dict:
+    """The name, contacts and address; `texts` may give the full names, the area and where the
+    experiment comes from, in French and English (`IDENTITY_TEXTS`; the area is required)."""
+    unknown = set(texts) - set(IDENTITY_TEXTS)
+    if unknown:
+        raise TypeError(f"unknown identity texts {sorted(unknown)}")
     if not (name or "").strip():
         raise InvalidSetting(_l("Enter the association’s name."), field="name")
     if not (contact_email or "").strip():
         raise InvalidSetting(_l("Enter the contact e-mail address."), field="contact_email")
+    for key in ("area_fr", "area_en"):
+        if key in texts and not (texts[key] or "").strip():
+            raise InvalidSetting(_l("Enter the area of the experiment."), field=key)
     lines = [line.strip() for line in (address or "").splitlines() if line.strip()]
-    return _save(
-        "identity",
-        {
-            "name": name.strip(),
-            "contact_email": contact_email.strip(),
-            "contact_phone": (contact_phone or "").strip(),
-            "address": "\n".join(lines),
-        },
-        actor_id,
-    )
+    values = {
+        "name": name.strip(),
+        "contact_email": contact_email.strip(),
+        "contact_phone": (contact_phone or "").strip(),
+        "address": "\n".join(lines),
+    }
+    values.update({key: (value or "").strip() for key, value in texts.items()})
+    return _save("identity", values, actor_id)
 
 
 # --- Bank account ---------------------------------------------------------------------------
@@ -129,7 +144,11 @@ def check_bic(text: str | None, iban: str) -> str:
     return str(bic)
 
 
-def save_bank(holder: str, iban: str, bic: str, actor_id: int | None) -> dict:
+def save_bank(
+    holder: str, iban: str, bic: str, actor_id: int | None, prefix: str | None = None
+) -> dict:
+    """The account; `prefix`, when given, is the word members write before their number on a
+    transfer (see `app.members.payment.reference_prefix`)."""
     holder = (holder or "").strip()
     if not holder:
         raise InvalidSetting(_l("Enter the account holder’s name."), field="bank_holder")
@@ -137,11 +156,16 @@ def save_bank(holder: str, iban: str, bic: str, actor_id: int | None) -> dict:
         compact = parse_iban(iban)
     except InvalidIban as exc:
         raise InvalidSetting(exc.message, field="iban") from None
-    return _save(
-        "bank",
-        {"bank_holder": holder, "iban": compact, "bic": check_bic(bic, compact)},
-        actor_id,
-    )
+    values = {"bank_holder": holder, "iban": compact, "bic": check_bic(bic, compact)}
+    if prefix is not None:
+        word = "".join((prefix or "").split()).upper()
+        if not re.fullmatch(r"[A-Z]{2,12}", word):
+            raise InvalidSetting(
+                _l("From 2 to 12 letters without accents, for example SSA."),
+                field="payment_reference_prefix",
+            )
+        values["payment_reference_prefix"] = word
+    return _save("bank", values, actor_id)
 
 
 # --- Allocation and roll-over rule ----------------------------------------------------------

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.apps import require
+from tests.support.apps import make_app, require
 from tests.support.axe import axe_violations
 from tests.support.browser import (
     CHROMIUM,
@@ -77,6 +77,27 @@ def live_server(live_app):
     yield f"http://127.0.0.1:{thread.port}"
     thread.server.shutdown()
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def fresh_server(tmp_path):
+    """A caisse as `flask ssa init` leaves it, served live: an empty file SQLite, then `init`
+    with an empty base (no commune, category, ...). Yields (base URL, app, TOTP secret)."""
+    from app.core.extensions import db
+    from tests.support.first_run import run_init
+
+    app = make_app(f"sqlite:///{tmp_path / 'fresh.sqlite3'}", PROPAGATE_EXCEPTIONS=False)
+    with app.app_context():
+        db.create_all()
+        secret = run_init(app.test_cli_runner(), tmp_path)
+        db.session.remove()
+    thread = ServerThread(app)
+    thread.start()
+    yield f"http://127.0.0.1:{thread.port}", app, secret
+    thread.server.shutdown()
+    thread.join(timeout=10)
+    with app.app_context():
+        db.engine.dispose()
 
 
 # ---------------------------------------------------------------------------------------------

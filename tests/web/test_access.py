@@ -141,6 +141,8 @@ ADMIN_AREA = {
     "admin.merchant_detail": ADMIN,
     "admin.merchant_edit": ADMIN,
     "admin.merchant_invite": ADMIN,
+    "admin.merchant_market_link": ADMIN,
+    "admin.merchant_market_unlink": ADMIN,
     "admin.merchant_suspend": ADMIN,
     "admin.merchant_reactivate": ADMIN,
     "admin.merchant_cashier_access": ADMIN,

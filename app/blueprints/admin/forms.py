@@ -517,6 +517,15 @@ class MerchantSuspendForm(FlaskForm):
     )
 
 
+class MerchantMarketForm(FlaskForm):
+    market = SelectField(
+        _l("Market"),
+        coerce=int,
+        validate_choice=True,
+        validators=[InputRequired(_l("Choose a market from the list."))],
+    )
+
+
 class InviteCashierForm(FlaskForm):
     email = EmailField(
         _l("E-mail address of the cashier"),
@@ -635,6 +644,32 @@ class IdentityForm(FlaskForm):
         filters=[_text],
         validators=[DataRequired(_l("Enter the postal address.")), _at_most(300)],
     )
+    long_name_fr = StringField(
+        _l("Full name, in French"), filters=[_line], validators=[Optional(), _at_most(200)]
+    )
+    long_name_en = StringField(
+        _l("Full name, in English"), filters=[_line], validators=[Optional(), _at_most(200)]
+    )
+    area_fr = StringField(
+        _l("Area of the experiment, in French"),
+        filters=[_line],
+        validators=[DataRequired(_l("Enter the area of the experiment.")), _at_most(120)],
+    )
+    area_en = StringField(
+        _l("Area of the experiment, in English"),
+        filters=[_line],
+        validators=[DataRequired(_l("Enter the area of the experiment.")), _at_most(120)],
+    )
+    origin_fr = TextAreaField(
+        _l("Where the experiment comes from, in French"),
+        filters=[_text],
+        validators=[Optional(), _at_most(1000)],
+    )
+    origin_en = TextAreaField(
+        _l("Where the experiment comes from, in English"),
+        filters=[_text],
+        validators=[Optional(), _at_most(1000)],
+    )
 
 
 class BankForm(FlaskForm):
@@ -650,6 +685,18 @@ class BankForm(FlaskForm):
         _l("BIC"),
         filters=[_line],
         validators=[DataRequired(_l("Enter the BIC (8 or 11 characters).")), _at_most(20)],
+    )
+    payment_reference_prefix = StringField(
+        _l("Word before the member number in transfer labels"),
+        filters=[_line],
+        validators=[
+            DataRequired(_l("Enter the word members write before their number.")),
+            _at_most(12),
+            Regexp(
+                r"^[A-Za-z]{2,12}$",
+                message=_l("From 2 to 12 letters without accents, for example SSA."),
+            ),
+        ],
     )
 
 

@@ -13,20 +13,23 @@ from app.blueprints.admin.forms import (
     ConfirmForm,
     InviteCashierForm,
     MerchantForm,
+    MerchantMarketForm,
     MerchantSearchForm,
     MerchantSuspendForm,
     choices,
 )
+from app.blueprints.admin.views_lists import weekday_names
 from app.core.errors import InvalidContent
 from app.core.extensions import db
 from app.core.htmx import render
 from app.core.security import ADMIN, access
+from app.core.web import perform, submit
 from app.members.communes import offered_communes
 from app.members.errors import EmailTaken
 from app.members.models import User
 from app.merchants import admin as merchants_admin
 from app.merchants.admin import MerchantData
-from app.merchants.models import Category, Merchant
+from app.merchants.models import Category, Market, Merchant
 from app.payouts.bank_details import format_iban, iban_is_valid
 from app.payouts.errors import InvalidIban
 
@@ -147,16 +150,37 @@ def merchant_detail(merchant_id: int):
     return _detail(merchant)
 
 
+def _market_label(market: Market, days: list[str]) -> str:
+    return f"{market.place}, {days[market.weekday]} {market.opens:%H:%M}–{market.closes:%H:%M}"
+
+
+def _market_form(merchant: Merchant, formdata=None) -> MerchantMarketForm:
+    """The markets the merchant does not stand at yet, those still held."""
+    days = weekday_names()
+    linked = {stall.market_id for stall in merchant.stalls}
+    offered = [m for m in merchants_admin.markets() if m.active and m.id not in linked]
+    form = MerchantMarketForm() if formdata else MerchantMarketForm(formdata=None)
+    form.market.choices = choices([(m.id, _market_label(m, days)) for m in offered])
+    return form
+
+
 def _detail(
     merchant: Merchant,
     status: int = 200,
     invite: InviteCashierForm | None = None,
     suspend: MerchantSuspendForm | None = None,
+    market_form: MerchantMarketForm | None = None,
 ):
+    days = weekday_names()
+    stalls = sorted(
+        merchant.stalls, key=lambda s: (not s.market.active, s.weekday, s.opens, s.place)
+    )
     return render(
         "admin/merchants/detail.html",
         status=status,
         merchant=merchant,
+        stalls=[(stall.market, _market_label(stall.market, days)) for stall in stalls],
+        market_form=market_form or _market_form(merchant),
         cashiers=merchants_admin.cashiers(merchant),
         invite=invite or InviteCashierForm(formdata=None),
         suspend=suspend or MerchantSuspendForm(formdata=None),
@@ -164,6 +188,44 @@ def _detail(
         iban_ok=iban_is_valid(merchant.iban),
         format_iban=format_iban,
     )
+
+
+@bp.post("/commercants/<int:merchant_id>/marches")
+@access(ADMIN)
+def merchant_market_link(merchant_id: int):
+    """The merchant stands at one more market (the market's page makes the same link)."""
+    merchant = _merchant_or_404(merchant_id)
+    form = _market_form(merchant, formdata=True)
+    result = submit(
+        form,
+        lambda: merchants_admin.link_merchant_market(merchant, form.market.data, current_user.id),
+        "market",
+    )
+    if result.ok:
+        flash(_("The market is added to this merchant."), "success")
+        return redirect(url_for("admin.merchant_detail", merchant_id=merchant.id) + "#markets", 303)
+    return _detail(merchant, result.status, market_form=form)
+
+
+@bp.post("/commercants/<int:merchant_id>/marches/<int:market_id>/retirer")
+@access(ADMIN)
+def merchant_market_unlink(merchant_id: int, market_id: int):
+    merchant = _merchant_or_404(merchant_id)
+    market = db.session.get(Market, market_id)
+    if market is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    perform(lambda: merchants_admin.unlink_merchant_market(merchant, market, current_user.id))
+    flash(
+        _(
+            "%(merchant)s no longer stands at %(place)s.",
+            merchant=merchant.name,
+            place=market.place,
+        ),
+        "success",
+    )
+    return redirect(url_for("admin.merchant_detail", merchant_id=merchant.id) + "#markets", 303)
 
 
 @bp.route("/commercants/<int:merchant_id>/modifier", methods=["GET", "POST"])

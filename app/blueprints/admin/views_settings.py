@@ -42,7 +42,13 @@ def _forms() -> dict:
             formdata=None,
             data={
                 key: rules.get(key) or ""
-                for key in ("name", "contact_email", "contact_phone", "address")
+                for key in (
+                    "name",
+                    "contact_email",
+                    "contact_phone",
+                    "address",
+                    *settings_admin.IDENTITY_TEXTS,
+                )
             },
         ),
         "bank": BankForm(
@@ -51,6 +57,7 @@ def _forms() -> dict:
                 "bank_holder": rules.get("bank_holder") or "",
                 "iban": format_iban(rules.get("iban") or ""),
                 "bic": rules.get("bic") or "",
+                "payment_reference_prefix": rules.get("payment_reference_prefix") or "",
             },
         ),
         "allocation": AllocationSettingsForm(
@@ -131,6 +138,7 @@ def settings_identity():
             form.contact_phone.data or "",
             form.address.data,
             current_user.id,
+            **{key: form[key].data or "" for key in settings_admin.IDENTITY_TEXTS},
         ),
     )
     if result.ok:
@@ -145,7 +153,11 @@ def settings_bank():
     result = submit(
         form,
         lambda: settings_admin.save_bank(
-            form.bank_holder.data, form.iban.data, form.bic.data, current_user.id
+            form.bank_holder.data,
+            form.iban.data,
+            form.bic.data,
+            current_user.id,
+            form.payment_reference_prefix.data or "",
         ),
     )
     if result.ok:
