@@ -10,6 +10,7 @@ from html import unescape
 
 import pytest
 
+from app.core import calendar
 from app.core.calendar import Month
 from app.core.extensions import db
 from app.core.mail import OutboxMessage
@@ -64,7 +65,9 @@ def _balance(member: Member) -> int:
     return ledger.balance(ledger.member_account(member))
 
 
-def test_another_association_sets_up_its_caisse_through_the_pages(empty, runner, client, tmp_path):
+def test_another_association_sets_up_its_caisse_through_the_pages(
+    empty, runner, client, tmp_path, monkeypatch
+):
     secret = run_init(runner, tmp_path)
     db.session.remove()
     sign_in_first_admin(client, secret)
@@ -195,8 +198,11 @@ def test_another_association_sets_up_its_caisse_through_the_pages(empty, runner,
         "BNPAFRPP",
     )
 
-    # The next month (the command line's run, as cron does it): no cap, the balances add up.
+    # The next month (the command line's run, as cron does it on its first day): no cap, the
+    # balances add up. The run refuses a month that has not begun, so the clock moves on.
     following = str(Month.current().shift(1))
+    first_day = Month.parse(following).first_day
+    monkeypatch.setattr(calendar, "today", lambda: first_day)
     result = runner.invoke(args=["ssa", "allocate", "--month", following])
     assert result.exit_code == 0, result.output
     db.session.remove()
