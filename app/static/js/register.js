@@ -225,8 +225,9 @@
       status.setAttribute("role", "status");
       form.appendChild(status);
     }
-    var charge = form.querySelector("[data-charge]");
-    if (charge && status.previousElementSibling !== charge) { charge.insertAdjacentElement("afterend", status); }
+    // Under the member's name, across the form: in view on a phone, above the keypads.
+    var top = form.querySelector(".reg-member");
+    if (top && status.previousElementSibling !== top) { top.insertAdjacentElement("afterend", status); }
     // Set after insertion, so that screen readers announce the live region's change.
     setTimeout(function () { status.textContent = message; }, 50);
   }
