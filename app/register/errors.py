@@ -58,7 +58,7 @@ class SaleRecordedOtherwise(IdempotencyConflict):
     so that the register shows what the member was charged, never "start again"."""
 
     message = _l("This sale was already recorded with other values: nothing was charged again.")
-    status = 200  # the answer is the recorded sale's receipt
+    status = 409  # the new values conflict with the sale made; the view answers with its receipt
 
     def __init__(self, receipt, differences: tuple[str, ...]):
         super().__init__(receipt=receipt, differences=differences)
