@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from app.core.errors import DomainError
+from app.ledger.errors import IdempotencyConflict
 
 
 class RegisterClosed(DomainError):
@@ -48,3 +49,18 @@ class NothingToCorrect(DomainError):
 
     message = _l("Only a sale can be corrected here.")
     status = 409
+
+
+class SaleRecordedOtherwise(IdempotencyConflict):
+    """A sale form sent again with other values than the sale its key already made (edited
+    while its answer was awaited): the new values are refused, and the error carries the
+    receipt of the sale that was recorded and what differed (`amount`, `category`, `member`),
+    so that the register shows what the member was charged, never "start again"."""
+
+    message = _l("This sale was already recorded with other values: nothing was charged again.")
+    status = 409  # the new values conflict with the sale made; the view answers with its receipt
+
+    def __init__(self, receipt, differences: tuple[str, ...]):
+        super().__init__(receipt=receipt, differences=differences)
+        self.receipt = receipt
+        self.differences = differences

@@ -31,7 +31,7 @@ from app.core.database import DirectSQL, start_writing
 from app.core.extensions import db
 from app.core.settings import association
 from app.ledger import transfers as ledger
-from app.ledger.errors import AlreadyReversed, IdempotencyConflict
+from app.ledger.errors import AlreadyReversed
 from app.ledger.models import Account, Transfer
 from app.members import cards, membership
 from app.members.errors import CardLocked, CardNotActivated, MemberSuspended, UnknownMember
@@ -41,6 +41,7 @@ from app.register.errors import (
     IdentificationExpired,
     RegisterClosed,
     SaleNotFound,
+    SaleRecordedOtherwise,
     SaleTooOld,
     UnknownCategory,
 )
@@ -268,8 +269,8 @@ def charge(
     """Debit a sale from the member's allocation to the cashier's merchant, once per key.
 
     A retry with the same key returns the first receipt (`replayed`), even if the merchant was
-    suspended in between: that sale was made. Raises `IdempotencyConflict` (the key was used
-    for another sale), `RegisterClosed`, `UnknownCategory` (not one of the shop's chips),
+    suspended in between: that sale was made. Raises `SaleRecordedOtherwise` (the key made a
+    sale with other values: it carries that sale's receipt), `RegisterClosed`, `UnknownCategory` (not one of the shop's chips),
     `MemberSuspended`, `CardLocked`, `CardNotActivated`, `WrongPin` and `CardLocked` (the
     caller commits: the failure counts), `InvalidPin`, `InsufficientBalance` (the PIN was
     right; nothing moved).
@@ -287,9 +288,13 @@ def charge(
     sql = DirectSQL(db.session)
     done = sql.one("SELECT id, request_hash FROM transfer WHERE idempotency_key = ?", (stored_key,))
     if done is not None:
+        made = db.session.get(Transfer, done[0])
+        recorded = receipt_for(made, replayed=True)
         if done[1] != wanted:
-            raise IdempotencyConflict()
-        return receipt_for(db.session.get(Transfer, done[0]), replayed=True)
+            raise SaleRecordedOtherwise(
+                recorded, _differences(made, member_id, amount_cents, category_id)
+            )
+        return recorded
 
     shop = sql.one(_SHOP, (category_id, category_id, merchant_id)) if merchant_id else None
     shop_status, conventioned_since, shop_account_id, has_categories, own_category, any_category = (
@@ -342,6 +347,22 @@ def charge(
         created_at=sale.created_at,
         member_name=short_name(first_name, last_name),
         category_id=category_id,
+    )
+
+
+def _differences(
+    sale: Transfer, member_id: int, amount_cents: int, category_id: int | None
+) -> tuple[str, ...]:
+    """What a sale form sent again changed against the sale its key made."""
+    member = sale.source.member
+    return tuple(
+        name
+        for name, differs in (
+            ("member", member is None or member.id != member_id),
+            ("amount", sale.amount_cents != amount_cents),
+            ("category", sale.category_id != category_id),
+        )
+        if differs
     )
 
 

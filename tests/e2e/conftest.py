@@ -22,6 +22,7 @@ page is saved into test-artifacts/ when a test fails.
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -38,7 +39,9 @@ from tests.support.browser import (
     new_page,
     screenshot,
 )
+from tests.support.factories import make_member
 from tests.support.live_server import ServerThread, make_live_app
+from tests.support.register_page import PIN
 
 
 def pytest_collection_modifyitems(config, items):
@@ -158,6 +161,38 @@ def page(make_page, request):
 def axe():
     """`axe(page, context=None)` -> the WCAG 2.2 AA violations of the page."""
     return axe_violations
+
+
+# ---------------------------------------------------------------------------------------------
+# The register
+
+
+@pytest.fixture
+def new_member(live_app):
+    """A member of our own with `cents` on the account, so that no other test's balance moves."""
+    from app.core.extensions import db
+    from app.ledger import transfers as ledger
+
+    created = []
+
+    def make(cents: int = 10000):
+        with live_app.app_context():
+            member = make_member(first_name="Sacha", last_name=f"Test{len(created)}", pin=PIN)
+            ledger.transfer(
+                source=ledger.system_account("caisse"),
+                destination=ledger.member_account(member),
+                amount_cents=cents,
+                kind="allocation",
+                period="2099-01",
+            )
+            db.session.commit()
+            person = SimpleNamespace(
+                id=member.id, number=member.number, short_name=member.short_name
+            )
+        created.append(person)
+        return person
+
+    return make
 
 
 # ---------------------------------------------------------------------------------------------

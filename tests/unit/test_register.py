@@ -16,7 +16,12 @@ from app.ledger.errors import AlreadyReversed, IdempotencyConflict, Insufficient
 from app.ledger.models import Transfer
 from app.members.errors import InvalidMemberNumber, WrongPin
 from app.register import sales as register
-from app.register.errors import IdentificationExpired, RegisterClosed, SaleNotFound
+from app.register.errors import (
+    IdentificationExpired,
+    RegisterClosed,
+    SaleNotFound,
+    SaleRecordedOtherwise,
+)
 from tests.support.factories import make_cashier, make_member, make_merchant, make_user
 
 PIN = "8642"
@@ -79,12 +84,18 @@ def test_a_receipt_shows_the_balance_right_after_its_own_sale(cashier, member):
 
 def test_a_key_is_bound_to_the_sale_it_was_made_for(cashier, member):
     key = register.new_key()
-    sale(cashier, member, 1000, key=key)
-    with pytest.raises(IdempotencyConflict):
+    first = sale(cashier, member, 1000, key=key)
+    with pytest.raises(IdempotencyConflict) as caught:
         sale(cashier, member, 1000, key=key, category_id=1)
+    # The refusal carries the receipt of the sale the key made, and what differed.
+    assert isinstance(caught.value, SaleRecordedOtherwise)
+    assert caught.value.receipt == register.Receipt(**{**first.__dict__, "replayed": True})
+    assert caught.value.differences == ("category",)
     other = make_member(pin=PIN)
-    with pytest.raises(IdempotencyConflict):
-        sale(cashier, other, 1000, key=key)
+    with pytest.raises(SaleRecordedOtherwise) as caught:
+        sale(cashier, other, 1200, key=key)
+    assert caught.value.differences == ("member", "amount")
+    assert ledger.balance(ledger.member_account(member)) == 9000
 
 
 def test_an_insufficient_balance_names_what_is_available(cashier, member):

@@ -30,7 +30,7 @@ from app.core.database import reads_first
 from app.core.errors import RateLimited
 from app.core.extensions import db
 from app.core.htmx import is_htmx, render
-from app.core.i18n import euros_plain
+from app.core.i18n import euros_plain, money
 from app.core.security import CASHIER, access
 from app.core.web import perform, submit
 from app.ledger.errors import AlreadyReversed, IdempotencyConflict, InsufficientBalance
@@ -51,6 +51,7 @@ from app.register.errors import (
     IdentificationExpired,
     RegisterClosed,
     SaleNotFound,
+    SaleRecordedOtherwise,
     UnknownCategory,
 )
 
@@ -181,7 +182,13 @@ def debit():
             pin=sale.pin,
             approval=sale.approval,
         )
-    except IdempotencyConflict as exc:
+    except SaleRecordedOtherwise as exc:
+        # Sent again with other values (edited while its answer was awaited): the sale its key
+        # made is the one that counts; show its receipt and say what differed.
+        return _screen(
+            "receipt", receipt=exc.receipt, changed=_changes(exc.differences, sale.amount_cents)
+        )
+    except IdempotencyConflict as exc:  # a twin with other values raced it to the ledger
         return _notice(exc.message, 422)
     except RegisterClosed as exc:
         return _notice(exc.message, 403)
@@ -213,6 +220,19 @@ def debit():
         return _notice(exc.message, 422, card_refused=True)
     db.session.commit()
     return _screen("receipt", receipt=receipt)
+
+
+def _changes(differences: tuple[str, ...], sent_cents: int) -> list[str]:
+    """What a sale sent again changed, in the cashier's words, under the recorded receipt."""
+    words = {
+        "amount": _("The amount sent again (%(sent)s) was not recorded.", sent=money(sent_cents)),
+        "category": _("The category sent again was not recorded."),
+        "member": _("The sale recorded is for the member shown here."),
+    }
+    return [
+        _("This sale was already recorded: nothing was charged a second time."),
+        *(words[name] for name in differences),
+    ]
 
 
 def _member_name(member_id: int) -> str:
