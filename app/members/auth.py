@@ -92,6 +92,16 @@ def set_password(user: User, password: str) -> None:
     db.session.flush()
 
 
+def change_password(user: User, current: str | None, new: str, keep=None) -> None:
+    """A signed-in user's new password, the current one asked again (throttled like a sign-in):
+    every other sign-in of the user ends, `keep` (this device's) goes on."""
+    password = check_password_strength(new)  # first: a refused new one tries no current one
+    check_password(user, current)
+    user.password_hash = hash_password(password)
+    sessions.end_all(user, keep=keep)
+    db.session.flush()
+
+
 # Sign-in and throttling
 
 

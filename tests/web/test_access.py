@@ -76,6 +76,7 @@ ACCOUNT = {
     "account.erase": MEMBER,
     "account.devices": MEMBER,
     "account.sign_out_everywhere": MEMBER,
+    "account.change_password": MEMBER,
 }
 
 MERCHANT = {

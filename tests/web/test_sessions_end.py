@@ -149,6 +149,85 @@ def test_a_password_change_ends_every_session_of_the_user(app, member_client, me
     assert not opens(member_client, "/compte")
 
 
+def test_a_password_changed_while_signed_in_ends_the_other_devices_only(app, member_client, member):
+    other_device = app.test_client()
+    assert Auth(other_device).login("session.member@example.test").status_code == 302
+    copy = copy_of(app, other_device)
+    assert opens(copy, "/compte")
+    new = "another-long-password"
+    response = post(
+        member_client,
+        "/compte/appareils/mot-de-passe",
+        {"current": PASSWORD, "password": new, "confirm": new},
+        page="/compte/appareils",
+    )
+    assert response.status_code == 303, response.get_data(as_text=True)[:300]
+    assert not opens(copy, "/compte")
+    assert not opens(other_device, "/compte")
+    assert opens(member_client, "/compte")  # this device stays signed in
+    fresh_transaction()
+    assert auth_service.password_matches(db.session.get(type(member.user), member.user.id), new)
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"current": "not-the-password"}, "current", "Ce mot de passe n’est pas le bon."),
+        ({"password": "short", "confirm": "short"}, "password", "au moins 10 caractères"),
+        ({"confirm": "something-else-entirely"}, "confirm", "ne sont pas identiques"),
+        ({"current": ""}, "current", "Saisissez votre mot de passe."),
+        ({"password": "x" * 100_000}, "password", "trop long"),
+    ],
+)
+def test_a_refused_password_change_says_why_and_ends_nothing(
+    app, member_client, member, data, field, message
+):
+    other_device = app.test_client()
+    assert Auth(other_device).login("session.member@example.test").status_code == 302
+    form = {"current": PASSWORD, "password": "a-new-long-password"}
+    form["confirm"] = form["password"]
+    form.update(data)
+    response = post(member_client, "/compte/appareils/mot-de-passe", form, page="/compte/appareils")
+    assert response.status_code in (422, 429), response.status_code
+    page = response.get_data(as_text=True)
+    assert message in page
+    assert f'id="{field}"' in page and 'aria-invalid="true"' in page
+    assert opens(other_device, "/compte")
+    fresh_transaction()
+    assert auth_service.password_matches(
+        db.session.get(type(member.user), member.user.id), PASSWORD
+    )
+
+
+def test_a_wrong_current_password_counts_like_a_sign_in(app, member_client, member):
+    fresh_transaction()
+    before = db.session.get(type(member.user), member.user.id).failed_logins
+    post(
+        member_client,
+        "/compte/appareils/mot-de-passe",
+        {
+            "current": "wrong-password!",
+            "password": "a-new-long-password",
+            "confirm": "a-new-long-password",
+        },
+        page="/compte/appareils",
+    )
+    fresh_transaction()
+    assert db.session.get(type(member.user), member.user.id).failed_logins == before + 1
+
+
+def test_a_password_change_needs_the_csrf_token(app, member_client):
+    response = member_client.post(
+        "/compte/appareils/mot-de-passe",
+        data={
+            "current": PASSWORD,
+            "password": "a-new-long-password",
+            "confirm": "a-new-long-password",
+        },
+    )
+    assert response.status_code == 400
+
+
 def test_an_admins_second_factor_reset_ends_their_sessions(app, admin_client, runner):
     copy = copy_of(app, admin_client)
     assert opens(copy, "/admin/")

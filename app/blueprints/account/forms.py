@@ -67,5 +67,23 @@ class ErasureForm(FlaskForm):
     )
 
 
+class PasswordChangeForm(FlaskForm):
+    current = _password_field(_l("Your current password"))
+    password = PasswordField(
+        _l("New password"),
+        validators=[
+            DataRequired(_l("Choose a new password.")),
+            Length(max=MAX_PASSWORD_LENGTH, message=_l("This password is too long.")),
+        ],
+    )
+    confirm = PasswordField(
+        _l("The new password again"),
+        validators=[
+            DataRequired(_l("Type the new password a second time.")),
+            EqualTo("password", message=_l("The two passwords are not the same.")),
+        ],
+    )
+
+
 class SignOutEverywhereForm(FlaskForm):
     """No field: the CSRF token is what the button sends."""

@@ -13,6 +13,7 @@ from app.blueprints.account import bp
 from app.blueprints.account.forms import (
     ErasureForm,
     LostCardForm,
+    PasswordChangeForm,
     PinForm,
     PledgeForm,
     SignOutEverywhereForm,
@@ -24,8 +25,8 @@ from app.core.pagination import requested_page
 from app.core.security import MEMBER, access
 from app.core.spreadsheet import download
 from app.core.web import submit
-from app.members import cards, membership, payment, sessions
-from app.members.errors import InvalidPin, MemberErased, WrongPassword
+from app.members import auth, cards, membership, payment, sessions
+from app.members.errors import InvalidPin, LoginBlocked, MemberErased, WeakPassword, WrongPassword
 from app.members.models import Member
 
 HISTORY_PER_PAGE = 50
@@ -150,17 +151,43 @@ def pin():
     )
 
 
+def _devices_page(status: int = 200, **forms):
+    return render_template(
+        "account/devices.html",
+        member=_member(),
+        signed_in=sessions.active(current_user),
+        current=current_user.current_session,
+        form=forms.get("form") or SignOutEverywhereForm(formdata=None),
+        password_form=forms.get("password_form") or PasswordChangeForm(formdata=None),
+    ), status
+
+
 @bp.get("/appareils")
 @access(MEMBER)
 def devices():
-    member = _member()
-    return render_template(
-        "account/devices.html",
-        member=member,
-        signed_in=sessions.active(current_user),
-        current=current_user.current_session,
-        form=SignOutEverywhereForm(),
+    return _devices_page()
+
+
+@bp.post("/appareils/mot-de-passe")
+@access(MEMBER)
+def change_password():
+    """A new password, the current one asked again: the member's other devices are signed out,
+    this one stays signed in."""
+    form = PasswordChangeForm()
+    result = submit(
+        form,
+        lambda: auth.change_password(
+            current_user,
+            form.current.data,
+            form.password.data,
+            keep=current_user.current_session,
+        ),
+        {WrongPassword: "current", LoginBlocked: "current", WeakPassword: "password"},
     )
+    if result.ok:
+        flash(_("Your password is changed. Your other devices are signed out."), "success")
+        return redirect(url_for("account.devices"), 303)
+    return _devices_page(result.status, password_form=form)
 
 
 @bp.post("/appareils/deconnexion")
@@ -168,16 +195,10 @@ def devices():
 def sign_out_everywhere():
     """End every sign-in of the member, this one too: a copy of any of their cookies, on a
     forgotten computer or a lost phone, opens nothing any more."""
-    member = _member()
+    _member()
     form = SignOutEverywhereForm()
     if not submit(form, lambda: sessions.end_all(current_user)).ok:
-        return render_template(
-            "account/devices.html",
-            member=member,
-            signed_in=sessions.active(current_user),
-            current=current_user.current_session,
-            form=form,
-        ), 422
+        return _devices_page(422, form=form)
     logout_user()
     session.clear()
     flash(_("You are signed out of every device. Log in again to continue."), "success")
