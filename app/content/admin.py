@@ -17,6 +17,7 @@ from sqlalchemy import case, func, select
 
 from app.audit import log as audit
 from app.content.models import FaqEntry, FeedbackVote, Page, Subscriber
+from app.core import ordering
 from app.core.calendar import PARIS
 from app.core.errors import InvalidContent
 from app.core.extensions import db
@@ -146,18 +147,8 @@ def move_faq(entry: FaqEntry, direction: str, actor_id: int | None) -> bool:
     """
     if direction not in ("up", "down"):
         raise InvalidContent(_l("Move an entry up or down."))
-    entries = faq_entries()
-    for number, item in enumerate(entries, start=1):
-        item.position = number
-    index = entries.index(entry)
-    other = index - 1 if direction == "up" else index + 1
-    if not 0 <= other < len(entries):
-        db.session.flush()
+    if not ordering.move(faq_entries(), entry, direction, start=1):
         return False
-    entries[index].position, entries[other].position = (
-        entries[other].position,
-        entries[index].position,
-    )
     db.session.flush()
     _log(actor_id, "faq", entry.id, f"moved {direction}", entry.slug)
     return True

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 
 from app.audit import log as audit
 from app.content.admin import clean_text, slugify, unique_slug
+from app.core import ordering
 from app.core.calendar import PARIS
 from app.core.columns import utcnow
 from app.core.errors import InvalidContent
@@ -357,15 +358,9 @@ def update_pickup_point(
 
 def move_pickup_point(point: PickupPoint, direction: str, actor_id: int | None) -> bool:
     """One place up or down in the lists people choose from; False at either end."""
-    ordered = pickup_points()
-    index = ordered.index(point)
-    other = index - 1 if direction == "up" else index + 1
-    if direction not in ("up", "down") or not 0 <= other < len(ordered):
-        return False
     before = point.position
-    ordered[index], ordered[other] = ordered[other], ordered[index]
-    for position, item in enumerate(ordered):
-        item.position = position
+    if not ordering.move(pickup_points(), point, direction):
+        return False
     db.session.flush()
     audit.record(
         actor_id,

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.audit import log as audit
+from app.core import ordering
 from app.core.columns import utcnow
 from app.core.errors import InvalidContent
 from app.core.extensions import db
@@ -441,15 +442,9 @@ def rename_category(category: Category, name_fr: str, name_en: str, actor_id: in
 
 def move_category(category: Category, direction: str, actor_id: int | None) -> bool:
     """One place up or down; False at either end. Positions are renumbered 0, 1, 2, ..."""
-    ordered = categories()
-    index = ordered.index(category)
-    other = index - 1 if direction == "up" else index + 1
-    if direction not in ("up", "down") or not 0 <= other < len(ordered):
-        return False
     before = category.position
-    ordered[index], ordered[other] = ordered[other], ordered[index]
-    for position, item in enumerate(ordered):
-        item.position = position
+    if not ordering.move(categories(), category, direction):
+        return False
     db.session.flush()
     audit.record(
         actor_id,
