@@ -40,6 +40,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -321,10 +322,11 @@ def bench_floor(*, clients: int, seconds: float, workers: int, threads: int) -> 
     return phases
 
 
-def cpu_per_request(requests: int = 300) -> dict:
-    """The app's own CPU per request, in one thread, through the WSGI app (no HTTP, no gunicorn,
-    no other process): a full sale against /healthz. Where a sale's time goes, without the
-    HTTP server and the clients that the saturated phases also pay for."""
+@contextmanager
+def in_process_register():
+    """A production app on a fresh SQLite database, a signed-in cashier and 10 identified
+    members, in this process: yields `(sale, health)`, callables of one request each
+    (`sale(n)` posts the n-th complete sale as htmx does), through the WSGI app (no HTTP)."""
     with tempfile.TemporaryDirectory() as directory:
         database_url = f"sqlite:///{directory}/cpu.sqlite3"
         env = production_env()
@@ -384,7 +386,22 @@ def cpu_per_request(requests: int = 300) -> dict:
             if client.get("/healthz").status_code != 200:
                 raise RuntimeError("/healthz failed")
 
-        figures = {}
+        try:
+            yield sale, health
+        finally:
+            app_log.setLevel(logging_level)
+            from app.core.extensions import db
+
+            with app.app_context():
+                db.engine.dispose()
+
+
+def cpu_per_request(requests: int = 300) -> dict:
+    """The app's own CPU per request, in one thread, through the WSGI app (no HTTP, no gunicorn,
+    no other process): a full sale against /healthz. Where a sale's time goes, without the
+    HTTP server and the clients that the saturated phases also pay for."""
+    figures = {}
+    with in_process_register() as (sale, health):
         for name, call in (("healthz", health), ("sale", sale)):
             for n in range(30):  # warm-up: caches, compiled statements
                 call(n)
@@ -392,13 +409,30 @@ def cpu_per_request(requests: int = 300) -> dict:
             for n in range(requests):
                 call(n)
             figures[f"{name}_cpu_ms"] = round((time.process_time() - started) / requests * 1000, 2)
-        app_log.setLevel(logging_level)
-        from app.core.extensions import db
-
-        with app.app_context():
-            db.engine.dispose()
     figures["requests_each"] = requests
     return figures
+
+
+def profile_sale(requests: int = 500, limit: int = 40) -> str:
+    """cProfile of `requests` sales in one thread (after a warm-up): the functions that cost the
+    most, cumulative and own time. `python -m bench.register --profile`."""
+    import cProfile
+    import io
+    import pstats
+
+    with in_process_register() as (sale, _health):
+        for n in range(50):
+            sale(n)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for n in range(requests):
+            sale(n)
+        profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(limit)
+    stats.sort_stats("tottime").print_stats(limit)
+    return out.getvalue()
 
 
 def first_load_and_sale_bytes() -> dict:
@@ -548,7 +582,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--paced-rate", type=float, default=2.0, help="sales per second per client, paced phase"
     )
+    parser.add_argument(
+        "--profile", action="store_true", help="only profile sales in this process (cProfile)"
+    )
     args = parser.parse_args(argv)
+    if args.profile:
+        text = profile_sale()
+        print(text)
+        return {"profile": text}
     results = {
         "benchmark": "register",
         "clients": args.clients,
