@@ -17,7 +17,7 @@ from app.core import i18n
 MOMENTS = [
     datetime(2026, month, day, 0, 0, tzinfo=UTC) + timedelta(minutes=step * 37)
     for month, day in ((1, 5), (3, 29), (6, 21), (10, 25), (12, 31))
-    for step in range(0, 40)
+    for step in range(40)
 ]
 
 
