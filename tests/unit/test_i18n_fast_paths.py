@@ -31,7 +31,7 @@ def test_hour_is_babels_short_time_in_every_language(app, language):
 
 
 def test_hour_of_a_naive_datetime_still_goes_through_babel(app):
-    naive = datetime(2026, 6, 21, 12, 30)
+    naive = datetime(2026, 6, 21, 12, 30)  # noqa: DTZ001 - naive on purpose
     with app.test_request_context("/?lang=fr"):
         assert i18n.hour(naive) == format_time(naive, "short")
 
