@@ -34,7 +34,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core.columns import utcnow
-from app.core.database import DirectSQL, in_read_phase, request_holds_write_lock
+from app.core.database import direct_sql, in_read_phase, request_holds_write_lock
 from app.core.extensions import db
 from app.members.models import User, UserSession
 
@@ -228,7 +228,7 @@ def _utc(value) -> datetime | None:
 
 
 def _load_light(user_id: int, version: int, token: str) -> SignedIn | None:
-    row = DirectSQL(db.session).one(_LIGHT, (user_id, hash_token(token)))
+    row = direct_sql(db.session).one(_LIGHT, (user_id, hash_token(token)))
     if row is None:
         return None
     session_id, revoked_at, expires_at, idle_seconds, last_seen_at = row[6:]

@@ -27,7 +27,7 @@ from sqlalchemy import case, func, select
 
 from app.core import ratelimit
 from app.core.calendar import today  # the register's day, in Europe/Paris
-from app.core.database import DirectSQL, start_writing
+from app.core.database import direct_sql, start_writing
 from app.core.extensions import db
 from app.core.settings import association
 from app.ledger import transfers as ledger
@@ -284,7 +284,7 @@ def charge(
         category_id=category_id,
         merchant_id=merchant_id or 0,
     )
-    sql = DirectSQL(db.session)
+    sql = direct_sql(db.session)
     done = sql.one("SELECT id, request_hash FROM transfer WHERE idempotency_key = ?", (stored_key,))
     if done is not None:
         if done[1] != wanted:
