@@ -33,4 +33,3 @@ def test_the_session_is_flushed_before_each_use(app):
         assert row == ("Changée",)
         db.session.rollback()
         assert db.session.get(Member, member.id) is None
-
