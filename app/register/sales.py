@@ -19,6 +19,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -170,7 +171,13 @@ def check_card(status: str, pin_hash: str | None, pin_failures: int) -> None:
 
 
 def _serializer(salt: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt=salt)
+    return _serializer_for(current_app.secret_key, salt)
+
+
+@lru_cache(maxsize=16)
+def _serializer_for(secret_key: str, salt: str) -> URLSafeTimedSerializer:
+    """Made once per key and salt (it holds no state between calls)."""
+    return URLSafeTimedSerializer(secret_key, salt=salt)
 
 
 def member_ref(cashier: User, member: Member) -> str:
