@@ -8,19 +8,22 @@ which touches no database. Printed: sales/s, the ratio to /healthz, p50/p99 late
 on SQLite and, when TEST_DATABASE_URL is set, on PostgreSQL, with the CPU each request cost
 during each phase (the gunicorn processes', and the whole machine's with the clients and the
 database server): at saturation the machine is CPU-bound, and the ratio is about the quotient
-of the two machine figures. Then the floor: the same two saturated phases against
-`tests/support/floor_app.py`, the least a signed-in, CSRF-checked sale committed to SQLite can
-cost in this stack (no ORM, no PIN, no member checks), so that the register's ratio can be read
-against what the stack allows on the machine at hand. Then the app's own CPU for one sale and one
-/healthz in a single thread without HTTP (`cpu_per_request`). Also: the /caisse first-load
-weight (gzip) and the bytes of one sale's round trips (identify + debit) as an htmx browser
-sends them.
+of the two machine figures. Then the floor, `tests/support/floor_app.py`, the least a signed-in,
+CSRF-checked sale committed to SQLite can cost in this stack (no ORM, no PIN, no member checks),
+served beside the register: its sales phases alternate with the register's, `--rounds` times per
+engine, so that both see the same load on a shared machine; `share_of_floor` is the median of
+the rounds' quotients of sales/s. Then the app's own CPU for one sale and one /healthz in a single
+thread without HTTP, the register's and the floor's (`cpu_per_request`). Also: the /caisse
+first-load weight (gzip), the bytes of one sale's round trips (identify + debit) as an htmx
+browser sends them, and each answer's body on the wire and its headers (`answers`).
 
 Targets (issue 4): ratio >= 0.5 and p99 <= 50 ms on SQLite; first load <= 60 KB compressed;
-one sale's round trips <= 5 KB.
+one sale's round trips <= 5 KB. Issue 17 (point 9): sales/s >= 0.75 x the floor's on SQLite,
+p99 <= 50 ms, the share printed for PostgreSQL too; each answer's body <= 1.5 KB compressed.
+`--profile` profiles sales in this process instead (cProfile, no server).
 
 Run: `python -m bench.register` (or `make bench`). Options: --seconds N, --clients N,
---workers N, --threads N, --engine sqlite|postgresql|both, --no-floor. Writes bench/results/register.json.
+--workers N, --threads N, --engine sqlite|postgresql|both, --no-floor, --rounds N, --profile. Writes bench/results/register.json.
 
 The server launcher and the database preparation (tests/support/register_server.py) and the
 HTTP client (tests/support/tablets.py) are shared with tests/reliability/test_register_load.py
