@@ -84,7 +84,8 @@ def _current_locale():
         locale = g._flask_babel.babel_locale
     except (AttributeError, RuntimeError):  # not chosen yet, or no app context
         return get_locale()
-    return locale
+    # None: not chosen yet either (`force_locale` puts back a None it found).
+    return locale if locale is not None else get_locale()
 
 
 _TRANSLATIONS: dict = {}  # language -> Flask-Babel's merged translations, as its own cache holds

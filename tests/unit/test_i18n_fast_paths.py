@@ -64,6 +64,16 @@ def test_templates_and_the_language_follow_force_locale(app):
         assert render_template_string(template) == "Vente suivante|12,50\u00a0€|fr"
 
 
+def test_force_locale_before_the_language_was_chosen(app):
+    """`force_locale` at the start of a request puts back the None it found: the request's own
+    language is then chosen as usual, not the default."""
+    with app.test_request_context("/?lang=en"):
+        with force_locale("fr"):
+            assert i18n.current_language() == "fr"
+        assert i18n.current_language() == "en"
+        assert render_template_string("{{ _('Next sale') }}") == "Next sale"
+
+
 def test_plural_strings_in_templates(app):
     template = "{% trans count=n %}{{ count }} sale{% pluralize %}{{ count }} sales{% endtrans %}"
     with app.test_request_context("/?lang=en"):
