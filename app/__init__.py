@@ -87,10 +87,12 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(token: str):
-        """The user and their sign-in in one query; None for an ended one (`members.sessions`)."""
+        """The user and their sign-in in one query; None for an ended one (`members.sessions`).
+        A `@light_user` view (the register's sale) gets the user's columns read by hand."""
+        from app.core.security import wants_light_user
         from app.members import sessions
 
-        return sessions.load(token)
+        return sessions.load(token, light=wants_light_user())
 
 
 def import_models() -> None:

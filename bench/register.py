@@ -8,19 +8,22 @@ which touches no database. Printed: sales/s, the ratio to /healthz, p50/p99 late
 on SQLite and, when TEST_DATABASE_URL is set, on PostgreSQL, with the CPU each request cost
 during each phase (the gunicorn processes', and the whole machine's with the clients and the
 database server): at saturation the machine is CPU-bound, and the ratio is about the quotient
-of the two machine figures. Then the floor: the same two saturated phases against
-`tests/support/floor_app.py`, the least a signed-in, CSRF-checked sale committed to SQLite can
-cost in this stack (no ORM, no PIN, no member checks), so that the register's ratio can be read
-against what the stack allows on the machine at hand. Then the app's own CPU for one sale and one
-/healthz in a single thread without HTTP (`cpu_per_request`). Also: the /caisse first-load
-weight (gzip) and the bytes of one sale's round trips (identify + debit) as an htmx browser
-sends them.
+of the two machine figures. Then the floor, `tests/support/floor_app.py`, the least a signed-in,
+CSRF-checked sale committed to SQLite can cost in this stack (no ORM, no PIN, no member checks),
+served beside the register: its sales phases alternate with the register's, `--rounds` times per
+engine, so that both see the same load on a shared machine; `share_of_floor` is the median of
+the rounds' quotients of sales/s. Then the app's own CPU for one sale and one /healthz in a single
+thread without HTTP, the register's and the floor's (`cpu_per_request`). Also: the /caisse
+first-load weight (gzip), the bytes of one sale's round trips (identify + debit) as an htmx
+browser sends them, and each answer's body on the wire and its headers (`answers`).
 
 Targets (issue 4): ratio >= 0.5 and p99 <= 50 ms on SQLite; first load <= 60 KB compressed;
-one sale's round trips <= 5 KB.
+one sale's round trips <= 5 KB. Issue 17 (point 9): sales/s >= 0.75 x the floor's on SQLite,
+p99 <= 50 ms, the share printed for PostgreSQL too; each answer's body <= 1.5 KB compressed.
+`--profile` profiles sales in this process instead (cProfile, no server).
 
 Run: `python -m bench.register` (or `make bench`). Options: --seconds N, --clients N,
---workers N, --threads N, --engine sqlite|postgresql|both, --no-floor. Writes bench/results/register.json.
+--workers N, --threads N, --engine sqlite|postgresql|both, --no-floor, --rounds N, --profile. Writes bench/results/register.json.
 
 The server launcher and the database preparation (tests/support/register_server.py) and the
 HTTP client (tests/support/tablets.py) are shared with tests/reliability/test_register_load.py
@@ -36,10 +39,12 @@ import logging
 import os
 import re
 import secrets
+import statistics
 import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -60,6 +65,7 @@ from tests.support.tablets import CSRF, HTMX, RegisterClient, Unanswered, new_ke
 RESULTS = ROOT / "bench" / "results"
 FIRST_LOAD_BUDGET = 60_000
 SALE_BUDGET = 5_000
+ANSWER_BODY_BUDGET = 1_500  # issue 17, point 9: the member lookup's and the sale's answers, each
 # What Chromium adds to an htmx POST besides our own fields (measured with Playwright's
 # request.sizes() on the register): used when the bench measures without a browser.
 BROWSER_HEADERS = {
@@ -213,9 +219,16 @@ def bench_engine(
     workers: int,
     threads: int,
     paced_rate: float = 2.0,
+    floor_rounds: int = 0,
 ) -> dict:
     """Saturation (every client as fast as it can) for sales and /healthz, then the latency of
-    sales at a steady `paced_rate` sales per second per client."""
+    sales at a steady `paced_rate` sales per second per client.
+
+    With `floor_rounds`, the floor (`floor_server`) runs beside the register, and its saturated
+    phases alternate with the register's, round after round (the first round is the register's
+    figures above): the machine is shared with other jobs, and back-to-back phases see the same
+    load, where phases minutes apart did not. `share_of_floor` is the median of the rounds'
+    quotients of sales/s."""
     env = production_env()
     # One tablet per stall; 10 members shared by all the tablets.
     fixture = prepare_database(
@@ -227,6 +240,7 @@ def bench_engine(
         merchants=clients,
     )
     server = start_server(database_url, env, workers=workers, threads=threads, access_log=False)
+    rounds = []
     try:
         tablets = []
         for _, email in fixture.cashiers:
@@ -252,7 +266,35 @@ def bench_engine(
                 samples.append(sale_sample(client.debit, form))
             return samples
 
-        phases = saturated_phases(server, [client for client, _ in tablets], seconds, sales)
+        registers = [client for client, _ in tablets]
+        phases = saturated_phases(server, registers, seconds, sales)
+        if floor_rounds:
+            with floor_server(clients=clients, workers=workers, threads=threads) as floor:
+                for number in range(floor_rounds):
+                    register_phase = (
+                        phases["sales"]
+                        if number == 0
+                        else _sales_phase(server, registers, seconds, sales)
+                    )
+                    floor_phase = (
+                        floor.first_phases(seconds)["sales"]
+                        if number == 0
+                        else _sales_phase(floor.server, floor.clients, seconds, floor.sales)
+                    )
+                    rounds.append(
+                        {
+                            "register_sales_per_second": register_phase["per_second"],
+                            "register_p99_ms": register_phase["p99_ms"],
+                            "floor_sales_per_second": floor_phase["per_second"],
+                            "floor_p99_ms": floor_phase["p99_ms"],
+                            "share_of_floor": round(
+                                register_phase["per_second"] / floor_phase["per_second"], 3
+                            )
+                            if floor_phase["per_second"]
+                            else None,
+                        }
+                    )
+                floor_figures = floor.figures
         paced = run_clients(
             clients, seconds, lambda index, stop: sales(index, stop, pace=1.0 / paced_rate)
         )
@@ -262,7 +304,7 @@ def bench_engine(
         server.stop()
     check = verify_ledger(database_url, {"PIN_PEPPER": env["PIN_PEPPER"]})
     sale, healthz = phases["sales"], phases["healthz"]
-    return {
+    results = {
         **phases,
         "paced": {"per_client_per_second": paced_rate, **paced},
         "cpu_bound_ratio": (
@@ -272,13 +314,36 @@ def bench_engine(
         ),
         "verify_ledger_ok": check.returncode == 0,
     }
+    if rounds:
+        shares = [r["share_of_floor"] for r in rounds if r["share_of_floor"] is not None]
+        results["floor"] = floor_figures
+        results["floor_rounds"] = rounds
+        results["share_of_floor"] = round(statistics.median(shares), 3) if shares else None
+        results["share_of_floor_range"] = [min(shares), max(shares)] if shares else None
+    return results
 
 
-def bench_floor(*, clients: int, seconds: float, workers: int, threads: int) -> dict:
-    """The same two saturated phases against `tests/support/floor_app.py`, served the same way: the
-    least a signed-in, CSRF-checked sale committed to SQLite can cost in this stack (Flask,
-    Flask-Login, Flask-WTF, gunicorn), without the ORM, the PIN, the member's checks or the
-    audit. The register's ratio cannot be expected above the floor's."""
+def _sales_phase(server: Server, clients: list, seconds: float, sales) -> dict:
+    run_clients(len(clients), 1.0, sales)  # warm-up
+    return measured_phase(server, len(clients), seconds, sales)
+
+
+class _Floor:
+    def __init__(self, server: Server, clients: list, sales):
+        self.server, self.clients, self.sales = server, clients, sales
+        self.figures: dict = {}
+
+    def first_phases(self, seconds: float) -> dict:
+        self.figures = saturated_phases(self.server, self.clients, seconds, self.sales)
+        return self.figures
+
+
+@contextmanager
+def floor_server(*, clients: int, workers: int, threads: int):
+    """`tests/support/floor_app.py` served the same way, its clients signed in: the least a
+    signed-in, CSRF-checked sale committed to SQLite can cost in this stack (Flask, Flask-Login,
+    Flask-WTF, gunicorn), without the ORM, the PIN, the member's checks or the audit. The
+    register's ratio cannot be expected above the floor's."""
     from tests.support import floor_app
 
     with tempfile.TemporaryDirectory() as directory:
@@ -313,18 +378,18 @@ def bench_floor(*, clients: int, seconds: float, workers: int, threads: int) -> 
                     samples.append(sale_sample(client.request, "POST", "/sale", form, HTMX))
                 return samples
 
-            phases = saturated_phases(server, tablets, seconds, sales)
+            yield _Floor(server, tablets, sales)
             for client in tablets:
                 client.close()
         finally:
             server.stop()
-    return phases
 
 
-def cpu_per_request(requests: int = 300) -> dict:
-    """The app's own CPU per request, in one thread, through the WSGI app (no HTTP, no gunicorn,
-    no other process): a full sale against /healthz. Where a sale's time goes, without the
-    HTTP server and the clients that the saturated phases also pay for."""
+@contextmanager
+def in_process_register():
+    """A production app on a fresh SQLite database, a signed-in cashier and 10 identified
+    members, in this process: yields `(sale, health)`, callables of one request each
+    (`sale(n)` posts the n-th complete sale as htmx does), through the WSGI app (no HTTP)."""
     with tempfile.TemporaryDirectory() as directory:
         database_url = f"sqlite:///{directory}/cpu.sqlite3"
         env = production_env()
@@ -384,7 +449,22 @@ def cpu_per_request(requests: int = 300) -> dict:
             if client.get("/healthz").status_code != 200:
                 raise RuntimeError("/healthz failed")
 
-        figures = {}
+        try:
+            yield sale, health
+        finally:
+            app_log.setLevel(logging_level)
+            from app.core.extensions import db
+
+            with app.app_context():
+                db.engine.dispose()
+
+
+def cpu_per_request(requests: int = 300) -> dict:
+    """The app's own CPU per request, in one thread, through the WSGI app (no HTTP, no gunicorn,
+    no other process): a full sale against /healthz. Where a sale's time goes, without the
+    HTTP server and the clients that the saturated phases also pay for."""
+    figures = {}
+    with in_process_register() as (sale, health):
         for name, call in (("healthz", health), ("sale", sale)):
             for n in range(30):  # warm-up: caches, compiled statements
                 call(n)
@@ -392,13 +472,71 @@ def cpu_per_request(requests: int = 300) -> dict:
             for n in range(requests):
                 call(n)
             figures[f"{name}_cpu_ms"] = round((time.process_time() - started) / requests * 1000, 2)
-        app_log.setLevel(logging_level)
-        from app.core.extensions import db
-
-        with app.app_context():
-            db.engine.dispose()
+    figures.update(_floor_cpu_per_request(requests))
     figures["requests_each"] = requests
     return figures
+
+
+def _floor_cpu_per_request(requests: int) -> dict:
+    """The same for the floor (tests/support/floor_app.py): its sale and its /healthz."""
+    from tests.support import floor_app
+
+    with tempfile.TemporaryDirectory() as directory:
+        path = f"{directory}/floor.sqlite3"
+        floor_app.create_database(path, accounts=10, balance=10_000_000_000)
+        saved = {name: os.environ.get(name) for name in ("SECRET_KEY", "FLOOR_DATABASE")}
+        os.environ.update(SECRET_KEY=secrets.token_urlsafe(48), FLOOR_DATABASE=path)
+        try:
+            client = floor_app.create_app().test_client()
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+        csrf = client.get("/login/1").get_data(as_text=True)
+
+        def sale(n: int) -> None:
+            form = {"csrf_token": csrf, "account": 1 + n % 10, "amount": 100, "key": new_key()}
+            if "data-sale-done" not in client.post("/sale", data=form, headers=HTMX).get_data(
+                as_text=True
+            ):
+                raise RuntimeError("the floor's sale failed")
+
+        def health(_n: int) -> None:
+            client.get("/healthz")
+
+        figures = {}
+        for name, call in (("floor_healthz", health), ("floor_sale", sale)):
+            for n in range(30):
+                call(n)
+            started = time.process_time()
+            for n in range(requests):
+                call(n)
+            figures[f"{name}_cpu_ms"] = round((time.process_time() - started) / requests * 1000, 2)
+    return figures
+
+
+def profile_sale(requests: int = 500, limit: int = 40) -> str:
+    """cProfile of `requests` sales in one thread (after a warm-up): the functions that cost the
+    most, cumulative and own time. `python -m bench.register --profile`."""
+    import cProfile
+    import io
+    import pstats
+
+    with in_process_register() as (sale, _health):
+        for n in range(50):
+            sale(n)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for n in range(requests):
+            sale(n)
+        profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(limit)
+    stats.sort_stats("tottime").print_stats(limit)
+    return out.getvalue()
 
 
 def first_load_and_sale_bytes() -> dict:
@@ -416,11 +554,12 @@ def first_load_and_sale_bytes() -> dict:
             client = RegisterClient(server.base_url, extra_headers=plain)
             client.login(fixture.cashiers[0][1])
             load = _first_load(client)
-            sale = _sale_in_chromium(server.base_url, fixture) or _sale_with_http(client, fixture)
+            answers = _sale_with_http(client, fixture)
+            sale = _sale_in_chromium(server.base_url, fixture) or answers
             client.close()
         finally:
             server.stop()
-    return {"first_load": load, "one_sale": sale}
+    return {"first_load": load, "one_sale": sale, "answers": answers}
 
 
 def _first_load(client: RegisterClient) -> dict:
@@ -495,31 +634,27 @@ def _sale_in_chromium(base_url: str, fixture: Fixture) -> dict | None:
 
 
 def _sale_with_http(client: RegisterClient, fixture: Fixture) -> dict:
+    """One sale's two round trips (member lookup, sale) over HTTP as htmx sends them, with a
+    browser's headers (Accept-Encoding included): the bytes each way, and each answer's body as
+    it came (compressed or not) and its headers, against the budget of issue 17 (point 9)."""
     htmx = {k: v for k, v in BROWSER_HEADERS.items() if k.startswith("HX-")} | {
         "X-CSRFToken": client.csrf
     }
-    answer = client.request(
+    identify = client.request(
         "POST", "/caisse/membre", {"number": fixture.members[0][1], "card": ""}, htmx
     )
     fields = {
-        name: re.search(rf'data-{name}="([^"]*)"', answer.body).group(1)
+        name: re.search(rf'data-{name}="([^"]*)"', identify.body).group(1)
         for name in ("member", "key")
     }
-    identify = answer
     form = client.sale_form(fields, 1250)
     del form["csrf_token"]  # htmx sends the token as the X-CSRFToken header (hx-params)
     debit = client.debit(form, headers=htmx)
+    if "data-sale-done" not in debit.body:
+        raise RuntimeError(f"the weighed sale answered {debit.status}: {debit.body[:200]}")
     trips = [
-        {
-            "url": "/caisse/membre",
-            "request_bytes": identify.request_bytes,
-            "response_bytes": identify.response_bytes,
-        },
-        {
-            "url": "/caisse/debit",
-            "request_bytes": debit.request_bytes,
-            "response_bytes": debit.response_bytes,
-        },
+        {"url": url, **_answer_weight(answer)}
+        for url, answer in (("/caisse/membre", identify), ("/caisse/debit", debit))
     ]
     total = sum(t["request_bytes"] + t["response_bytes"] for t in trips)
     return {
@@ -528,6 +663,29 @@ def _sale_with_http(client: RegisterClient, fixture: Fixture) -> dict:
         "total_bytes": total,
         "budget_bytes": SALE_BUDGET,
         "within_budget": total <= SALE_BUDGET,
+        "answer_body_budget_bytes": ANSWER_BODY_BUDGET,
+        "answer_bodies_within_budget": all(
+            t["response_body_bytes"] <= ANSWER_BODY_BUDGET for t in trips
+        ),
+    }
+
+
+def _answer_weight(answer) -> dict:
+    """An answer's bytes: its body on the wire (as the server encoded it), its headers, and what
+    the body would weigh in gzip and brotli (a body under COMPRESS_MIN_SIZE is sent plain)."""
+    import brotli
+
+    raw = answer.body.encode()
+    return {
+        "status": answer.status,
+        "request_bytes": answer.request_bytes,
+        "response_bytes": answer.response_bytes,
+        "response_header_bytes": answer.response_bytes - answer.body_bytes,
+        "response_body_bytes": answer.body_bytes,
+        "content_encoding": answer.encoding or "identity",
+        "body_raw_bytes": len(raw),
+        "body_gzip_bytes": len(gzip.compress(raw, 6)),
+        "body_br_bytes": len(brotli.compress(raw, quality=5)),
     }
 
 
@@ -546,9 +704,22 @@ def main(argv: list[str] | None = None) -> dict:
         "--no-floor", action="store_true", help="skip the floor (tests/support/floor_app.py)"
     )
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds of register and floor sales phases, back to back, per engine",
+    )
+    parser.add_argument(
         "--paced-rate", type=float, default=2.0, help="sales per second per client, paced phase"
     )
+    parser.add_argument(
+        "--profile", action="store_true", help="only profile sales in this process (cProfile)"
+    )
     args = parser.parse_args(argv)
+    if args.profile:
+        text = profile_sale()
+        print(text)
+        return {"profile": text}
     results = {
         "benchmark": "register",
         "clients": args.clients,
@@ -565,6 +736,7 @@ def main(argv: list[str] | None = None) -> dict:
                 workers=args.workers,
                 threads=args.threads,
                 paced_rate=args.paced_rate,
+                floor_rounds=0 if args.no_floor else args.rounds,
             )
     if args.engine in ("postgresql", "both"):
         if os.environ.get("TEST_DATABASE_URL"):
@@ -577,15 +749,12 @@ def main(argv: list[str] | None = None) -> dict:
                     workers=args.workers,
                     threads=args.threads,
                     paced_rate=args.paced_rate,
+                    floor_rounds=0 if args.no_floor else args.rounds,
                 )
             finally:
                 drop()
         else:
             results["engines"]["postgresql"] = "skipped: TEST_DATABASE_URL is not set"
-    if not args.no_floor:
-        results["floor"] = bench_floor(
-            clients=args.clients, seconds=args.seconds, workers=args.workers, threads=args.threads
-        )
     results["cpu_per_request"] = cpu_per_request()
     results.update(first_load_and_sale_bytes())
     RESULTS.mkdir(exist_ok=True)
@@ -613,26 +782,36 @@ def main(argv: list[str] | None = None) -> dict:
                     f"a CPU-bound machine cannot exceed a ratio of {figures['cpu_bound_ratio']}",
                     file=sys.stderr,
                 )
-    if "floor" in results:
-        floor = results["floor"]
-        print(
-            f"floor (tests/support/floor_app.py, the least a signed-in CSRF-checked sale on SQLite costs in this stack): "
-            f"{floor['sales_per_second']} sales/s, ratio to its /healthz {floor['ratio_to_healthz']}, "
-            f"p99 {floor['sales']['p99_ms']} ms, errors {floor['sales']['errors'] + floor['healthz']['errors']}",
-            file=sys.stderr,
-        )
-        sqlite = results["engines"].get("sqlite")
-        if isinstance(sqlite, dict) and floor["sales_per_second"]:
+    for engine, figures in results["engines"].items():
+        if isinstance(figures, dict) and figures.get("floor_rounds"):
+            floor = figures["floor"]
             print(
-                f"sqlite: the register makes {sqlite['sales_per_second'] / floor['sales_per_second']:.0%} of the "
-                f"floor's sales/s",
+                f"{engine}: floor (tests/support/floor_app.py on SQLite, the least a signed-in CSRF-checked sale "
+                f"costs in this stack): {floor['sales_per_second']} sales/s, ratio to its /healthz "
+                f"{floor['ratio_to_healthz']}, p99 {floor['sales']['p99_ms']} ms; rounds register/floor: "
+                + ", ".join(
+                    f"{r['register_sales_per_second']}/{r['floor_sales_per_second']}"
+                    for r in figures["floor_rounds"]
+                )
+                + f"; the register makes {figures['share_of_floor']:.0%} of the floor's sales/s (median; "
+                f"{figures['share_of_floor_range'][0]:.0%}-{figures['share_of_floor_range'][1]:.0%}; "
+                f"target on SQLite: 75 %)",
                 file=sys.stderr,
             )
     cpu = results["cpu_per_request"]
     print(
-        f"app CPU per request (one thread, no HTTP): sale {cpu['sale_cpu_ms']} ms, /healthz {cpu['healthz_cpu_ms']} ms",
+        f"app CPU per request (one thread, no HTTP): sale {cpu['sale_cpu_ms']} ms, /healthz {cpu['healthz_cpu_ms']} ms; "
+        f"the floor's sale {cpu['floor_sale_cpu_ms']} ms, its /healthz {cpu['floor_healthz_cpu_ms']} ms",
         file=sys.stderr,
     )
+    for trip in results["answers"]["round_trips"]:
+        print(
+            f"{trip['url']}: answer body {trip['response_body_bytes']:,} bytes on the wire "
+            f"({trip['content_encoding']}; raw {trip['body_raw_bytes']:,}, gzip {trip['body_gzip_bytes']:,}, "
+            f"br {trip['body_br_bytes']:,}), headers {trip['response_header_bytes']:,}, request {trip['request_bytes']:,} "
+            f"(budget for the body: {ANSWER_BODY_BUDGET:,})",
+            file=sys.stderr,
+        )
     print(
         f"/caisse first load: {results['first_load']['gzip_bytes']:,} bytes gzip (budget {FIRST_LOAD_BUDGET:,}); "
         f"one sale: {results['one_sale']['total_bytes']:,} bytes on the wire (budget {SALE_BUDGET:,})",

@@ -33,7 +33,7 @@ import sqlite3
 import threading
 from typing import ClassVar
 
-from flask import current_app, g, has_request_context, request
+from flask import current_app, g, has_app_context, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -144,6 +144,23 @@ class DirectSQL:
     def one(self, sql: str, parameters: tuple = ()) -> tuple | None:
         """The first row of a query, or None."""
         return self.connection.execute(self._sql(sql), parameters).fetchone()
+
+
+def direct_sql(session) -> DirectSQL:
+    """The `DirectSQL` of the session's current transaction, made once and shared by what runs
+    in it (the sale's user load, settings and operation each asked the session for its
+    connection again). The session is still flushed at every call, as `DirectSQL()` does."""
+    target = session() if callable(session) else session  # the scoped session's Session
+    if not has_app_context():
+        return DirectSQL(target)
+    transaction = target.get_transaction()
+    cached = g.get("_patias_direct_sql")
+    if transaction is not None and cached is not None and cached[0] is transaction:
+        target.flush()
+        return cached[1]
+    sql = DirectSQL(target)
+    g._patias_direct_sql = (target.get_transaction(), sql)
+    return sql
 
 
 def _refuse_early_writes(

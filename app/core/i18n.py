@@ -21,6 +21,8 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from markupsafe import Markup, escape
 
+from app.core.calendar import PARIS
+
 LANG_COOKIE = "lang"
 LANG_COOKIE_AGE = 365 * 24 * 3600
 MAX_AMOUNT_CENTS = 100_000_00  # 100,000 €: anything above is a typo, not a payment
@@ -62,7 +64,45 @@ def remember_locale(response):
 
 
 def current_language() -> str:
-    return str(get_locale() or "fr")
+    locale = _current_locale()
+    if locale is None:
+        return "fr"
+    language = _LANGUAGES.get(locale)
+    if language is None:
+        language = _LANGUAGES[locale] = str(locale)
+    return language
+
+
+_LANGUAGES: dict = {}  # babel Locale -> its identifier ("fr"): str() of a Locale costs microseconds
+
+
+def _current_locale():
+    """Flask-Babel's locale of this request (`force_locale` included), read where Flask-Babel
+    keeps it once chosen: `get_locale()` does the same through several context lookups, and
+    a receipt asks for it a dozen times."""
+    try:
+        locale = g._flask_babel.babel_locale
+    except (AttributeError, RuntimeError):  # not chosen yet, or no app context
+        return get_locale()
+    # None: not chosen yet either (`force_locale` puts back a None it found).
+    return locale if locale is not None else get_locale()
+
+
+_TRANSLATIONS: dict = {}  # language -> Flask-Babel's merged translations, as its own cache holds
+
+
+def translations():
+    """The translations of the current language, as `flask_babel.get_translations()` returns
+    them (loaded once per language and process, as Flask-Babel's own cache does)."""
+    language = current_language()
+    found = _TRANSLATIONS.get(language)
+    if found is None:
+        from flask_babel import get_translations
+
+        found = get_translations()
+        if has_request_context():  # outside a request Flask-Babel gives an empty catalog
+            _TRANSLATIONS[language] = found
+    return found
 
 
 def money(cents: int | None) -> str:
@@ -128,7 +168,64 @@ def day(value: date | datetime, fmt: str = "long") -> str:
 
 
 def hour(value: datetime) -> str:
-    return format_time(value, "short")
+    """The time of day, "14:05" in French, "2:05 PM" in English, in the association's time zone.
+
+    Built by hand from the locale's short pattern when it is one `_hour_format` knows (checked
+    against Babel at every hour); else, and for naive datetimes, through Flask-Babel."""
+    build = _hour_format(current_language()) if value.tzinfo is not None else None
+    if build is None:
+        return format_time(value, "short")
+    return build(value.astimezone(PARIS))
+
+
+_HOUR_TOKENS = re.compile(r"HH|H|hh|h|mm|a|'[^']*'|[^A-Za-z']+")  # other letters: unknown
+
+
+@cache
+def _hour_format(language: str):
+    """A function formatting a datetime like Babel's short time of `language`, or None."""
+    from babel.dates import format_time as babel_format_time
+    from babel.dates import get_period_names, get_time_format
+
+    pattern = get_time_format("short", locale=language).pattern
+    periods = get_period_names(locale=language)
+    am, pm = periods.get("am"), periods.get("pm")
+    parts = []
+    for token in _HOUR_TOKENS.findall(pattern):
+        if token == "HH":
+            parts.append(lambda t: f"{t.hour:02d}")
+        elif token == "H":
+            parts.append(lambda t: str(t.hour))
+        elif token == "hh":
+            parts.append(lambda t: f"{(t.hour % 12) or 12:02d}")
+        elif token == "h":
+            parts.append(lambda t: str((t.hour % 12) or 12))
+        elif token == "mm":
+            parts.append(lambda t: f"{t.minute:02d}")
+        elif token == "a":
+            if not (am and pm):
+                return None
+            parts.append(lambda t: am if t.hour < 12 else pm)
+        else:
+            text = token[1:-1] if token.startswith("'") else token
+            if "'" in text:
+                return None
+            parts.append(lambda _t, text=text: text)
+    if "".join(_HOUR_TOKENS.findall(pattern)) != pattern:
+        return None
+
+    def build(moment: datetime) -> str:
+        return "".join(part(moment) for part in parts)
+
+    try:
+        for hour_ in range(24):  # the same as Babel, or not used
+            for minute in (0, 7, 59):
+                probe = datetime(2026, 1, 5, hour_, minute, tzinfo=PARIS)
+                if build(probe) != babel_format_time(probe, "short", locale=language):
+                    return None
+    except Exception:  # noqa: BLE001 - whatever Babel makes of it, the fast path is not used
+        return None
+    return build
 
 
 def datetime_short(value: datetime) -> str:
@@ -229,7 +326,17 @@ def month_name(period) -> str:
 
 
 def register_template_helpers(app) -> None:
+    """The filters and globals of every template. Jinja's `_()` reads the current language's
+    catalog through `translations()` rather than Flask-Babel's own callables (several context
+    lookups per call: a receipt's three strings cost more than its query)."""
     LazyString.__html__ = _escaped_html
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
+    )
     app.jinja_env.filters.update(
         money=money,
         day=day,

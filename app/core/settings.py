@@ -12,7 +12,7 @@ from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.calendar import Month
-from app.core.database import DirectSQL
+from app.core.database import direct_sql
 from app.core.extensions import db
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -34,7 +34,7 @@ def association() -> dict:
         # Read at every page (the layout shows the association's details): by hand, as the
         # ORM's loading costs ten times the query. SQLite returns the JSON column's text, or
         # a number (the column has numeric affinity); psycopg decodes it.
-        sql = DirectSQL(db.session)
+        sql = direct_sql(db.session)
         for key, value in sql.execute('SELECT "key", value FROM setting').fetchall():
             values[key] = (
                 json.loads(value) if isinstance(value, str) and not sql.postgresql else value

@@ -19,6 +19,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -27,7 +28,7 @@ from sqlalchemy import case, func, select
 
 from app.core import ratelimit
 from app.core.calendar import today  # the register's day, in Europe/Paris
-from app.core.database import DirectSQL, start_writing
+from app.core.database import direct_sql, start_writing
 from app.core.extensions import db
 from app.core.settings import association
 from app.ledger import transfers as ledger
@@ -171,7 +172,13 @@ def check_card(status: str, pin_hash: str | None, pin_failures: int) -> None:
 
 
 def _serializer(salt: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt=salt)
+    return _serializer_for(current_app.secret_key, salt)
+
+
+@lru_cache(maxsize=16)
+def _serializer_for(secret_key: str, salt: str) -> URLSafeTimedSerializer:
+    """Made once per key and salt (it holds no state between calls)."""
+    return URLSafeTimedSerializer(secret_key, salt=salt)
 
 
 def member_ref(cashier: User, member: Member) -> str:
@@ -285,7 +292,7 @@ def charge(
         category_id=category_id,
         merchant_id=merchant_id or 0,
     )
-    sql = DirectSQL(db.session)
+    sql = direct_sql(db.session)
     done = sql.one("SELECT id, request_hash FROM transfer WHERE idempotency_key = ?", (stored_key,))
     if done is not None:
         made = db.session.get(Transfer, done[0])

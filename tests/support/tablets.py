@@ -4,6 +4,7 @@ crash tests check afterwards: what the tablets were told (`Tally`) against the l
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import re
 import secrets
@@ -31,6 +32,8 @@ class Answer:
     seconds: float
     request_bytes: int
     response_bytes: int
+    body_bytes: int = 0  # the body as it came over the wire (compressed when it was)
+    encoding: str = ""  # its Content-Encoding
 
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -118,8 +121,15 @@ class RegisterClient:
         )
         if response.getheader("Connection", "").lower() == "close":
             self.close()
+        encoding = (response.getheader("Content-Encoding") or "").lower()
         return Answer(
-            response.status, data.decode("utf-8", "replace"), seconds, request_bytes, response_bytes
+            response.status,
+            decode_body(data, encoding).decode("utf-8", "replace"),
+            seconds,
+            request_bytes,
+            response_bytes,
+            len(data),
+            encoding,
         )
 
     def login(self, email: str, password: str = PASSWORD) -> None:
@@ -167,6 +177,18 @@ class RegisterClient:
 
     def debit(self, form: dict, headers: dict | None = None) -> Answer:
         return self.request("POST", "/caisse/debit", form, {**HTMX, **(headers or {})})
+
+
+def decode_body(data: bytes, encoding: str) -> bytes:
+    """A body as sent with `Content-Encoding` (the server compresses for a client that sends
+    Accept-Encoding, as a browser does), decoded."""
+    if encoding == "gzip":
+        return gzip.decompress(data)
+    if encoding == "br":
+        import brotli
+
+        return brotli.decompress(data)
+    return data
 
 
 def new_key() -> str:

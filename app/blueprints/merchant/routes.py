@@ -31,7 +31,7 @@ from app.core.errors import RateLimited
 from app.core.extensions import db
 from app.core.htmx import is_htmx, render
 from app.core.i18n import euros_plain, money
-from app.core.security import CASHIER, access
+from app.core.security import CASHIER, access, light_user
 from app.core.web import perform, submit
 from app.ledger.errors import AlreadyReversed, IdempotencyConflict, InsufficientBalance
 from app.members import sessions
@@ -152,6 +152,7 @@ def identify():
 
 @bp.post("/debit")
 @access(CASHIER)
+@light_user  # the user's id, role and shop only: no ORM load (members.sessions.SignedIn)
 @reads_first
 def debit():
     """The sale. Its values are checked without building the form (`parse_sale`), the register's
