@@ -46,7 +46,8 @@ def test_a_reload_and_the_next_page_download_no_static_file_again(browser, live_
 
         disable_cache(cdp, True)  # a first visit
         log.clear()
-        page.goto(live_server + "/caisse", wait_until="load")
+        # networkidle: the favicon is fetched after the load event, its answer may come later.
+        page.goto(live_server + "/caisse", wait_until="networkidle")
         expect(page.get_by_role("heading", name="Qui paie ?")).to_be_visible()
         first = log.static()
         paths = {r.path for r in first}
@@ -59,7 +60,7 @@ def test_a_reload_and_the_next_page_download_no_static_file_again(browser, live_
 
         disable_cache(cdp, False)
         log.clear()
-        page.reload(wait_until="load")
+        page.reload(wait_until="networkidle")
         expect(page.get_by_role("heading", name="Qui paie ?")).to_be_visible()
         page.wait_for_timeout(200)  # the last DevTools events
         assert [r.path for r in log.requests.values() if r.from_network] == ["/caisse"]
@@ -70,8 +71,11 @@ def test_a_reload_and_the_next_page_download_no_static_file_again(browser, live_
         log.clear()
         # A 6th digit with a valid check digit goes on by itself.
         page.get_by_role("textbox", name="Numéro d’adhérent").press_sequentially(number)
-        page.get_by_role("textbox", name="Montant").fill("4,20")
-        page.get_by_label("Code PIN").fill(PIN)
+        # Typed as a person does, once the sale step has taken the focus (its script ready).
+        amount = page.get_by_role("textbox", name="Montant")
+        expect(amount).to_be_focused()
+        amount.press_sequentially("4,20")
+        page.get_by_label("Code PIN").press_sequentially(PIN)
         page.get_by_role("button", name="Débiter").click()
         expect(page.get_by_text(re.compile(r"4,20\s€ payés, reste 45,80\s€"))).to_be_visible()
         assert log.static_from_network() == []

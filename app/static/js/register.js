@@ -183,7 +183,7 @@
     });
   }
 
-  function setUp(root) {
+  function setUp(root, keepFocus) {
     root.querySelectorAll("[data-pad-slot]").forEach(function (slot) {
       var input = document.getElementById(slot.getAttribute("data-pad-slot"));
       var template = input && document.getElementById("pad-" + input.getAttribute("data-pad"));
@@ -203,7 +203,7 @@
     var scan = root.querySelector("[data-scan]");
     if (scan && navigator.mediaDevices && navigator.mediaDevices.getUserMedia) { scan.hidden = false; }
     var focus = root.querySelector("[data-focus]");
-    if (focus && root !== document) { focus.focus(); }
+    if (focus && root !== document && !keepFocus) { focus.focus(); }
   }
 
   // --- the connection, and money requests whose outcome is unknown ---
@@ -364,6 +364,7 @@
 
   // Step 1 answered with the member's name, reference and key: build the sale step from the
   // page's template (fewer bytes over 4G than sending the whole form back).
+  var builtStep = false;
   document.addEventListener("htmx:afterSwap", function () {
     if (region && region.querySelector("[data-sale-done]")) { receiptShown = Date.now(); }
     var found = region && region.querySelector("[data-identified]");
@@ -379,6 +380,7 @@
     // The keypads and the keyboard work from the moment the name shows, not after htmx's
     // settle delay: a cashier typing the amount at once would otherwise type plain text.
     setUp(region);
+    builtStep = true;
   });
 
   document.addEventListener("htmx:afterSettle", function (event) {
@@ -387,7 +389,10 @@
     pendingForm = null;
     clearTimeout(retryTimer);
     banner(null);
-    setUp(region);
+    // A sale step built at the swap already took the focus: a cashier who moved on to the PIN
+    // during htmx's settle delay keeps typing there.
+    setUp(region, builtStep);
+    builtStep = false;
     if (region.querySelector("[data-sale-done]")) { receiptShown = Date.now(); beep(); }
   });
 
