@@ -137,6 +137,17 @@ def record(
     return entry
 
 
+def record_change(
+    actor_id: int | None, kind: str, target_id: int, change: str, old, new
+) -> AuditEntry:
+    """A change to one entry of the association's lists (`commune`, `category`, `market`,
+    `pickup_point`): the action `<kind>.changed`, what was done (`created`, `updated`, ...)
+    and the entry's values before and after (None for one created or removed)."""
+    return record(
+        actor_id, f"{kind}.changed", kind, target_id, {"change": change, "old": old, "new": new}
+    )
+
+
 def action_label(action: str) -> str:
     return str(ACTIONS.get(action, action))
 

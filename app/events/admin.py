@@ -325,13 +325,7 @@ def create_pickup_point(name: str, commune_id: int | None, actor_id: int | None)
     )
     db.session.add(point)
     db.session.flush()
-    audit.record(
-        actor_id,
-        "pickup_point.changed",
-        "pickup_point",
-        point.id,
-        {"change": "created", "old": None, "new": _point_snapshot(point)},
-    )
+    audit.record_change(actor_id, "pickup_point", point.id, "created", None, _point_snapshot(point))
     return point
 
 
@@ -346,13 +340,7 @@ def update_pickup_point(
     after = _point_snapshot(point)
     if after == before:
         return False
-    audit.record(
-        actor_id,
-        "pickup_point.changed",
-        "pickup_point",
-        point.id,
-        {"change": "updated", "old": before, "new": after},
-    )
+    audit.record_change(actor_id, "pickup_point", point.id, "updated", before, after)
     return True
 
 
@@ -362,12 +350,13 @@ def move_pickup_point(point: PickupPoint, direction: str, actor_id: int | None) 
     if not ordering.move(pickup_points(), point, direction):
         return False
     db.session.flush()
-    audit.record(
+    audit.record_change(
         actor_id,
-        "pickup_point.changed",
         "pickup_point",
         point.id,
-        {"change": "moved", "old": {"position": before}, "new": {"position": point.position}},
+        "moved",
+        {"position": before},
+        {"position": point.position},
     )
     return True
 
@@ -388,10 +377,4 @@ def delete_pickup_point(point: PickupPoint, actor_id: int | None) -> None:
     point_id = point.id
     db.session.delete(point)
     db.session.flush()
-    audit.record(
-        actor_id,
-        "pickup_point.changed",
-        "pickup_point",
-        point_id,
-        {"change": "removed", "old": before, "new": None},
-    )
+    audit.record_change(actor_id, "pickup_point", point_id, "removed", before, None)

@@ -306,12 +306,8 @@ def create_commune(data: CommuneData, actor_id: int | None) -> Commune:
     )
     db.session.add(commune)
     db.session.flush()
-    audit.record(
-        actor_id,
-        "commune.changed",
-        "commune",
-        commune.id,
-        {"change": "created", "old": None, "new": _commune_snapshot(commune)},
+    audit.record_change(
+        actor_id, "commune", commune.id, "created", None, _commune_snapshot(commune)
     )
     return commune
 
@@ -326,13 +322,7 @@ def update_commune(commune: Commune, data: CommuneData, actor_id: int | None) ->
     after = _commune_snapshot(commune)
     if after == before:
         return False
-    audit.record(
-        actor_id,
-        "commune.changed",
-        "commune",
-        commune.id,
-        {"change": "updated", "old": before, "new": after},
-    )
+    audit.record_change(actor_id, "commune", commune.id, "updated", before, after)
     return True
 
 
@@ -344,15 +334,12 @@ def set_commune_eligible(commune: Commune, eligible: bool, actor_id: int | None)
     before = _commune_snapshot(commune)
     commune.eligible = eligible
     db.session.flush()
-    audit.record(
+    audit.record_change(
         actor_id,
-        "commune.changed",
         "commune",
         commune.id,
-        {
-            "change": "restored" if eligible else "retired",
-            "old": before,
-            "new": _commune_snapshot(commune),
-        },
+        "restored" if eligible else "retired",
+        before,
+        _commune_snapshot(commune),
     )
     return True

@@ -411,12 +411,8 @@ def create_category(name_fr: str, name_en: str, actor_id: int | None) -> Categor
     )
     db.session.add(category)
     db.session.flush()
-    audit.record(
-        actor_id,
-        "category.changed",
-        "category",
-        category.id,
-        {"change": "created", "old": None, "new": _category_snapshot(category)},
+    audit.record_change(
+        actor_id, "category", category.id, "created", None, _category_snapshot(category)
     )
     return category
 
@@ -430,13 +426,7 @@ def rename_category(category: Category, name_fr: str, name_en: str, actor_id: in
     after = _category_snapshot(category)
     if after == before:
         return False
-    audit.record(
-        actor_id,
-        "category.changed",
-        "category",
-        category.id,
-        {"change": "renamed", "old": before, "new": after},
-    )
+    audit.record_change(actor_id, "category", category.id, "renamed", before, after)
     return True
 
 
@@ -446,12 +436,13 @@ def move_category(category: Category, direction: str, actor_id: int | None) -> b
     if not ordering.move(categories(), category, direction):
         return False
     db.session.flush()
-    audit.record(
+    audit.record_change(
         actor_id,
-        "category.changed",
         "category",
         category.id,
-        {"change": "moved", "old": {"position": before}, "new": {"position": category.position}},
+        "moved",
+        {"position": before},
+        {"position": category.position},
     )
     return True
 
@@ -480,13 +471,7 @@ def delete_category(category: Category, actor_id: int | None) -> None:
     category_id = category.id
     db.session.delete(category)
     db.session.flush()
-    audit.record(
-        actor_id,
-        "category.changed",
-        "category",
-        category_id,
-        {"change": "removed", "old": before, "new": None},
-    )
+    audit.record_change(actor_id, "category", category_id, "removed", before, None)
 
 
 @dataclass
@@ -574,13 +559,7 @@ def create_market(data: MarketData, merchant_ids: list[int], actor_id: int | Non
     _link(market, merchant_ids)
     db.session.add(market)
     db.session.flush()
-    audit.record(
-        actor_id,
-        "market.changed",
-        "market",
-        market.id,
-        {"change": "created", "old": None, "new": _market_snapshot(market)},
-    )
+    audit.record_change(actor_id, "market", market.id, "created", None, _market_snapshot(market))
     return market
 
 
@@ -597,13 +576,7 @@ def update_market(
     after = _market_snapshot(market)
     if after == before:
         return False
-    audit.record(
-        actor_id,
-        "market.changed",
-        "market",
-        market.id,
-        {"change": "updated", "old": before, "new": after},
-    )
+    audit.record_change(actor_id, "market", market.id, "updated", before, after)
     return True
 
 
@@ -615,16 +588,13 @@ def set_market_active(market: Market, active: bool, actor_id: int | None) -> boo
     before = _market_snapshot(market)
     market.active = active
     db.session.flush()
-    audit.record(
+    audit.record_change(
         actor_id,
-        "market.changed",
         "market",
         market.id,
-        {
-            "change": "reopened" if active else "closed",
-            "old": before,
-            "new": _market_snapshot(market),
-        },
+        "reopened" if active else "closed",
+        before,
+        _market_snapshot(market),
     )
     return True
 
@@ -654,13 +624,7 @@ def _relink(market: Market, merchant_ids: list[int], actor_id: int | None) -> bo
     _link(market, merchant_ids)
     db.session.flush()
     db.session.refresh(market, ["stalls"])
-    audit.record(
-        actor_id,
-        "market.changed",
-        "market",
-        market.id,
-        {"change": "updated", "old": before, "new": _market_snapshot(market)},
-    )
+    audit.record_change(actor_id, "market", market.id, "updated", before, _market_snapshot(market))
     return True
 
 
